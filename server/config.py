@@ -1,0 +1,53 @@
+"""Settings read once from the environment; every knob has a working default."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _list(name: str, default: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in _env(name, default).split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    redis_url: str | None = None
+    provider: str = "preview"
+    provider_concurrency: int = 8
+    ideogram_api_key: str | None = None
+    ideogram_base_url: str = "https://api.ideogram.ai"
+    ideogram_image_hosts: tuple[str, ...] = ("ideogram.ai",)
+    openai_api_key: str | None = None
+    openai_base_url: str = "https://api.openai.com"
+    openai_model: str = "gpt-image-1"
+    provider_timeout: float = 120.0
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_unzipped_bytes: int = 200 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        ideogram_key = _env("IDEOGRAM_API_KEY")
+        openai_key = _env("OPENAI_API_KEY")
+        default_provider = "ideogram" if ideogram_key else "openai" if openai_key else "preview"
+        return cls(
+            data_dir=Path(_env("SHEETBATCH_DATA", "data")),
+            redis_url=_env("REDIS_URL"),
+            provider=_env("SHEETBATCH_PROVIDER", default_provider),
+            provider_concurrency=int(_env("SHEETBATCH_PROVIDER_CONCURRENCY", "8")),
+            ideogram_api_key=ideogram_key,
+            ideogram_base_url=_env("IDEOGRAM_BASE_URL", cls.ideogram_base_url),
+            ideogram_image_hosts=_list("IDEOGRAM_IMAGE_HOSTS", "ideogram.ai"),
+            openai_api_key=openai_key,
+            openai_base_url=_env("OPENAI_BASE_URL", cls.openai_base_url),
+            openai_model=_env("OPENAI_IMAGE_MODEL", cls.openai_model),
+            provider_timeout=float(_env("SHEETBATCH_PROVIDER_TIMEOUT", "120")),
+            max_upload_bytes=int(_env("SHEETBATCH_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
+            max_unzipped_bytes=int(_env("SHEETBATCH_MAX_UNZIPPED_BYTES", str(200 * 1024 * 1024))),
+        )
