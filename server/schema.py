@@ -411,9 +411,16 @@ def validate(table: Iterable[list[Any]], prices: "PriceTable") -> Report:
             f"This sheet has {report.row_count} rows of prompts, more than the limit of "
             f"{MAX_DATA_ROWS} ({MAX_SHEET_ROWS} rows including the header). "
             "Split it into several sheets."))
+    for problems in (report.errors, report.warnings):
+        problems.sort(key=_position)
     report.images = sum(settings["num_images"] for settings in estimates)
     report.cost = prices.total(estimates)
     return report
+
+
+def _position(problem: Problem) -> tuple[int, int]:
+    """Sheet-level problems first, then in reading order."""
+    return problem.row or 0, -1 if problem.col_index is None else problem.col_index
 
 
 def settings_as_dict(settings: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,39 @@
+"""Grids: the sheets a batch comes from, behind one small interface.
+
+Files are read here; the Google Sheet grid lives in `server.grids.gsheet`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from server.grids.csvfile import read_csv
+from server.grids.table import Table, UnreadableFile
+from server.grids.xlsfile import read_xls
+from server.grids.xlsxfile import read_xlsx
+
+SUPPORTED = (".csv", ".xls", ".xlsx")
+
+
+def read_file(path: Path, sheet: str | None = None, *, max_bytes: int = 10 * 2**20,
+              max_unzipped_bytes: int = 200 * 2**20) -> Table:
+    """Read one sheet of a .csv/.xls/.xlsx file, refusing oversized files before parsing."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise UnreadableFile(f"{path.name}: sheetbatch reads .csv, .xls and .xlsx files, "
+                             f"not {suffix or 'files without an extension'}.")
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise UnreadableFile(f"{path}: {error.strerror}.") from None
+    if size > max_bytes:
+        raise UnreadableFile(f"{path.name} is {size / 2**20:.1f} MB; the limit is "
+                             f"{max_bytes / 2**20:.0f} MB. A sheet of 499 prompts is far smaller.")
+    if suffix == ".csv":
+        return read_csv(path)
+    if suffix == ".xls":
+        return read_xls(path, sheet)
+    return read_xlsx(path, sheet, max_unzipped_bytes)
+
+
+__all__ = ["Table", "UnreadableFile", "read_file", "SUPPORTED"]

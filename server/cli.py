@@ -1,0 +1,96 @@
+"""The `sheetbatch` command line."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from server.checking import CheckedFile, check_file
+from server.config import Settings
+from server.grids import UnreadableFile
+from server.grids.workbook import WorkbookGrid
+from server.schema import Report
+from server.template import write_template
+
+EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+
+console = Console(highlight=False)
+errors_console = Console(stderr=True, highlight=False)
+
+
+@click.group()
+def main() -> None:
+    """Bulk AI image generation from a spreadsheet."""
+
+
+def read_or_exit(path: Path, sheet: str | None, settings: Settings) -> CheckedFile:
+    try:
+        return check_file(path, sheet, settings)
+    except UnreadableFile as error:
+        errors_console.print(f"[red]error:[/red] {error}")
+        sys.exit(EXIT_UNREADABLE)
+
+
+@main.command("validate")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--sheet", help="The sheet (tab) to read; the first one by default.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--annotate", type=click.Path(path_type=Path),
+              help="Write a copy of the workbook (.xlsx) with each problem cell marked.")
+def validate_command(file: Path, sheet: str | None, as_json: bool, annotate: Path | None) -> None:
+    """Check FILE (.csv, .xls or .xlsx) against the batch sheet rules."""
+    checked = read_or_exit(file, sheet, Settings.from_env())
+    if annotate:
+        save_annotated(checked, annotate)
+    if as_json:
+        click.echo(json.dumps(checked.report.as_dict(), ensure_ascii=False, default=str))
+    else:
+        print_report(checked.report)
+    sys.exit(EXIT_OK if checked.report.valid else EXIT_INVALID)
+
+
+def save_annotated(checked: CheckedFile, path: Path) -> None:
+    grid = WorkbookGrid(checked.path, checked.table)
+    grid.mark(checked.report)
+    grid.save(path)
+
+
+def print_report(report: Report) -> None:
+    console.print(f"[bold]{report.row_count}[/bold] rows, [bold]{report.images}[/bold] images, "
+                  f"estimated cost [bold]${report.cost:.2f}[/bold]")
+    if report.errors or report.warnings:
+        table = RichTable("", "cell", "column", "value", "problem", show_lines=False)
+        for kind, style, problems in (("error", "red", report.errors),
+                                      ("warning", "yellow", report.warnings)):
+            for problem in problems:
+                table.add_row(f"[{style}]{kind}[/{style}]", problem.cell or "—",
+                              problem.column or "—", _short(problem.value), problem.message)
+        console.print(table)
+    if report.valid:
+        console.print("[green]Ready to generate.[/green]" if not report.warnings else
+                      "[green]Ready to generate[/green] (see the warnings above).")
+    else:
+        console.print(f"[red]{len(report.errors)} problem(s) to fix before generating.[/red]")
+
+
+def _short(value) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= 30 else text[:29] + "…"
+
+
+@main.command("template")
+@click.option("--full", is_flag=True, help="Every column, not just the ones most people need.")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="Where to write it: a .csv or .xlsx file.")
+def template_command(full: bool, output: Path) -> None:
+    """Write a template sheet with example rows."""
+    try:
+        write_template(output, full)
+    except ValueError as error:
+        errors_console.print(f"[red]error:[/red] {error}")
+        sys.exit(EXIT_UNREADABLE)
+    console.print(f"Wrote {output}")

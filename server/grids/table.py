@@ -1,0 +1,18 @@
+"""What every reader returns: the cells of one sheet, as typed as the file allows."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.schema import Problem
+
+
+class UnreadableFile(Exception):
+    """The file cannot be read at all; the text is one clear line for the person."""
+
+
+@dataclass
+class Table:
+    title: str                   # the sheet (tab) the cells came from
+    rows: list[list[Any]]        # row 1 (the header) first; blank rows kept so row numbers hold
+    warnings: list[Problem] = field(default_factory=list)  # about the file, e.g. its encoding
