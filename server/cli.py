@@ -13,8 +13,11 @@ from server.checking import CheckedFile, check_file
 from server.config import Settings
 from server.grids import UnreadableFile
 from server.grids.workbook import WorkbookGrid
+from server.providers import PROVIDER_NAMES
+from server.runner import RunOptions, redis_url, run_batch
 from server.schema import Report
 from server.template import write_template
+from workers.start import run_workers
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
@@ -94,3 +97,52 @@ def template_command(full: bool, output: Path) -> None:
         errors_console.print(f"[red]error:[/red] {error}")
         sys.exit(EXIT_UNREADABLE)
     console.print(f"Wrote {output}")
+
+
+@main.command("run")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Folder for the results workbook, the images and images.zip.")
+@click.option("--sheet", help="The sheet (tab) to read; the first one by default.")
+@click.option("--provider", type=click.Choice(PROVIDER_NAMES),
+              help="Image service; 'preview' (free placeholders) when no API key is set.")
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes to start.")
+def run_command(file: Path, out: Path, sheet: str | None, provider: str | None,
+                workers: int) -> None:
+    """Validate FILE, generate every image, and write the results into --out."""
+    settings = Settings.from_env()
+    checked = read_or_exit(file, sheet, settings)
+    options = RunOptions(out=out, provider=provider or settings.provider, workers=workers)
+    if not checked.report.valid:
+        out.mkdir(parents=True, exist_ok=True)
+        annotated = out / f"{file.stem}-checked.xlsx"
+        save_annotated(checked, annotated)
+        print_report(checked.report)
+        console.print(f"Nothing was generated. The marked copy is {annotated}.")
+        sys.exit(EXIT_INVALID)
+    describe_run(checked.report, options)
+    status = run_batch(checked, options, settings)
+    console.print(f"Batch {status.status}: {status.counts['done']} of {status.counts['total']} "
+                  f"rows done, {status.counts['failed']} failed, {status.counts['stopped']} "
+                  f"stopped. Results in {out}/")
+    sys.exit(EXIT_OK if status.counts["done"] == status.counts["total"] else EXIT_INVALID)
+
+
+def describe_run(report: Report, options: RunOptions) -> None:
+    cost = "free: placeholder images, not real generations" if options.provider == "preview" \
+        else f"estimated ${report.cost:.2f}"
+    console.print(f"[bold]{report.row_count}[/bold] rows, [bold]{report.images}[/bold] images "
+                  f"with [bold]{options.provider}[/bold] ({cost}), {options.workers} workers")
+    for warning in report.warnings:
+        console.print(f"[yellow]warning[/yellow] {warning.cell or ''} {warning.message}")
+
+
+@main.command("worker")
+@click.option("-n", "--count", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Worker processes to run.")
+def worker_command(count: int) -> None:
+    """Run RQ workers for the batch queue (REDIS_URL, or the embedded Redis)."""
+    settings = Settings.from_env()
+    with redis_url(settings) as url:
+        run_workers(url, count)

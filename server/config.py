@@ -11,6 +11,11 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value or default
 
 
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "sheetbatch"
+
+
 def _list(name: str, default: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in _env(name, default).split(",") if part.strip())
 
@@ -37,7 +42,7 @@ class Settings:
         openai_key = _env("OPENAI_API_KEY")
         default_provider = "ideogram" if ideogram_key else "openai" if openai_key else "preview"
         return cls(
-            data_dir=Path(_env("SHEETBATCH_DATA", "data")),
+            data_dir=Path(_env("SHEETBATCH_DATA") or default_data_dir()),
             redis_url=_env("REDIS_URL"),
             provider=_env("SHEETBATCH_PROVIDER", default_provider),
             provider_concurrency=int(_env("SHEETBATCH_PROVIDER_CONCURRENCY", "8")),

@@ -94,7 +94,9 @@ def raise_for_status(response: httpx.Response, *, service: str, secret: str | No
     if status >= 500:
         raise TransientProviderError(f"{service} had a temporary problem (HTTP {status}): {said}")
     if status == 422 or refusal:
-        raise PermanentProviderError(refusal or f"{service} refused the prompt (safety check): {said}")
+        reason = redact(refusal, secret) if refusal else \
+            f"{service} refused the prompt (safety check): {said}"
+        raise PermanentProviderError(reason)
     if status in (401, 403):
         raise PermanentProviderError(
             f"{service} did not accept the API key (HTTP {status}): {said}")

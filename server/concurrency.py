@@ -1,0 +1,54 @@
+"""A concurrency limit shared by every worker on every machine: at most N calls in flight
+per provider key, held in Redis.
+
+Each holder is a member of a sorted set scored by when its lease runs out, so the slot of a
+worker killed mid-call frees itself once the lease passes.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from contextlib import contextmanager
+from typing import Iterator
+
+import redis
+
+_ACQUIRE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  return 1
+end
+return 0
+"""
+
+POLL_SECONDS = 0.01
+
+
+class ConcurrencyLimit:
+    def __init__(self, connection: redis.Redis, key: str, limit: int, lease_seconds: float):
+        self.connection = connection
+        self.key = f"sb:inflight:{key}"
+        self.limit = limit
+        self.lease_seconds = lease_seconds
+        self._acquire = connection.register_script(_ACQUIRE)
+
+    def try_acquire(self, token: str) -> bool:
+        now = time.time()
+        return bool(self._acquire(keys=[self.key], args=[
+            now, self.limit, now + self.lease_seconds, token, int(self.lease_seconds * 2000)]))
+
+    def in_flight(self) -> int:
+        return self.connection.zcount(self.key, time.time(), "+inf")
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Wait for a free slot, hold it for the duration of the block."""
+        token = uuid.uuid4().hex
+        while not self.try_acquire(token):
+            time.sleep(POLL_SECONDS)
+        try:
+            yield
+        finally:
+            self.connection.zrem(self.key, token)

@@ -1,0 +1,99 @@
+"""Everything around the API itself: request log, per-user quotas, fault injection, latency."""
+import collections
+import threading
+import time
+
+from .errors import ApiError
+from .store import State
+
+READ_SUFFIXES = (":batchGet", ":search", ":batchGetByDataFilter", ":getByDataFilter")
+
+
+def request_kind(method, path):
+    if method == "GET" or path.endswith(READ_SUFFIXES):
+        return "read"
+    return "write"
+
+
+class Emulator:
+    """The emulator's whole state: the spreadsheets plus the test controls."""
+
+    def __init__(self, state=None, read_quota=60, write_quota=60, quota_window=60.0,
+                 quotas_enabled=True):
+        self.state = state or State()
+        self.read_quota, self.write_quota = read_quota, write_quota
+        self.quota_window = quota_window
+        self.quotas_enabled = quotas_enabled
+        self.latency = 0.0
+        self.log = []
+        self._rules = []
+        self._usage = collections.defaultdict(collections.deque)
+        self._lock = threading.Lock()
+
+    def reset(self):
+        with self._lock:
+            self.state.__init__()
+            self.log.clear()
+            self._rules.clear()
+            self._usage.clear()
+            self.latency = 0.0
+
+    def inject(self, status=500, count=1, path_contains=None, message=None):
+        with self._lock:
+            self._rules.append({"status": status, "left": count, "path": path_contains,
+                                "message": message})
+
+    def take_injected(self, path):
+        with self._lock:
+            for rule in self._rules:
+                if rule["left"] > 0 and (rule["path"] is None or rule["path"] in path):
+                    rule["left"] -= 1
+                    return ApiError(rule["status"], rule["message"])
+        return None
+
+    def charge_quota(self, token, kind):
+        """Rolling-window per-user quota (Google: 60 reads + 60 writes per minute per user)."""
+        if not self.quotas_enabled:
+            return
+        limit = self.read_quota if kind == "read" else self.write_quota
+        now = time.monotonic()
+        with self._lock:
+            used = self._usage[(token, kind)]
+            while used and now - used[0] >= self.quota_window:
+                used.popleft()
+            if len(used) >= limit:
+                raise quota_error(kind)
+            used.append(now)
+
+    def record(self, **rec):
+        with self._lock:
+            self.log.append(rec)
+
+    def count(self, kind=None, token=None):
+        return sum(1 for r in self.log if (kind is None or r["kind"] == kind)
+                   and (token is None or r["token"] == token))
+
+    def peak_in_window(self, kind="write", seconds=60, token=None):
+        times = sorted(r["time"] for r in self.log if r["kind"] == kind
+                       and (token is None or r["token"] == token))
+        best, lo = 0, 0
+        for hi, t in enumerate(times):
+            while t - times[lo] >= seconds:
+                lo += 1
+            best = max(best, hi - lo + 1)
+        return best
+
+
+def quota_error(kind):
+    metric = "Read requests" if kind == "read" else "Write requests"
+    message = (f"Quota exceeded for quota metric '{metric}' and limit '{metric} per minute per "
+               f"user' of service 'sheets.googleapis.com' for consumer "
+               f"'project_number:000000000000'.")
+    details = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "RATE_LIMIT_EXCEEDED", "domain": "googleapis.com",
+                "metadata": {"quota_metric": f"sheets.googleapis.com/{kind}_requests",
+                             "quota_limit": f"{kind.capitalize()}RequestsPerMinutePerUser",
+                             "service": "sheets.googleapis.com",
+                             "consumer": "projects/000000000000",
+                             "quota_limit_value": "60"}}]
+    return ApiError(429, message, details)

@@ -1,0 +1,108 @@
+"""Developer metadata: create/delete/search, lookups, and data filters -> grid ranges."""
+import copy
+
+from .errors import bad_request
+
+LOOKUP_KEYS = ("metadataId", "metadataKey", "metadataValue", "visibility")
+
+
+def location_for(ss, loc):
+    """Normalise a requested DeveloperMetadataLocation into the stored/returned shape."""
+    if loc.get("dimensionRange"):
+        dr = dict(loc["dimensionRange"])
+        sheet = ss.sheet_by_id(dr.get("sheetId", 0))
+        dim = dr.get("dimension")
+        if dim not in ("ROWS", "COLUMNS"):
+            raise bad_request("Invalid requests[0].createDeveloperMetadata: "
+                              "dimensionRange.dimension must be specified")
+        count = sheet.row_count if dim == "ROWS" else sheet.col_count
+        dr.setdefault("startIndex", 0)
+        dr.setdefault("endIndex", count)
+        dr["sheetId"] = sheet.id
+        return {"locationType": "ROW" if dim == "ROWS" else "COLUMN", "dimensionRange": dr}
+    if "sheetId" in loc:
+        ss.sheet_by_id(loc["sheetId"])
+        return {"locationType": "SHEET", "sheetId": loc["sheetId"]}
+    if loc.get("spreadsheet"):
+        return {"locationType": "SPREADSHEET", "spreadsheet": True}
+    raise bad_request("Invalid requests[0].createDeveloperMetadata: location must be specified")
+
+
+def create(ss, md):
+    md = copy.deepcopy(md)
+    if not md.get("visibility"):
+        raise bad_request("Invalid requests[0].createDeveloperMetadata: "
+                          "developerMetadata.visibility must be specified")
+    mid = md.get("metadataId") or ss.new_metadata_id()
+    if mid in ss.metadata:
+        raise bad_request(f"Invalid requests[0].createDeveloperMetadata: "
+                          f"Developer metadata with ID {mid} already exists.")
+    md["metadataId"] = mid
+    md["location"] = location_for(ss, md.get("location") or {})
+    ss.metadata[mid] = md
+    return copy.deepcopy(md)
+
+
+def matches(ss, md, lookup):
+    for key in LOOKUP_KEYS:
+        if key in lookup and md.get(key) != lookup[key]:
+            return False
+    loc = md["location"]
+    if "locationType" in lookup and loc["locationType"] != lookup["locationType"]:
+        return False
+    if "metadataLocation" in lookup:
+        want = location_for(ss, lookup["metadataLocation"])
+        if lookup.get("locationMatchingStrategy") == "INTERSECTING_LOCATION":
+            return _intersects(loc, want)
+        return loc == want
+    return True
+
+
+def _intersects(have, want):
+    if have == want:
+        return True
+    a, b = have.get("dimensionRange"), want.get("dimensionRange")
+    if a and b:
+        return (a["sheetId"] == b["sheetId"] and a["dimension"] == b["dimension"]
+                and a["startIndex"] < b["endIndex"] and b["startIndex"] < a["endIndex"])
+    if a and want.get("locationType") == "SHEET":
+        return a["sheetId"] == want["sheetId"]
+    return want.get("locationType") == "SPREADSHEET"
+
+
+def find(ss, data_filter):
+    lookup = data_filter.get("developerMetadataLookup")
+    if lookup is None:
+        return []
+    return [md for md in ss.metadata.values() if matches(ss, md, lookup)]
+
+
+def search(ss, data_filters):
+    out = []
+    for md in ss.metadata.values():
+        hit = [f for f in data_filters if md in find(ss, f)]
+        if hit:
+            out.append({"developerMetadata": copy.deepcopy(md), "dataFilters": hit})
+    return out
+
+
+def resolve_filter(ss, data_filter):
+    """DataFilter -> [(sheet, r0, c0, r1, c1)]. A row anchor addresses that whole row."""
+    if "a1Range" in data_filter:
+        return [ss.resolve(data_filter["a1Range"])[:5]]
+    if "gridRange" in data_filter:
+        return [ss.grid_range(data_filter["gridRange"])]
+    out = []
+    for md in find(ss, data_filter):
+        loc = md["location"]
+        if "dimensionRange" in loc:
+            dr = loc["dimensionRange"]
+            sheet = ss.sheet_by_id(dr["sheetId"])
+            if dr["dimension"] == "ROWS":
+                out.append((sheet, dr["startIndex"], 0, dr["endIndex"], sheet.col_count))
+            else:
+                out.append((sheet, 0, dr["startIndex"], sheet.row_count, dr["endIndex"]))
+        elif loc["locationType"] == "SHEET":
+            sheet = ss.sheet_by_id(loc["sheetId"])
+            out.append((sheet, 0, 0, sheet.row_count, sheet.col_count))
+    return out

@@ -1,0 +1,409 @@
+"""Providers over real HTTP (httpx) against the local fake image API, plus the preview provider."""
+from __future__ import annotations
+
+import email.utils
+import io
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from server.config import Settings
+from server.providers import (PermanentProviderError, TransientProviderError, make_provider)
+from server.providers._http import host_allowed, parse_retry_after
+from server.providers.preview import PRESET_COLOURS
+from server.schema import ImageRequest
+from tests.fakes import FakeImageAPI
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def fake():
+    with FakeImageAPI() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def fresh(fake):
+    fake.reset()
+
+
+@pytest.fixture(scope="module")
+def client():
+    with httpx.Client() as shared:
+        yield shared
+
+
+def settings_for(fake: FakeImageAPI, **overrides) -> Settings:
+    values = dict(ideogram_api_key=fake.api_key, ideogram_base_url=fake.url,
+                  ideogram_image_hosts=("127.0.0.1",), openai_api_key=fake.api_key,
+                  openai_base_url=fake.url, provider_timeout=5.0)
+    return Settings(**(values | overrides))
+
+
+def row(**values) -> ImageRequest:
+    return ImageRequest(**({"prompt": "a lighthouse at dusk", "visibility": "private"} | values))
+
+
+def ideogram(fake, client, **overrides):
+    return make_provider("ideogram", settings_for(fake, **overrides), client)
+
+
+def openai(fake, client, **overrides):
+    return make_provider("openai", settings_for(fake, **overrides), client)
+
+
+def received(fake, endpoint):
+    requests = fake.requests(endpoint)
+    assert requests, f"the fake saw no {endpoint} request"
+    return requests[-1]
+
+
+# ------------------------------------------------------------------ Ideogram 3.0 ---------------
+
+def test_v3_sends_every_column_as_multipart(fake, client):
+    request = row(model="3.0", aspect_ratio="16:9", magic_prompt="off", rendering="quality",
+                  negative_prompt="people, text", style="realistic", color_palette="ember",
+                  num_images=4, seed_number=99)
+    image = ideogram(fake, client).generate(request, seed=1234)
+
+    sent = received(fake, "ideogram-v3")
+    assert sent["content_type"].startswith("multipart/form-data")
+    assert sent["fields"] == {
+        "prompt": "a lighthouse at dusk", "aspect_ratio": "16x9", "rendering_speed": "QUALITY",
+        "magic_prompt": "OFF", "style_type": "REALISTIC", "num_images": "1", "seed": "1234",
+        "negative_prompt": "people, text", "color_palette": '{"name":"EMBER"}'}
+    assert image.data.startswith(PNG) and image.media_type == "image/png"
+    assert image.seed == 1234 and image.prompt == "a lighthouse at dusk"  # magic prompt off
+    assert image.preview is False
+    assert fake.stats()["downloads"] == 1  # the temporary link was fetched at once
+
+
+def test_v3_hex_palette_turbo_and_magic_prompt(fake, client):
+    request = row(model="3.0", rendering="turbo", magic_prompt="on",
+                  color_palette=("#CBA324", "#112233", "#FFFFFF"))
+    image = ideogram(fake, client).generate(request, seed=None)
+
+    fields = received(fake, "ideogram-v3")["fields"]
+    assert fields["rendering_speed"] == "TURBO" and fields["magic_prompt"] == "ON"
+    assert "seed" not in fields and "negative_prompt" not in fields
+    members = json.loads(fields["color_palette"])["members"]
+    assert [m["color_hex"] for m in members] == ["#CBA324", "#112233", "#FFFFFF"]
+    weights = [m["color_weight"] for m in members]
+    assert weights == sorted(weights, reverse=True) and all(0.05 <= w <= 1 for w in weights)
+    assert image.prompt.startswith("a lighthouse at dusk") and image.prompt != request.prompt
+    assert isinstance(image.seed, int)  # the service chose one and we report it
+
+
+# ------------------------------------------------------------------ legacy models --------------
+
+@pytest.mark.parametrize("model, rendering, expected", [
+    ("2.0", "default", "V_2"), ("2.0", "turbo", "V_2_TURBO"), ("2a", "default", "V_2A"),
+    ("2a", "turbo", "V_2A_TURBO"), ("1.0", "default", "V_1"), ("1.0", "turbo", "V_1_TURBO")])
+def test_legacy_model_names(fake, client, model, rendering, expected):
+    ideogram(fake, client).generate(row(model=model, rendering=rendering), seed=7)
+    assert received(fake, "ideogram-legacy")["fields"]["model"] == expected
+
+
+def test_legacy_sends_every_column_as_json(fake, client):
+    request = row(model="2.0", aspect_ratio="10:16", magic_prompt="on", style="3d",
+                  negative_prompt="blur", color_palette=("#000000", "#FF0000"))
+    image = ideogram(fake, client).generate(request, seed=2147483647)
+
+    sent = received(fake, "ideogram-legacy")
+    assert sent["content_type"] == "application/json"
+    assert sent["fields"] == {
+        "prompt": "a lighthouse at dusk", "model": "V_2", "aspect_ratio": "ASPECT_10_16",
+        "magic_prompt_option": "ON", "style_type": "RENDER_3D", "num_images": 1,
+        "seed": 2147483647, "negative_prompt": "blur",
+        "color_palette": {"members": [{"color_hex": "#000000", "color_weight": 1.0},
+                                      {"color_hex": "#FF0000", "color_weight": 0.8}]}}
+    assert image.seed == 2147483647 and image.prompt != request.prompt  # magic prompt rewrote it
+
+
+def test_legacy_preset_palette_and_anime(fake, client):
+    ideogram(fake, client).generate(row(model="2a", style="anime", color_palette="pastel",
+                                        magic_prompt="off"), seed=1)
+    fields = received(fake, "ideogram-legacy")["fields"]
+    assert fields["color_palette"] == {"name": "PASTEL"} and fields["style_type"] == "ANIME"
+    assert fields["magic_prompt_option"] == "OFF"
+
+
+# ------------------------------------------------------------------ image hosts ----------------
+
+def test_foreign_image_host_is_refused(fake, client):
+    provider = ideogram(fake, client, ideogram_image_hosts=("ideogram.ai",))
+    with pytest.raises(PermanentProviderError, match="do not trust"):
+        provider.generate(row(), seed=1)
+    assert fake.stats()["downloads"] == 0
+
+
+def test_link_on_another_host_name_is_refused(fake, client):
+    fake.configure(image_base_url=f"http://localhost:{fake.port}")  # same server, other name
+    with pytest.raises(PermanentProviderError, match="localhost"):
+        ideogram(fake, client).generate(row(), seed=1)
+    assert fake.stats()["downloads"] == 0
+
+
+@pytest.mark.parametrize("url, allowed", [
+    ("https://ideogram.ai/api/images/ephemeral/x.png", True),
+    ("https://cdn.ideogram.ai/x.png", True),
+    ("http://ideogram.ai/x.png", True),  # listed exactly
+    ("http://cdn.ideogram.ai/x.png", False),  # plain http only for hosts listed exactly
+    ("https://evil-ideogram.ai/x.png", False),
+    ("https://ideogram.ai.evil.com/x.png", False),
+    ("file:///etc/passwd", False),
+    ("https://169.254.169.254/latest", False)])
+def test_host_rule(url, allowed):
+    assert host_allowed(url, ("ideogram.ai",)) is allowed
+
+
+def test_expired_link_is_gone(fake, client):
+    fake.configure(url_ttl=0.05)
+    response = client.post(fake.url + "/generate", headers={"Api-Key": fake.api_key},
+                           json={"image_request": {"prompt": "x"}})
+    url = response.json()["data"][0]["url"]
+    time.sleep(0.1)
+    assert client.get(url).status_code == 404
+    assert fake.stats()["expired_downloads"] == 1
+
+
+# ------------------------------------------------------------------ error mapping --------------
+
+def test_rate_limit_is_transient_with_retry_after(fake, client):
+    fake.configure(rate_limit_every=1, retry_after="7")
+    with pytest.raises(TransientProviderError) as caught:
+        ideogram(fake, client).generate(row(), seed=1)
+    assert caught.value.retry_after == 7.0
+    assert "too many requests" in caught.value.reason
+
+
+def test_retry_after_as_http_date():
+    now = time.time()
+    assert parse_retry_after(email.utils.formatdate(now + 30, usegmt=True), now) == \
+        pytest.approx(30, abs=1)
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+@pytest.mark.parametrize("config", [{"server_error_every": 1, "server_error_status": 500},
+                                    {"server_error_every": 1, "server_error_status": 503},
+                                    {"drop_every": 1}])
+def test_server_errors_and_dropped_connections_are_transient(fake, client, config):
+    fake.configure(**config)
+    for model in ("3.0", "2.0"):
+        with pytest.raises(TransientProviderError) as caught:
+            ideogram(fake, client).generate(row(model=model), seed=1)
+        assert caught.value.retry_after is None
+
+
+def test_timeout_is_transient(fake, client):
+    fake.configure(latency=1.0)
+    with pytest.raises(TransientProviderError, match="did not answer within 0.3 seconds"):
+        ideogram(fake, client, provider_timeout=0.3).generate(row(), seed=1)
+
+
+def test_wrong_key_is_permanent_and_never_shown(fake, client):
+    provider = ideogram(fake, client, ideogram_api_key="sk-very-secret-wrong-key")
+    with pytest.raises(PermanentProviderError) as caught:
+        provider.generate(row(), seed=1)
+    assert "API key" in caught.value.reason and "Not authorized" in caught.value.reason
+    assert "very-secret" not in caught.value.reason
+
+
+def test_unsafe_prompt_is_permanent_with_the_service_message(fake, client):
+    with pytest.raises(PermanentProviderError) as caught:
+        ideogram(fake, client).generate(row(prompt="an UNSAFE thing", model="3.0"), seed=1)
+    assert "refused the prompt (safety check)" in caught.value.reason
+    assert "Prompt failed the safety check" in caught.value.reason
+
+
+def test_unsafe_image_is_permanent(fake, client):
+    fake.configure(unsafe_image_every=1)
+    with pytest.raises(PermanentProviderError, match="flagged it as unsafe"):
+        ideogram(fake, client).generate(row(model="3.0"), seed=1)
+
+
+def test_invalid_request_is_permanent(fake, client):
+    # 1:2 is a 3.0-only ratio; the sheet rules stop it, but if one slips through the API says no.
+    with pytest.raises(PermanentProviderError, match="invalid: aspect_ratio"):
+        ideogram(fake, client).generate(row(model="2.0", aspect_ratio="1:2"), seed=1)
+
+
+# ------------------------------------------------------------------ OpenAI ---------------------
+
+@pytest.mark.parametrize("ratio, size", [("1:1", "1024x1024"), ("16:9", "1536x1024"),
+                                         ("4:5", "1024x1024"), ("2:3", "1024x1536"),
+                                         ("1:3", "1024x1536"), ("3:1", "1536x1024")])
+def test_openai_b64_and_size(fake, client, ratio, size):
+    image = openai(fake, client).generate(row(aspect_ratio=ratio), seed=5)
+    fields = received(fake, "openai")["fields"]
+    assert fields == {"model": "gpt-image-1", "prompt": "a lighthouse at dusk", "n": 1,
+                      "size": size}
+    assert image.data.startswith(PNG) and image.media_type == "image/png"
+    assert image.seed is None  # the API has no seed; we do not pretend
+    assert Image.open(io.BytesIO(image.data)).size[0] > 0
+
+
+def test_openai_url_answer_and_revised_prompt(fake, client):
+    fake.configure(openai_response_format="url")
+    image = openai(fake, client, openai_model="dall-e-3").generate(
+        row(negative_prompt="cars", style="anime", color_palette="ember"), seed=None)
+    sent = received(fake, "openai")["fields"]["prompt"]
+    assert "Avoid: cars." in sent and "anime" in sent and "ember" in sent
+    assert image.prompt != sent and image.prompt.startswith(sent)  # revised_prompt wins
+    assert image.data.startswith(PNG) and fake.stats()["downloads"] == 1
+
+
+def test_openai_url_on_foreign_host_is_refused(fake, client):
+    fake.configure(openai_response_format="url", image_base_url="http://attacker.invalid")
+    with pytest.raises(PermanentProviderError, match="do not trust"):
+        openai(fake, client).generate(row(), seed=None)
+
+
+def test_openai_errors(fake, client):
+    secret = "sk-proj-abcdefghijklmnop"
+    with pytest.raises(PermanentProviderError) as caught:
+        openai(fake, client, openai_api_key=secret).generate(row(), seed=None)
+    assert "Incorrect API key" in caught.value.reason and secret not in caught.value.reason
+    with pytest.raises(PermanentProviderError, match=r"safety check\): Your request was rejected"):
+        openai(fake, client).generate(row(prompt="UNSAFE"), seed=None)
+    fake.configure(rate_limit_every=1, retry_after="3")
+    with pytest.raises(TransientProviderError) as transient:
+        openai(fake, client).generate(row(), seed=None)
+    assert transient.value.retry_after == 3.0
+
+
+# ------------------------------------------------------------------ preview --------------------
+
+@pytest.mark.parametrize("ratio, size", [("1:1", (512, 512)), ("16:9", (512, 288)),
+                                         ("9:16", (288, 512)), ("4:3", (512, 384)),
+                                         ("10:16", (320, 512)), ("1:3", (171, 512)),
+                                         ("2:1", (512, 256)), ("5:4", (512, 410))])
+def test_preview_size_per_aspect_ratio(ratio, size):
+    image = make_provider("preview", Settings()).generate(row(aspect_ratio=ratio), seed=3)
+    assert Image.open(io.BytesIO(image.data)).size == size
+
+
+def test_preview_is_deterministic_free_and_labelled():
+    provider = make_provider("preview", Settings())
+    request = row(color_palette="ember")
+    first, again = provider.generate(request, None), provider.generate(request, None)
+    assert first == again and first.preview and provider.is_free
+    assert 0 <= first.seed <= 2147483647 and first.prompt == request.prompt
+    assert provider.generate(request, 5).seed == 5
+    assert provider.generate(request, 5).data != provider.generate(request, 6).data
+    colours = {"#%02X%02X%02X" % rgb for _count, rgb in
+               Image.open(io.BytesIO(first.data)).convert("RGB").getcolors(1 << 20)}
+    assert set(PRESET_COLOURS["ember"]) <= colours
+
+
+def test_preview_uses_hex_palette():
+    image = make_provider("preview", Settings()).generate(
+        row(color_palette=("#123456", "#ABCDEF")), seed=1)
+    colours = {"#%02X%02X%02X" % rgb for _count, rgb in
+               Image.open(io.BytesIO(image.data)).convert("RGB").getcolors(1 << 20)}
+    assert {"#123456", "#ABCDEF"} <= colours
+
+
+# ------------------------------------------------------------------ make_provider --------------
+
+def test_make_provider_names_and_keys():
+    with pytest.raises(ValueError, match="Unknown image provider 'dalle'"):
+        make_provider("dalle", Settings())
+    with pytest.raises(ValueError, match="set IDEOGRAM_API_KEY"):
+        make_provider("ideogram", Settings())
+    with pytest.raises(ValueError, match="set OPENAI_API_KEY"):
+        make_provider("openai", Settings())
+    assert make_provider("Preview", Settings()).name == "preview"
+    assert not make_provider("ideogram", Settings(ideogram_api_key="k")).is_free
+
+
+# ------------------------------------------------------------------ the fake itself ------------
+
+def test_fake_validates_like_the_api(fake, client):
+    v3 = fake.url + "/v1/ideogram-v3/generate"
+    key = {"Api-Key": fake.api_key}
+    missing_prompt = client.post(v3, headers=key, files={"aspect_ratio": (None, "1x1")})
+    assert missing_prompt.status_code == 400 and "prompt" in missing_prompt.json()["error"]
+    bad_ratio = client.post(v3, headers=key, files={"prompt": (None, "x"),
+                                                    "aspect_ratio": (None, "16:9")})
+    assert bad_ratio.status_code == 400 and "aspect_ratio" in bad_ratio.json()["error"]
+    no_key = client.post(v3, files={"prompt": (None, "x")})
+    assert no_key.status_code == 401 and no_key.json() == {
+        "error": "Not authorized to generate an image."}
+    bad_model = client.post(fake.url + "/generate", headers=key,
+                            json={"image_request": {"prompt": "x", "model": "V_3"}})
+    assert bad_model.status_code == 400
+    openai_no_key = client.post(fake.url + "/v1/images/generations", json={"prompt": "x"})
+    assert openai_no_key.status_code == 401
+    assert set(openai_no_key.json()["error"]) == {"message", "type", "param", "code"}
+    assert fake.stats()["generated"] == 0
+
+
+def test_fake_control_over_http_every_kth_and_duplicates(fake, client):
+    control = client.post(fake.url + "/_control", json={"rate_limit_every": 2, "retry_after": 4})
+    assert control.json()["rate_limit_every"] == 2
+    assert client.post(fake.url + "/_control", json={"nonsense": 1}).status_code == 400
+    provider = ideogram(fake, client)
+    outcomes = []
+    for _ in range(4):
+        try:
+            provider.generate(row(), seed=11)
+            outcomes.append("ok")
+        except TransientProviderError:
+            outcomes.append("429")
+    assert outcomes == ["ok", "429", "ok", "429"]
+    stats = client.get(fake.url + "/_stats").json()
+    assert stats["responses_by_status"] == {"200": 2, "429": 2}
+    assert stats["duplicate_generations"] == [
+        {"prompt": "a lighthouse at dusk", "seed": 11, "calls": 4, "generated": 2}]
+    assert fake.calls_for("a lighthouse at dusk", 11) == 4
+
+
+def test_fake_seeded_fractions_repeat(fake, client):
+    def run():
+        fake.configure(reset=True, server_error_fraction=0.5, rng_seed=42)
+        results = []
+        for index in range(12):
+            response = client.post(fake.url + "/generate", headers={"Api-Key": fake.api_key},
+                                   json={"image_request": {"prompt": f"p{index}"}})
+            results.append(response.status_code)
+        return results
+    first = run()
+    assert first == run() and {200, 503} <= set(first)
+
+
+def test_fake_handles_concurrent_requests(fake, client):
+    fake.configure(latency=0.3)
+    provider = ideogram(fake, client)
+    with ThreadPoolExecutor(16) as pool:
+        images = list(pool.map(lambda n: provider.generate(row(prompt=f"p{n}"), seed=n),
+                               range(16)))
+    assert len(images) == 16
+    stats = fake.stats()
+    assert stats["max_in_flight"] >= 8 and stats["generated"] == 16 and stats["in_flight"] == 0
+
+
+def test_fake_runs_as_its_own_process(client):
+    process = subprocess.Popen([sys.executable, "-m", "tests.fakes.image_api", "--port", "0",
+                                "--api-key", "proc-key"], cwd=ROOT, stdout=subprocess.PIPE,
+                               text=True)
+    try:
+        started = json.loads(process.stdout.readline())
+        assert started["api_key"] == "proc-key"
+        client.post(started["url"] + "/_control", json={"latency": 0.0}).raise_for_status()
+        response = client.post(started["url"] + "/generate", headers={"Api-Key": "proc-key"},
+                               json={"image_request": {"prompt": "x", "seed": 3}})
+        assert response.json()["data"][0]["seed"] == 3
+        assert client.get(started["url"] + "/_stats").json()["generated"] == 1
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
