@@ -240,7 +240,8 @@ def test_invalid_request_is_permanent(fake, client):
 # ------------------------------------------------------------------ OpenAI ---------------------
 
 @pytest.mark.parametrize("ratio, size", [("1:1", "1024x1024"), ("16:9", "1536x1024"),
-                                         ("4:5", "1024x1024"), ("2:3", "1024x1536"),
+                                         ("4:5", "1024x1536"), ("2:3", "1024x1536"),
+                                         ("10:16", "1024x1536"), ("5:4", "1536x1024"),
                                          ("1:3", "1024x1536"), ("3:1", "1536x1024")])
 def test_openai_b64_and_size(fake, client, ratio, size):
     image = openai(fake, client).generate(row(aspect_ratio=ratio), seed=5)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +21,7 @@ from .base import GeneratedImage, PermanentProviderError
 
 SERVICE = "The OpenAI image service"
 PATH = "/v1/images/generations"
-SQUARE, LANDSCAPE, PORTRAIT = "1024x1024", "1536x1024", "1024x1536"
+SIZES = ("1024x1024", "1536x1024", "1024x1536")  # accepted by every current OpenAI image model
 # OpenAI answers a moderation refusal with HTTP 400 and one of these error codes.
 REFUSAL_CODES = ("moderation_blocked", "content_policy_violation")
 STYLE_HINT = {"realistic": "photorealistic", "design": "graphic design", "3d": "3D render",
@@ -28,13 +29,15 @@ STYLE_HINT = {"realistic": "photorealistic", "design": "graphic design", "3d": "
 
 
 def size_for(aspect_ratio: str) -> str:
-    """The nearest orientation among the sizes every current OpenAI image model accepts."""
+    """The size whose shape is nearest the requested ratio (compared on a log scale)."""
     width, height = (int(part) for part in aspect_ratio.split(":"))
-    if width * 5 > height * 6:  # wider than 6:5
-        return LANDSCAPE
-    if height * 5 > width * 6:
-        return PORTRAIT
-    return SQUARE
+    wanted = math.log(width / height)
+
+    def distance(size: str) -> float:
+        w, h = (int(part) for part in size.split("x"))
+        return abs(math.log(w / h) - wanted)
+
+    return min(SIZES, key=distance)
 
 
 def prompt_for(request: ImageRequest) -> str:
