@@ -123,6 +123,7 @@ class Report:
     row_count: int = 0
     images: int = 0
     cost: float = 0.0
+    currency: str = "USD"
     first_row: dict | None = None
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
@@ -135,7 +136,7 @@ class Report:
 
     def as_dict(self) -> dict:
         return {"valid": self.valid, "rows": self.row_count, "images": self.images,
-                "cost": {"currency": "USD", "total": self.cost},
+                "cost": {"currency": self.currency, "total": self.cost},
                 "first_row": self.first_row,
                 "errors": [problem.as_dict() for problem in self.errors],
                 "warnings": [problem.as_dict() for problem in self.warnings]}
@@ -222,14 +223,15 @@ def parse_visibility(value: Any) -> str:
 
 def parse_model(value: Any) -> str:
     text = _text(value).lower()
+    if text in MODELS:
+        return text
     try:
         number = float(text)
     except ValueError:
         number = None
-    if number is not None and f"{number:.1f}" in MODELS:
+    # A spreadsheet shows 3.0 as 3; only whole numbers can be such a model, never 2.96.
+    if number is not None and number.is_integer() and f"{number:.1f}" in MODELS:
         return f"{number:.1f}"
-    if text in MODELS:
-        return text
     raise CellError(f"Model must be one of: {', '.join(MODELS)}.")
 
 
@@ -291,13 +293,19 @@ PARSERS = {
     "seed_number": lambda value: _whole_number(value, 0, MAX_SEED, "Seed"),
     "rendering": lambda value: _choose(value, RENDERINGS, "Rendering"),
     "negative_prompt": _text,
-    "style": lambda value: _choose(value, ALL_STYLES, "Style"),
+    "style": lambda value: _text(value).lower(),  # checked against the row's model
     "color_palette": parse_color_palette,
 }
 
 
-def model_conflicts(values: dict[str, Any]) -> dict[str, str]:
-    """Cross-column rules: column → message for each setting the row's model cannot do."""
+def cross_column_problems(values: dict[str, Any], model_ok: bool) -> dict[str, str]:
+    """Column → message for each setting the row's model cannot do. When the model cell is
+    itself wrong, only what no model offers is reported."""
+    if not model_ok:
+        if values["style"] in ALL_STYLES:
+            return {}
+        return {"style": f"Style {values['style']} does not exist; use one of: "
+                         f"{', '.join(ALL_STYLES)}."}
     model = values["model"]
     conflicts = {}
     if values["aspect_ratio"] in RATIOS_ONLY_3_0 and model != "3.0":
@@ -375,15 +383,13 @@ def read_row(row: int, values: list[Any], report: Report) -> tuple[dict[str, Any
             report.warnings.append(Problem(str(warning), name, row, index, shown(raw)))
         except CellError as error:
             problems.append(Problem(str(error), name, row, index, shown(raw)))
-    if not {problem.column for problem in problems} & set(MODEL_DEPENDENT):
-        for name, message in model_conflicts(settings).items():
+    bad = {problem.column for problem in problems}
+    for name, message in cross_column_problems(settings, model_ok="model" not in bad).items():
+        if name not in bad:
             index = report.columns[name]
             problems.append(Problem(message, name, row, index, shown(values[index])))
     report.errors.extend(problems)
     return settings, not problems
-
-
-MODEL_DEPENDENT = ("model", "aspect_ratio", "rendering", "style", "color_palette")
 
 
 def validate(table: Iterable[list[Any]], prices: "PriceTable") -> Report:
@@ -415,6 +421,7 @@ def validate(table: Iterable[list[Any]], prices: "PriceTable") -> Report:
         problems.sort(key=_position)
     report.images = sum(settings["num_images"] for settings in estimates)
     report.cost = prices.total(estimates)
+    report.currency = prices.currency
     return report
 
 

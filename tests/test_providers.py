@@ -293,11 +293,13 @@ def test_preview_size_per_aspect_ratio(ratio, size):
     assert Image.open(io.BytesIO(image.data)).size == size
 
 
-def test_preview_is_deterministic_free_and_labelled():
+def test_preview_is_deterministic_per_seed_free_and_labelled():
     provider = make_provider("preview", Settings())
     request = row(color_palette="ember")
     first, again = provider.generate(request, None), provider.generate(request, None)
-    assert first == again and first.preview and provider.is_free
+    assert first.seed != again.seed, "an unseeded row's images must differ"
+    assert provider.generate(request, first.seed) == first
+    assert first.preview and provider.is_free
     assert 0 <= first.seed <= 2147483647 and first.prompt == request.prompt
     assert provider.generate(request, 5).seed == 5
     assert provider.generate(request, 5).data != provider.generate(request, 6).data

@@ -26,6 +26,8 @@ def read_file(path: Path, sheet: str | None = None, *, max_bytes: int = 10 * 2**
         size = path.stat().st_size
     except OSError as error:
         raise UnreadableFile(f"{path}: {error.strerror}.") from None
+    if not path.is_file():
+        raise UnreadableFile(f"{path} is not a file.")
     if size > max_bytes:
         raise UnreadableFile(f"{path.name} is {size / 2**20:.1f} MB; the limit is "
                              f"{max_bytes / 2**20:.0f} MB. A sheet of 499 prompts is far smaller.")

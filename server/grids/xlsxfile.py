@@ -46,7 +46,11 @@ def read_xlsx(path: Path, sheet: str | None, max_unzipped_bytes: int) -> Table:
     try:
         worksheet = workbook.worksheets[choose_sheet(workbook.sheetnames, sheet, path)]
         worksheet.reset_dimensions()  # some writers store a wrong size; read what is there
-        rows = [list(values) for values in worksheet.iter_rows(values_only=True)]
+        try:
+            rows = [list(values) for values in worksheet.iter_rows(values_only=True)]
+        except Exception as error:  # read-only mode parses the sheet only now
+            raise UnreadableFile(f"{path.name}: the sheet \"{worksheet.title}\" is damaged "
+                                 f"({error}).") from None
         return Table(title=worksheet.title, rows=rows)
     finally:
         workbook.close()

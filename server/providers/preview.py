@@ -6,6 +6,7 @@ mistakes it for a generated image.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import io
 import random
 import textwrap
@@ -38,14 +39,9 @@ def size_for(aspect_ratio: str) -> tuple[int, int]:
     return round(width * scale), round(height * scale)
 
 
-def _digest(request: ImageRequest) -> bytes:
-    return hashlib.sha256(repr(sorted(request.as_dict().items())).encode()).digest()
-
-
-def seed_for(request: ImageRequest, seed: int | None) -> int:
-    if seed is not None:
-        return seed
-    return int.from_bytes(_digest(request)[:4], "big") % (MAX_SEED + 1)
+def seed_for(seed: int | None) -> int:
+    """Like a real model, an unseeded request gets a random seed (so a row's images differ)."""
+    return secrets.randbelow(MAX_SEED + 1) if seed is None else seed
 
 
 def colours_for(request: ImageRequest) -> tuple[str, ...]:
@@ -119,6 +115,6 @@ class PreviewProvider:
     is_free = True
 
     def generate(self, request: ImageRequest, seed: int | None) -> GeneratedImage:
-        used_seed = seed_for(request, seed)
+        used_seed = seed_for(seed)
         return GeneratedImage(data=render(request, used_seed), media_type="image/png",
                               seed=used_seed, prompt=request.prompt, preview=True)

@@ -1,0 +1,103 @@
+"""Shared fixtures: a real Redis server, the image-API fake, and real worker processes."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from server.batches import Batches
+from server.redis_server import EmbeddedRedis, connect
+from tests.fakes.image_api import FakeImageAPI
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_conn(redis_server):
+    connection = connect(redis_server.url)
+    connection.flushall()
+    return connection
+
+
+@pytest.fixture
+def batches(redis_conn):
+    return Batches(redis_conn)
+
+
+@pytest.fixture(scope="session")
+def image_api_server():
+    with FakeImageAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def image_api(image_api_server):
+    image_api_server.reset()
+    return image_api_server
+
+
+@pytest.fixture
+def worker_env(redis_server, image_api, tmp_path):
+    """What a worker process needs to reach our Redis and the fake image API."""
+    return dict(os.environ, REDIS_URL=redis_server.url, SHEETBATCH_DATA=str(tmp_path / "data"),
+                IDEOGRAM_API_KEY=image_api.api_key, IDEOGRAM_BASE_URL=image_api.url,
+                IDEOGRAM_IMAGE_HOSTS="127.0.0.1", SHEETBATCH_PROVIDER="ideogram",
+                PYTHONPATH=str(ROOT))
+
+
+class WorkerProcesses:
+    """Real `sheetbatch worker` processes, each in its own process group so a test can kill
+    one (and the job it is running) with SIGKILL."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env = env
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, count: int = 1, per_process: int = 1, **env: str) -> list[subprocess.Popen]:
+        started = [subprocess.Popen(
+            [sys.executable, "-m", "server", "worker", "-n", str(per_process)],
+            env=dict(self.env, **env), cwd=ROOT, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(count)]
+        self.processes += started
+        return started
+
+    def kill(self, process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=20)
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                self.kill(process, signal.SIGTERM)
+
+
+@pytest.fixture
+def workers(worker_env):
+    pool = WorkerProcesses(worker_env)
+    yield pool
+    pool.stop_all()
+
+
+def wait_for(predicate, timeout: float = 60.0, interval: float = 0.1, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

@@ -1,0 +1,137 @@
+"""The generation pipeline with real parts: Redis server, RQ worker processes, the image-API fake
+over HTTP. Faults are real too: SIGKILL, injected 429/5xx/422, stop/resume/retry."""
+from __future__ import annotations
+
+import time
+
+from rq import Queue
+
+from server.batches import QUEUE_NAME
+from server.schema import ImageRequest
+from server.storage import LocalStorage
+from tests.conftest import wait_for
+
+SETTLED_BATCH = ("completed", "completed_with_errors", "failed", "stopped")
+
+
+def rows(count: int, images: int = 1, prompt: str = "a lighthouse", **settings) -> dict:
+    return {row: ImageRequest(prompt=f"{prompt} {row}", visibility="private", model="3.0",
+                              num_images=images, seed_number=row * 10, **settings)
+            for row in range(2, count + 2)}
+
+
+def start(batches, requests, tmp_path, provider="ideogram") -> str:
+    return batches.create(requests, owner="alice", provider=provider,
+                          storage_root=str(tmp_path / "store"))
+
+
+def settled(batches, batch_id, timeout=60):
+    return wait_for(lambda: (s := batches.status(batch_id)).status in SETTLED_BATCH and s,
+                    timeout=timeout, what="the batch to settle")
+
+
+def test_batch_completes_and_pays_once_per_image(batches, workers, image_api, tmp_path):
+    batch_id = start(batches, rows(6, images=2), tmp_path)
+    workers.start(3)
+    status = settled(batches, batch_id)
+    assert status.status == "completed"
+    assert status.counts == {"total": 6, "done": 6, "failed": 0, "stopped": 0, "pending": 0}
+    stats = image_api.stats()
+    assert stats["generated"] == 12 and stats["duplicate_generations"] == []
+    stored = LocalStorage(tmp_path / "store").list(batch_id)
+    assert [(image.row, image.index) for image in stored] == [
+        (row, index) for row in range(2, 8) for index in (1, 2)]
+    row = status.rows[2]
+    assert row.seeds == "20, 21"  # each image of a seeded row gets its own seed
+    assert row.used_prompt and row.used_prompt != "a lighthouse 2"  # magic prompt rewrote it
+
+
+def test_redelivered_job_never_pays_twice(batches, redis_conn, workers, image_api, tmp_path):
+    batch_id = start(batches, rows(1), tmp_path)
+    # RQ delivers at least once: the same image job arriving twice must call the API once.
+    Queue(QUEUE_NAME, connection=redis_conn).enqueue("workers.jobs.generate_image",
+                                                     batch_id, 2, 1)
+    workers.start(2)
+    assert settled(batches, batch_id).status == "completed"
+    time.sleep(1)  # let the duplicate job run to its end
+    assert image_api.stats()["generated"] == 1
+
+
+def test_killed_worker_leaves_its_image_to_another(batches, workers, image_api, tmp_path):
+    image_api.configure(latency=4.0)
+    batch_id = start(batches, rows(1), tmp_path)
+    [victim] = workers.start(1)
+    wait_for(lambda: batches.states(batch_id)[(2, 1)] == "generating", what="the job to start")
+    time.sleep(0.5)  # the call to the image API is under way
+    workers.kill(victim)
+    image_api.configure(latency=0.2)
+    workers.start(1)
+    status = settled(batches, batch_id, timeout=60)
+    assert status.status == "completed"
+    assert status.rows[2].status == "done"
+
+
+def test_transient_errors_are_retried(batches, workers, image_api, tmp_path):
+    image_api.configure(rate_limit_every=3, retry_after="1", server_error_every=4)
+    batch_id = start(batches, rows(6), tmp_path)
+    workers.start(2)
+    status = settled(batches, batch_id, timeout=90)
+    assert status.status == "completed"
+    stats = image_api.stats()
+    assert stats["responses_by_status"].get("429") and stats["responses_by_status"].get("503")
+    assert stats["generated"] == 6 and stats["duplicate_generations"] == []
+
+
+def test_permanent_errors_fail_the_row_with_the_reason(batches, workers, image_api, tmp_path):
+    requests = rows(3)
+    requests[3] = ImageRequest(prompt="an UNSAFE thing", visibility="private", model="3.0",
+                               num_images=1)
+    batch_id = start(batches, requests, tmp_path)
+    workers.start(2)
+    status = settled(batches, batch_id)
+    assert status.status == "completed_with_errors"
+    assert status.rows[3].status == "failed"
+    assert "safety" in status.rows[3].error.lower()
+    assert [status.rows[row].status for row in (2, 4)] == ["done", "done"]
+    assert image_api.stats()["calls_by_endpoint"].get("ideogram-v3") == 3
+
+
+def test_wrong_key_fails_rows_then_retry_failed_completes(batches, workers, image_api, tmp_path):
+    batch_id = start(batches, rows(2), tmp_path)
+    [wrong] = workers.start(1, IDEOGRAM_API_KEY="not-the-key")
+    status = settled(batches, batch_id)
+    assert status.status == "failed"
+    assert all("not-the-key" not in row.error for row in status.rows.values())
+    workers.kill(wrong)
+    workers.start(1)
+    assert batches.retry_failed(batch_id) == 2
+    assert settled(batches, batch_id).status == "completed"
+
+
+def test_stop_keeps_finished_images_and_resume_makes_only_the_rest(batches, workers, image_api,
+                                                                   tmp_path):
+    image_api.configure(latency=0.6)
+    batch_id = start(batches, rows(12), tmp_path)
+    workers.start(2)
+    wait_for(lambda: batches.status(batch_id).counts["done"] >= 2, what="two rows done")
+    batches.stop(batch_id)
+    assert batches.status(batch_id).status in ("stopping", "stopped")
+    status = settled(batches, batch_id)
+    assert status.status == "stopped"
+    counts = status.counts
+    assert counts["stopped"] > 0 and counts["done"] >= 2
+    assert sum(counts[name] for name in ("done", "failed", "stopped", "pending")) == counts["total"]
+    assert len(LocalStorage(tmp_path / "store").list(batch_id)) == counts["done"]
+
+    assert batches.resume(batch_id) == counts["stopped"]
+    assert settled(batches, batch_id).status == "completed"
+    stats = image_api.stats()
+    assert stats["generated"] == 12 and stats["duplicate_generations"] == []
+
+
+def test_concurrency_limit_holds_across_workers(batches, workers, image_api, tmp_path):
+    image_api.configure(latency=0.4)
+    batch_id = start(batches, rows(10), tmp_path)
+    workers.start(2, per_process=2, SHEETBATCH_PROVIDER_CONCURRENCY="2")
+    assert settled(batches, batch_id).status == "completed"
+    assert image_api.stats()["max_in_flight"] == 2
