@@ -132,7 +132,8 @@ def write_outputs(checked: CheckedFile, status: BatchStatus, out: Path) -> Path:
     cells = {row: result_cells(result, lambda image: f"{IMAGES_FOLDER}/{image['name']}")
              for row, result in status.rows.items()}
     for name, column in positions.items():
-        grid.write_column(name, column + 1, ((row, values[name]) for row, values in cells.items()))
+        grid.write_column(name, column + 1, ((row, values[name]) for row, values in cells.items()),
+                          links=name.startswith("image_"))
     path = out / f"{checked.path.stem}-results.xlsx"
     grid.save(path)
     write_zip(LocalStorage(out), IMAGES_FOLDER, out / "images.zip")

@@ -103,8 +103,6 @@ def test_unreadable_exit_2(tmp_path, make, bad_xlsx):
     assert "error" in result.stderr.lower() and "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a directory named like a sheet escapes read_file as "
-                   "IsADirectoryError: traceback and exit 1 instead of exit 2")
 def test_directory_exit_2(tmp_path):
     (tmp_path / "folder.csv").mkdir()
     result = run("validate", tmp_path / "folder.csv")

@@ -207,8 +207,6 @@ def test_style_error_for_model_3_does_not_list_older_only_styles():
     assert "3d" not in listed and "anime" not in listed
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an unknown style on a model 3.0 row gets the "
-                   "message listing every model's styles (incl. 3d, anime), which model 3.0 rejects")
 def test_unknown_style_message_names_the_rows_model_styles():
     problem = only_error(check(one_row("style", "cartoon", model="3.0")), "style")
     assert "3d" not in problem.message and "anime" not in problem.message
@@ -216,10 +214,16 @@ def test_unknown_style_message_names_the_rows_model_styles():
 
 @pytest.mark.parametrize("value", [2.96, "2.95", 2.04, "1.04", 3.01],
                          ids=lambda v: repr(v))
-@pytest.mark.xfail(strict=True, reason="BUG: parse_model rounds any number to one decimal "
-                   "(f'{n:.1f}'), so 2.96 is silently read as model 3.0 and 2.04 as 2.0")
 def test_model_non_integral_near_miss_is_error(value):
     only_error(check(one_row("model", value)), "model")
+
+
+def test_bad_model_and_unknown_style_both_reported():
+    report = check(one_row("model", "9", style="cartoon"))
+    assert errors_of(report) == [("C2", "model"), ("D2", "style")]
+    style = report.errors[1].message
+    for word in ("cartoon", "auto", "general", "realistic", "design", "3d", "anime"):
+        assert word in style
 
 
 @pytest.mark.parametrize("model", ["3.0", 3, "3"])
@@ -468,8 +472,6 @@ def test_custom_price_table_file(tmp_path, monkeypatch):
     assert report.cost == pytest.approx(2 * 1.5 + 1 + 10)  # quality falls back to 3.0 default
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Report.as_dict hard-codes currency USD and ignores "
-                   "PriceTable.currency from a SHEETBATCH_PRICES file")
 def test_custom_price_table_currency_is_reported(tmp_path):
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"currency": "EUR", "per_image": {"2.0": {"default": 1}}}))

@@ -1,17 +1,25 @@
 """Worker start-up: RQ workers for our queue, plus the reaper that takes back the images of
-workers that died mid-job (RQ itself would notice only after many minutes)."""
+workers that died mid-job (RQ itself would notice only after many minutes).
+
+`run_workers(url, n)` with n > 1 supervises n single-worker processes and restarts any that
+die. (RQ's WorkerPool did not shut down promptly on SIGTERM once it had run jobs.)
+"""
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
+import sys
 import threading
 
 from rq import Queue, Worker
-from rq.worker_pool import WorkerPool
 
 from server.batches import LEASE_SECONDS, QUEUE_NAME, Batches
 from server.redis_server import connect
 
 REAP_EVERY_SECONDS = LEASE_SECONDS / 3
+SUPERVISE_EVERY_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +35,41 @@ def reap_forever(redis_url: str, stop: threading.Event) -> None:
             log.exception("reaper pass failed")
 
 
-def run_workers(redis_url: str, count: int) -> None:
-    """Block running `count` worker processes (and the reaper) until interrupted."""
+def run_one_worker(redis_url: str) -> None:
     stop = threading.Event()
     threading.Thread(target=reap_forever, args=(redis_url, stop), daemon=True).start()
     connection = connect(redis_url)
     try:
-        if count == 1:
-            Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(
-                with_scheduler=False, logging_level="WARNING")
-        else:
-            WorkerPool([QUEUE_NAME], connection=connection, num_workers=count).start(
-                logging_level="WARNING")
+        Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(
+            logging_level="WARNING")
     finally:
         stop.set()
+
+
+def _spawn(redis_url: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "server", "worker", "-n", "1"],
+                            env=dict(os.environ, REDIS_URL=redis_url), stdin=subprocess.DEVNULL)
+
+
+def run_workers(redis_url: str, count: int) -> None:
+    """Block running `count` worker processes until SIGTERM/SIGINT."""
+    if count == 1:
+        run_one_worker(redis_url)
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    children = [_spawn(redis_url) for _ in range(count)]
+    try:
+        while not stop.wait(SUPERVISE_EVERY_SECONDS):
+            for position, child in enumerate(children):
+                if child.poll() is not None:
+                    log.warning("worker %s exited (%s); starting another", child.pid,
+                                child.returncode)
+                    children[position] = _spawn(redis_url)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            child.wait()

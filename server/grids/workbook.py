@@ -46,13 +46,15 @@ class WorkbookGrid:
             text = "\n".join(problem.message for _, problem in found)
             cell.comment = Comment(text, AUTHOR, width=320, height=40 + 18 * len(found))
 
-    def write_column(self, header: str, column: int, values: Iterable[tuple[int, Any]]) -> None:
-        """Write one result column (1-based index): header in row 1, then (row, value) pairs."""
+    def write_column(self, header: str, column: int, values: Iterable[tuple[int, Any]],
+                     links: bool = False) -> None:
+        """Write one result column (1-based index): header in row 1, then (row, value) pairs;
+        with `links`, each value is also the cell's hyperlink."""
         self.sheet.cell(row=1, column=column, value=header)
         for row, value in values:
             cell = self.sheet.cell(row=row, column=column)
             put_value(cell, value)
-            if isinstance(value, str) and value.startswith(("http://", "https://")):
+            if links and value:
                 cell.hyperlink = value
 
     def save(self, path: Path) -> None:
