@@ -64,7 +64,7 @@ def save_annotated(checked: CheckedFile, path: Path) -> None:
 
 def print_report(report: Report) -> None:
     console.print(f"[bold]{report.row_count}[/bold] rows, [bold]{report.images}[/bold] images, "
-                  f"estimated cost [bold]${report.cost:.2f}[/bold]")
+                  f"estimated cost [bold]{money(report)}[/bold]")
     if report.errors or report.warnings:
         table = RichTable("", "cell", "column", "value", "problem", show_lines=False)
         for kind, style, problems in (("error", "red", report.errors),
@@ -78,6 +78,10 @@ def print_report(report: Report) -> None:
                       "[green]Ready to generate[/green] (see the warnings above).")
     else:
         console.print(f"[red]{len(report.errors)} problem(s) to fix before generating.[/red]")
+
+
+def money(report: Report) -> str:
+    return f"${report.cost:.2f}" if report.currency == "USD" else f"{report.cost:.2f} {report.currency}"
 
 
 def _short(value) -> str:
@@ -131,7 +135,7 @@ def run_command(file: Path, out: Path, sheet: str | None, provider: str | None,
 
 def describe_run(report: Report, options: RunOptions) -> None:
     cost = "free: placeholder images, not real generations" if options.provider == "preview" \
-        else f"estimated ${report.cost:.2f}"
+        else f"estimated {money(report)}"
     console.print(f"[bold]{report.row_count}[/bold] rows, [bold]{report.images}[/bold] images "
                   f"with [bold]{options.provider}[/bold] ({cost}), {options.workers} workers")
     for warning in report.warnings:

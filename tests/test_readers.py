@@ -328,9 +328,6 @@ def _xls_bytes():
     return buffer.getvalue()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: read_xls opens with on_demand=True and only guards "
-                   "open_workbook; a damaged sheet stream fails later in sheet_by_index/row "
-                   "with IndexError, struct.error, KeyError or AssertionError")
 def test_damaged_xls_never_escapes_as_other_exception(tmp_path):
     import random
     data = _xls_bytes()
@@ -351,8 +348,6 @@ def test_damaged_xls_never_escapes_as_other_exception(tmp_path):
     assert escaped == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: xlrd.open_workbook logs to sys.stdout by default "
-                   "(logfile=sys.stdout): 'WARNING *** file size ...' corrupts `validate --json`")
 def test_xls_reader_prints_nothing_to_stdout(tmp_path):
     # a fresh process: xlrd binds sys.stdout as its default log file at import time
     import subprocess

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 
-from rq import Queue, Worker
+from rq import Queue, SimpleWorker
 
 from server.batches import LEASE_SECONDS, QUEUE_NAME, Batches
 from server.redis_server import connect
@@ -40,7 +40,9 @@ def run_one_worker(redis_url: str) -> None:
     threading.Thread(target=reap_forever, args=(redis_url, stop), daemon=True).start()
     connection = connect(redis_url)
     try:
-        Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(
+        # Jobs run in the worker process itself: a fork per image cost more than the image call
+        # itself on small machines, and the claim lease already covers a worker killed mid-job.
+        SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(
             logging_level="WARNING")
     finally:
         stop.set()

@@ -5,6 +5,7 @@ For an .xlsx source the copy keeps the person's formatting; a .csv or .xls sourc
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable
@@ -29,7 +30,7 @@ class WorkbookGrid:
         else:
             self.workbook = openpyxl.Workbook()
             self.sheet = self.workbook.active
-            self.sheet.title = table.title[:31] or "Sheet1"
+            self.sheet.title = re.sub(r"[\[\]:*?/\\]", "_", table.title)[:31] or "Sheet1"
             for row, values in enumerate(table.rows, start=1):
                 for column, value in enumerate(values, start=1):
                     put_value(self.sheet.cell(row=row, column=column), value)

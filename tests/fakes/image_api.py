@@ -339,6 +339,7 @@ def _magic(prompt: str, option: str | None) -> str:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like the real services
+    disable_nagle_algorithm = True  # headers and body go out in two writes; no 40 ms stalls
     server_version = "FakeImageAPI/1.0"
     state: _State  # set on the subclass made per server
 
