@@ -447,12 +447,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.state.config["unsafe_word"] and self.state.config["unsafe_word"] in prompt:
             raise self._refusal(openai)
         time.sleep(float(self.state.config["latency"]))
-        if openai:
-            self._json(200, self._openai_result(fields))
-        else:
-            self._json(200, self._ideogram_result(endpoint, fields, seed, fault))
+        result = (self._openai_result(fields) if openai
+                  else self._ideogram_result(endpoint, fields, seed, fault))
+        # Count before answering: once the client has its answer, a test may reset the stats.
         with self.state.lock:
             self.state.per_key[(prompt, seed)]["generated"] += 1
+        self._json(200, result)
         return "200"
 
     def _authorise(self, openai: bool) -> None:
