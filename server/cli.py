@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from server.template import write_template
 from workers.start import run_workers
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+GUNICORN_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
 
 console = Console(highlight=False)
 errors_console = Console(stderr=True, highlight=False)
@@ -150,3 +153,19 @@ def worker_command(count: int) -> None:
     settings = Settings.from_env()
     with redis_url(settings) as url:
         run_workers(url, count)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve_command(host: str, port: int) -> None:
+    """Run the web API under gunicorn (config: deploy/gunicorn.conf.py)."""
+    settings = Settings.from_env()
+    with redis_url(settings) as url:
+        env = dict(os.environ, REDIS_URL=url)
+        command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG),
+                   "-b", f"{host}:{port}", "server.web:create_app()"]
+        try:
+            sys.exit(subprocess.run(command, env=env).returncode)
+        except KeyboardInterrupt:
+            sys.exit(EXIT_OK)

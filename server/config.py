@@ -35,6 +35,13 @@ class Settings:
     provider_timeout: float = 120.0
     max_upload_bytes: int = 10 * 1024 * 1024
     max_unzipped_bytes: int = 200 * 1024 * 1024
+    secret_key: str | None = None
+    monthly_budget: float = 50.0
+    flush_interval: float = 2.0
+    google_client_id: str | None = None
+    google_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
+    google_tokeninfo_url: str = "https://oauth2.googleapis.com/tokeninfo"
+    google_issuers: tuple[str, ...] = ("accounts.google.com", "https://accounts.google.com")
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -55,4 +62,11 @@ class Settings:
             provider_timeout=float(_env("SHEETBATCH_PROVIDER_TIMEOUT", "120")),
             max_upload_bytes=int(_env("SHEETBATCH_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
             max_unzipped_bytes=int(_env("SHEETBATCH_MAX_UNZIPPED_BYTES", str(200 * 1024 * 1024))),
+            secret_key=_env("SHEETBATCH_SECRET_KEY"),
+            monthly_budget=float(_env("SHEETBATCH_MONTHLY_BUDGET", "50")),
+            flush_interval=float(_env("SHEETBATCH_FLUSH_INTERVAL", "2")),
+            google_client_id=_env("GOOGLE_CLIENT_ID"),
+            google_certs_url=_env("GOOGLE_CERTS_URL", cls.google_certs_url),
+            google_tokeninfo_url=_env("GOOGLE_TOKENINFO_URL", cls.google_tokeninfo_url),
+            google_issuers=_list("GOOGLE_ISSUERS", ",".join(cls.google_issuers)),
         )

@@ -32,7 +32,6 @@ from server.zipper import write_zip
 IMAGES_FOLDER = "images"
 STATE_FILE = ".sheetbatch-run.json"
 POLL_SECONDS = 0.25
-REAP_EVERY_SECONDS = 5.0
 FINISHED = ("completed", "completed_with_errors", "failed", "stopped")
 
 console = Console(highlight=False)
@@ -105,16 +104,12 @@ def start_or_resume(batches: Batches, checked: CheckedFile, options: RunOptions)
 def watch(batches: Batches, batch_id: str) -> BatchStatus:
     """Show progress until the batch settles; Ctrl-C stops it and keeps what is made."""
     status = batches.status(batch_id)
-    last_reap = time.monotonic()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("images"), TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("Generating", total=status.images["total"])
         while status.status not in FINISHED:
             try:
                 time.sleep(POLL_SECONDS)
-                if time.monotonic() - last_reap > REAP_EVERY_SECONDS:
-                    batches.reap()
-                    last_reap = time.monotonic()
             except KeyboardInterrupt:
                 progress.update(task, description="Stopping (images in progress finish)")
                 batches.stop(batch_id)

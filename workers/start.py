@@ -1,5 +1,6 @@
-"""Worker start-up: RQ workers for our queue, plus the reaper that takes back the images of
-workers that died mid-job (RQ itself would notice only after many minutes).
+"""Worker start-up: RQ workers for our queue, each with a housekeeping thread (taking back the
+images of workers that died mid-job — RQ itself would notice only after many minutes —,
+sheet write-back and budget settlement; one process at a time does each duty).
 
 `run_workers(url, n)` with n > 1 supervises n single-worker processes and restarts any that
 die. (RQ's WorkerPool did not shut down promptly on SIGTERM once it had run jobs.)
@@ -15,30 +16,21 @@ import threading
 
 from rq import Queue, SimpleWorker
 
-from server.batches import LEASE_SECONDS, QUEUE_NAME, Batches
+from server.batches import QUEUE_NAME
+from server.config import Settings
+from server.housekeeping import Housekeeper
 from server.redis_server import connect
 
-REAP_EVERY_SECONDS = LEASE_SECONDS / 3
 SUPERVISE_EVERY_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
 
 
-def reap_forever(redis_url: str, stop: threading.Event) -> None:
-    batches = Batches(connect(redis_url))
-    while not stop.wait(REAP_EVERY_SECONDS):
-        try:
-            taken_back = batches.reap()
-            if taken_back:
-                log.warning("queued %d image(s) again after a worker stopped", taken_back)
-        except Exception:  # the reaper must outlive a Redis hiccup
-            log.exception("reaper pass failed")
-
-
 def run_one_worker(redis_url: str) -> None:
     stop = threading.Event()
-    threading.Thread(target=reap_forever, args=(redis_url, stop), daemon=True).start()
     connection = connect(redis_url)
+    housekeeper = Housekeeper(connect(redis_url), Settings.from_env())
+    threading.Thread(target=housekeeper.run, args=(stop,), daemon=True).start()
     try:
         # Jobs run in the worker process itself: a fork per image cost more than the image call
         # itself on small machines, and the claim lease already covers a worker killed mid-job.

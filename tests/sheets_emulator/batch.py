@@ -168,6 +168,7 @@ def _normalize_colors(fmt):
 def _apply_cell(sheet, r, c, data, tree):
     cell = sheet.cell(r, c, create=True)
     fieldmask.copy_masked(cell, data or {}, tree)
+    _clear_color_twins(cell, tree)
     if cell.get("note") == "":
         del cell["note"]  # an empty note is no note
     if "userEnteredFormat" in cell:
@@ -178,6 +179,21 @@ def _apply_cell(sheet, r, c, data, tree):
                                             "dataValidation", "textFormatRuns", "pivotTable")]:
         del cell[k]  # read-only fields (effectiveValue, formattedValue ...) are never stored
     sheet.drop_if_empty(r, c)
+
+
+def _clear_color_twins(cell, tree):
+    """A colour and its *Style twin are one property: clearing either (masked but absent
+    from the request) clears both, or _normalize_colors would resurrect it from the twin."""
+    for path in fieldmask.leaf_paths(tree):
+        key = path[-1]
+        if key == "rgbColor" or not (key.endswith("Color") or key.endswith("ColorStyle")):
+            continue
+        parent = cell
+        for step in path[:-1]:
+            parent = parent.get(step) if isinstance(parent, dict) else None
+        if not isinstance(parent, dict) or key in parent:
+            continue
+        parent.pop(key[:-5] if key.endswith("Style") else key + "Style", None)
 
 
 def _mask(args, name):

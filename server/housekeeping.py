@@ -1,0 +1,72 @@
+"""Background duties shared by all worker processes, done by one of them at a time: take back
+images of dead workers, flush sheet write-back, and settle budgets of finished batches."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import redis
+
+from server.batches import Batches
+from server.budget import Budgets
+from server.config import Settings
+from server.links import Signer, load_secret
+from server.pricing import PriceTable
+from server.writeback import WriteBack
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 0.5
+REAP_EVERY_SECONDS = 5.0
+BUDGETED = "sb:budgeted"
+FINISHED = ("completed", "completed_with_errors", "failed", "stopped")
+
+
+def batch_cost(batches: Batches, prices: PriceTable, batch_id: str) -> float:
+    """What the images made so far cost (nothing for the free preview)."""
+    if batches.fields(batch_id).get("provider") == "preview":
+        return 0.0
+    done_rows = [row for (row, _), state in batches.states(batch_id).items() if state == "done"]
+    requests = {row: batches.request(batch_id, row) for row in set(done_rows)}
+    return prices.total({"model": requests[row].model, "rendering": requests[row].rendering,
+                         "num_images": 1} for row in done_rows)
+
+
+class Housekeeper:
+    def __init__(self, connection: redis.Redis, settings: Settings):
+        self.redis = connection
+        self.batches = Batches(connection)
+        self.prices = PriceTable.load()
+        self.budgets = Budgets(connection, settings.monthly_budget, self.prices.currency)
+        signer = Signer(load_secret(settings.secret_key, settings.data_dir))
+        self.writeback = WriteBack(self.batches, settings, signer)
+        self._last_reap = 0.0
+
+    def tick(self, now: float) -> None:
+        if now - self._last_reap >= REAP_EVERY_SECONDS and self._turn("reap", REAP_EVERY_SECONDS):
+            self._last_reap = now
+            self.batches.reap()
+        self.settle_finished()
+        self.writeback.flush_due()
+
+    def _turn(self, duty: str, seconds: float) -> bool:
+        return bool(self.redis.set(f"sb:duty:{duty}", 1, nx=True, px=int(seconds * 1000)))
+
+    def settle_finished(self) -> None:
+        for raw in self.redis.smembers(BUDGETED):
+            batch_id = raw.decode()
+            status = self.batches.status(batch_id)
+            if status.status in FINISHED:
+                self.budgets.settle(Batches.key(batch_id),
+                                    batch_cost(self.batches, self.prices, batch_id))
+                self.redis.srem(BUDGETED, batch_id)
+                # One last write of every row, in case a flush was lost with a crashed process.
+                self.batches.mark_dirty(batch_id, status.rows)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.wait(TICK_SECONDS):
+            try:
+                self.tick(time.monotonic())
+            except Exception:  # housekeeping must outlive a Redis or Sheets hiccup
+                log.exception("housekeeping pass failed")

@@ -1,0 +1,97 @@
+"""The OpenAPI document served at /api/openapi.json."""
+from __future__ import annotations
+
+SHEET = {"type": "object", "required": ["spreadsheet_id"], "properties": {
+    "spreadsheet_id": {"type": "string"}, "sheet_id": {"type": ["integer", "null"]}}}
+PROBLEM = {"type": "object", "properties": {
+    "cell": {"type": ["string", "null"]}, "row": {"type": ["integer", "null"]},
+    "column": {"type": ["string", "null"]}, "value": {}, "message": {"type": "string"}}}
+REPORT = {"type": "object", "properties": {
+    "valid": {"type": "boolean"}, "rows": {"type": "integer"}, "images": {"type": "integer"},
+    "cost": {"type": "object", "properties": {"currency": {"type": "string"},
+                                              "total": {"type": "number"}}},
+    "first_row": {"type": ["object", "null"]},
+    "errors": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}},
+    "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}},
+    "sheet": {"type": "object"}}}
+COUNTS = {"type": "object", "properties": {name: {"type": "integer"} for name in
+                                           ("total", "done", "failed", "stopped", "pending")}}
+STATUS = {"type": "object", "properties": {
+    "id": {"type": "string"},
+    "status": {"enum": ["queued", "running", "stopping", "stopped", "completed",
+                        "completed_with_errors", "failed"]},
+    "counts": COUNTS, "images": COUNTS, "provider": {"type": "string"},
+    "rows": {"type": "array", "items": {"type": "object"}}}}
+ERROR = {"type": "object", "properties": {"error": {"type": "string"},
+                                         "message": {"type": "string"}}}
+
+
+def _json(schema: dict) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _operation(summary: str, response: dict | None = None, request: dict | None = None,
+               public: bool = False, extra: dict | None = None) -> dict:
+    responses = {"200": {"description": "OK", **_json(response or {"type": "object"})}}
+    if not public:
+        responses["401"] = {"description": "No valid token", **_json(_ref("Error"))}
+    responses.update(extra or {})
+    operation = {"summary": summary, "responses": responses}
+    if request:
+        operation["requestBody"] = {"required": True, **_json(request)}
+    if public:
+        operation["security"] = []
+    return operation
+
+
+BATCH_ID = [{"name": "batch_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+NOT_FOUND = {"404": {"description": "No such batch (or not yours)", **_json(_ref("Error"))}}
+
+OPENAPI = {
+    "openapi": "3.1.0",
+    "info": {"title": "sheetbatch", "version": "0.1.0",
+             "description": "Bulk image generation from a spreadsheet: the add-in's backend."},
+    "components": {
+        "securitySchemes": {"google": {"type": "http", "scheme": "bearer",
+                                       "description": "A Google identity or access token"}},
+        "schemas": {"Problem": PROBLEM, "Report": REPORT, "Status": STATUS, "Error": ERROR,
+                    "Sheet": SHEET}},
+    "security": [{"google": []}],
+    "paths": {
+        "/api/health": {"get": _operation("Liveness and Redis reachability", public=True)},
+        "/api/openapi.json": {"get": _operation("This document", public=True)},
+        "/api/config": {"get": _operation("Columns, enumerations, defaults and prices")},
+        "/api/validate": {"post": _operation("Validate the sheet and mark bad cells in place",
+                                             _ref("Report"), _ref("Sheet"))},
+        "/api/fix": {"post": _operation("Rewrite time-converted aspect ratios as text",
+                                        _ref("Report"), _ref("Sheet"))},
+        "/api/template": {"post": _operation("Insert a template tab", request={
+            "type": "object", "required": ["spreadsheet_id"],
+            "properties": {"spreadsheet_id": {"type": "string"}, "full": {"type": "boolean"}}})},
+        "/api/token": {"post": _operation("Refresh the access token used for write-back", request={
+            "type": "object", "required": ["access_token"],
+            "properties": {"access_token": {"type": "string"}}})},
+        "/api/batches": {
+            "get": _operation("The caller's batches"),
+            "post": _operation("Estimate (confirm false) or start (confirm true) a batch",
+                               request={"allOf": [_ref("Sheet"), {"type": "object", "properties": {
+                                   "provider": {"type": "string"},
+                                   "confirm": {"type": "boolean"}}}]},
+                               extra={"201": {"description": "Started", **_json(_ref("Status"))},
+                                      "402": {"description": "Over budget", **_json(_ref("Error"))},
+                                      "422": {"description": "Sheet has errors",
+                                              **_json(_ref("Error"))}})},
+        "/api/batches/{batch_id}": {"parameters": BATCH_ID, "get": _operation(
+            "Counts and per-row results", _ref("Status"), extra=NOT_FOUND)},
+        **{f"/api/batches/{{batch_id}}/{action}": {"parameters": BATCH_ID, "post": _operation(
+            summary, _ref("Status"), extra=NOT_FOUND)} for action, summary in (
+            ("stop", "Stop: queued images stop, running ones finish and are kept"),
+            ("resume", "Resume what is not done"), ("retry", "Retry failed rows"))},
+        "/api/batches/{batch_id}/zip-link": {"parameters": BATCH_ID, "post": _operation(
+            "A signed, expiring link to the batch ZIP", extra=NOT_FOUND)},
+    },
+}

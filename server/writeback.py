@@ -1,0 +1,107 @@
+"""Status write-back into Google Sheets, coalesced: workers only mark rows dirty in Redis; one
+flusher per spreadsheet sends one batched write per interval, whatever the worker count.
+
+A write that fails puts its rows back to dirty and backs off, so nothing is lost.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+import gspread
+
+from server.batches import Batches
+from server.config import Settings
+from server.grids.gsheet import SheetGrid
+from server.links import Signer
+from server.results import result_cells
+from server.sheets import sheets_client
+from server.tokens import token_for
+
+log = logging.getLogger(__name__)
+
+SHEET_BATCHES = "sb:sheet-batches"
+MAX_BACKOFF_SECONDS = 60.0
+
+
+class WriteBack:
+    def __init__(self, batches: Batches, settings: Settings, signer: Signer,
+                 client_factory: Callable[[str | None], gspread.Client] | None = None):
+        self.batches = batches
+        self.redis = batches.redis
+        self.settings = settings
+        self.signer = signer
+        self.client_factory = client_factory or (lambda token: sheets_client(token, settings))
+
+    def register(self, batch_id: str) -> None:
+        self.redis.sadd(SHEET_BATCHES, batch_id)
+
+    def flush_due(self) -> None:
+        """Flush every spreadsheet whose interval has passed and that no one else is flushing."""
+        by_sheet: dict[tuple[str, str, str], list[str]] = {}
+        for raw in self.redis.smembers(SHEET_BATCHES):
+            batch_id = raw.decode()
+            fields = self.batches.fields(batch_id)
+            key = (fields["spreadsheet_id"], fields.get("sheet_id", ""), fields["owner"])
+            by_sheet.setdefault(key, []).append(batch_id)
+        for (spreadsheet_id, sheet_id, owner), batch_ids in by_sheet.items():
+            if self._take_turn(spreadsheet_id):
+                self.flush(spreadsheet_id, sheet_id, owner, batch_ids)
+
+    def _take_turn(self, spreadsheet_id: str) -> bool:
+        """At most one flush per spreadsheet per interval, across all processes; the lock is
+        left to expire, which is what spaces the writes."""
+        if self.redis.exists(f"sb:flush-backoff:{spreadsheet_id}"):
+            return False
+        interval_ms = int(self.settings.flush_interval * 1000)
+        return bool(self.redis.set(f"sb:flush-turn:{spreadsheet_id}", 1, nx=True, px=interval_ms))
+
+    def flush(self, spreadsheet_id: str, sheet_id: str, owner: str, batch_ids: list[str]) -> int:
+        dirty = {batch_id: self.batches.take_dirty_rows(batch_id) for batch_id in batch_ids}
+        dirty = {batch_id: rows for batch_id, rows in dirty.items() if rows}
+        self._forget_finished(batch_ids, dirty)
+        if not dirty:
+            return 0
+        results = {batch_id: self.cells(batch_id, rows) for batch_id, rows in dirty.items()}
+        try:
+            client = self.client_factory(token_for(self.redis, owner))
+            grid = SheetGrid(client, spreadsheet_id, int(sheet_id) if sheet_id else None)
+            grid.write_results(results)
+        except Exception as error:  # keep every row for the next turn, whatever went wrong
+            for batch_id, rows in dirty.items():
+                self.batches.mark_dirty(batch_id, rows)
+            self._back_off(spreadsheet_id, error)
+            return 0
+        self.redis.delete(f"sb:flush-failures:{spreadsheet_id}")
+        return sum(len(rows) for rows in dirty.values())
+
+    def cells(self, batch_id: str, rows: set[int]) -> dict[int, dict[str, Any]]:
+        status = self.batches.status(batch_id)
+        base = status.fields.get("public_url", "").rstrip("/")
+        cells = {}
+        for row in rows:
+            if row not in status.rows:
+                continue
+            private = self.batches.request(batch_id, row).visibility == "private"
+            cells[row] = result_cells(
+                status.rows[row],
+                link=lambda image: self.image_url(base, batch_id, image["name"], private),
+                preview=lambda image: self.image_url(base, batch_id, image["name"], False))
+        return cells
+
+    def image_url(self, base: str, batch_id: str, name: str, private: bool) -> str:
+        return f"{base}/images/{self.signer.image_token(batch_id, name, private)}"
+
+    def _forget_finished(self, batch_ids: list[str], dirty: dict) -> None:
+        for batch_id in batch_ids:
+            if batch_id not in dirty and self.batches.status(batch_id).status in (
+                    "completed", "completed_with_errors", "failed", "stopped"):
+                self.redis.srem(SHEET_BATCHES, batch_id)
+
+    def _back_off(self, spreadsheet_id: str, error: Exception) -> None:
+        failures = self.redis.incr(f"sb:flush-failures:{spreadsheet_id}")
+        self.redis.expire(f"sb:flush-failures:{spreadsheet_id}", 3600)
+        wait = min(MAX_BACKOFF_SECONDS, self.settings.flush_interval * 2 ** failures)
+        self.redis.set(f"sb:flush-backoff:{spreadsheet_id}", 1, px=int(wait * 1000))
+        log.warning("sheet write-back failed (%s); retrying in %.0f s",
+                    type(error).__name__, wait)
