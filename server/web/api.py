@@ -19,7 +19,7 @@ from server.sheets import SheetAccessError
 from server.template import FULL_COLUMNS, SIMPLE_COLUMNS
 from server.tokens import store_token
 from server.web import services
-from server.web.auth import NotAuthenticated
+from server.web.auth import NotAuthenticated, is_jwt
 from server.web.openapi import OPENAPI
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def sheets_token() -> str | None:
     if explicit:
         return explicit
     token = bearer()
-    return token if token and token.count(".") != 2 else None
+    return token if token and not is_jwt(token) else None
 
 
 @blueprint.errorhandler(Exception)

@@ -45,13 +45,16 @@ class Authenticator:
             cached = self._cache.get(token)
         if cached and cached.expires_at > time.time():
             return cached
-        caller = self._verify_identity(token) if token.count(".") == 2 else self._verify_access(token)
+        caller = self._verify_identity(token) if is_jwt(token) else self._verify_access(token)
         with self._lock:
             self._cache = {k: v for k, v in self._cache.items() if v.expires_at > time.time()}
             self._cache[token] = caller
         return caller
 
     def _verify_identity(self, token: str) -> Caller:
+        if not self.settings.google_client_id:
+            # Without an audience to check, any Google identity token would pass.
+            raise NotAuthenticated("Identity tokens need GOOGLE_CLIENT_ID set on the server.")
         request = google.auth.transport.requests.Request(session=self._session)
         try:
             claims = id_token.verify_token(token, request, audience=self.settings.google_client_id,
@@ -76,6 +79,12 @@ class Authenticator:
             raise NotAuthenticated("The access token was issued to another application.")
         expires = time.time() + float(info.get("expires_in", 0))
         return _caller(info.get("email"), info.get("email_verified"), expires)
+
+
+def is_jwt(token: str) -> bool:
+    """Identity tokens are JWTs (a base64 JSON header, then two more parts); access tokens
+    are opaque strings that may contain dots too."""
+    return token.startswith("eyJ") and token.count(".") == 2
 
 
 def _bearer(authorization: str | None) -> str:
