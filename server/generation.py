@@ -8,9 +8,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import replace
 from functools import lru_cache
-from pathlib import Path
 from typing import Iterator
 
 from server.batches import LEASE_SECONDS, Batches
@@ -19,7 +17,7 @@ from server.config import Settings
 from server.providers import make_provider
 from server.providers.base import PermanentProviderError, Provider, TransientProviderError
 from server.schema import MAX_SEED
-from server.storage import LocalStorage
+from server.storage import batch_storage
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +47,6 @@ def limit_key(name: str, settings: Settings) -> str:
     return hashlib.sha256(f"{name}:{secret or ''}".encode()).hexdigest()[:16]
 
 
-def storage_for(fields: dict[str, str], settings: Settings) -> tuple[LocalStorage, str]:
-    root = Path(fields.get("storage_root") or settings.data_dir / "images")
-    return LocalStorage(root), fields["storage_key"]
-
-
 class ImageMaker:
     def __init__(self, batches: Batches, settings: Settings):
         self.batches = batches
@@ -62,7 +55,7 @@ class ImageMaker:
     def make(self, batch_id: str, row: int, index: int) -> str:
         """Run one image job; returns what happened (for the job's result)."""
         fields = self.batches.fields(batch_id)
-        storage, key = storage_for(fields, self.settings)
+        storage, key = batch_storage(fields, self.settings)
         token = uuid.uuid4().hex
         outcome = self.batches.claim(batch_id, row, index, token)
         if outcome != "ok":

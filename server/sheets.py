@@ -9,7 +9,8 @@ import email.utils
 import os
 import random
 import time
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import google.oauth2.credentials
 import gspread
@@ -37,7 +38,7 @@ class SheetAccessError(Exception):
 
     @classmethod
     def from_api_error(cls, error: gspread.exceptions.APIError, spreadsheet_id: str,
-                       who: str) -> "SheetAccessError":
+                       who: str) -> SheetAccessError:
         status = status_of(error)
         if status == 401:
             return cls("Your Google sign-in has expired. Reload the sheet and try again.", 401)
@@ -135,7 +136,7 @@ def call_with_retries(fn: Callable[[], T], *, attempts: int = 5, base: float = 1
     for attempt in range(attempts):
         try:
             return fn()
-        except Exception as error:  # noqa: BLE001 - filtered just below
+        except Exception as error:
             if not is_transient(error) or attempt == attempts - 1:
                 raise
             asked = retry_after(error)

@@ -368,3 +368,11 @@ def make_storage(settings: Any) -> LocalStorage | S3Storage:
             endpoint_url=os.environ.get("SHEETBATCH_S3_ENDPOINT", "").strip() or None,
         )
     return LocalStorage(Path(settings.data_dir) / "images")
+
+
+def batch_storage(fields: dict[str, str], settings: Any) -> tuple[LocalStorage | S3Storage, str]:
+    """Where a batch's images live, and its key there: a `run` keeps them in its own --out
+    folder; everything else uses the configured storage."""
+    if fields.get("storage_root"):
+        return LocalStorage(fields["storage_root"]), fields["storage_key"]
+    return make_storage(settings), fields["storage_key"]

@@ -5,7 +5,6 @@ import datetime as dt
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import openpyxl
 import pytest

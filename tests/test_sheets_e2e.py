@@ -10,7 +10,7 @@ import subprocess
 import sys
 import zipfile
 
-import google.oauth2.credentials
+from google.oauth2.credentials import Credentials
 import gspread
 import httpx
 import pytest
@@ -87,7 +87,7 @@ class Person:
 
 
 def _gspread(token: str, emulator: EmulatorServer) -> gspread.Client:
-    client = gspread.authorize(google.oauth2.credentials.Credentials(token))
+    client = gspread.authorize(Credentials(token))
     point_session_at(client.http_client.session, emulator.url)
     return client
 

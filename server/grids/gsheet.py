@@ -12,14 +12,23 @@ import json
 import random
 import re
 from collections import defaultdict
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import gspread
 
 from server.grids.table import Table
 from server.results import result_positions
-from server.schema import (COLUMNS_BY_NAME, MAX_SEED, MAX_SHEET_ROWS, CellWarning, Problem,
-                           Report, column_letter, parse_aspect_ratio)
+from server.schema import (
+    COLUMNS_BY_NAME,
+    MAX_SEED,
+    MAX_SHEET_ROWS,
+    CellWarning,
+    Problem,
+    Report,
+    column_letter,
+    parse_aspect_ratio,
+)
 from server.sheets import SheetAccessError, acting_as, call_with_retries, status_of
 from server.template import TEXT_COLUMNS, template_rows
 
@@ -104,6 +113,8 @@ class SheetGrid:
                 self._load_row(r0 + i, c0, row_data.get("values") or [], rows)
             for column in data.get("columnMetadata") or []:
                 metadata += column.get("developerMetadata") or []
+        while rows and not rows[-1]:
+            rows.pop()  # rows holding only formats (e.g. a text-formatted column) are not data
         self.width = max((len(row) for row in rows), default=0)
         self._load_metadata(metadata)
         return Table(self.title, rows)
@@ -153,9 +164,10 @@ class SheetGrid:
             original = base.get(cell, self._cells.get(cell, (None, None)))
             final[cell] = (note, colour)
             remembered[_a1(*cell)] = _mark_entry(note, *original)
-        requests = [_cell_style_request(self.sheet_id, cell, note, colour)
-                    for cell, (note, colour) in sorted(final.items())
-                    if self._cells.get(cell, (None, None)) != (note, colour)]
+        changed = {cell: look for cell, look in final.items()
+                   if self._cells.get(cell, (None, None)) != look}
+        requests = [_style_request(self.sheet_id, run, *look)
+                    for run, look in _vertical_runs(changed)]
         requests += [{"deleteDeveloperMetadata": {"dataFilter": {"developerMetadataLookup": {
             "metadataId": mid}}}} for mid in self._mark_metadata]
         requests += [{"createDeveloperMetadata": {"developerMetadata": {
@@ -388,16 +400,34 @@ def _decode_marks(value: str | None) -> dict[str, dict]:
         if isinstance(marks, dict) else {}
 
 
-def _cell_style_request(sheet_id: int, cell: tuple[int, int], note: str | None,
-                        colour: str | None) -> dict:
-    """Set (or clear, when None) one cell's note and background, nothing else."""
+def _vertical_runs(looks: dict[tuple[int, int], tuple]):
+    """Group cells into runs of adjacent rows in one column showing the same (note, colour):
+    a column of identical errors becomes one sub-request, which keeps a sheet full of
+    errors well under the ~2 MB request size."""
+    run: list[tuple[int, int]] = []
+    for cell in sorted(looks, key=lambda rc: (rc[1], rc[0])):
+        if run and not (cell[1] == run[-1][1] and cell[0] == run[-1][0] + 1
+                        and looks[cell] == looks[run[-1]]):
+            yield run, looks[run[0]]
+            run = []
+        run.append(cell)
+    if run:
+        yield run, looks[run[0]]
+
+
+def _style_request(sheet_id: int, run: list[tuple[int, int]], note: str | None,
+                   colour: str | None) -> dict:
+    """Set (or clear, when None) the note and background of a run of cells, nothing else."""
     value: dict[str, Any] = {}
     if note:
         value["note"] = note
     if colour:
         value["userEnteredFormat"] = {"backgroundColor": _rgb(colour)}
-    return {"updateCells": {"range": _grid_range(sheet_id, *cell), "rows": [{"values": [value]}],
-                            "fields": "note,userEnteredFormat.backgroundColor"}}
+    (row, column), end = run[0], run[-1][0] + 1
+    return {"repeatCell": {"range": {"sheetId": sheet_id, "startRowIndex": row,
+                                     "endRowIndex": end, "startColumnIndex": column,
+                                     "endColumnIndex": column + 1},
+                           "cell": value, "fields": "note,userEnteredFormat.backgroundColor"}}
 
 
 # --- cells and values ----------------------------------------------------------------------------
@@ -529,4 +559,4 @@ def _rgb(hex_colour: str) -> dict:
             for part, i in (("red", 0), ("green", 2), ("blue", 4))}
 
 
-__all__ = ["SheetGrid", "SheetAccessError", "MARK_KEY", "ROW_KEY", "COLUMN_KEY"]
+__all__ = ["COLUMN_KEY", "MARK_KEY", "ROW_KEY", "SheetAccessError", "SheetGrid"]

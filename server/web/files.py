@@ -2,11 +2,11 @@
 are opened in a browser tab, without the add-in's token), so they are signed and most expire."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, send_file
+from flask import Blueprint, Response, abort, redirect, send_file
 
 from server.batches import BatchNotFound
-from server.generation import storage_for
 from server.links import BadLink
+from server.storage import LocalStorage, batch_storage
 from server.web import services
 from server.zipper import batch_zip
 
@@ -22,7 +22,7 @@ def download_zip(token: str):
         return Response(str(error) if isinstance(error, BadLink) else "Not found.",
                         status=404 if isinstance(error, BatchNotFound) else 403,
                         mimetype="text/plain")
-    storage, key = storage_for(fields, services().settings)
+    storage, key = batch_storage(fields, services().settings)
     archive = batch_zip(storage, key)
     name = f"sheetbatch-{claim['b']}.zip"
     return Response(archive, mimetype="application/zip", headers={
@@ -37,7 +37,9 @@ def image(token: str):
         fields = services().batches.fields(claim["b"])
     except (BadLink, BatchNotFound):
         abort(404)
-    storage, key = storage_for(fields, services().settings)
+    storage, key = batch_storage(fields, services().settings)
+    if not isinstance(storage, LocalStorage):
+        return redirect(storage.url(key, claim["n"]))
     try:
         return send_file(storage.path(key, claim["n"]), max_age=3600)
     except (FileNotFoundError, ValueError):

@@ -1,0 +1,109 @@
+"""Google Sheets API budget, counted from the emulator's request log.
+
+    .venv/bin/python bench/sheets.py [--rows 499] [--images 4] [--workers 8]
+
+(a) requests to validate a 499-row sheet (goal: 1 read + 1 write); (b) requests for a whole
+499-row × 4-image batch with 8 workers, status written back through the coalescing flusher;
+(c) the peak writes in any 60 s window (goal: ≤ 30, half the per-user quota).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import google.oauth2.credentials
+import gspread
+from rq import Worker
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from server.config import Settings  # noqa: E402
+from server.google_endpoint import point_session_at  # noqa: E402
+from server.redis_server import EmbeddedRedis, connect  # noqa: E402
+from server.tokens import store_token  # noqa: E402
+from server.web import build_services  # noqa: E402
+from tests.fakes.image_api import FakeImageAPI  # noqa: E402
+from tests.sheets_emulator.server import EmulatorServer  # noqa: E402
+
+TOKEN = "ya29.bench-user"
+OWNER = "bench@example.com"
+
+
+def make_sheet(emulator: EmulatorServer, rows: int, images: int) -> tuple[str, int]:
+    client = gspread.authorize(google.oauth2.credentials.Credentials(TOKEN))
+    point_session_at(client.http_client.session, emulator.url)
+    spreadsheet = client.create("bench")
+    values = [["prompt", "visibility", "model", "num_images", "magic_prompt"]]
+    values += [[f"a sticker of a cat number {n}", "private", "3.0", images, "off"]
+               for n in range(1, rows + 1)]
+    spreadsheet.sheet1.update(values, "A1", value_input_option="RAW")
+    return spreadsheet.id, spreadsheet.sheet1.id
+
+
+def count(emulator: EmulatorServer, since: int) -> dict:
+    entries = emulator.log[since:]
+    return {"reads": sum(e["kind"] == "read" for e in entries),
+            "writes": sum(e["kind"] == "write" for e in entries)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=499)
+    parser.add_argument("--images", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--latency", type=float, default=0.1)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as temp, EmulatorServer() as emulator, \
+            FakeImageAPI() as fake:
+        server = EmbeddedRedis(Path(temp) / "redis").start()
+        fake.configure(latency=args.latency)
+        env = dict(os.environ, REDIS_URL=server.url, SHEETBATCH_DATA=str(Path(temp) / "data"),
+                   IDEOGRAM_API_KEY=fake.api_key, IDEOGRAM_BASE_URL=fake.url,
+                   IDEOGRAM_IMAGE_HOSTS="127.0.0.1", SHEETBATCH_GOOGLE_API_URL=emulator.url,
+                   SHEETBATCH_SECRET_KEY="bench", SHEETBATCH_MONTHLY_BUDGET="100000",
+                   PYTHONPATH=str(ROOT))
+        os.environ.update(env)
+        spreadsheet_id, sheet_id = make_sheet(emulator, args.rows, args.images)
+        services = build_services(Settings.from_env())
+        store_token(connect(server.url), OWNER, TOKEN, 3600)
+        grid = services.sheets.grid(TOKEN, spreadsheet_id, sheet_id)
+
+        mark = len(emulator.log)
+        report = services.sheets.validate(grid)
+        validation = count(emulator, mark)
+
+        pool = subprocess.Popen([sys.executable, "-m", "server", "worker", "-n",
+                                 str(args.workers)], env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
+        while len(Worker.all(connection=services.batches.redis)) < args.workers:
+            time.sleep(0.1)
+        mark = len(emulator.log)
+        started = time.perf_counter()
+        batch_id = services.sheets.start(grid, OWNER, "ideogram", "http://127.0.0.1:8000/")
+        while services.batches.status(batch_id).status != "completed":
+            time.sleep(0.2)
+        generated = time.perf_counter() - started
+        while services.batches.redis.sismember("sb:sheet-batches", batch_id):
+            time.sleep(0.2)  # until the last write-back is out
+        batch = count(emulator, mark)
+        written = time.perf_counter() - started
+        pool.terminate()
+        pool.wait()
+        server.stop()
+        peak = emulator.peak_in_window(kind="write", seconds=60)
+        statuses = emulator.state  # noqa: F841  (kept for interactive inspection)
+    print(f"sheet: {report.row_count} rows, {report.images} images; {args.workers} workers; "
+          f"provider latency {args.latency}s")
+    print(f"validate: {validation['reads']} read(s) + {validation['writes']} write(s)")
+    print(f"batch:    {batch['reads']} reads + {batch['writes']} writes in {written:.1f} s "
+          f"(images done after {generated:.1f} s)")
+    print(f"peak writes in any 60 s window: {peak} (quota 60, goal ≤ 30)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,531 @@
+"""The add-in's sidebar (appsscript/Sidebar.html) in real headless Chromium.
+
+Sidebar.html is served unchanged except for one injected <script> (appsscript/tests/gas_shim.js)
+that stands in for `google.script.run`: it forwards `api(method, path, body)` over fetch to the
+backend with the same two token headers as Code.js, answers `getContext()` with fixed ids and
+records `selectCell()` calls. The page and the backend share one origin (a small WSGI dispatcher
+in front of the backend app), so no CORS is involved.
+
+The backend is the `backend_app` fixture. Until the lead's `server.web.create_app(settings)`
+exists it is `StandIn`, a small Flask app below that implements the /api/ contract, using the
+real `server.schema.validate` and price table for its reports. Swapping in the real app is the
+one-line change marked in `backend_app` (plus whatever Google fakes that app needs for its
+tokens and the Sheets API).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import itertools
+import json
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SIDEBAR = ROOT / "appsscript" / "Sidebar.html"
+SHIM = ROOT / "appsscript" / "tests" / "gas_shim.js"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)", allow_module_level=True)
+playwright_sync = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+
+from flask import Flask, jsonify, request  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+from werkzeug.wrappers import Response  # noqa: E402
+
+from server import schema  # noqa: E402
+from server.pricing import PriceTable  # noqa: E402
+
+SPREADSHEET_ID = "sheet-under-test"
+SETTLED = {"stopped", "completed", "completed_with_errors", "failed"}
+
+HEADER = ["prompt", "visibility", "aspect_ratio", "model", "num_images", "style"]
+BAD_SHEET = [
+    HEADER,
+    ["a red fox in snow", "private", "16:9", "3.0", 2, "realistic"],
+    ["a lighthouse at dusk", "public", dt.time(16, 9), "2.0", 1, "auto"],  # time-converted ratio
+    ["a teapot", "secret", "7:5", "2.0", 1, "auto"],                       # two errors on row 4
+    ["a kite", "private", "1:1", "2.0", 1, "cartoon"],                     # bad style
+]
+GOOD_SHEET = [
+    HEADER,
+    ["a red fox in snow", "private", "16:9", "3.0", 2, "realistic"],
+    ["a lighthouse at dusk", "public", "2:3", "2.0", 2, "auto"],
+    ["please fail this one", "private", "1:1", "2.0", 1, "anime"],
+    ["a paper boat", "private", "4:3", "2a", 2, "design"],
+]
+
+
+# ---- a stand-in backend implementing the /api/ contract ------------------------------------
+class StandIn:
+    """The contract of server/web as a small Flask app; `self.*` lets a test steer it."""
+
+    def __init__(self, sheets: dict[int, list[list]]):
+        self.sheets = {sheet_id: [list(row) for row in rows] for sheet_id, rows in sheets.items()}
+        self.prices = PriceTable.load()
+        self.budget_limit = 100.0
+        self.step = 3                  # images finished per status request of a running batch
+        self.fail_next: dict[str, tuple[int, str, str]] = {}  # path → (status, code, message)
+        self.requests: list[dict] = []
+        self.batches: dict[str, dict] = {}
+        self.ids = itertools.count(1)
+        self.lock = threading.Lock()
+        self.app = self._build()
+
+    # the sheet, as the backend would read it through the Sheets API
+    def report(self, sheet_id: int) -> tuple[dict, schema.Report]:
+        report = schema.validate(self.sheets[sheet_id], self.prices)
+        answer = report.as_dict() | {"sheet": {"id": sheet_id, "title": f"Sheet{sheet_id}"}}
+        return json.loads(json.dumps(answer, default=str)), report
+
+    def spent(self) -> float:
+        return sum(b["cost"] for b in self.batches.values())
+
+    def _build(self) -> Flask:
+        app = Flask("sidebar-stand-in")
+        me = self
+
+        def error(status, code, message, **extra):
+            return jsonify({"error": code, "message": message} | extra), status
+
+        @app.before_request
+        def check():
+            me.requests.append({"method": request.method, "path": request.path,
+                                "auth": request.headers.get("Authorization"),
+                                "access": request.headers.get("X-Google-Access-Token"),
+                                "body": request.get_json(silent=True)})
+            if not request.path.startswith("/api/"):
+                return None
+            if not (request.headers.get("Authorization", "").startswith("Bearer ")
+                    and request.headers.get("X-Google-Access-Token")):
+                return error(401, "unauthenticated", "Sign in to Google again, then reopen the sidebar.")
+            if request.path in me.fail_next:
+                status, code, message = me.fail_next.pop(request.path)
+                return error(status, code, message)
+            return None
+
+        @app.get("/api/config")
+        def config():
+            return {"columns": [{"name": c.name, "description": c.description, "default": c.default,
+                                 "required": c.required, "choices": list(c.choices)}
+                                for c in schema.COLUMNS],
+                    "styles_by_model": {k: list(v) for k, v in schema.STYLES_BY_MODEL.items()},
+                    "result_columns": list(schema.RESULT_COLUMNS), "max_rows": schema.MAX_SHEET_ROWS,
+                    "currency": me.prices.currency, "providers": ["ideogram", "openai", "preview"],
+                    "default_provider": "preview"}
+
+        def sheet_id_of(body):
+            if body.get("spreadsheet_id") != SPREADSHEET_ID or body.get("sheet_id") not in me.sheets:
+                return None
+            return body["sheet_id"]
+
+        @app.post("/api/validate")
+        def validate():
+            sheet_id = sheet_id_of(request.get_json())
+            if sheet_id is None:
+                return error(404, "not_found", "That sheet was not found in this spreadsheet.")
+            return me.report(sheet_id)[0]
+
+        @app.post("/api/fix")
+        def fix():
+            sheet_id = sheet_id_of(request.get_json())
+            rows = me.sheets[sheet_id]
+            column = rows[0].index("aspect_ratio")
+            fixed = 0
+            for row in rows[1:]:
+                if isinstance(row[column], dt.time):
+                    row[column] = f"{row[column].hour}:{row[column].minute}"
+                    fixed += 1
+            return me.report(sheet_id)[0] | {"fixed": fixed}
+
+        @app.post("/api/template")
+        def template():
+            new_id = max(me.sheets) + 1
+            me.sheets[new_id] = [[c.name for c in schema.COLUMNS]]
+            return {"sheet": {"id": new_id, "title": "Batch template"}}
+
+        @app.post("/api/token")
+        def token():
+            return "", 204
+
+        @app.post("/api/batches")
+        def create():
+            body = request.get_json()
+            sheet_id = sheet_id_of(body)
+            if sheet_id is None:
+                return error(404, "not_found", "That sheet was not found in this spreadsheet.")
+            answer, report = me.report(sheet_id)
+            available = me.budget_limit - me.spent()
+            estimate = {"rows": answer["rows"], "images": answer["images"],
+                        "cost": answer["cost"]["total"], "currency": me.prices.currency}
+            allowed = report.valid and estimate["cost"] <= available
+            if not body.get("confirm"):
+                return {"estimate": estimate, "allowed": allowed, "report": answer,
+                        "budget": {"limit": me.budget_limit, "spent": me.spent(), "reserved": 0,
+                                   "available": available, "currency": me.prices.currency}}
+            if not report.valid:
+                return error(422, "invalid", "The sheet has errors; validate it and fix them first.",
+                             report=answer)
+            if not allowed:
+                return error(402, "budget", f"This batch costs ${estimate['cost']:.2f} but only "
+                             f"${available:.2f} of your budget is left.")
+            batch_id = f"b{next(me.ids)}"
+            me.batches[batch_id] = {
+                "id": batch_id, "status": "queued", "provider": body.get("provider") or "preview",
+                "title": f"Sheet{sheet_id} · {answer['rows']} rows", "created": time.time(),
+                "cost": estimate["cost"],
+                "rows": [{"row": n, "status": "queued", "error": None, "images": [], "want": r.num_images,
+                          "done": 0, "used_seed": None, "used_prompt": None,
+                          "doomed": "fail" in r.prompt} for n, r in sorted(report.rows.items())]}
+            return {"batch": me.status(batch_id)}, 201
+
+        @app.get("/api/batches")
+        def listing():
+            with me.lock:
+                return {"batches": [{k: v for k, v in me.status(i).items() if k != "rows"}
+                                    for i in sorted(me.batches, reverse=True)]}
+
+        @app.get("/api/batches/<batch_id>")
+        def one(batch_id):
+            if batch_id not in me.batches:
+                return error(404, "not_found", "There is no batch with that id.")
+            with me.lock:
+                me.advance(batch_id)
+                return me.status(batch_id)
+
+        @app.post("/api/batches/<batch_id>/<action>")
+        def act(batch_id, action):
+            batch = me.batches.get(batch_id)
+            if batch is None:
+                return error(404, "not_found", "There is no batch with that id.")
+            with me.lock:
+                if action == "stop":
+                    for row in batch["rows"]:
+                        if row["status"] in ("queued", "generating"):
+                            row["status"] = "stopped"
+                    batch["status"] = "stopped"
+                elif action == "resume":
+                    for row in batch["rows"]:
+                        if row["status"] == "stopped":
+                            row["status"] = "queued"
+                    batch["status"] = "running"
+                elif action == "retry":
+                    for row in batch["rows"]:
+                        if row["status"] == "failed":
+                            row.update(status="queued", error=None, doomed=False, done=0)
+                    batch["status"] = "running"
+                elif action == "zip-link":
+                    return {"url": f"{request.host_url}download/{batch_id}.zip?sig=signed",
+                            "expires_in": 900}
+                else:
+                    return error(404, "not_found", "Unknown action.")
+                return me.status(batch_id)
+
+        @app.get("/download/<batch_id>.zip")
+        def download(batch_id):
+            data = io.BytesIO()
+            with zipfile.ZipFile(data, "w") as archive:
+                for row in me.batches[batch_id]["rows"]:
+                    for name in row["images"]:
+                        archive.writestr(name, b"png")
+            return Response(data.getvalue(), mimetype="application/zip")
+
+        return app
+
+    def advance(self, batch_id: str) -> None:
+        """Each status request of a running batch finishes `step` more images."""
+        batch = self.batches[batch_id]
+        if batch["status"] in SETTLED or batch["status"] == "stopping":
+            return
+        batch["status"] = "running"
+        budget = self.step
+        for row in batch["rows"]:
+            if budget <= 0:
+                break
+            if row["status"] not in ("queued", "generating"):
+                continue
+            if row["doomed"]:
+                row.update(status="failed", error="The image service refused this prompt.")
+                budget -= row["want"]
+                continue
+            take = min(budget, row["want"] - row["done"])
+            row["done"] += take
+            budget -= take
+            row["images"] = [f"row{row['row']:03d}_{i + 1}.png" for i in range(row["done"])]
+            row["status"] = "done" if row["done"] == row["want"] else "generating"
+            if row["status"] == "done":
+                row.update(used_seed=1234, used_prompt="A vivid " + str(row["row"]))
+        if all(row["status"] in ("done", "failed", "stopped") for row in batch["rows"]):
+            failed = any(row["status"] == "failed" for row in batch["rows"])
+            batch["status"] = "completed_with_errors" if failed else "completed"
+
+    def status(self, batch_id: str) -> dict:
+        batch = self.batches[batch_id]
+        counts = dict.fromkeys(("total", "done", "failed", "stopped", "pending"), 0)
+        images = dict(counts)
+        for row in batch["rows"]:
+            key = row["status"] if row["status"] in ("done", "failed", "stopped") else "pending"
+            counts["total"] += 1
+            counts[key] += 1
+            images["total"] += row["want"]
+            images["done"] += row["done"]
+            if key == "failed":
+                images["failed"] += row["want"] - row["done"]
+            elif key == "stopped":
+                images["stopped"] += row["want"] - row["done"]
+            elif key == "pending":
+                images["pending"] += row["want"] - row["done"]
+        return {"id": batch_id, "status": batch["status"], "counts": counts, "images": images,
+                "provider": batch["provider"], "title": batch["title"], "created": batch["created"],
+                "rows": [{k: row[k] for k in ("row", "status", "error", "images", "used_seed", "used_prompt")}
+                         for row in batch["rows"]]}
+
+
+# ---- serving the sidebar next to the backend -------------------------------------------------
+def with_sidebar(backend_wsgi):
+    """WSGI app: /sidebar.html (shim injected) and /gas_shim.js; everything else → the backend."""
+    def app(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/sidebar.html":
+            html = SIDEBAR.read_text("utf-8").replace(
+                "<head>", '<head>\n<script src="/gas_shim.js"></script>', 1)
+            return Response(html, mimetype="text/html")(environ, start_response)
+        if path == "/gas_shim.js":
+            return Response(SHIM.read_text("utf-8"), mimetype="text/javascript")(environ, start_response)
+        return backend_wsgi(environ, start_response)
+    return app
+
+
+@pytest.fixture
+def stand_in():
+    return StandIn({0: BAD_SHEET, 7: GOOD_SHEET})
+
+
+@pytest.fixture
+def backend_app(stand_in):
+    # Swap in the real backend here:  return server.web.create_app(settings)
+    return stand_in.app
+
+
+@pytest.fixture
+def base_url(backend_app):
+    httpd = make_server("127.0.0.1", 0, with_sidebar(backend_app), threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_sync.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_sidebar(browser, base_url):
+    contexts, errors = [], []
+
+    def opener(sheet_id=0, **params):
+        context = browser.new_context(viewport={"width": 300, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        query = "&".join([f"spreadsheet_id={SPREADSHEET_ID}", f"sheet_id={sheet_id}"]
+                         + [f"{k}={v}" for k, v in params.items()])
+        page.goto(f"{base_url}/sidebar.html?{query}")
+        page.wait_for_function("document.getElementById('validate').disabled === false")
+        return page
+
+    yield opener
+    for context in contexts:
+        context.close()
+    assert errors == [], f"script errors in the sidebar: {errors}"
+
+
+def gas(page, key):
+    return page.evaluate(f"window.__gas.{key}")
+
+
+# ---- the tests -------------------------------------------------------------------------------
+def test_config_drives_the_provider_list_and_column_help(open_sidebar):
+    page = open_sidebar()
+    assert page.locator("#provider option").all_inner_texts() == ["ideogram", "openai", "preview"]
+    assert page.locator("#provider").input_value() == "preview"
+    names = page.locator("#columns dt").all_text_contents()
+    assert names[:len(schema.COLUMN_NAMES)] == list(schema.COLUMN_NAMES)
+    assert "Sheet: Prompts" in page.locator("#context").inner_text()
+
+
+def test_validate_lists_problems_and_a_click_selects_the_cell(open_sidebar, stand_in):
+    page = open_sidebar(sheet_id=0)
+    page.click("#validate")
+    page.wait_for_selector("#errors li")
+    assert page.locator("#verdict").inner_text() == "3 errors"
+    assert page.locator("#stat-rows").inner_text() == "4"
+    errors = page.locator("#errors .problem").all_inner_texts()
+    assert [text.split()[0] for text in errors] == ["B4", "C4", "F5"]
+    assert "Visibility must be one of" in errors[0]
+    warnings = page.locator("#warnings .problem").all_inner_texts()
+    assert warnings[0].startswith("C3") and "16:09:00" in warnings[0]
+    preview = dict(zip(page.locator("#first-row th").all_inner_texts(),
+                       page.locator("#first-row td").all_inner_texts()))
+    assert preview["prompt"] == "a red fox in snow" and preview["aspect_ratio"] == "16:9"
+    assert page.locator("#fix").is_visible()
+    error_colour = page.locator("#errors .problem").first.evaluate("e => getComputedStyle(e).borderLeftColor")
+    warning_colour = page.locator("#warnings .problem").first.evaluate("e => getComputedStyle(e).borderLeftColor")
+    assert error_colour == "rgb(217, 48, 37)" and warning_colour == "rgb(249, 171, 0)"
+    page.screenshot(path="/tmp/sidebar-validation.png", full_page=True)
+
+    page.click("#errors .problem[data-cell='C4']")
+    page.wait_for_function("window.__gas.selected.length === 1")
+    assert gas(page, "selected") == [{"a1": "C4", "sheetId": 0}]
+
+    page.click("#fix")
+    page.wait_for_selector("#warnings-block.hidden", state="attached")
+    assert "Fixed 1 cell" in page.locator("#message").inner_text()
+    assert not page.locator("#fix").is_visible()
+    calls = [r for r in stand_in.requests if r["path"] == "/api/validate"]
+    assert calls[0]["body"] == {"spreadsheet_id": SPREADSHEET_ID, "sheet_id": 0}
+    assert calls[0]["auth"] == "Bearer test-identity-token" and calls[0]["access"] == "test-access-token"
+
+
+def test_menu_validate_runs_on_open(open_sidebar):
+    page = open_sidebar(sheet_id=0, action="validate")
+    page.wait_for_selector("#errors li")
+    assert page.locator("#errors .problem").count() == 3
+
+
+def test_backend_messages_reach_the_person(open_sidebar, stand_in):
+    page = open_sidebar(sheet_id=0)
+    stand_in.fail_next["/api/validate"] = (401, "unauthenticated", "Your Google sign-in has expired.")
+    page.click("#validate")
+    page.wait_for_selector("#message.error")
+    assert page.locator("#message").inner_text() == "Your Google sign-in has expired."
+    assert page.locator("#message").get_attribute("role") == "alert"
+    assert page.locator("#validate").is_enabled()
+
+
+def test_generate_start_progress_retry_and_download(open_sidebar, stand_in):
+    stand_in.budget_limit = 0.2
+    page = open_sidebar(sheet_id=7)
+    page.click("#generate")
+    page.wait_for_selector("#estimate:not(.hidden)")
+    assert page.locator("#est-images").inner_text() == "7"
+    assert page.locator("#start").is_disabled()
+    reason = page.locator("#est-reason").inner_text()
+    assert reason.startswith("Not enough credits") and "$0.20" in reason
+
+    stand_in.budget_limit = 100
+    page.click("#generate")
+    page.wait_for_function("document.getElementById('start').disabled === false")
+    assert "$0.20" not in page.locator("#est-available").inner_text()
+    page.click("#start")
+    page.wait_for_selector("#progress:not(.hidden)")
+    created = [r for r in stand_in.requests if r["path"] == "/api/batches" and r["method"] == "POST"]
+    assert created[-1]["body"] == {"spreadsheet_id": SPREADSHEET_ID, "sheet_id": 7,
+                                   "provider": "preview", "confirm": True}
+
+    page.wait_for_function("document.getElementById('batch-status').textContent === 'Completed with errors'",
+                           timeout=30000)
+    assert page.locator("#bar").get_attribute("aria-valuenow") == "100"
+    assert page.locator("#progress-text").inner_text() == "7 of 7 images finished (1 failed)."
+    assert page.locator("#row-counts [data-count='done'] b").inner_text() == "3"
+    assert page.locator("#row-counts [data-count='failed'] b").inner_text() == "1"
+    assert page.locator("#failed-rows .problem").inner_text().startswith("Row 4")
+    assert page.locator("#retry").is_visible() and not page.locator("#stop").is_visible()
+    assert page.locator("#batches li").count() == 1
+    assert "1 failed" in page.locator("#progress-text").inner_text()
+    page.screenshot(path="/tmp/sidebar-complete.png", full_page=True)
+
+    page.click("#failed-rows .problem")
+    page.wait_for_function("window.__gas.selected.length === 1")
+    assert gas(page, "selected") == [{"a1": "4:4", "sheetId": 7}]
+
+    with page.context.expect_page() as popup:
+        page.click("#download")
+    deadline = time.time() + 10  # the new tab is sent to the signed link (served as a download)
+    while not any(r["path"] == "/download/b1.zip" for r in stand_in.requests) and time.time() < deadline:
+        time.sleep(0.1)
+    assert any(r["path"] == "/download/b1.zip" for r in stand_in.requests)
+    popup.value.close()
+
+    page.click("#retry")
+    page.wait_for_function("document.getElementById('batch-status').textContent === 'Completed'",
+                           timeout=30000)
+    assert page.locator("#progress-text").inner_text() == "7 of 7 images finished."
+    assert "Batch complete" in page.locator("#message").inner_text()
+    assert gas(page, "maxInFlight") <= 3
+    assert gas(page, "tokenRefreshes") >= 1  # after retry
+    polls = [r for r in stand_in.requests if r["path"] == "/api/batches/b1"]
+    assert all(r["auth"] and r["access"] for r in polls)
+
+
+def test_stop_resume_and_polling_pauses_while_hidden(open_sidebar, stand_in):
+    stand_in.step = 1
+    page = open_sidebar(sheet_id=7)
+    page.click("#generate")
+    page.wait_for_function("document.getElementById('start').disabled === false")
+    page.click("#start")
+    page.wait_for_function("document.getElementById('batch-status').textContent === 'Running'")
+    page.click("#stop")
+    page.wait_for_function("document.getElementById('batch-status').textContent === 'Stopped'")
+    assert page.locator("#resume").is_visible() and not page.locator("#stop").is_visible()
+    stopped_at = len([r for r in stand_in.requests if r["path"] == "/api/batches/b1"])
+    time.sleep(2.5)
+    assert len([r for r in stand_in.requests if r["path"] == "/api/batches/b1"]) == stopped_at, \
+        "a settled batch is not polled"
+
+    page.click("#resume")
+    page.wait_for_function("document.getElementById('batch-status').textContent === 'Running'")
+    page.evaluate("""() => {
+        Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});
+        document.dispatchEvent(new Event('visibilitychange'));
+    }""")
+    time.sleep(0.5)
+    hidden_at = len([r for r in stand_in.requests if r["path"] == "/api/batches/b1"])
+    time.sleep(4.5)
+    assert len([r for r in stand_in.requests if r["path"] == "/api/batches/b1"]) == hidden_at, \
+        "no polling while the sidebar is hidden"
+    page.evaluate("""() => {
+        Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});
+        document.dispatchEvent(new Event('visibilitychange'));
+    }""")
+    page.wait_for_function("document.getElementById('batch-status').textContent.startsWith('Completed')",
+                           timeout=60000)
+    assert page.locator("#bar").get_attribute("aria-valuenow") == "100"
+
+
+def test_reopened_sidebar_follows_a_running_batch(open_sidebar, stand_in):
+    stand_in.step = 1
+    first = open_sidebar(sheet_id=7)
+    first.click("#generate")
+    first.wait_for_function("document.getElementById('start').disabled === false")
+    first.click("#start")
+    first.wait_for_selector("#progress:not(.hidden)")
+    first.close()
+    second = open_sidebar(sheet_id=7)
+    second.wait_for_selector("#progress:not(.hidden)")
+    assert second.locator("#batches li button").count() == 1
+    assert second.locator("#stop").is_visible() or second.locator("#batch-status").inner_text().startswith("Completed")
+
+
+def test_template_button_adds_the_template_sheet(open_sidebar, stand_in):
+    page = open_sidebar(sheet_id=0)
+    page.click("#template")
+    page.wait_for_selector("#message.info")
+    assert 'Template added as sheet "Batch template"' in page.locator("#message").inner_text()
+    assert "Sheet: Batch template" in page.locator("#context").inner_text()
+    assert [r["body"] for r in stand_in.requests if r["path"] == "/api/template"] == [
+        {"spreadsheet_id": SPREADSHEET_ID, "full": True}]
+
