@@ -98,13 +98,15 @@ def sheet_rows(worksheet) -> list[dict]:
     return [dict(zip(header, row)) for row in values[1:] if any(row)]
 
 
-def test_sheet_batch_end_to_end(backend, emulator, google, image_api, workers):
+def test_sheet_batch_end_to_end(backend, backend_env, emulator, google, image_api, workers):
     image_api.configure(latency=0.4)
+    workers.env = backend_env
+    workers.start(2)
     alice = Person(ALICE, google, backend, emulator)
     bob = Person(BOB, google, backend, emulator)
     spreadsheet = alice.gspread.create("Stickers")
     sheet = spreadsheet.sheet1
-    rows = [HEADER] + [[f"sticker of a fox number {n:02d}", "private", "1:1", "3.0", 1, "off", n]
+    rows = [HEADER] + [[f"sticker of a fox number {n:02d}", "private", "", "3.0", 1, "off", n]
                        for n in range(1, 13)]
     rows[3][2] = "16:9"          # Sheets turns this into the time 16:09:00 (USER_ENTERED)
     rows[5][1] = "secret"        # not a visibility

