@@ -35,12 +35,13 @@ TOKEN = "ya29.bench-user"
 OWNER = "bench@example.com"
 
 
-def make_sheet(emulator: EmulatorServer, rows: int, images: int) -> tuple[str, int]:
+def make_sheet(emulator: EmulatorServer, rows: int, images: int,
+               visibility: str = "private") -> tuple[str, int]:
     client = gspread.authorize(google.oauth2.credentials.Credentials(TOKEN))
     point_session_at(client.http_client.session, emulator.url)
     spreadsheet = client.create("bench")
     values = [["prompt", "visibility", "model", "num_images", "magic_prompt"]]
-    values += [[f"a sticker of a cat number {n}", "private", "3.0", images, "off"]
+    values += [[f"a sticker of a cat number {n}", visibility, "3.0", images, "off"]
                for n in range(1, rows + 1)]
     spreadsheet.sheet1.update(values, "A1", value_input_option="RAW")
     return spreadsheet.id, spreadsheet.sheet1.id
@@ -77,6 +78,11 @@ def main() -> None:
         mark = len(emulator.log)
         report = services.sheets.validate(grid)
         validation = count(emulator, mark)
+        bad_grid = services.sheets.grid(TOKEN, *make_sheet(emulator, args.rows, args.images,
+                                                           visibility="secret"))
+        mark = len(emulator.log)
+        bad_report = services.sheets.validate(bad_grid)
+        bad_validation = count(emulator, mark)
 
         pool = subprocess.Popen([sys.executable, "-m", "server", "worker", "-n",
                                  str(args.workers)], env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
@@ -96,10 +102,12 @@ def main() -> None:
         pool.wait()
         server.stop()
         peak = emulator.peak_in_window(kind="write", seconds=60)
-        statuses = emulator.state  # noqa: F841  (kept for interactive inspection)
     print(f"sheet: {report.row_count} rows, {report.images} images; {args.workers} workers; "
           f"provider latency {args.latency}s")
-    print(f"validate: {validation['reads']} read(s) + {validation['writes']} write(s)")
+    print(f"validate, clean sheet: {validation['reads']} read(s) + {validation['writes']} "
+          "write(s) (nothing to mark)")
+    print(f"validate, {len(bad_report.errors)} bad cells: {bad_validation['reads']} read(s) + "
+          f"{bad_validation['writes']} write(s)")
     print(f"batch:    {batch['reads']} reads + {batch['writes']} writes in {written:.1f} s "
           f"(images done after {generated:.1f} s)")
     print(f"peak writes in any 60 s window: {peak} (quota 60, goal ≤ 30)")

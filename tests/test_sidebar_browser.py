@@ -6,11 +6,12 @@ backend with the same two token headers as Code.js, answers `getContext()` with 
 records `selectCell()` calls. The page and the backend share one origin (a small WSGI dispatcher
 in front of the backend app), so no CORS is involved.
 
-The backend is the `backend_app` fixture. Until the lead's `server.web.create_app(settings)`
-exists it is `StandIn`, a small Flask app below that implements the /api/ contract, using the
-real `server.schema.validate` and price table for its reports. Swapping in the real app is the
-one-line change marked in `backend_app` (plus whatever Google fakes that app needs for its
-tokens and the Sheets API).
+The backend is the `backend_app` fixture (any WSGI app). Module-wide it is `StandIn`, a small
+Flask app below that implements the /api/ contract (using the real `server.schema.validate` and
+price table) and lets a test steer progress, budget and failures exactly. `TestRealBackend`
+overrides that one fixture with the real thing: `sheetbatch serve` (gunicorn, the app of
+`server.web.create_app`) plus RQ workers, Redis, the Sheets emulator, the image-API fake and the
+local Google token issuer, reached through a same-origin proxy.
 """
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ import datetime as dt
 import io
 import itertools
 import json
+import socket
+import subprocess
+import sys
 import threading
 import time
 import zipfile
@@ -39,6 +43,8 @@ playwright_sync = pytest.importorskip("playwright.sync_api", reason="pip install
 from flask import Flask, jsonify, request  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 from werkzeug.wrappers import Response  # noqa: E402
+
+import httpx  # noqa: E402
 
 from server import schema  # noqa: E402
 from server.pricing import PriceTable  # noqa: E402
@@ -535,3 +541,141 @@ def test_template_button_adds_the_template_sheet(open_sidebar, stand_in):
     assert [r["body"] for r in stand_in.requests if r["path"] == "/api/template"] == [
         {"spreadsheet_id": SPREADSHEET_ID, "full": True}]
 
+
+
+# ---- the same sidebar against the real backend -----------------------------------------------
+def proxy_to(backend_url: str):
+    """WSGI app relaying every request to `backend_url`, so the page and the API share an origin."""
+    client = httpx.Client(base_url=backend_url, timeout=60)
+    hop = {"connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length"}
+
+    def app(environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items()
+                   if key.startswith("HTTP_") and key[5:].lower() not in ("host", "connection")}
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        query = environ.get("QUERY_STRING")
+        answer = client.request(environ["REQUEST_METHOD"],
+                                environ.get("PATH_INFO", "/") + (f"?{query}" if query else ""),
+                                headers=headers, content=environ["wsgi.input"].read(length))
+        start_response(f"{answer.status_code} {answer.reason_phrase}",
+                       [(k, v) for k, v in answer.headers.items() if k.lower() not in hop])
+        return [answer.content]
+    return app
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def sheets_emulator():
+    from tests.sheets_emulator.server import EmulatorServer
+    with EmulatorServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def google_issuer():
+    from tests.fakes.google_auth import FakeGoogleAuth
+    with FakeGoogleAuth() as issuer:
+        yield issuer
+
+
+@pytest.fixture
+def real_env(worker_env, sheets_emulator, google_issuer):
+    return dict(worker_env, GOOGLE_CLIENT_ID=google_issuer.audience,
+                GOOGLE_CERTS_URL=google_issuer.certs_url,
+                GOOGLE_TOKENINFO_URL=google_issuer.tokeninfo_url,
+                SHEETBATCH_GOOGLE_API_URL=sheets_emulator.url, SHEETBATCH_SECRET_KEY="test-secret",
+                SHEETBATCH_MONTHLY_BUDGET="5", SHEETBATCH_FLUSH_INTERVAL="1")
+
+
+@pytest.fixture
+def real_backend_url(real_env):
+    from tests.conftest import wait_for
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port)],
+                               env=real_env, cwd=ROOT, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy():
+        try:
+            return httpx.get(f"{url}/api/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+    try:
+        wait_for(healthy, timeout=30, what="sheetbatch serve to answer")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+class TestRealBackend:
+    """The sidebar against `sheetbatch serve`: only `backend_app` changes."""
+
+    @pytest.fixture
+    def backend_app(self, real_backend_url):
+        return proxy_to(real_backend_url)
+
+    def test_validate_fix_generate_and_download(self, open_sidebar, real_env, workers,
+                                                 image_api, sheets_emulator, google_issuer):
+        import gspread
+        from google.oauth2.credentials import Credentials
+        from server.google_endpoint import point_session_at
+
+        email = "sidebar@example.com"
+        access = google_issuer.access_token(email)
+        client = gspread.authorize(Credentials(access))
+        point_session_at(client.http_client.session, sheets_emulator.url)
+        spreadsheet = client.create("Sidebar stickers")
+        sheet = spreadsheet.sheet1
+        rows = [HEADER[:5]] + [[f"a sticker of an owl, take {n}", "private", "1:1", "3.0", 1]
+                               for n in range(1, 6)]
+        rows[2][2] = "16:9"    # becomes the time 16:09:00 (USER_ENTERED)
+        rows[4][1] = "secret"  # not a visibility
+        sheet.update(rows, "A1", value_input_option="USER_ENTERED")
+        image_api.configure(latency=0.3)
+        workers.env = real_env
+        workers.start(2)
+
+        page = open_sidebar(sheet_id=sheet.id, spreadsheet_id=spreadsheet.id,
+                            id_token=google_issuer.identity_token(email), access_token=access)
+        assert page.locator("#columns dt").all_text_contents()[:len(schema.COLUMN_NAMES)] == \
+            list(schema.COLUMN_NAMES)
+        page.click("#validate")
+        page.wait_for_selector("#errors li")
+        assert [t.split()[0] for t in page.locator("#errors .problem").all_inner_texts()] == ["B5"]
+        assert page.locator("#warnings .problem").first.inner_text().startswith("C3")
+        page.screenshot(path="/tmp/sidebar-real-validation.png", full_page=True)
+        page.click("#errors .problem[data-cell='B5']")
+        page.wait_for_function("window.__gas.selected.length === 1")
+        assert gas(page, "selected") == [{"a1": "B5", "sheetId": sheet.id}]
+
+        sheet.update([["public"]], "B5")  # the person corrects the cell
+        page.click("#fix")
+        page.wait_for_selector("#warnings-block.hidden", state="attached")
+        assert page.locator("#verdict").inner_text() == "Ready"
+        assert sheet.acell("C3").value == "16:9"
+
+        page.click("#generate")
+        page.wait_for_function("document.getElementById('start').disabled === false")
+        assert page.locator("#est-images").inner_text() == "5"
+        page.click("#start")
+        page.wait_for_function("document.getElementById('batch-status').textContent === 'Completed'",
+                               timeout=90000)
+        assert page.locator("#progress-text").inner_text() == "5 of 5 images finished."
+        assert page.locator("#row-counts [data-count='done'] b").inner_text() == "5"
+        page.wait_for_timeout(600)
+        page.screenshot(path="/tmp/sidebar-real-complete.png", full_page=True)
+        with page.context.expect_page() as popup:
+            page.click("#download")
+        tab = popup.value
+        download = tab.wait_for_event("download", timeout=30000)
+        with zipfile.ZipFile(download.path()) as archive:
+            assert len([n for n in archive.namelist() if n.endswith(".png")]) == 5
+        assert gas(page, "maxInFlight") <= 3
