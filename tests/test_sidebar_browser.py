@@ -26,6 +26,7 @@ import threading
 import time
 import zipfile
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -347,8 +348,7 @@ def open_sidebar(browser, base_url):
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
-        query = "&".join([f"spreadsheet_id={SPREADSHEET_ID}", f"sheet_id={sheet_id}"]
-                         + [f"{k}={v}" for k, v in params.items()])
+        query = urlencode({"spreadsheet_id": SPREADSHEET_ID, "sheet_id": sheet_id} | params)
         page.goto(f"{base_url}/sidebar.html?{query}")
         page.wait_for_function("document.getElementById('validate').disabled === false")
         return page
@@ -648,7 +648,8 @@ class TestRealBackend:
         assert page.locator("#columns dt").all_text_contents()[:len(schema.COLUMN_NAMES)] == \
             list(schema.COLUMN_NAMES)
         page.click("#validate")
-        page.wait_for_selector("#errors li")
+        page.wait_for_selector("#errors li, #message.error:not(:has-text('problem'))")
+        assert page.locator("#errors li").count(), page.locator("#message").inner_text()
         assert [t.split()[0] for t in page.locator("#errors .problem").all_inner_texts()] == ["B5"]
         assert page.locator("#warnings .problem").first.inner_text().startswith("C3")
         page.screenshot(path="/tmp/sidebar-real-validation.png", full_page=True)
