@@ -634,7 +634,7 @@ class TestRealBackend:
         point_session_at(client.http_client.session, sheets_emulator.url)
         spreadsheet = client.create("Sidebar stickers")
         sheet = spreadsheet.sheet1
-        rows = [HEADER[:5]] + [[f"a sticker of an owl, take {n}", "private", "1:1", "3.0", 1]
+        rows = [HEADER[:5]] + [[f"a sticker of an owl, take {n}", "private", "", "3.0", 1]
                                for n in range(1, 6)]
         rows[2][2] = "16:9"    # becomes the time 16:09:00 (USER_ENTERED)
         rows[4][1] = "secret"  # not a visibility
