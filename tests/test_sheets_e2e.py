@@ -47,7 +47,7 @@ def google():
 def backend_env(worker_env, emulator, google, tmp_path):
     return dict(worker_env, GOOGLE_CLIENT_ID=google.audience, GOOGLE_CERTS_URL=google.certs_url,
                 GOOGLE_TOKENINFO_URL=google.tokeninfo_url, SHEETBATCH_GOOGLE_API_URL=emulator.url,
-                SHEETBATCH_SECRET_KEY="test-secret", SHEETBATCH_MONTHLY_BUDGET="5",
+                SHEETBATCH_SECRET_KEY="test-secret", SHEETBATCH_MONTHLY_BUDGET="1",
                 SHEETBATCH_FLUSH_INTERVAL="1")
 
 
@@ -136,7 +136,8 @@ def test_sheet_batch_end_to_end(backend, backend_env, emulator, google, image_ap
     # -- estimate, then start ----------------------------------------------------------------------
     offer = alice.call("POST", "/api/batches", sheet_ref | {"provider": "ideogram"}).json()
     assert offer["estimate"]["images"] == 12 and offer["allowed"]
-    assert offer["budget"]["available"] == pytest.approx(5.0)
+    assert offer["estimate"]["cost"] == pytest.approx(0.72)  # 12 images × 0.06 (model 3.0)
+    assert offer["budget"]["available"] == pytest.approx(1.0)
     started = alice.call("POST", "/api/batches", sheet_ref | {"provider": "ideogram",
                                                              "confirm": True})
     assert started.status_code == 201, started.text
@@ -157,6 +158,8 @@ def test_sheet_batch_end_to_end(backend, backend_env, emulator, google, image_ap
              what="two rows done")
     sheet.insert_row(["a row added during the batch", "public"], index=2)
     sheet.sort((1, "des"), range=f"A2:Z{sheet.row_count}")
+    emulator.inject(status=429, count=2, path_contains="batchUpdate")  # write-back must wait
+    emulator.inject(status=503, count=1, path_contains="developerMetadata")
 
     # -- stop, then resume ---------------------------------------------------------------------------
     stopped = alice.call("POST", f"/api/batches/{batch_id}/stop").json()
@@ -189,12 +192,28 @@ def test_sheet_batch_end_to_end(backend, backend_env, emulator, google, image_ap
                if r[0].startswith("sticker"))
     assert not any(r[0].startswith("=") and r[0] != "=1+1 is text" for r in formulas[1:])
 
+    # -- the budget was charged for what was made; a second run does not fit any more ---------------
+    def settled_budget():
+        budget = alice.call("POST", "/api/batches", sheet_ref | {"provider": "ideogram"}).json()
+        return budget["budget"]["reserved"] == 0 and budget
+    offer = wait_for(settled_budget, what="the budget to settle")
+    assert offer["budget"]["spent"] == pytest.approx(0.72) and not offer["allowed"]
+    refused = alice.call("POST", "/api/batches", sheet_ref | {"provider": "ideogram",
+                                                             "confirm": True})
+    assert refused.status_code == 402 and refused.json()["error"] == "budget"
+    free = alice.call("POST", "/api/batches", sheet_ref | {"provider": "preview"}).json()
+    assert free["estimate"]["cost"] == 0 and free["allowed"]
+
     # -- the ZIP, through a signed link --------------------------------------------------------------
     link = alice.call("POST", f"/api/batches/{batch_id}/zip-link").json()["url"]
     download = httpx.get(link, timeout=60)
     with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
         assert len([n for n in archive.namelist() if n.endswith(".png")]) == 12
     assert httpx.get(link[:-3] + "abc").status_code in (403, 404)
+
+    # -- the injected Sheets errors were met, and backed off from without losing a row --------------
+    statuses = [entry["status"] for entry in emulator.log]
+    assert 429 in statuses and 503 in statuses
 
     # -- within Google's quota, with room to spare ----------------------------------------------------
     assert emulator.peak_in_window(kind="write", seconds=60) <= 30

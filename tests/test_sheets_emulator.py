@@ -12,7 +12,7 @@ from server.google_endpoint import point_session_at
 from tests.sheets_emulator import EmulatorServer
 
 ROOT = Path(__file__).resolve().parents[1]
-CASSETTES = Path("/work/shared/sheets-cassettes")
+CASSETTES = Path(__file__).resolve().parents[2] / "shared" / "sheets-cassettes"
 
 
 @pytest.fixture

@@ -18,6 +18,10 @@ import requests  # noqa: E402
 
 from tests.sheets_emulator.server import EmulatorServer  # noqa: E402
 
+# The recordings sit beside the checkout, in ../shared/sheets-cassettes.
+DEFAULT_CASSETTES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                                 "shared", "sheets-cassettes")
+
 ID_KEYS = {"id", "spreadsheetId", "sheetId", "metadataId", "protectedRangeId"}
 TIME_KEYS = {"createdTime", "modifiedTime"}
 HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
@@ -165,7 +169,7 @@ def cassette_files(paths):
 
 
 def main(argv=None):
-    paths = (argv if argv is not None else sys.argv[1:]) or ["/work/shared/sheets-cassettes"]
+    paths = (argv if argv is not None else sys.argv[1:]) or [DEFAULT_CASSETTES]
     ok = total = 0
     for path in cassette_files(paths):
         good, n = replay_file(path, sys.stdout)
