@@ -15,7 +15,11 @@ from server.batches import LEASE_SECONDS, Batches
 from server.concurrency import ConcurrencyLimit
 from server.config import Settings
 from server.providers import make_provider
-from server.providers.base import PermanentProviderError, Provider, TransientProviderError
+from server.providers.base import (
+    PermanentProviderError,
+    Provider,
+    TransientProviderError,
+)
 from server.schema import MAX_SEED
 from server.storage import batch_storage
 

@@ -6,7 +6,12 @@ import os
 import secrets
 from pathlib import Path
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import (
+    BadSignature,
+    SignatureExpired,
+    URLSafeSerializer,
+    URLSafeTimedSerializer,
+)
 
 ZIP_SECONDS = 3600
 PRIVATE_IMAGE_SECONDS = 7 * 24 * 3600

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from server.batches import Batches, BatchNotFound, BatchStatus
 from server.checking import CheckedFile

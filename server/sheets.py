@@ -5,7 +5,6 @@ Sheets call goes through `call_with_retries` instead.
 """
 from __future__ import annotations
 
-import email.utils
 import os
 import random
 import time
@@ -17,6 +16,7 @@ import gspread
 import requests
 
 from server.google_endpoint import point_session_at
+from server.retry_after import parse_retry_after
 
 T = TypeVar("T")
 
@@ -109,18 +109,7 @@ def is_transient(error: BaseException) -> bool:
 def retry_after(error: BaseException) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or an HTTP date), if the server sent one."""
     response = getattr(error, "response", None)
-    value = response.headers.get("Retry-After") if response is not None else None
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    return parse_retry_after(response.headers.get("Retry-After") if response is not None else None)
 
 
 def backoff(attempt: int, base: float, max_wait: float) -> float:

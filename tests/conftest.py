@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from server.batches import Batches
 from server.redis_server import EmbeddedRedis, connect
+from tests.fakes.google_auth import FakeGoogleAuth
 from tests.fakes.image_api import FakeImageAPI
+from tests.sheets_emulator.server import EmulatorServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,3 +105,53 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.1, what: str 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    with EmulatorServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def google():
+    """A local Google token issuer (identity-token certificates and tokeninfo)."""
+    with FakeGoogleAuth() as issuer:
+        yield issuer
+
+
+@pytest.fixture
+def backend_env(worker_env, emulator, google):
+    """What the web app and its workers need: every Google endpoint pointed at a local fake."""
+    return dict(worker_env, GOOGLE_CLIENT_ID=google.audience, GOOGLE_CERTS_URL=google.certs_url,
+                GOOGLE_TOKENINFO_URL=google.tokeninfo_url, SHEETBATCH_GOOGLE_API_URL=emulator.url,
+                SHEETBATCH_SECRET_KEY="test-secret", SHEETBATCH_MONTHLY_BUDGET="1",
+                SHEETBATCH_FLUSH_INTERVAL="1")
+
+
+@pytest.fixture
+def backend(backend_env):
+    """`sheetbatch serve` (gunicorn) on a free port; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port)],
+                               env=backend_env, cwd=ROOT, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy():
+        try:
+            return httpx.get(f"{url}/api/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(healthy, timeout=30, what="sheetbatch serve to answer")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

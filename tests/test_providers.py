@@ -17,7 +17,8 @@ from PIL import Image
 
 from server.config import Settings
 from server.providers import (PermanentProviderError, TransientProviderError, make_provider)
-from server.providers._http import host_allowed, parse_retry_after
+from server.providers._http import host_allowed
+from server.retry_after import parse_retry_after
 from server.providers.preview import PRESET_COLOURS
 from server.schema import ImageRequest
 from tests.conftest import wait_for

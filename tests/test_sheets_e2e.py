@@ -5,9 +5,6 @@ stop → resume → done; a second user is refused everywhere."""
 from __future__ import annotations
 
 import io
-import socket
-import subprocess
-import sys
 import zipfile
 
 from google.oauth2.credentials import Credentials
@@ -16,60 +13,13 @@ import httpx
 import pytest
 
 from server.google_endpoint import point_session_at
-from tests.conftest import ROOT, wait_for
+from tests.conftest import wait_for
 from tests.fakes.google_auth import FakeGoogleAuth
 from tests.sheets_emulator.server import EmulatorServer
 
 ALICE, BOB = "alice@example.com", "bob@example.com"
 HEADER = ["prompt", "visibility", "aspect_ratio", "model", "num_images", "magic_prompt",
           "seed_number"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    with EmulatorServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def google():
-    with FakeGoogleAuth() as issuer:
-        yield issuer
-
-
-@pytest.fixture
-def backend_env(worker_env, emulator, google, tmp_path):
-    return dict(worker_env, GOOGLE_CLIENT_ID=google.audience, GOOGLE_CERTS_URL=google.certs_url,
-                GOOGLE_TOKENINFO_URL=google.tokeninfo_url, SHEETBATCH_GOOGLE_API_URL=emulator.url,
-                SHEETBATCH_SECRET_KEY="test-secret", SHEETBATCH_MONTHLY_BUDGET="1",
-                SHEETBATCH_FLUSH_INTERVAL="1")
-
-
-@pytest.fixture
-def backend(backend_env):
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port)],
-                               env=backend_env, cwd=ROOT, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy():
-        try:
-            return httpx.get(f"{url}/api/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_for(healthy, timeout=30, what="gunicorn to answer")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 class Person:

@@ -19,9 +19,6 @@ import datetime as dt
 import io
 import itertools
 import json
-import socket
-import subprocess
-import sys
 import threading
 import time
 import zipfile
@@ -565,73 +562,23 @@ def proxy_to(backend_url: str):
     return app
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def sheets_emulator():
-    from tests.sheets_emulator.server import EmulatorServer
-    with EmulatorServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def google_issuer():
-    from tests.fakes.google_auth import FakeGoogleAuth
-    with FakeGoogleAuth() as issuer:
-        yield issuer
-
-
-@pytest.fixture
-def real_env(worker_env, sheets_emulator, google_issuer):
-    return dict(worker_env, GOOGLE_CLIENT_ID=google_issuer.audience,
-                GOOGLE_CERTS_URL=google_issuer.certs_url,
-                GOOGLE_TOKENINFO_URL=google_issuer.tokeninfo_url,
-                SHEETBATCH_GOOGLE_API_URL=sheets_emulator.url, SHEETBATCH_SECRET_KEY="test-secret",
-                SHEETBATCH_MONTHLY_BUDGET="5", SHEETBATCH_FLUSH_INTERVAL="1")
-
-
-@pytest.fixture
-def real_backend_url(real_env):
-    from tests.conftest import wait_for
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port)],
-                               env=real_env, cwd=ROOT, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy():
-        try:
-            return httpx.get(f"{url}/api/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-    try:
-        wait_for(healthy, timeout=30, what="sheetbatch serve to answer")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
 class TestRealBackend:
     """The sidebar against `sheetbatch serve`: only `backend_app` changes."""
 
     @pytest.fixture
-    def backend_app(self, real_backend_url):
-        return proxy_to(real_backend_url)
+    def backend_app(self, backend):
+        return proxy_to(backend)
 
-    def test_validate_fix_generate_and_download(self, open_sidebar, real_env, workers,
-                                                 image_api, sheets_emulator, google_issuer):
+    def test_validate_fix_generate_and_download(self, open_sidebar, backend_env, workers,
+                                                 image_api, emulator, google):
         import gspread
         from google.oauth2.credentials import Credentials
         from server.google_endpoint import point_session_at
 
         email = "sidebar@example.com"
-        access = google_issuer.access_token(email)
+        access = google.access_token(email)
         client = gspread.authorize(Credentials(access))
-        point_session_at(client.http_client.session, sheets_emulator.url)
+        point_session_at(client.http_client.session, emulator.url)
         spreadsheet = client.create("Sidebar stickers")
         sheet = spreadsheet.sheet1
         rows = [HEADER[:5]] + [[f"a sticker of an owl, take {n}", "private", "", "3.0", 1]
@@ -640,11 +587,11 @@ class TestRealBackend:
         rows[4][1] = "secret"  # not a visibility
         sheet.update(rows, "A1", value_input_option="USER_ENTERED")
         image_api.configure(latency=0.3)
-        workers.env = real_env
+        workers.env = backend_env
         workers.start(2)
 
         page = open_sidebar(sheet_id=sheet.id, spreadsheet_id=spreadsheet.id,
-                            id_token=google_issuer.identity_token(email), access_token=access)
+                            id_token=google.identity_token(email), access_token=access)
         assert page.locator("#columns dt").all_text_contents()[:len(schema.COLUMN_NAMES)] == \
             list(schema.COLUMN_NAMES)
         page.click("#validate")

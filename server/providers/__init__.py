@@ -5,8 +5,13 @@ import httpx
 
 from server.config import Settings
 
-from .base import (GeneratedImage, PermanentProviderError, Provider, ProviderError,
-                   TransientProviderError)
+from .base import (
+    GeneratedImage,
+    PermanentProviderError,
+    Provider,
+    ProviderError,
+    TransientProviderError,
+)
 
 PROVIDER_NAMES = ("ideogram", "openai", "preview")
 

@@ -5,11 +5,12 @@ provider (what is retried, which hosts we fetch images from) lives here.
 """
 from __future__ import annotations
 
-import email.utils
 import time
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+
+from server.retry_after import parse_retry_after
 
 from .base import PermanentProviderError, ProviderError, TransientProviderError
 
@@ -25,23 +26,6 @@ def redact(text: str, secret: str | None) -> str:
         text = text.replace(secret, "[redacted]")
     return text
 
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def api_message(response: httpx.Response) -> str:

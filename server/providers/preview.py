@@ -6,9 +6,9 @@ mistakes it for a generated image.
 from __future__ import annotations
 
 import hashlib
-import secrets
 import io
 import random
+import secrets
 import textwrap
 
 from PIL import Image, ImageDraw, ImageFont
