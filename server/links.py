@@ -15,6 +15,7 @@ from itsdangerous import (
 
 ZIP_SECONDS = 3600
 PRIVATE_IMAGE_SECONDS = 7 * 24 * 3600
+GALLERY_SECONDS = 7 * 24 * 3600
 
 
 class BadLink(Exception):
@@ -47,6 +48,12 @@ class Signer:
         if private:
             return "p." + self._timed.dumps(payload, salt="image")
         return "l." + self._lasting.dumps(payload, salt="thumb")
+
+    def gallery_token(self, batch_id: str, owner: str) -> str:
+        return self._timed.dumps({"b": batch_id, "u": owner}, salt="gallery")
+
+    def read_gallery(self, token: str) -> dict:
+        return self._load(self._timed, token, "gallery", GALLERY_SECONDS)
 
     def read_zip(self, token: str) -> dict:
         return self._load(self._timed, token, "zip", ZIP_SECONDS)

@@ -86,11 +86,15 @@ class WriteBack:
             cells[row] = result_cells(
                 status.rows[row],
                 link=lambda image: self.image_url(base, batch_id, image["name"], private),
-                preview=lambda image: self.image_url(base, batch_id, image["name"], False))
+                preview=lambda image: self.thumbnail_url(base, batch_id, image["name"]))
         return cells
 
     def image_url(self, base: str, batch_id: str, name: str, private: bool) -> str:
         return f"{base}/images/{self.signer.image_token(batch_id, name, private)}"
+
+    def thumbnail_url(self, base: str, batch_id: str, name: str) -> str:
+        """Inside =IMAGE() a link must not expire: a lasting signature."""
+        return f"{base}/thumbs/{self.signer.image_token(batch_id, name, private=False)}"
 
     def _forget_finished(self, batch_ids: list[str], dirty: dict) -> None:
         for batch_id in batch_ids:

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from server import schema
 from server.batches import BatchNotFound
-from server.links import ZIP_SECONDS
+from server.links import GALLERY_SECONDS, ZIP_SECONDS
 from server.providers import PROVIDER_NAMES
 from server.sheet_batches import InvalidSheet, OverBudget
 from server.sheets import SheetAccessError
@@ -235,6 +235,14 @@ def requeue(batch_id: str, retry_failed: bool):
     except OverBudget as error:
         raise ApiError(402, "budget", str(error), budget=error.budget) from None
     return jsonify(services().batches.status(batch_id).as_dict())
+
+
+@blueprint.post("/batches/<batch_id>/gallery-link")
+@owned
+def gallery_link(batch_id: str):
+    token = services().signer.gallery_token(batch_id, g.caller.email)
+    return jsonify({"url": f"{request.url_root.rstrip('/')}/gallery/{token}",
+                    "expires_in": GALLERY_SECONDS})
 
 
 @blueprint.post("/batches/<batch_id>/zip-link")

@@ -2,11 +2,12 @@
 are opened in a browser tab, without the add-in's token), so they are signed and most expire."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect, send_file
+from flask import Blueprint, Response, abort, redirect, render_template, send_file, url_for
 
 from server.batches import BatchNotFound
 from server.links import BadLink
 from server.storage import LocalStorage, batch_storage
+from server.thumbnails import thumbnail
 from server.web import services
 from server.zipper import batch_zip
 
@@ -30,8 +31,8 @@ def download_zip(token: str):
         "Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@blueprint.get("/images/<token>")
-def image(token: str):
+def stored_image(token: str):
+    """The storage and local path of the image a signed token names (404 for anything else)."""
     try:
         claim = services().signer.read_image(token)
         fields = services().batches.fields(claim["b"])
@@ -39,8 +40,67 @@ def image(token: str):
         abort(404)
     storage, key = batch_storage(fields, services().settings)
     if not isinstance(storage, LocalStorage):
-        return redirect(storage.url(key, claim["n"]))
+        return storage, storage.url(key, claim["n"])
     try:
-        return send_file(storage.path(key, claim["n"]), max_age=3600)
-    except (FileNotFoundError, ValueError):
+        path = storage.path(key, claim["n"])
+    except ValueError:
         abort(404)
+    if not path.is_file():
+        abort(404)
+    return storage, path
+
+
+@blueprint.get("/images/<token>")
+def image(token: str):
+    storage, where = stored_image(token)
+    if not isinstance(storage, LocalStorage):
+        return redirect(where)
+    return send_file(where, max_age=3600)
+
+
+@blueprint.get("/thumbs/<token>")
+def thumb(token: str):
+    storage, where = stored_image(token)
+    if not isinstance(storage, LocalStorage):
+        return redirect(where)  # buckets serve the full image; a resizing CDN can sit in front
+    return send_file(thumbnail(where), max_age=86400)
+
+
+@blueprint.get("/gallery/<token>")
+def gallery(token: str):
+    try:
+        claim = services().signer.read_gallery(token)
+        services().batches.owned_by(claim["b"], claim["u"])
+    except BadLink as error:
+        return Response(str(error), status=403, mimetype="text/plain")
+    except BatchNotFound:
+        abort(404)
+    batches, signer = services().batches, services().signer
+    status = batches.status(claim["b"])
+    total = status.images["total"] or 1
+    return render_template(
+        "gallery.html", title=status.fields.get("title") or "Batch", status=status,
+        provider=status.fields.get("provider"), cards=gallery_cards(claim["b"], status),
+        finished=status.status in ("completed", "completed_with_errors", "failed", "stopped"),
+        percent={name: round(100 * status.images[name] / total, 1) for name in ("done", "failed")},
+        zip_url=url_for("files.download_zip", token=signer.zip_token(claim["b"], claim["u"])))
+
+
+def gallery_cards(batch_id: str, status) -> list[dict]:
+    batches, signer = services().batches, services().signer
+    cards = []
+    for row, result in status.rows.items():
+        request = batches.request(batch_id, row)
+        private = request.visibility == "private"
+        base = {"row": row, "status": result.status, "prompt": request.prompt,
+                "error": result.error}
+        if not result.images:
+            cards.append(base | {"index": None, "thumb": None, "full": None})
+        for image in result.images:
+            cards.append(base | {
+                "index": image["index"],
+                "thumb": url_for("files.thumb", token=signer.image_token(
+                    batch_id, image["name"], private=False)),
+                "full": url_for("files.image", token=signer.image_token(
+                    batch_id, image["name"], private))})
+    return cards
