@@ -404,13 +404,14 @@ def validate(table: Iterable[list[Any]], prices: "PriceTable") -> Report:
         if _row_is_empty(values, set(report.result_columns.values())):
             continue
         report.row_count += 1
-        if not columns_ok or report.row_count > MAX_DATA_ROWS:
+        if report.row_count > MAX_DATA_ROWS:
             continue
         settings, ok = read_row(row_number, values, report)
         if report.first_row is None:
             report.first_row = settings_as_dict(settings)
         estimates.append(settings)
-        if ok:
+        # Without a required column no row can be made, but every other cell is still checked.
+        if ok and columns_ok:
             report.rows[row_number] = ImageRequest(**settings)
     if report.row_count > MAX_DATA_ROWS:
         report.errors.append(Problem(

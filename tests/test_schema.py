@@ -515,3 +515,11 @@ def test_first_row_normalised_and_palette_joined():
 def test_realistic_sheet_valid():
     report = check(realistic_rows(60))
     assert report.valid and report.warnings == [] and report.row_count == 60
+
+
+def test_missing_required_column_still_checks_every_other_cell():
+    report = check([["prompt", "model", "num_images"], ["a cat", "9.0", 2], ["a dog", "3.0", 3]])
+    assert not report.valid and report.rows == {}
+    problems = [(p.cell, p.column) for p in report.errors]
+    assert (None, "visibility") in problems and ("B2", "model") in problems
+    assert report.row_count == 2 and report.images == 5
