@@ -1,11 +1,12 @@
 """A concurrency limit shared by every worker on every machine: at most N calls in flight
 per provider key, held in Redis.
 
-Each holder is a member of a sorted set scored by when its lease runs out, so the slot of a
-worker killed mid-call frees itself once the lease passes.
+Each holder is a member of a sorted set scored by when its lease runs out; the holder renews
+the lease while it lives, so the slot of a worker killed mid-call frees itself within a lease.
 """
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -44,11 +45,20 @@ class ConcurrencyLimit:
 
     @contextmanager
     def slot(self) -> Iterator[None]:
-        """Wait for a free slot, hold it for the duration of the block."""
+        """Wait for a free slot and hold it for the duration of the block, renewing the lease
+        while this process lives."""
         token = uuid.uuid4().hex
         while not self.try_acquire(token):
             time.sleep(POLL_SECONDS)
+        released = threading.Event()
+        renewer = threading.Thread(target=self._renew, args=(token, released), daemon=True)
+        renewer.start()
         try:
             yield
         finally:
+            released.set()
             self.connection.zrem(self.key, token)
+
+    def _renew(self, token: str, released: threading.Event) -> None:
+        while not released.wait(self.lease_seconds / 3):
+            self.connection.zadd(self.key, {token: time.time() + self.lease_seconds}, xx=True)

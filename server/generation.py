@@ -51,6 +51,10 @@ def limit_key(name: str, settings: Settings) -> str:
     return hashlib.sha256(f"{name}:{secret or ''}".encode()).hexdigest()[:16]
 
 
+class BatchStopped(Exception):
+    pass
+
+
 class ImageMaker:
     def __init__(self, batches: Batches, settings: Settings):
         self.batches = batches
@@ -73,6 +77,9 @@ class ImageMaker:
                     self.batches.settle(batch_id, row, index, token, "failed",
                                         {"error": error.reason})
                     return "failed"
+                except BatchStopped:
+                    self.batches.settle(batch_id, row, index, token, "stopped", {})
+                    return "stopped"
             self.batches.settle(batch_id, row, index, token, "done", {
                 "name": stored.name, "seed": stored.seed, "prompt": stored.prompt,
                 "preview": stored.preview})
@@ -83,9 +90,10 @@ class ImageMaker:
         provider = provider_for(fields["provider"], self.settings)
         seed = image_seed(request.seed_number, index)
         limit = ConcurrencyLimit(self.batches.redis, limit_key(fields["provider"], self.settings),
-                                 self.settings.provider_concurrency,
-                                 self.settings.provider_timeout + 30)
+                                 self.settings.provider_concurrency, LEASE_SECONDS)
         for attempt in range(MAX_ATTEMPTS):
+            if attempt and self.batches.control(fields["id"]) != "active":
+                raise BatchStopped()  # stopped while waiting to retry: nothing paid, nothing lost
             try:
                 with limit.slot():
                     image = provider.generate(request, seed)

@@ -57,18 +57,20 @@ def test_redelivered_job_never_pays_twice(batches, redis_conn, workers, image_ap
     assert image_api.stats()["generated"] == 1
 
 
-def test_killed_worker_leaves_its_image_to_another(batches, workers, image_api, tmp_path):
+def test_killed_worker_leaves_its_image_and_its_slot_to_another(batches, workers, image_api,
+                                                                tmp_path):
     image_api.configure(latency=4.0)
-    batch_id = start(batches, rows(1), tmp_path)
-    [victim] = workers.start(1)
-    wait_for(lambda: batches.states(batch_id)[(2, 1)] == "generating", what="the job to start")
+    batch_id = start(batches, rows(2), tmp_path)
+    # One call in flight at a time: the dead worker's slot must free itself too.
+    [victim] = workers.start(1, SHEETBATCH_PROVIDER_CONCURRENCY="1")
+    wait_for(lambda: "generating" in batches.states(batch_id).values(), what="a job to start")
     time.sleep(0.5)  # the call to the image API is under way
     workers.kill(victim)
     image_api.configure(latency=0.2)
-    workers.start(1)
+    workers.start(1, SHEETBATCH_PROVIDER_CONCURRENCY="1")
     status = settled(batches, batch_id, timeout=60)
     assert status.status == "completed"
-    assert status.rows[2].status == "done"
+    assert [row.status for row in status.rows.values()] == ["done", "done"]
 
 
 def test_transient_errors_are_retried(batches, workers, image_api, tmp_path):
@@ -135,3 +137,17 @@ def test_concurrency_limit_holds_across_workers(batches, workers, image_api, tmp
     workers.start(2, per_process=2, SHEETBATCH_PROVIDER_CONCURRENCY="2")
     assert settled(batches, batch_id).status == "completed"
     assert image_api.stats()["max_in_flight"] == 2
+
+
+def test_stop_during_a_retry_wait_makes_no_further_call(batches, workers, image_api, tmp_path):
+    image_api.configure(rate_limit_every=1, retry_after="3")  # every call: 429, wait 3 s
+    batch_id = start(batches, rows(1), tmp_path)
+    workers.start(1)
+    wait_for(lambda: image_api.stats()["calls"] >= 1, what="the first call")
+    batches.stop(batch_id)
+    status = settled(batches, batch_id, timeout=30)
+    assert status.status == "stopped" and status.rows[2].status == "stopped"
+    assert image_api.stats()["calls"] == 1
+    image_api.configure(rate_limit_every=0)
+    batches.resume(batch_id)
+    assert settled(batches, batch_id).status == "completed"
