@@ -17,7 +17,7 @@ from typing import Any
 
 import gspread
 
-from server.grids.table import Table
+from server.grids.table import ERROR_COLOUR, WARNING_COLOUR, Table
 from server.results import result_positions
 from server.schema import (
     COLUMNS_BY_NAME,
@@ -37,8 +37,7 @@ ROW_KEY = "sheetbatch.row.{batch_id}"  # per submitted row, value = the row numb
 COLUMN_KEY = "sheetbatch.column"       # per result column, value = its name
 ROW_KEY_PREFIX = ROW_KEY.format(batch_id="")
 
-ERROR_HEX, WARNING_HEX = "F4C7C3", "FCE8B2"  # the same light red / amber as the workbook grid
-OUR_COLOURS = (ERROR_HEX, WARNING_HEX)
+OUR_COLOURS = (ERROR_COLOUR, WARNING_COLOUR)
 MARKS_CHUNK = 25_000  # a metadata value may hold 30,000 characters; keep a margin
 TEMPLATE_TITLE = "Batch template"
 LINK_COLUMNS = ("image_1", "image_2", "image_3", "image_4")
@@ -349,7 +348,7 @@ def _wanted_marks(report: Report) -> dict[tuple[int, int], tuple[str, str]]:
         for problem in problems:
             found[_anchor(problem)].append((is_error, problem))
     return {cell: ("\n".join(problem.message for _, problem in items),
-                   ERROR_HEX if any(is_error for is_error, _ in items) else WARNING_HEX)
+                   ERROR_COLOUR if any(is_error for is_error, _ in items) else WARNING_COLOUR)
             for cell, items in found.items()}
 
 

@@ -7,6 +7,10 @@ from typing import Any
 from server.schema import Problem
 
 
+# Marks look the same in a workbook and in a Google Sheet: light red errors, amber warnings.
+ERROR_COLOUR, WARNING_COLOUR = "F4C7C3", "FCE8B2"
+
+
 class UnreadableFile(Exception):
     """The file cannot be read at all; the text is one clear line for the person."""
 

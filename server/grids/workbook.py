@@ -14,11 +14,11 @@ import openpyxl
 from openpyxl.comments import Comment
 from openpyxl.styles import PatternFill
 
-from server.grids.table import Table
+from server.grids.table import ERROR_COLOUR, WARNING_COLOUR, Table
 from server.schema import Problem, Report
 
-ERROR_FILL = PatternFill("solid", start_color="F4C7C3", end_color="F4C7C3")
-WARNING_FILL = PatternFill("solid", start_color="FCE8B2", end_color="FCE8B2")
+ERROR_FILL = PatternFill("solid", start_color=ERROR_COLOUR, end_color=ERROR_COLOUR)
+WARNING_FILL = PatternFill("solid", start_color=WARNING_COLOUR, end_color=WARNING_COLOUR)
 AUTHOR = "sheetbatch"
 
 

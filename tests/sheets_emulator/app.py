@@ -234,6 +234,14 @@ def _drive_call(emu, token, rest):
         if name:
             ss.properties["title"] = name
         return _pick(_file(ss), fields)
+    if sub == "copy" and m == "POST":
+        return _pick(_file(_copy(emu, ss, _body(), token)), fields)
+    if sub == "comments" and m == "GET":
+        from . import fieldmask
+        return fieldmask.apply({"kind": "drive#commentList", "comments": []},
+                               fieldmask.parse(fields or "comments,kind"))
+    if sub == "export" and m == "GET":
+        return _export(ss, request.args.get("mimeType", ""))
     if sub == "permissions" and m == "POST":
         body = _body()
         if body.get("emailAddress"):
@@ -241,6 +249,40 @@ def _drive_call(emu, token, rest):
         return {"kind": "drive#permission", "id": str(abs(hash(body.get("emailAddress")))),
                 "type": body.get("type", "user"), "role": body.get("role", "reader")}
     raise ApiError(404, "Method not found.")
+
+
+def _copy(emu, ss, body, token):
+    """files.copy: a new spreadsheet with the same content, named "Copy of <title>" unless
+    a name is given."""
+    import copy as _copy_mod
+    new = emu.state.create(body.get("name") or f"Copy of {ss.properties['title']}",
+                           owner_token=token)
+    title = new.properties["title"]
+    for attr in ("properties", "sheets", "metadata", "protected", "named_ranges"):
+        setattr(new, attr, _copy_mod.deepcopy(getattr(ss, attr)))
+    new.properties["title"] = title
+    return new
+
+
+def _export(ss, mime):
+    """files.export: CSV/TSV of the first sheet's formatted values is reproducible; binary
+    formats (PDF, XLSX, ODS, ZIP) are not, so they are refused as unsupported here."""
+    import csv
+    import io
+    seps = {"text/csv": ",", "text/tab-separated-values": "\t"}
+    if mime not in seps:
+        raise ApiError(400, f"Export of {mime or 'this format'} is not supported by the "
+                            f"emulator.")
+    sheet = ss.sheets[0]
+    rows = [[ss.render_cell(sheet, r, c, "FORMATTED_VALUE") for c in range(sheet.col_count)]
+            for r in range(sheet.row_count)]
+    rows = valuesapi._trim(rows)
+    width = max((len(r) for r in rows), default=0)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=seps[mime], lineterminator="\r\n")
+    for r in rows:
+        writer.writerow(list(r) + [""] * (width - len(r)))
+    return Response(out.getvalue()[:-2], status=200, mimetype=mime)
 
 
 def _drive_list(emu, token, fields):

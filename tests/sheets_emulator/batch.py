@@ -1,6 +1,7 @@
 """spreadsheets.batchUpdate: every sub-request is applied to a deep copy; the copy replaces
 the original only if all of them succeed (Google applies a batch atomically)."""
 import copy
+import struct
 
 from . import dimensions, fieldmask, metadata
 from .errors import ApiError, bad_request
@@ -116,6 +117,8 @@ def update_sheet_properties(ss, args):
     tree = fieldmask.parse(args["fields"])
     new = copy.deepcopy(sheet.props)
     fieldmask.copy_masked(new, props, tree)
+    _clear_color_twins(new, tree)
+    _drop_defaults(new)
     new["sheetId"] = sheet.id
     if new.get("title") != sheet.title:
         other = ss.sheet_by_title(new.get("title") or "")
@@ -152,8 +155,13 @@ def _normalize_colors(fmt):
         return
     for key in list(fmt):
         value = fmt[key]
+        if key == "rgbColor" and isinstance(value, dict):
+            for k in value:
+                value[k] = _f32(value[k])
         if (key == "color" or key.endswith("Color")) and key != "rgbColor" \
                 and isinstance(value, dict):
+            for k in value:
+                value[k] = _f32(value[k])
             fmt[key + "Style"] = {"rgbColor": copy.deepcopy(value)}
         elif key.endswith("olorStyle") and isinstance(value, dict):
             if value.get("rgbColor") is not None:
@@ -163,6 +171,32 @@ def _normalize_colors(fmt):
         elif isinstance(value, list):
             for x in value:
                 _normalize_colors(x)
+
+
+def _drop_defaults(obj):
+    """proto3 JSON prints neither nulls nor false booleans; a colour style set to null
+    (e.g. tabColorStyle: {rgbColor: null}) clears the colour and its twin."""
+    for key in list(obj):
+        v = obj[key]
+        if isinstance(v, dict):
+            _drop_defaults(v)
+            if not v and key.endswith("ColorStyle"):
+                del obj[key]
+                obj.pop(key[:-5], None)
+        elif v is None or v is False:
+            del obj[key]
+
+
+def _f32(x):
+    """Colours are float32 on Google's side and printed with the shortest round-trip text."""
+    if not isinstance(x, float):
+        return x
+    y = struct.unpack("f", struct.pack("f", x))[0]
+    for p in range(1, 10):
+        s = float("%.*g" % (p, y))
+        if struct.unpack("f", struct.pack("f", s))[0] == y:
+            return s
+    return y
 
 
 def _apply_cell(sheet, r, c, data, tree):
@@ -399,3 +433,7 @@ def add_protected_range(ss, args):
 @handler("deleteProtectedRange")
 def delete_protected_range(ss, args):
     ss.protected = [p for p in ss.protected if p["protectedRangeId"] != args.get("protectedRangeId")]
+
+
+# Handlers kept in their own modules register themselves on import.
+from . import groups, paste, ranges  # noqa: E402,F401

@@ -31,6 +31,9 @@ def insert(ss, sheet, dim, start, end):
         elif dr["endIndex"] > start:
             dr["endIndex"] += n  # inserted inside the anchored span: it grows
     _shift_merges(sheet, dim, lambda i: i + n if i >= start else i)
+    _shift_ranges(ss, sheet, dim, lambda i: i + n if i >= start else i)
+    from . import groups  # late: groups registers batch handlers, batch imports us
+    groups.shift(sheet, dim, lambda i: i + n if i >= start else i)
 
 
 def delete(ss, sheet, dim, start, end):
@@ -61,6 +64,9 @@ def delete(ss, sheet, dim, start, end):
         else:
             dr["startIndex"], dr["endIndex"] = lo, hi
     _shift_merges(sheet, dim, lambda i: start + _shrink(i, i, start, end)[0] - start)
+    _shift_ranges(ss, sheet, dim, lambda i: _shrink(i, i, start, end)[0])
+    from . import groups
+    groups.shift(sheet, dim, lambda i: None if start <= i < end else (i - n if i >= end else i))
 
 
 def _shrink(lo, hi, start, end):
@@ -70,6 +76,18 @@ def _shrink(lo, hi, start, end):
             return i
         return start if i <= end else i - (end - start)
     return move(lo), move(hi)
+
+
+def _shift_ranges(ss, sheet, dim, move):
+    """Named ranges and the basic filter grow, shrink and move with their rows/columns."""
+    key0, key1 = ("startRowIndex", "endRowIndex") if dim == "ROWS" else \
+        ("startColumnIndex", "endColumnIndex")
+    spans = [nr["range"] for nr in ss.named_ranges]
+    if sheet.basic_filter:
+        spans.append(sheet.basic_filter["range"])
+    for gr in spans:
+        if gr.get("sheetId", 0) == sheet.id and key0 in gr and key1 in gr:
+            gr[key0], gr[key1] = move(gr[key0]), move(gr[key1])
 
 
 def _shift_merges(sheet, dim, move):

@@ -1,7 +1,7 @@
 """spreadsheets.get: the Spreadsheet resource, optional grid data, and the `fields` mask."""
 import copy
 
-from . import defaults, fieldmask, values
+from . import defaults, fieldmask, groups, ranges, values
 from .store import number_format
 
 
@@ -38,7 +38,15 @@ def _sheet(ss, sheet, spans):
     if spans is not None:
         out["data"] = [grid_data(ss, sheet, *span) for span in spans]
     if sheet.merges:
-        out["merges"] = copy.deepcopy(sheet.merges)
+        out["merges"] = [ranges.strip_default_sheet(m) for m in sheet.merges]
+    if sheet.basic_filter:
+        bf = copy.deepcopy(sheet.basic_filter)
+        bf["range"] = ranges.strip_default_sheet(bf["range"])
+        out["basicFilter"] = bf
+    for dim, key in (("ROWS", "rowGroups"), ("COLUMNS", "columnGroups")):
+        found = groups.list_groups(sheet, dim)
+        if found:
+            out[key] = found
     prot = [copy.deepcopy(p) for p in ss.protected
             if (p.get("range") or {}).get("sheetId", 0) == sheet.id]
     if prot:
@@ -75,6 +83,8 @@ def grid_data(ss, sheet, r0, c0, r1, c1):
 def _dim_meta(props, px):
     out = {"pixelSize": px}
     out.update(copy.deepcopy(props or {}))
+    if not out.get("hiddenByUser"):
+        out.pop("hiddenByUser", None)  # false is the proto default: not printed
     return out
 
 

@@ -22,7 +22,7 @@ from tests.sheets_emulator.server import EmulatorServer  # noqa: E402
 DEFAULT_CASSETTES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
                                  "shared", "sheets-cassettes")
 
-ID_KEYS = {"id", "spreadsheetId", "sheetId", "metadataId", "protectedRangeId"}
+ID_KEYS = {"id", "spreadsheetId", "sheetId", "metadataId", "protectedRangeId", "namedRangeId"}
 TIME_KEYS = {"createdTime", "modifiedTime"}
 HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
 

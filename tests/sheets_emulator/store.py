@@ -31,6 +31,8 @@ class Sheet:
         self.merges = []
         self.row_px = {}
         self.col_px = {}
+        self.basic_filter = None
+        self.groups = {}  # "ROWS"/"COLUMNS" -> depth counters, see groups.py
 
     @property
     def id(self):
@@ -132,6 +134,8 @@ class Spreadsheet:
                 sheet = self.sheet_by_title(cells)
                 if sheet is not None:
                     title, cells = sheet.title, None
+                elif self._named(cells):
+                    return self._named(cells)
                 else:
                     sheet = self.sheets[0]
                     if not a1.looks_like_cells(cells):
@@ -150,6 +154,14 @@ class Spreadsheet:
             raise ApiError(400, f"Range ({a1.quote_title(sheet.title)}!{cells or ''}) exceeds grid "
                            f"limits. Max rows: {sheet.row_count}, max columns: {sheet.col_count}")
         return sheet, rng.r0, rng.c0, r1, c1, rng.single
+
+    def _named(self, name):
+        """A named range used as an A1 range -> resolve() tuple, or None."""
+        for nr in self.named_ranges:
+            if nr["name"].lower() == name.lower():
+                sheet, r0, c0, r1, c1 = self.grid_range(nr["range"])
+                return sheet, r0, c0, r1, c1, (r1 - r0 == 1 and c1 - c0 == 1)
+        return None
 
     def grid_range(self, gr):
         """GridRange dict -> (sheet, r0, c0, r1, c1), open ends clipped to the grid."""
