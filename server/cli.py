@@ -15,7 +15,7 @@ from server.checking import CheckedFile, check_file
 from server.config import Settings
 from server.grids import UnreadableFile
 from server.grids.workbook import WorkbookGrid
-from server.providers import PROVIDER_NAMES
+from server.providers import PROVIDER_NAMES, make_provider
 from server.runner import RunOptions, redis_url, run_batch
 from server.schema import Report
 from server.template import write_template
@@ -121,6 +121,11 @@ def run_command(file: Path, out: Path, sheet: str | None, provider: str | None,
     settings = Settings.from_env()
     checked = read_or_exit(file, sheet, settings)
     options = RunOptions(out=out, provider=provider or settings.provider, workers=workers)
+    try:
+        make_provider(options.provider, settings)  # a missing API key stops us before any work
+    except ValueError as error:
+        errors_console.print(f"[red]error:[/red] {error}")
+        sys.exit(EXIT_UNREADABLE)
     if not checked.report.valid:
         out.mkdir(parents=True, exist_ok=True)
         annotated = out / f"{file.stem}-checked.xlsx"

@@ -82,3 +82,13 @@ def test_ctrl_c_stops_cleanly_and_a_second_run_resumes(worker_env, image_api, tm
     assert stats["generated"] == 20 and stats["duplicate_generations"] == []
     with zipfile.ZipFile(out / "images.zip") as archive:
         assert len([n for n in archive.namelist() if n.endswith(".png")]) == 20
+
+
+def test_a_provider_without_its_key_stops_before_any_work(tmp_path):
+    env = dict(os.environ, SHEETBATCH_DATA=str(tmp_path / "data"))
+    env.pop("IDEOGRAM_API_KEY", None)
+    result = run(["run", "examples/stickers.csv", "--out", str(tmp_path / "out"), "--provider",
+                  "ideogram"], env)
+    assert result.returncode == 2
+    assert "IDEOGRAM_API_KEY" in result.stderr
+    assert not (tmp_path / "out").exists()

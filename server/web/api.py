@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from server import schema
 from server.batches import BatchNotFound
 from server.links import GALLERY_SECONDS, ZIP_SECONDS
-from server.providers import PROVIDER_NAMES
+from server.providers import PROVIDER_NAMES, make_provider
 from server.sheet_batches import InvalidSheet, OverBudget
 from server.sheets import SheetAccessError
 from server.template import FULL_COLUMNS, SIMPLE_COLUMNS
@@ -178,8 +178,10 @@ def refresh_token():
 def start_batch():
     data = body("spreadsheet_id")
     provider = data.get("provider") or services().settings.provider
-    if provider not in PROVIDER_NAMES:
-        raise ApiError(400, "bad_request", f"Unknown provider {provider!r}.")
+    try:
+        make_provider(provider, services().settings)
+    except ValueError as error:
+        raise ApiError(400, "provider", str(error)) from None
     grid = sheet_grid(data)
     sheets = services().sheets
     if not data.get("confirm"):

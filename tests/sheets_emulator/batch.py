@@ -302,12 +302,20 @@ def merge_cells(ss, args):
     spans = {"MERGE_ALL": [(r0, c0, r1, c1)],
              "MERGE_ROWS": [(r, c0, r + 1, c1) for r in range(r0, r1)],
              "MERGE_COLUMNS": [(r0, c, r1, c + 1) for c in range(c0, c1)]}[mtype]
+    # Merges lying wholly inside the new range are replaced by it (recorded: MERGE_ALL over
+    # a MERGE_ROWS block succeeds); only a partial overlap is an error.
+    sheet.merges = [m for m in sheet.merges if not _inside(m, r0, c0, r1, c1)]
     for a, b, c, d in spans:
         if any(_overlap(m, a, b, c, d) for m in sheet.merges):
             raise bad_request("Invalid requests[0].mergeCells: You can't merge cells that are "
                               "already merged.")
         sheet.merges.append({"sheetId": sheet.id, "startRowIndex": a, "endRowIndex": c,
                              "startColumnIndex": b, "endColumnIndex": d})
+
+
+def _inside(m, r0, c0, r1, c1):
+    return (r0 <= m["startRowIndex"] and m["endRowIndex"] <= r1
+            and c0 <= m["startColumnIndex"] and m["endColumnIndex"] <= c1)
 
 
 def _overlap(m, r0, c0, r1, c1):
