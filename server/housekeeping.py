@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.5
 REAP_EVERY_SECONDS = 5.0
+SETTLE_EVERY_SECONDS = 1.0
 BUDGETED = "sb:budgeted"
 FINISHED = ("completed", "completed_with_errors", "failed", "stopped")
 
@@ -47,7 +48,8 @@ class Housekeeper:
         if now - self._last_reap >= REAP_EVERY_SECONDS and self._turn("reap", REAP_EVERY_SECONDS):
             self._last_reap = now
             self.batches.reap()
-        self.settle_finished()
+        if self._turn("settle", SETTLE_EVERY_SECONDS):
+            self.settle_finished()
         self.writeback.flush_due()
 
     def _turn(self, duty: str, seconds: float) -> bool:

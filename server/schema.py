@@ -413,6 +413,9 @@ def validate(table: Iterable[list[Any]], prices: "PriceTable") -> Report:
         # Without a required column no row can be made, but every other cell is still checked.
         if ok and columns_ok:
             report.rows[row_number] = ImageRequest(**settings)
+    if report.row_count == 0 and columns_ok:
+        report.errors.append(Problem(
+            "The sheet has no prompts yet: add one row per prompt under the header row."))
     if report.row_count > MAX_DATA_ROWS:
         report.errors.append(Problem(
             f"This sheet has {report.row_count} rows of prompts, more than the limit of "

@@ -523,3 +523,13 @@ def test_missing_required_column_still_checks_every_other_cell():
     problems = [(p.cell, p.column) for p in report.errors]
     assert (None, "visibility") in problems and ("B2", "model") in problems
     assert report.row_count == 2 and report.images == 5
+
+
+@pytest.mark.parametrize("rows", [[["prompt", "visibility"]],
+                                  [["prompt", "visibility"], [None, "  "], ["", ""]]],
+                         ids=["header-only", "blank-rows"])
+def test_a_sheet_without_prompts_is_an_error(rows):
+    report = check(rows)
+    assert not report.valid and report.row_count == 0
+    [problem] = report.errors
+    assert problem.cell is None and "no prompts" in problem.message

@@ -107,11 +107,37 @@ def _sheets_call(emu, token, rest):
                   for t in metadata.resolve_filter(ss, f)]
         p = {"includeGridData": str(body.get("includeGridData", False)), **params}
         return render.spreadsheet(ss, p, ranges)
+    if tail.startswith("/sheets/") and tail.endswith(":copyTo") and m == "POST":
+        return _copy_to(emu, ss, tail[len("/sheets/"):-len(":copyTo")], token)
     if tail.startswith("/values"):
         return _values_call(ss, tail[len("/values"):], m, params)
     if tail.startswith("/developerMetadata"):
         return _metadata_call(ss, tail[len("/developerMetadata"):], m)
     raise ApiError(404, "Method not found.")
+
+
+def _copy_to(emu, ss, sheet_id, token):
+    """spreadsheets.sheets.copyTo: the sheet lands last in the destination as
+    "Copy of <title>"; the reply is its SheetProperties."""
+    import copy
+    try:
+        src = ss.sheet_by_id(int(sheet_id))
+    except ValueError:
+        raise ApiError(400, f"Invalid value at 'sheet_id' (TYPE_INT32), \"{sheet_id}\"")
+    dest_id = _body().get("destinationSpreadsheetId")
+    if not dest_id:
+        raise bad_request("Invalid destinationSpreadsheetId")
+    dest = emu.state.get(dest_id, token)
+    new = copy.deepcopy(src)
+    new.props["sheetId"] = dest.new_sheet_id()
+    title, n = f"Copy of {src.title}", 2
+    while dest.sheet_by_title(title):
+        title, n = f"Copy of {src.title} {n}", n + 1
+    new.props["title"] = title
+    dest.sheets.append(new)
+    dest.reindex()
+    dest.touch()
+    return copy.deepcopy(new.props)
 
 
 def _split_id(rest):
@@ -246,8 +272,23 @@ def _drive_call(emu, token, rest):
         body = _body()
         if body.get("emailAddress"):
             ss.shared_with.add(body["emailAddress"])
-        return {"kind": "drive#permission", "id": str(abs(hash(body.get("emailAddress")))),
+        perm = {"kind": "drive#permission",
+                "id": str(abs(hash(body.get("emailAddress") or body.get("domain")))),
                 "type": body.get("type", "user"), "role": body.get("role", "reader")}
+        ss.permissions = [p for p in ss.permissions if p["id"] != perm["id"]]
+        ss.permissions.append(dict(perm, **{k: body[k] for k in ("emailAddress", "domain")
+                                            if body.get(k)}))
+        return perm
+    if sub == "permissions" and m == "GET":
+        from . import fieldmask
+        body = {"kind": "drive#permissionList", "permissions": list(ss.permissions)}
+        return fieldmask.apply(body, fieldmask.parse(fields or ""))
+    if sub.startswith("permissions/") and m == "DELETE":
+        pid = sub[len("permissions/"):]
+        if not any(p["id"] == pid for p in ss.permissions):
+            raise ApiError(404, f"Permission not found: {pid}.")
+        ss.permissions = [p for p in ss.permissions if p["id"] != pid]
+        return Response(status=204)
     raise ApiError(404, "Method not found.")
 
 

@@ -102,7 +102,8 @@ def duplicate_sheet(ss, args):
     if ss.sheet_by_title(new.title):
         raise bad_request(f"Invalid requests[0].duplicateSheet: A sheet with the name "
                           f"\"{new.title}\" already exists. Please enter another name.")
-    ss.sheets.insert(min(args.get("insertSheetIndex", len(ss.sheets)), len(ss.sheets)), new)
+    at = args.get("insertSheetIndex")
+    ss.sheets.insert(len(ss.sheets) if at is None else min(at, len(ss.sheets)), new)
     ss.reindex()
     return {"duplicateSheet": {"properties": copy.deepcopy(new.props)}}
 
@@ -177,6 +178,8 @@ def _drop_defaults(obj):
     """proto3 JSON prints neither nulls nor false booleans; a colour style set to null
     (e.g. tabColorStyle: {rgbColor: null}) clears the colour and its twin."""
     for key in list(obj):
+        if key not in obj:  # already dropped as the twin of a cleared colour
+            continue
         v = obj[key]
         if isinstance(v, dict):
             _drop_defaults(v)
@@ -311,6 +314,13 @@ def merge_cells(ss, args):
                               "already merged.")
         sheet.merges.append({"sheetId": sheet.id, "startRowIndex": a, "endRowIndex": c,
                              "startColumnIndex": b, "endColumnIndex": d})
+        # Like the UI, a merge keeps only the top-left value.
+        for r in range(a, c):
+            for col in range(b, d):
+                cell = sheet.cell(r, col)
+                if cell and (r, col) != (a, b):
+                    cell.pop("userEnteredValue", None)
+                    sheet.drop_if_empty(r, col)
 
 
 def _inside(m, r0, c0, r1, c1):

@@ -88,6 +88,7 @@ class Spreadsheet:
         self.modified = self.created
         self.owner = owner
         self.shared_with = set()
+        self.permissions = []  # Drive permission resources created through the API
 
     def touch(self):
         self.modified = now_iso()
@@ -144,6 +145,8 @@ class Spreadsheet:
                 sheet = self.sheet_by_title(title)
                 if sheet is None:
                     raise ValueError(text)
+                if cells and not a1.looks_like_cells(cells) and self._named(cells):
+                    return self._named(cells)  # 'Sheet1'!my_range names a named range
             rng = a1.parse_cells(cells) if cells else a1.Cells(0, 0, None, None)
         except ValueError:
             raise ApiError(400, f"Unable to parse range: {text}")
