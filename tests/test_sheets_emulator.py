@@ -181,3 +181,84 @@ def test_replay_all_recordings():
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     total = lines[-1].split("/")[-1].split()[0]
     assert lines[-1] == f"replayed: {total}/{total} interactions match"
+
+
+# --- named ranges, filters, merges, groups, paste, Drive copy/export -----------------
+def _sheet_meta(ws):
+    return ws.spreadsheet.fetch_sheet_metadata()["sheets"][0]
+
+
+def test_named_range_define_read_delete(ws):
+    ws.update([["a", "b"], ["c", "d"]], "A1")
+    reply = ws.define_named_range("A1:B2", "Pair")
+    nr = reply["replies"][0]["addNamedRange"]["namedRange"]
+    assert nr["range"] == {"startRowIndex": 0, "endRowIndex": 2,  # sheetId 0 is not printed
+                           "startColumnIndex": 0, "endColumnIndex": 2}
+    assert ws.get("Pair") == [["a", "b"], ["c", "d"]]  # gspread sends 'Sheet1'!Pair
+    ws.delete_named_range(nr["namedRangeId"])
+    assert ws.spreadsheet.list_named_ranges() == []
+
+
+def test_basic_filter_fills_open_ends_and_clears(ws):
+    ws.resize(20, 20)
+    ws.set_basic_filter()
+    assert _sheet_meta(ws)["basicFilter"]["range"] == {
+        "startRowIndex": 0, "endRowIndex": 20, "startColumnIndex": 0, "endColumnIndex": 20}
+    ws.clear_basic_filter()
+    assert "basicFilter" not in _sheet_meta(ws)
+
+
+def test_merge_all_over_row_merges_replaces_them_and_keeps_top_left(ws):
+    ws.update([[42, 43], [43, 44]], "A1")
+    ws.merge_cells("A1:B2", merge_type="MERGE_ROWS")
+    assert len(_sheet_meta(ws)["merges"]) == 2
+    ws.merge_cells("A1:B2")
+    assert _sheet_meta(ws)["merges"] == [{"startRowIndex": 0, "endRowIndex": 2,
+                                          "startColumnIndex": 0, "endColumnIndex": 2}]
+    assert ws.get("A1:B2") == [["42"]]
+
+
+def test_row_groups_nest_and_set_control_after(ws):
+    ws.add_dimension_group_rows(0, 4)
+    ws.add_dimension_group_rows(1, 2)
+    assert [(g["range"]["startIndex"], g["range"]["endIndex"], g["depth"])
+            for g in ws.list_dimension_group_rows()] == [(0, 4, 1), (1, 2, 2)]
+    assert _sheet_meta(ws)["properties"]["gridProperties"]["rowGroupControlAfter"] is True
+    ws.delete_dimension_group_rows(0, 4)
+    ws.delete_dimension_group_rows(1, 2)
+    assert "rowGroups" not in _sheet_meta(ws)
+
+
+def test_tab_color_is_float32_without_zeros_and_clears(ws):
+    ws.update_tab_color("#FF007F")
+    props = _sheet_meta(ws)["properties"]
+    assert props["tabColorStyle"] == {"rgbColor": {"red": 1, "blue": 0.49803922}}
+    ws.clear_tab_color()
+    props = _sheet_meta(ws)["properties"]
+    assert "tabColor" not in props and "tabColorStyle" not in props
+
+
+def test_hide_show_worksheet_prints_no_false(ws):
+    ws.hide()
+    assert _sheet_meta(ws)["properties"]["hidden"] is True
+    ws.show()
+    assert "hidden" not in _sheet_meta(ws)["properties"]
+
+
+def test_copy_and_cut_range(ws):
+    ws.update([["a", "b"], ["1", "2"]], "A1")
+    ws.copy_range("A1:B2", "D1")
+    ws.cut_range("D1:E2", "G1")
+    assert ws.get("A1:H2") == [["a", "b", "", "", "", "", "a", "b"],
+                               ["1", "2", "", "", "", "", "1", "2"]]
+
+
+def test_drive_copy_export_and_sheet_copy_to(server):
+    gc = client(server)
+    sh = gc.create("Orig")
+    sh.sheet1.update([["a1", "B2"]], "A1")
+    assert sh.export(gspread.utils.ExportFormat.CSV) == b"a1,B2"
+    dup = gc.copy(sh.id)
+    assert dup.title == "Copy of Orig" and dup.sheet1.get("A1:B1") == [["a1", "B2"]]
+    props = sh.sheet1.copy_to(dup.id)
+    assert props["title"] == "Copy of Sheet1" and props["index"] == 1

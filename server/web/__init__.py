@@ -11,6 +11,7 @@ from server.config import Settings
 from server.links import Signer, load_secret
 from server.pricing import PriceTable
 from server.redis_server import connect
+from server.launcher import Launcher
 from server.sheet_batches import SheetBatches
 from server.web.auth import Authenticator
 from server.writeback import WriteBack
@@ -24,6 +25,7 @@ class Services:
     prices: PriceTable
     signer: Signer
     auth: Authenticator
+    launcher: Launcher
     sheets: SheetBatches
 
 
@@ -36,8 +38,10 @@ def build_services(settings: Settings) -> Services:
     budgets = Budgets(connection, settings.monthly_budget, prices.currency)
     signer = Signer(load_secret(settings.secret_key, settings.data_dir))
     writeback = WriteBack(batches, settings, signer)
-    sheets = SheetBatches(connection, settings, batches, budgets, prices, writeback)
-    return Services(settings, batches, budgets, prices, signer, Authenticator(settings), sheets)
+    launcher = Launcher(connection, batches, budgets, prices)
+    sheets = SheetBatches(settings, launcher, writeback)
+    return Services(settings, batches, budgets, prices, signer, Authenticator(settings), launcher,
+                    sheets)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

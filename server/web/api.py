@@ -14,7 +14,7 @@ from server import schema
 from server.batches import BatchNotFound
 from server.links import GALLERY_SECONDS, ZIP_SECONDS
 from server.providers import PROVIDER_NAMES, make_provider
-from server.sheet_batches import InvalidSheet, OverBudget
+from server.launcher import InvalidSheet, OverBudget
 from server.sheets import SheetAccessError
 from server.template import FULL_COLUMNS, SIMPLE_COLUMNS
 from server.tokens import store_token
@@ -186,7 +186,7 @@ def start_batch():
     sheets = services().sheets
     if not data.get("confirm"):
         report = sheets.validate(grid)
-        return jsonify(sheets.estimate(report, provider, g.caller.email)
+        return jsonify(services().launcher.estimate(report, provider, g.caller.email)
                        | {"report": report_json(report, grid)})
     try:
         batch_id = sheets.start(grid, g.caller.email, provider, request.url_root)

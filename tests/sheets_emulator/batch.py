@@ -156,15 +156,14 @@ def _normalize_colors(fmt):
         return
     for key in list(fmt):
         value = fmt[key]
-        if key == "rgbColor" and isinstance(value, dict):
-            for k in value:
-                value[k] = _f32(value[k])
+        if (key == "color" or key.endswith("Color")) and isinstance(value, dict):
+            _clean_rgb(value)
         if (key == "color" or key.endswith("Color")) and key != "rgbColor" \
                 and isinstance(value, dict):
-            for k in value:
-                value[k] = _f32(value[k])
             fmt[key + "Style"] = {"rgbColor": copy.deepcopy(value)}
         elif key.endswith("olorStyle") and isinstance(value, dict):
+            if isinstance(value.get("rgbColor"), dict):
+                _clean_rgb(value["rgbColor"])
             if value.get("rgbColor") is not None:
                 fmt[key[:-5]] = copy.deepcopy(value["rgbColor"])
         elif isinstance(value, dict):
@@ -200,6 +199,16 @@ def _f32(x):
         if struct.unpack("f", struct.pack("f", s))[0] == y:
             return s
     return y
+
+
+def _clean_rgb(color):
+    """A Color as Google prints it: float32 components, zero components left out
+    (proto3 default), e.g. {"red": 1, "blue": 0.49803922} for #FF007F."""
+    for k in list(color):
+        if color[k] == 0 and k != "alpha":
+            del color[k]
+        else:
+            color[k] = _f32(color[k])
 
 
 def _apply_cell(sheet, r, c, data, tree):

@@ -48,6 +48,9 @@ def _group(sheet, dim, start, end, depth, collapsed):
 def add_dimension_group(ss, args):
     sheet, dim, start, end = _dim_range(ss, args, "addDimensionGroup")
     d = _depths(sheet, dim)["depth"]
+    # Recorded: the first group switches the +/- control to after the group.
+    gp = sheet.props["gridProperties"]
+    gp["rowGroupControlAfter" if dim == "ROWS" else "columnGroupControlAfter"] = True
     for i in range(start, end):
         d[i] = d.get(i, 0) + 1
     return {"addDimensionGroup": _reply(sheet, dim)}

@@ -62,8 +62,9 @@ def cut_paste(ss, args):
     for r in range(r0, r1):
         for c in range(c0, c1):
             sheet.rows[r].pop(c, None)
-    h, w = min(len(block), dest.row_count - d0), min(r1 - r0 and len(block[0]), dest.col_count - e0)
-    _paste(dest, d0, e0, block, args.get("pasteType"), h, w)
+    h, w = min(r1 - r0, dest.row_count - d0), min(c1 - c0, dest.col_count - e0)
+    if h > 0 and w > 0:
+        _paste(dest, d0, e0, block, args.get("pasteType"), h, w)
 
 
 @handler("autoResizeDimensions")
