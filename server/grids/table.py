@@ -6,7 +6,6 @@ from typing import Any
 
 from server.schema import Problem
 
-
 # Marks look the same in a workbook and in a Google Sheet: light red errors, amber warnings.
 ERROR_COLOUR, WARNING_COLOUR = "F4C7C3", "FCE8B2"
 

@@ -8,10 +8,10 @@ from flask import Flask, current_app
 from server.batches import Batches
 from server.budget import Budgets
 from server.config import Settings
+from server.launcher import Launcher
 from server.links import Signer, load_secret
 from server.pricing import PriceTable
 from server.redis_server import connect
-from server.launcher import Launcher
 from server.sheet_batches import SheetBatches
 from server.web.auth import Authenticator
 from server.writeback import WriteBack

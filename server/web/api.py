@@ -12,9 +12,9 @@ from werkzeug.exceptions import HTTPException
 
 from server import schema
 from server.batches import BatchNotFound
+from server.launcher import InvalidSheet, OverBudget
 from server.links import GALLERY_SECONDS, ZIP_SECONDS
 from server.providers import PROVIDER_NAMES, make_provider
-from server.launcher import InvalidSheet, OverBudget
 from server.sheets import SheetAccessError
 from server.template import FULL_COLUMNS, SIMPLE_COLUMNS
 from server.tokens import store_token

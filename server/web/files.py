@@ -2,7 +2,15 @@
 are opened in a browser tab, without the add-in's token), so they are signed and most expire."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect, render_template, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    redirect,
+    render_template,
+    send_file,
+    url_for,
+)
 
 from server.batches import BatchNotFound
 from server.links import BadLink
