@@ -16,6 +16,7 @@ from itsdangerous import (
 ZIP_SECONDS = 3600
 PRIVATE_IMAGE_SECONDS = 7 * 24 * 3600
 GALLERY_SECONDS = 7 * 24 * 3600
+UPLOAD_SECONDS = 3600
 
 
 class BadLink(Exception):
@@ -54,6 +55,12 @@ class Signer:
 
     def read_gallery(self, token: str) -> dict:
         return self._load(self._timed, token, "gallery", GALLERY_SECONDS)
+
+    def upload_token(self, owner: str) -> str:
+        return self._timed.dumps({"u": owner}, salt="upload")
+
+    def read_upload(self, token: str) -> dict:
+        return self._load(self._timed, token, "upload", UPLOAD_SECONDS)
 
     def read_zip(self, token: str) -> dict:
         return self._load(self._timed, token, "zip", ZIP_SECONDS)

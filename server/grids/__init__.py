@@ -14,6 +14,10 @@ from server.grids.xlsxfile import read_xlsx
 SUPPORTED = (".csv", ".xls", ".xlsx")
 
 
+def human_size(size: int) -> str:
+    return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{size / 1024:.0f} KB"
+
+
 def read_file(path: Path, sheet: str | None = None, *, max_bytes: int = 10 * 2**20,
               max_unzipped_bytes: int = 200 * 2**20) -> Table:
     """Read one sheet of a .csv/.xls/.xlsx file, refusing oversized files before parsing."""
@@ -29,8 +33,8 @@ def read_file(path: Path, sheet: str | None = None, *, max_bytes: int = 10 * 2**
     if not path.is_file():
         raise UnreadableFile(f"{path} is not a file.")
     if size > max_bytes:
-        raise UnreadableFile(f"{path.name} is {size / 2**20:.1f} MB; the limit is "
-                             f"{max_bytes / 2**20:.0f} MB. A sheet of 499 prompts is far smaller.")
+        raise UnreadableFile(f"{path.name} is {human_size(size)}; the limit is "
+                             f"{human_size(max_bytes)}. A sheet of 499 prompts is far smaller.")
     if suffix == ".csv":
         return read_csv(path)
     if suffix == ".xls":
@@ -38,4 +42,4 @@ def read_file(path: Path, sheet: str | None = None, *, max_bytes: int = 10 * 2**
     return read_xlsx(path, sheet, max_unzipped_bytes)
 
 
-__all__ = ["Table", "UnreadableFile", "read_file", "SUPPORTED"]
+__all__ = ["Table", "UnreadableFile", "read_file", "human_size", "SUPPORTED"]

@@ -13,6 +13,7 @@ from server.links import Signer, load_secret
 from server.pricing import PriceTable
 from server.redis_server import connect
 from server.sheet_batches import SheetBatches
+from server.uploads import Uploads
 from server.web.auth import Authenticator
 from server.writeback import WriteBack
 
@@ -27,6 +28,7 @@ class Services:
     auth: Authenticator
     launcher: Launcher
     sheets: SheetBatches
+    uploads: Uploads
 
 
 def build_services(settings: Settings) -> Services:
@@ -41,17 +43,25 @@ def build_services(settings: Settings) -> Services:
     launcher = Launcher(connection, batches, budgets, prices)
     sheets = SheetBatches(settings, launcher, writeback)
     return Services(settings, batches, budgets, prices, signer, Authenticator(settings), launcher,
-                    sheets)
+                    sheets, Uploads(connection, settings))
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.extensions["sheetbatch"] = build_services(settings or Settings.from_env())
-    from server.web import api, files
+    # Oversized uploads are refused before a byte is parsed (the multipart envelope gets a
+    # little room on top of the file limit).
+    app.config["MAX_CONTENT_LENGTH"] = services_of(app).settings.max_upload_bytes + 64 * 1024
+    from server.web import api, files, uploads
     app.register_blueprint(api.blueprint)
     app.register_blueprint(files.blueprint)
+    app.register_blueprint(uploads.blueprint)
     return app
 
 
+def services_of(app: Flask) -> Services:
+    return app.extensions["sheetbatch"]
+
+
 def services() -> Services:
-    return current_app.extensions["sheetbatch"]
+    return services_of(current_app)

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from server import schema
 from server.batches import BatchNotFound
 from server.launcher import InvalidSheet, OverBudget
-from server.links import GALLERY_SECONDS, ZIP_SECONDS
+from server.links import GALLERY_SECONDS, UPLOAD_SECONDS, ZIP_SECONDS
 from server.providers import PROVIDER_NAMES, make_provider
 from server.sheets import SheetAccessError
 from server.template import FULL_COLUMNS, SIMPLE_COLUMNS
@@ -245,6 +245,14 @@ def gallery_link(batch_id: str):
     token = services().signer.gallery_token(batch_id, g.caller.email)
     return jsonify({"url": f"{request.url_root.rstrip('/')}/gallery/{token}",
                     "expires_in": GALLERY_SECONDS})
+
+
+@blueprint.post("/upload-link")
+def upload_link():
+    """A signed link to the upload page, for this person, valid for an hour."""
+    token = services().signer.upload_token(g.caller.email)
+    return jsonify({"url": f"{request.url_root.rstrip('/')}/upload/{token}",
+                    "expires_in": UPLOAD_SECONDS})
 
 
 @blueprint.post("/batches/<batch_id>/zip-link")

@@ -91,6 +91,8 @@ OPENAPI = {
             summary, _ref("Status"), extra=NOT_FOUND)} for action, summary in (
             ("stop", "Stop: queued images stop, running ones finish and are kept"),
             ("resume", "Resume what is not done"), ("retry", "Retry failed rows"))},
+        "/api/upload-link": {"post": _operation(
+            "A signed link (1 h) to the page that takes a .csv/.xls/.xlsx upload")},
         "/api/batches/{batch_id}/gallery-link": {"parameters": BATCH_ID, "post": _operation(
             "A signed link to the batch's gallery page (thumbnails, progress)", extra=NOT_FOUND)},
         "/api/batches/{batch_id}/zip-link": {"parameters": BATCH_ID, "post": _operation(

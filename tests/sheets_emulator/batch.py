@@ -195,7 +195,7 @@ def _f32(x):
         return x
     y = struct.unpack("f", struct.pack("f", x))[0]
     for p in range(1, 10):
-        s = float("%.*g" % (p, y))
+        s = float(f"{y:.{p}g}")
         if struct.unpack("f", struct.pack("f", s))[0] == y:
             return s
     return y
@@ -463,4 +463,4 @@ def delete_protected_range(ss, args):
 
 
 # Handlers kept in their own modules register themselves on import.
-from . import groups, paste, ranges  # noqa: E402,F401
+from . import groups, paste, ranges  # noqa: F401

@@ -5,7 +5,7 @@ over [s, e) adds one level there, deleting removes one. The groups Google report
 the maximal runs of indices with depth >= k, each reported at depth k — which reproduces the
 documented rules (a superset pushes the inner group one level deeper, overlaps merge, ...).
 """
-from .batch import handler, _dim_range
+from .batch import _dim_range, handler
 
 
 def _depths(sheet, dim):

@@ -2,7 +2,7 @@
 import copy
 import re
 
-from .batch import handler, _apply_cell
+from .batch import _apply_cell, handler
 from .errors import bad_request
 
 PASTE_FIELDS = {

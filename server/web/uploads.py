@@ -1,0 +1,79 @@
+"""The upload page: a .csv/.xls/.xlsx file checked in the browser, then generated, with the
+gallery showing progress. The link to the page is signed and names its person (the add-in
+asks for one), so the page needs no sign-in of its own."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+
+from server.grids import UnreadableFile, human_size
+from server.launcher import OverBudget
+from server.links import BadLink
+from server.providers import PROVIDER_NAMES, make_provider
+from server.uploads import UploadNotFound
+from server.web import services
+
+blueprint = Blueprint("uploads", __name__)
+
+
+def owner_of(token: str) -> str:
+    return services().signer.read_upload(token)["u"]
+
+
+def page(token: str, status: int = 200, **context) -> tuple[str, int]:
+    settings = services().settings
+    return render_template("upload.html", token=token, providers=PROVIDER_NAMES,
+                           default_provider=settings.provider,
+                           limit=human_size(settings.max_upload_bytes), **context), status
+
+
+@blueprint.errorhandler(BadLink)
+def bad_link(error: BadLink):
+    return Response(str(error), status=403, mimetype="text/plain")
+
+
+@blueprint.errorhandler(413)
+def too_large(error):
+    limit = human_size(services().settings.max_upload_bytes)
+    return page(request.view_args.get("token", ""), 413,
+                problem=f"That file is larger than {limit}; a sheet of 499 prompts is far "
+                        "smaller. Remove images or extra sheets and save it again.")
+
+
+@blueprint.get("/upload/<token>")
+def upload_form(token: str):
+    owner_of(token)
+    return page(token)
+
+
+@blueprint.post("/upload/<token>")
+def upload_file(token: str):
+    owner = owner_of(token)
+    provider = request.form.get("provider") or services().settings.provider
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return page(token, 400, problem="Choose a file first.")
+    try:
+        upload_id, checked = services().uploads.receive(owner, file.filename, file.stream)
+    except UnreadableFile as error:
+        return page(token, 400, problem=str(error))
+    report = checked.report
+    offer = services().launcher.estimate(report, provider, owner)
+    return page(token, report=report, offer=offer, upload_id=upload_id, provider=provider,
+                filename=checked.path.name)
+
+
+@blueprint.post("/upload/<token>/start")
+def start(token: str):
+    owner = owner_of(token)
+    provider = request.form.get("provider", "")
+    try:
+        make_provider(provider, services().settings)
+        checked = services().uploads.check(owner, request.form.get("upload_id", ""))
+        batch_id = services().launcher.launch(checked.report, owner, provider,
+                                              checked.path.name, extra={"kind": "file"})
+    except (ValueError, UnreadableFile, OverBudget) as error:
+        return page(token, 400, problem=str(error))
+    except UploadNotFound:
+        return page(token, 404, problem="That upload is gone; upload the file again.")
+    gallery = services().signer.gallery_token(batch_id, owner)
+    return redirect(url_for("files.gallery", token=gallery), code=303)
