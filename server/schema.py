@@ -265,7 +265,8 @@ def parse_aspect_ratio(value: Any) -> str:
         ratio = f"{parts[0]}:{parts[1]}"
         raise CellWarning(
             f"Your spreadsheet turned the ratio {ratio} into the time {shown(value)}. We read it as "
-            f"{ratio}; format the column as plain text (or use Fix) so it stays exact.", ratio)
+            f"{ratio}; format the column as plain text so it stays exact (in Google Sheets the "
+            "add-in's Fix ratios button does this).", ratio)
     raise CellError(f"Aspect ratio must be one of: {', '.join(ASPECT_RATIOS)}.")
 
 
