@@ -239,25 +239,25 @@ def requeue(batch_id: str, retry_failed: bool):
     return jsonify(services().batches.status(batch_id).as_dict())
 
 
+def signed_link(path: str, seconds: int):
+    return jsonify({"url": f"{request.url_root.rstrip('/')}/{path}", "expires_in": seconds})
+
+
 @blueprint.post("/batches/<batch_id>/gallery-link")
 @owned
 def gallery_link(batch_id: str):
     token = services().signer.gallery_token(batch_id, g.caller.email)
-    return jsonify({"url": f"{request.url_root.rstrip('/')}/gallery/{token}",
-                    "expires_in": GALLERY_SECONDS})
+    return signed_link(f"gallery/{token}", GALLERY_SECONDS)
 
 
 @blueprint.post("/upload-link")
 def upload_link():
     """A signed link to the upload page, for this person, valid for an hour."""
-    token = services().signer.upload_token(g.caller.email)
-    return jsonify({"url": f"{request.url_root.rstrip('/')}/upload/{token}",
-                    "expires_in": UPLOAD_SECONDS})
+    return signed_link(f"upload/{services().signer.upload_token(g.caller.email)}", UPLOAD_SECONDS)
 
 
 @blueprint.post("/batches/<batch_id>/zip-link")
 @owned
 def zip_link(batch_id: str):
-    token = services().signer.zip_token(batch_id, g.caller.email)
-    return jsonify({"url": f"{request.url_root.rstrip('/')}/download/{token}",
-                    "expires_in": ZIP_SECONDS})
+    return signed_link(f"download/{services().signer.zip_token(batch_id, g.caller.email)}",
+                       ZIP_SECONDS)
