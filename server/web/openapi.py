@@ -1,6 +1,8 @@
 """The OpenAPI document served at /api/openapi.json."""
 from __future__ import annotations
 
+from server.schema import BATCH_STATUSES, ROW_STATUSES
+
 SHEET = {"type": "object", "required": ["spreadsheet_id"], "properties": {
     "spreadsheet_id": {"type": "string"}, "sheet_id": {"type": ["integer", "null"]}}}
 PROBLEM = {"type": "object", "properties": {
@@ -18,10 +20,11 @@ COUNTS = {"type": "object", "properties": {name: {"type": "integer"} for name in
                                            ("total", "done", "failed", "stopped", "pending")}}
 STATUS = {"type": "object", "properties": {
     "id": {"type": "string"},
-    "status": {"enum": ["queued", "running", "stopping", "stopped", "completed",
-                        "completed_with_errors", "failed"]},
+    "status": {"enum": list(BATCH_STATUSES)},
     "counts": COUNTS, "images": COUNTS, "provider": {"type": "string"},
-    "rows": {"type": "array", "items": {"type": "object"}}}}
+    "rows": {"type": "array", "items": {"type": "object", "properties": {
+        "row": {"type": "integer"}, "status": {"enum": list(ROW_STATUSES)},
+        "error": {"type": ["string", "null"]}, "images": {"type": "array"}}}}}}
 ERROR = {"type": "object", "properties": {"error": {"type": "string"},
                                          "message": {"type": "string"}}}
 

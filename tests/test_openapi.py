@@ -1,0 +1,27 @@
+"""The OpenAPI document is valid and describes exactly the /api routes the app serves."""
+from __future__ import annotations
+
+import re
+
+from openapi_spec_validator import validate
+
+from server.config import Settings
+from server.web import create_app
+from server.web.openapi import OPENAPI
+
+
+def test_the_document_is_valid_openapi():
+    validate(OPENAPI)
+
+
+def test_every_api_route_is_documented_with_its_methods(redis_server, tmp_path):
+    app = create_app(Settings(redis_url=redis_server.url, data_dir=tmp_path, secret_key="s"))
+    served = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
+            served.setdefault(path, set()).update(m.lower() for m in rule.methods
+                                                  if m not in ("HEAD", "OPTIONS"))
+    documented = {path: {m for m in item if m != "parameters"}
+                  for path, item in OPENAPI["paths"].items()}
+    assert served == documented
