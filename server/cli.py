@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -170,7 +171,12 @@ def serve_command(host: str, port: int) -> None:
         env = dict(os.environ, REDIS_URL=url)
         command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG),
                    "-b", f"{host}:{port}", "server.web:create_app()"]
-        try:
-            sys.exit(subprocess.run(command, env=env).returncode)
-        except KeyboardInterrupt:
-            sys.exit(EXIT_OK)
+        sys.exit(run_until_signalled(command, env))
+
+
+def run_until_signalled(command: list[str], env: dict[str, str]) -> int:
+    """Run a child process, passing SIGTERM/SIGINT on to it, so stopping us stops it too."""
+    child = subprocess.Popen(command, env=env)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda signum, _frame: child.send_signal(signum))
+    return child.wait()

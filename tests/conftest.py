@@ -158,6 +158,8 @@ def backend(backend_env):
     finally:
         process.terminate()
         process.wait(timeout=20)
+    # Stopping `sheetbatch serve` must stop its gunicorn too, not leave it serving.
+    wait_for(lambda: not healthy(), timeout=20, what="gunicorn to stop with sheetbatch serve")
 
 
 @pytest.fixture(scope="session")

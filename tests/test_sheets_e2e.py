@@ -182,3 +182,24 @@ def test_every_api_call_needs_a_token(backend, google):
     assert httpx.get(f"{backend}/api/health").status_code == 200
     spec = httpx.get(f"{backend}/api/openapi.json").json()
     assert spec["openapi"].startswith("3.") and "/api/validate" in spec["paths"]
+
+
+def test_malformed_requests_get_clear_answers_not_server_errors(backend, google):
+    headers = {"Authorization": f"Bearer {google.identity_token(ALICE)}"}
+
+    def post(path, payload):
+        return httpx.post(f"{backend}{path}", json=payload, headers=headers)
+
+    for path, payload in (("/api/validate", {"spreadsheet_id": [None]}),
+                          ("/api/validate", {"spreadsheet_id": "abc", "sheet_id": "first"}),
+                          ("/api/batches", {"spreadsheet_id": "abc", "provider": 7}),
+                          ("/api/batches", {"spreadsheet_id": "abc", "provider": "dalle"}),
+                          ("/api/token", {"access_token": ["x"]}),
+                          ("/api/template", "not an object")):
+        answer = post(path, payload)
+        assert answer.status_code == 400, (path, payload, answer.text)
+        assert answer.json()["message"]
+    # An identity token alone cannot open the sheet, and no service account is configured.
+    no_sheet_token = post("/api/validate", {"spreadsheet_id": "abc"})
+    assert no_sheet_token.status_code == 403
+    assert "service account" in no_sheet_token.json()["message"]

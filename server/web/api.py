@@ -15,7 +15,7 @@ from server.batches import BatchNotFound
 from server.launcher import InvalidSheet, OverBudget
 from server.links import GALLERY_SECONDS, UPLOAD_SECONDS, ZIP_SECONDS
 from server.providers import PROVIDER_NAMES, make_provider
-from server.sheets import SheetAccessError
+from server.sheets import SheetAccessError, SheetsUnavailable
 from server.template import FULL_COLUMNS, SIMPLE_COLUMNS
 from server.tokens import store_token
 from server.web import services
@@ -73,7 +73,7 @@ def json_error(error: Exception):
             error.description, {}
     elif isinstance(error, BatchNotFound):
         status, code, message, extra = 404, "not_found", "No such batch.", {}
-    elif isinstance(error, SheetAccessError):
+    elif isinstance(error, (SheetAccessError, SheetsUnavailable)):
         status, code, message, extra = 403, "sheet_access", str(error), {}
     elif isinstance(error, gspread.exceptions.APIError):
         status, code, extra = 502, "sheets_api", {}
@@ -85,19 +85,22 @@ def json_error(error: Exception):
 
 
 def body(*required: str) -> dict:
+    """The JSON object sent, with each required field a non-empty string."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", "Send a JSON object.")
-    missing = [name for name in required if not data.get(name)]
+    missing = [name for name in required
+               if not isinstance(data.get(name), str) or not data[name].strip()]
     if missing:
-        raise ApiError(400, "bad_request", f"Missing: {', '.join(missing)}.")
+        raise ApiError(400, "bad_request", f"Missing or not text: {', '.join(missing)}.")
     return data
 
 
 def sheet_grid(data: dict):
     sheet_id = data.get("sheet_id")
-    return services().sheets.grid(sheets_token(), str(data["spreadsheet_id"]),
-                                  int(sheet_id) if sheet_id not in (None, "") else None)
+    if sheet_id is not None and (isinstance(sheet_id, bool) or not isinstance(sheet_id, int)):
+        raise ApiError(400, "bad_request", "sheet_id must be a whole number (the tab's gid).")
+    return services().sheets.grid(sheets_token(), data["spreadsheet_id"].strip(), sheet_id)
 
 
 def owned(view):
@@ -178,6 +181,8 @@ def refresh_token():
 def start_batch():
     data = body("spreadsheet_id")
     provider = data.get("provider") or services().settings.provider
+    if not isinstance(provider, str):
+        raise ApiError(400, "bad_request", "provider must be text.")
     try:
         make_provider(provider, services().settings)
     except ValueError as error:
