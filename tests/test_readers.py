@@ -360,3 +360,22 @@ def test_xls_reader_prints_nothing_to_stdout(tmp_path):
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
+
+
+def test_a_csv_with_far_too_many_lines_is_refused_before_parsing(tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_text("prompt,visibility\n" + "\n" * 60_000, encoding="utf-8")
+    with pytest.raises(UnreadableFile, match="more than 50,000 rows; a batch sheet has at most 500"):
+        read_file(path)
+
+
+def test_an_xlsx_with_far_too_many_rows_is_refused(tmp_path):
+    path = tmp_path / "huge.xlsx"
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("Batch")
+    sheet.append(["prompt", "visibility"])
+    for n in range(50_001):
+        sheet.append([f"p{n}", "private"])
+    workbook.save(path)
+    with pytest.raises(UnreadableFile, match="more than 50,000 rows"):
+        read_file(path)

@@ -9,7 +9,7 @@ import csv
 import io
 from pathlib import Path
 
-from server.grids.table import Table, UnreadableFile
+from server.grids.table import MAX_FILE_ROWS, Table, UnreadableFile, too_many_rows
 from server.schema import Problem
 
 _DELIMITERS = ",;\t"
@@ -42,6 +42,9 @@ def read_csv(path: Path) -> Table:
     text, warnings = _decode(path.read_bytes())
     if "\x00" in text:
         raise UnreadableFile(f"{path.name} does not look like a CSV file (it contains binary data).")
+    lines = text.count("\n") + 1
+    if lines > MAX_FILE_ROWS:
+        raise too_many_rows(path.name)
     delimiter = _delimiter(text.split("\n", 1)[0])
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))

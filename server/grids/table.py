@@ -10,6 +10,16 @@ from server.schema import Problem
 ERROR_COLOUR, WARNING_COLOUR = "F4C7C3", "FCE8B2"
 
 
+# A batch sheet has at most 500 rows; a file with a hundred times that many lines is refused
+# before it is parsed (exactly counted problems are reported for anything below).
+MAX_FILE_ROWS = 50_000
+
+
+def too_many_rows(name: str) -> "UnreadableFile":
+    return UnreadableFile(f"{name} has more than {MAX_FILE_ROWS:,} rows; a batch sheet has at most "
+                          "500 rows (including the header). Split it into several files.")
+
+
 class UnreadableFile(Exception):
     """The file cannot be read at all; the text is one clear line for the person."""
 

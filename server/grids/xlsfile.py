@@ -7,7 +7,7 @@ from typing import Any
 
 import xlrd
 
-from server.grids.table import Table, UnreadableFile
+from server.grids.table import MAX_FILE_ROWS, Table, UnreadableFile, too_many_rows
 from server.grids.xlsxfile import choose_sheet
 
 
@@ -40,8 +40,12 @@ def read_xls(path: Path, sheet: str | None) -> Table:
 def _read_sheet(book: xlrd.Book, position: int, path: Path) -> Table:
     try:
         worksheet = book.sheet_by_index(position)
+        if worksheet.nrows > MAX_FILE_ROWS:
+            raise too_many_rows(path.name)
         rows = [[_cell_value(cell, book.datemode) for cell in worksheet.row(index)]
                 for index in range(worksheet.nrows)]
+    except UnreadableFile:
+        raise
     except Exception as error:  # with on_demand the sheet is parsed only now
         raise UnreadableFile(f"{path.name}: a sheet of this .xls workbook is damaged "
                              f"({type(error).__name__}).") from None

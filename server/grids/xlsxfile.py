@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import zipfile
+from itertools import islice
 from pathlib import Path
 
 import openpyxl
 
-from server.grids.table import Table, UnreadableFile
+from server.grids.table import MAX_FILE_ROWS, Table, UnreadableFile, too_many_rows
 
 # Real workbooks compress roughly 5–20×; a zip bomb compresses by thousands.
 MAX_COMPRESSION_RATIO = 200
@@ -45,12 +46,16 @@ def read_xlsx(path: Path, sheet: str | None, max_unzipped_bytes: int) -> Table:
             from None
     try:
         worksheet = workbook.worksheets[choose_sheet(workbook.sheetnames, sheet, path)]
+        if (worksheet.max_row or 0) > MAX_FILE_ROWS:
+            raise too_many_rows(path.name)
         worksheet.reset_dimensions()  # some writers store a wrong size; read what is there
         try:
-            rows = [list(values) for values in worksheet.iter_rows(values_only=True)]
+            rows = list(islice(worksheet.iter_rows(values_only=True), MAX_FILE_ROWS + 1))
         except Exception as error:  # read-only mode parses the sheet only now
             raise UnreadableFile(f"{path.name}: the sheet \"{worksheet.title}\" is damaged "
                                  f"({error}).") from None
-        return Table(title=worksheet.title, rows=rows)
+        if len(rows) > MAX_FILE_ROWS:  # its size tag understated it
+            raise too_many_rows(path.name)
+        return Table(title=worksheet.title, rows=[list(values) for values in rows])
     finally:
         workbook.close()
