@@ -101,6 +101,9 @@ def test_sheet_batch_end_to_end(backend, backend_env, emulator, google, image_ap
                          ("POST", f"/api/batches/{batch_id}/zip-link")):
         assert bob.call(method, path).status_code == 404, path
     assert bob.call("GET", "/api/batches").json()["batches"] == []
+    mine = alice.call("GET", f"/api/batches?spreadsheet_id={spreadsheet.id}").json()["batches"]
+    assert [b["id"] for b in mine] == [batch_id]
+    assert alice.call("GET", "/api/batches?spreadsheet_id=another").json()["batches"] == []
     assert httpx.get(f"{backend}/api/batches/{batch_id}").status_code == 401
 
     # -- the person edits the sheet mid-batch: a row inserted above, then a sort ------------------

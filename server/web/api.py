@@ -206,9 +206,12 @@ def start_batch():
 
 @blueprint.get("/batches")
 def list_batches():
+    """The caller's recent batches; with ?spreadsheet_id= only that spreadsheet's."""
     batches = services().batches
-    return jsonify({"batches": [batches.status(batch_id).as_dict(with_rows=False)
-                                for batch_id in batches.list_for(g.caller.email)]})
+    only = request.args.get("spreadsheet_id")
+    statuses = (batches.status(batch_id) for batch_id in batches.list_for(g.caller.email))
+    return jsonify({"batches": [status.as_dict(with_rows=False) for status in statuses
+                                if not only or status.fields.get("spreadsheet_id") == only]})
 
 
 @blueprint.get("/batches/<batch_id>")

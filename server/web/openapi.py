@@ -79,7 +79,9 @@ OPENAPI = {
             "type": "object", "required": ["access_token"],
             "properties": {"access_token": {"type": "string"}}})},
         "/api/batches": {
-            "get": _operation("The caller's batches"),
+            "get": {**_operation("The caller's batches"), "parameters": [
+                {"name": "spreadsheet_id", "in": "query", "required": False,
+                 "schema": {"type": "string"}}]},
             "post": _operation("Estimate (confirm false) or start (confirm true) a batch",
                                request={"allOf": [_ref("Sheet"), {"type": "object", "properties": {
                                    "provider": {"type": "string"},
