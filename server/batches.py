@@ -31,7 +31,8 @@ QUEUE_NAME = "sheetbatch"
 LEASE_SECONDS = 15
 MAX_REAPS = 3
 JOB_TIMEOUT = 1800
-SETTLED = ("done", "failed")
+SETTLED = ("done", "failed")  # image states that need nothing more
+FINISHED = ("completed", "completed_with_errors", "failed", "stopped")  # batch statuses, ditto
 
 _CLAIM = """
 if redis.call('HGET', KEYS[1], 'control') ~= 'active' then return 'stopped' end
@@ -123,6 +124,10 @@ class BatchStatus:
     images: dict[str, int]
     rows: dict[int, RowResult]
     fields: dict[str, str]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
 
     def as_dict(self, with_rows: bool = True) -> dict[str, Any]:
         data = {"id": self.id, "status": self.status, "counts": self.counts,

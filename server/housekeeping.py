@@ -21,7 +21,6 @@ TICK_SECONDS = 0.5
 REAP_EVERY_SECONDS = 5.0
 SETTLE_EVERY_SECONDS = 1.0
 BUDGETED = "sb:budgeted"
-FINISHED = ("completed", "completed_with_errors", "failed", "stopped")
 
 
 def batch_cost(batches: Batches, prices: PriceTable, batch_id: str) -> float:
@@ -59,12 +58,14 @@ class Housekeeper:
         for raw in self.redis.smembers(BUDGETED):
             batch_id = raw.decode()
             status = self.batches.status(batch_id)
-            if status.status in FINISHED:
+            if status.finished:
                 self.budgets.settle(Batches.key(batch_id),
                                     batch_cost(self.batches, self.prices, batch_id))
                 self.redis.srem(BUDGETED, batch_id)
                 # One last write of every row, in case a flush was lost with a crashed process.
                 self.batches.mark_dirty(batch_id, status.rows)
+                if status.fields.get("kind") == "sheet":
+                    self.writeback.register(batch_id)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.wait(TICK_SECONDS):

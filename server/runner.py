@@ -38,7 +38,6 @@ from server.zipper import write_zip
 IMAGES_FOLDER = "images"
 STATE_FILE = ".sheetbatch-run.json"
 POLL_SECONDS = 0.25
-FINISHED = ("completed", "completed_with_errors", "failed", "stopped")
 
 console = Console(highlight=False)
 
@@ -113,7 +112,7 @@ def watch(batches: Batches, batch_id: str) -> BatchStatus:
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("images"), TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("Generating", total=status.images["total"])
-        while status.status not in FINISHED:
+        while not status.finished:
             try:
                 time.sleep(POLL_SECONDS)
             except KeyboardInterrupt:

@@ -98,8 +98,7 @@ class WriteBack:
 
     def _forget_finished(self, batch_ids: list[str], dirty: dict) -> None:
         for batch_id in batch_ids:
-            if batch_id not in dirty and self.batches.status(batch_id).status in (
-                    "completed", "completed_with_errors", "failed", "stopped"):
+            if batch_id not in dirty and self.batches.status(batch_id).finished:
                 self.redis.srem(SHEET_BATCHES, batch_id)
 
     def _back_off(self, spreadsheet_id: str, error: Exception) -> None:

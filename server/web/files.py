@@ -89,7 +89,7 @@ def gallery(token: str):
     return render_template(
         "gallery.html", title=status.fields.get("title") or "Batch", status=status,
         provider=status.fields.get("provider"), cards=gallery_cards(claim["b"], status),
-        finished=status.status in ("completed", "completed_with_errors", "failed", "stopped"),
+        finished=status.finished,
         percent={name: round(100 * status.images[name] / total, 1) for name in ("done", "failed")},
         zip_url=url_for("files.download_zip", token=signer.zip_token(claim["b"], claim["u"])))
 
