@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -106,21 +107,41 @@ def start_or_resume(batches: Batches, checked: CheckedFile, options: RunOptions)
     return batch_id
 
 
+@contextmanager
+def stop_signals() -> Iterator[threading.Event]:
+    """Ctrl-C (or SIGTERM) asks for a clean stop; a second one quits at once. Installed
+    explicitly, so it works even when the parent started us with SIGINT ignored."""
+    requested = threading.Event()
+
+    def handle(signum, frame) -> None:
+        if requested.is_set():
+            raise KeyboardInterrupt
+        requested.set()
+
+    previous = {signum: signal.signal(signum, handle) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield requested
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def watch(batches: Batches, batch_id: str) -> BatchStatus:
     """Show progress until the batch settles; Ctrl-C stops it and keeps what is made."""
     status = batches.status(batch_id)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("images"), TimeElapsedColumn(), console=console) as progress:
+    stopping = False
+    with stop_signals() as stop_requested, Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("images"), TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("Generating", total=status.images["total"])
         while not status.finished:
-            try:
-                time.sleep(POLL_SECONDS)
-            except KeyboardInterrupt:
+            time.sleep(POLL_SECONDS)
+            if stop_requested.is_set() and not stopping:
+                stopping = True
                 progress.update(task, description="Stopping (images in progress finish)")
                 batches.stop(batch_id)
             status = batches.status(batch_id)
-            settled = status.images["done"] + status.images["failed"]
-            progress.update(task, completed=settled)
+            progress.update(task, completed=status.images["done"] + status.images["failed"])
     return status
 
 
