@@ -105,8 +105,7 @@ class IdeogramProvider:
     is_free = False
 
     def __init__(self, settings: Settings, client: httpx.Client):
-        if not settings.ideogram_api_key:
-            raise ValueError("The ideogram provider needs an API key: set IDEOGRAM_API_KEY.")
+        # make_provider has checked that the key is set.
         self._key = settings.ideogram_api_key
         self._base = settings.ideogram_base_url.rstrip("/")
         self._hosts = settings.ideogram_image_hosts

@@ -64,8 +64,7 @@ class OpenAIProvider:
     is_free = False
 
     def __init__(self, settings: Settings, client: httpx.Client):
-        if not settings.openai_api_key:
-            raise ValueError("The openai provider needs an API key: set OPENAI_API_KEY.")
+        # make_provider has checked that the key is set.
         self._key = settings.openai_api_key
         self._base = settings.openai_base_url.rstrip("/")
         self._model = settings.openai_model
