@@ -205,6 +205,11 @@ class Batches:
         raw = self.redis.hget(self.key(batch_id, "req"), str(row))
         return ImageRequest(**json.loads(raw))
 
+    def requests(self, batch_id: str) -> dict[int, ImageRequest]:
+        """Every row's request, in one round trip."""
+        raw = self.redis.hgetall(self.key(batch_id, "req"))
+        return {int(row): ImageRequest(**json.loads(value)) for row, value in raw.items()}
+
     def states(self, batch_id: str) -> dict[tuple[int, int], str]:
         raw = self.redis.hgetall(self.key(batch_id, "state"))
         return {_split(k.decode()): v.decode() for k, v in raw.items()}

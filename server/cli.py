@@ -16,7 +16,7 @@ from server.checking import CheckedFile, check_file
 from server.config import Settings
 from server.grids import UnreadableFile
 from server.grids.workbook import WorkbookGrid
-from server.providers import PROVIDER_NAMES, make_provider
+from server.providers import PROVIDER_NAMES, is_free, make_provider
 from server.runner import RunOptions, redis_url, run_batch
 from server.schema import Report
 from server.template import write_template
@@ -143,7 +143,7 @@ def run_command(file: Path, out: Path, sheet: str | None, provider: str | None,
 
 
 def describe_run(report: Report, options: RunOptions) -> None:
-    cost = "free: placeholder images, not real generations" if options.provider == "preview" \
+    cost = "free: placeholder images, not real generations" if is_free(options.provider) \
         else f"estimated {money(report)}"
     console.print(f"[bold]{report.row_count}[/bold] rows, [bold]{report.images}[/bold] images "
                   f"with [bold]{options.provider}[/bold] ({cost}), {options.workers} workers")

@@ -13,6 +13,7 @@ from server.budget import Budgets
 from server.config import Settings
 from server.links import Signer, load_secret
 from server.pricing import PriceTable
+from server.providers import is_free
 from server.writeback import WriteBack
 
 log = logging.getLogger(__name__)
@@ -23,14 +24,20 @@ SETTLE_EVERY_SECONDS = 1.0
 BUDGETED = "sb:budgeted"
 
 
-def batch_cost(batches: Batches, prices: PriceTable, batch_id: str) -> float:
-    """What the images made so far cost (nothing for the free preview)."""
-    if batches.fields(batch_id).get("provider") == "preview":
+def images_cost(batches: Batches, prices: PriceTable, batch_id: str,
+                states: tuple[str, ...]) -> float:
+    """What the batch's images in these states cost, one image each (nothing when free)."""
+    if is_free(batches.fields(batch_id)["provider"]):
         return 0.0
-    done_rows = [row for (row, _), state in batches.states(batch_id).items() if state == "done"]
-    requests = {row: batches.request(batch_id, row) for row in set(done_rows)}
+    requests = batches.requests(batch_id)
     return prices.total({"model": requests[row].model, "rendering": requests[row].rendering,
-                         "num_images": 1} for row in done_rows)
+                         "num_images": 1}
+                        for (row, _), state in batches.states(batch_id).items() if state in states)
+
+
+def batch_cost(batches: Batches, prices: PriceTable, batch_id: str) -> float:
+    """What the images made so far cost."""
+    return images_cost(batches, prices, batch_id, ("done",))
 
 
 class Housekeeper:

@@ -11,8 +11,9 @@ import redis
 
 from server.batches import Batches
 from server.budget import Budgets
-from server.housekeeping import BUDGETED, batch_cost
+from server.housekeeping import BUDGETED, batch_cost, images_cost
 from server.pricing import PriceTable
+from server.providers import is_free
 from server.schema import Report
 
 
@@ -38,7 +39,7 @@ class Launcher:
 
     def estimate(self, report: Report, provider: str, owner: str) -> dict:
         """What the brief shows before a start: rows, images, credits required and available."""
-        cost = 0.0 if provider == "preview" else report.cost
+        cost = 0.0 if is_free(provider) else report.cost
         budget = self.budgets.state(owner).as_dict()
         estimate = {"rows": report.row_count, "images": report.images, "cost": cost,
                     "currency": report.currency, "provider": provider}
@@ -65,13 +66,8 @@ class Launcher:
 
     def resume(self, batch_id: str, owner: str, retry_failed: bool = False) -> int:
         """Queue again what is not done (or what failed), reserving its cost first."""
-        fields = self.batches.fields(batch_id)
         wanted = ("failed",) if retry_failed else ("queued", "stopped")
-        rows = [row for (row, _), state in self.batches.states(batch_id).items()
-                if state in wanted]
-        cost = 0.0 if fields["provider"] == "preview" else self.prices.total(
-            {"model": r.model, "rendering": r.rendering, "num_images": 1}
-            for r in (self.batches.request(batch_id, row) for row in rows))
+        cost = images_cost(self.batches, self.prices, batch_id, wanted)
         self.budgets.settle(Batches.key(batch_id), batch_cost(self.batches, self.prices, batch_id))
         if not self.budgets.reserve(owner, Batches.key(batch_id), cost):
             raise OverBudget({"cost": cost}, self.budgets.state(owner).as_dict())

@@ -78,11 +78,12 @@ class WriteBack:
     def cells(self, batch_id: str, rows: set[int]) -> dict[int, dict[str, Any]]:
         status = self.batches.status(batch_id)
         base = status.fields.get("public_url", "").rstrip("/")
+        requests = self.batches.requests(batch_id)
         cells = {}
         for row in rows:
             if row not in status.rows:
                 continue
-            private = self.batches.request(batch_id, row).visibility == "private"
+            private = requests[row].visibility == "private"
             cells[row] = result_cells(
                 status.rows[row],
                 link=lambda image: self.image_url(base, batch_id, image["name"], private),

@@ -16,7 +16,12 @@ from .base import (
 PROVIDER_NAMES = ("ideogram", "openai", "preview")
 
 __all__ = ["GeneratedImage", "PermanentProviderError", "Provider", "ProviderError",
-           "TransientProviderError", "PROVIDER_NAMES", "make_provider"]
+           "TransientProviderError", "PROVIDER_NAMES", "is_free", "make_provider"]
+
+
+def is_free(name: str) -> bool:
+    """Whether a provider costs nothing (only the local preview does)."""
+    return name == "preview"
 
 
 def make_provider(name: str, settings: Settings, client: httpx.Client | None = None) -> Provider:

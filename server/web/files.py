@@ -96,9 +96,9 @@ def gallery(token: str):
 
 def gallery_cards(batch_id: str, status) -> list[dict]:
     batches, signer = services().batches, services().signer
-    cards = []
+    cards, requests = [], batches.requests(batch_id)
     for row, result in status.rows.items():
-        request = batches.request(batch_id, row)
+        request = requests[row]
         private = request.visibility == "private"
         base = {"row": row, "status": result.status, "prompt": request.prompt,
                 "error": result.error}
