@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 SHEET_BATCHES = "sb:sheet-batches"
 MAX_BACKOFF_SECONDS = 60.0
+FLUSH_LOCK_SECONDS = 300  # longer than any one Sheets request; frees itself if a flusher dies
 
 
 class WriteBack:
@@ -45,8 +46,16 @@ class WriteBack:
             key = (fields["spreadsheet_id"], fields.get("sheet_id", ""), fields["owner"])
             by_sheet.setdefault(key, []).append(batch_id)
         for (spreadsheet_id, sheet_id, owner), batch_ids in by_sheet.items():
-            if self._take_turn(spreadsheet_id):
-                self.flush(spreadsheet_id, sheet_id, owner, batch_ids)
+            if not self._take_turn(spreadsheet_id):
+                continue
+            # One flush at a time per spreadsheet, even when one outlasts the interval: a write
+            # computed earlier must never land after, and over, a newer one.
+            lock = self.redis.lock(f"sb:flush-lock:{spreadsheet_id}", timeout=FLUSH_LOCK_SECONDS)
+            if lock.acquire(blocking=False):
+                try:
+                    self.flush(spreadsheet_id, sheet_id, owner, batch_ids)
+                finally:
+                    lock.release()
 
     def _take_turn(self, spreadsheet_id: str) -> bool:
         """At most one flush per spreadsheet per interval, across all processes; the lock is
@@ -65,7 +74,10 @@ class WriteBack:
         results = {batch_id: self.cells(batch_id, rows) for batch_id, rows in dirty.items()}
         try:
             client = self.client_factory(token_for(self.redis, owner))
-            grid = SheetGrid(client, spreadsheet_id, int(sheet_id) if sheet_id else None)
+            # No retries inside a flush: a failed write waits for the next turn (with back-off)
+            # and is then sent with fresh values.
+            grid = SheetGrid(client, spreadsheet_id, int(sheet_id) if sheet_id else None,
+                             retry={"attempts": 1})
             grid.write_results(results)
         except Exception as error:  # keep every row for the next turn, whatever went wrong
             for batch_id, rows in dirty.items():
