@@ -21,9 +21,10 @@ from rq import Worker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from server.batches import Batches  # noqa: E402
-from server.redis_server import EmbeddedRedis, connect  # noqa: E402
-from server.schema import ImageRequest  # noqa: E402
+from server.batches.store import Batches  # noqa: E402
+from server.cli.embedded_redis import EmbeddedRedis
+from server.services import connect  # noqa: E402
+from server.sheet.request import ImageRequest  # noqa: E402
 from tests.fakes.image_api import FakeImageAPI  # noqa: E402
 
 LATENCY, LIMIT = 0.5, 8

@@ -23,11 +23,14 @@ from rq import Worker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from server.cli.embedded_redis import EmbeddedRedis
 from server.config import Settings  # noqa: E402
-from server.google_endpoint import point_session_at  # noqa: E402
-from server.redis_server import EmbeddedRedis, connect  # noqa: E402
-from server.tokens import store_token  # noqa: E402
-from server.web import build_services  # noqa: E402
+from server.gsheets.endpoint import point_session_at  # noqa: E402
+from server.gsheets.tokens import store_token  # noqa: E402
+from server.services import (
+    Services,  # noqa: E402
+    connect,  # noqa: E402
+)
 from tests.fakes.image_api import FakeImageAPI  # noqa: E402
 from tests.sheets_emulator.server import EmulatorServer  # noqa: E402
 
@@ -71,7 +74,7 @@ def main() -> None:
                    PYTHONPATH=str(ROOT))
         os.environ.update(env)
         spreadsheet_id, sheet_id = make_sheet(emulator, args.rows, args.images)
-        services = build_services(Settings.from_env())
+        services = Services(Settings.from_env())
         store_token(connect(server.url), OWNER, TOKEN, 3600)
         grid = services.sheets.grid(TOKEN, spreadsheet_id, sheet_id)
 
@@ -90,7 +93,8 @@ def main() -> None:
             time.sleep(0.1)
         mark = len(emulator.log)
         started = time.perf_counter()
-        batch_id = services.sheets.start(grid, OWNER, "ideogram", "http://127.0.0.1:8000/")
+        batch_id = services.sheets.start(grid, services.sheets.validate(grid), OWNER, "ideogram",
+                                         "http://127.0.0.1:8000/")
         while services.batches.status(batch_id).status != "completed":
             time.sleep(0.2)
         generated = time.perf_counter() - started

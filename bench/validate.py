@@ -3,7 +3,7 @@
 Builds a 499-row .xlsx and .csv (all 11 columns, realistic values) in a temporary folder,
 then times, best of 5:
   * load     — openpyxl read_only `iter_rows(values_only=True)` / `csv.reader`, nothing else;
-  * validate — `server.checking.check_file` (read within limits + the schema + the estimate).
+  * validate — `server.files.check.check_file` (read within limits + the schema + the estimate).
 Goal: validation adds under 50% on top of loading.
 
 Run: .venv/bin/python bench/validate.py [--repeat 5]
@@ -22,8 +22,9 @@ import openpyxl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from server.checking import check_file  # noqa: E402
 from server.config import Settings  # noqa: E402
+from server.files.check import check_file  # noqa: E402
+from server.money.prices import PriceTable  # noqa: E402
 from tests.conftest_validation import realistic_rows, write_csv, write_xlsx  # noqa: E402
 
 DATA_ROWS = 499
@@ -65,7 +66,7 @@ def main() -> None:
               f"{platform.platform()}; best of {args.repeat}")
         print(f"{'file':<6} {'size':>9} {'load':>10} {'validate':>10} {'ratio':>7} {'overhead':>9}")
         for kind, path in files.items():
-            report = check_file(path, None, settings).report
+            report = check_file(path, None, settings, PriceTable.load()).report
             assert report.valid and report.row_count == DATA_ROWS, report.errors[:3]
             assert loaders[kind](path) == DATA_ROWS + 1
             loaded = best_of(args.repeat, loaders[kind], path)

@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from server.storage import LocalStorage  # noqa: E402
-from server.zipper import batch_zip  # noqa: E402
+from server.storage.zipper import batch_zip  # noqa: E402
 
 BATCH = "bench"
 PNG_HEAD = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x04\x00\x00\x00\x04\x00\x08\x06\x00\x00\x00"

@@ -1,4 +1,5 @@
-"""Settings read once from the environment; every knob has a working default."""
+"""Every setting, read once from the environment: no other module reads it. Every knob has a
+working default; the README's configuration table lists them all."""
 from __future__ import annotations
 
 import os
@@ -42,6 +43,15 @@ class Settings:
     google_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
     google_tokeninfo_url: str = "https://oauth2.googleapis.com/tokeninfo"
     google_issuers: tuple[str, ...] = ("accounts.google.com", "https://accounts.google.com")
+    google_api_url: str | None = None  # the Sheets/Drive API root; tests point it at the emulator
+    service_account_file: str | None = None
+    prices_file: str | None = None  # None: the bundled price table
+    s3_bucket: str | None = None
+    s3_prefix: str = ""
+    s3_endpoint: str | None = None
+    bind: str = "127.0.0.1:8000"
+    web_processes: int = 2
+    web_threads: int = 8
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -69,4 +79,14 @@ class Settings:
             google_certs_url=_env("GOOGLE_CERTS_URL", cls.google_certs_url),
             google_tokeninfo_url=_env("GOOGLE_TOKENINFO_URL", cls.google_tokeninfo_url),
             google_issuers=_list("GOOGLE_ISSUERS", ",".join(cls.google_issuers)),
+            google_api_url=_env("SHEETBATCH_GOOGLE_API_URL"),
+            service_account_file=_env("SHEETBATCH_SERVICE_ACCOUNT_FILE",
+                                      _env("GOOGLE_APPLICATION_CREDENTIALS")),
+            prices_file=_env("SHEETBATCH_PRICES"),
+            s3_bucket=_env("SHEETBATCH_S3_BUCKET"),
+            s3_prefix=_env("SHEETBATCH_S3_PREFIX", ""),
+            s3_endpoint=_env("SHEETBATCH_S3_ENDPOINT"),
+            bind=_env("SHEETBATCH_BIND", cls.bind),
+            web_processes=int(_env("SHEETBATCH_WEB_PROCESSES", str(cls.web_processes))),
+            web_threads=int(_env("SHEETBATCH_WEB_THREADS", str(cls.web_threads))),
         )

@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.batches import Batches
-from server.redis_server import EmbeddedRedis, connect
+from server.batches.store import Batches
+from server.cli.embedded_redis import EmbeddedRedis
+from server.services import connect
 from tests.fakes.google_auth import FakeGoogleAuth
 from tests.fakes.image_api import FakeImageAPI
 from tests.sheets_emulator.server import EmulatorServer

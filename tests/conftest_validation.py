@@ -8,8 +8,8 @@ from typing import Any
 
 import openpyxl
 
-from server.pricing import PriceTable
-from server.schema import Report, validate
+from server.money.prices import PriceTable
+from server.sheet.validation import Report, validate
 
 REPO = Path(__file__).resolve().parent.parent
 SHEETBATCH = Path(sys.executable).parent / "sheetbatch"
@@ -18,7 +18,7 @@ FULL_HEADER = ["prompt", "visibility", "aspect_ratio", "magic_prompt", "model", 
                "seed_number", "rendering", "negative_prompt", "style", "color_palette"]
 MINIMAL_HEADER = ["prompt", "visibility"]
 
-PRICES = PriceTable.load(str(REPO / "server" / "prices.json"))
+PRICES = PriceTable.load()
 
 
 def check(rows: list[list[Any]], prices: PriceTable = PRICES) -> Report:

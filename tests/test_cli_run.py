@@ -10,7 +10,7 @@ from pathlib import Path
 
 import openpyxl
 
-from server.schema import RESULT_COLUMNS
+from server.sheet.columns import RESULT_COLUMNS
 from tests.conftest import ROOT, wait_for
 
 SHEETBATCH = str(Path(sys.executable).parent / "sheetbatch")

@@ -9,8 +9,7 @@ import subprocess
 import openpyxl
 import pytest
 
-from server.grids.workbook import ERROR_FILL, WARNING_FILL
-
+from server.files.workbook import ERROR_FILL, WARNING_FILL
 from tests.conftest_validation import SHEETBATCH, write_csv, write_xlsx
 
 RED = ERROR_FILL.start_color.rgb

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from server.batches import Batches
-from server.redis_server import connect
-from server.schema import ImageRequest
+from server.batches.store import Batches
+from server.services import connect
+from server.sheet.request import ImageRequest
 from tests.conftest import wait_for
 
 ALICE, BOB = "alice@example.com", "bob@example.com"

@@ -7,10 +7,19 @@ import gspread
 import pytest
 import requests
 
-from server.grids.gsheet import COLUMN_KEY, MARK_KEY, ROW_KEY, SheetGrid
-from server.pricing import PriceTable
-from server.schema import RESULT_COLUMNS, validate
-from server.sheets import SheetAccessError, SheetsUnavailable, call_with_retries, sheets_client
+from server.config import Settings
+from server.gsheets.client import (
+    SheetAccessError,
+    SheetsUnavailable,
+    call_with_retries,
+    sheets_client,
+)
+from server.gsheets.contents import COLUMN_KEY, ROW_KEY
+from server.gsheets.grid import SheetGrid
+from server.gsheets.marks import MARK_KEY
+from server.money.prices import PriceTable
+from server.sheet.columns import RESULT_COLUMNS
+from server.sheet.validation import validate
 from tests.sheets_emulator import EmulatorServer
 
 RED = {"red": 0xF4 / 255, "green": 0xC7 / 255, "blue": 0xC3 / 255}
@@ -35,7 +44,7 @@ def env(server, monkeypatch):
 @pytest.fixture
 def gc(env):
     # A token of its own per test: the emulator's per-user quota is then the test's alone.
-    return sheets_client(f"tok-{uuid.uuid4().hex[:8]}", None)
+    return sheets_client(f"tok-{uuid.uuid4().hex[:8]}", Settings.from_env())
 
 
 def new_sheet(gc, rows, input_option="USER_ENTERED"):
@@ -61,7 +70,8 @@ class Budget:
 
 
 def check(grid):
-    return validate(grid.read().rows, PRICES)
+    contents = grid.read()
+    return contents, validate(contents.rows, PRICES)
 
 
 def cell(server, ws, a1):
@@ -89,17 +99,17 @@ def test_read_499_rows_is_one_request_and_validation_one_write(env, gc):
     assert budget.used() == {"read": 1, "write": 0}
     assert table.title == "Sheet1" and len(table.rows) == 500
     assert table.rows[1] == ["prompt 0", "maybe", "16:09:00", "3"]
-    assert (grid.sheet_id, grid.title) == (ws.id, "Sheet1")
+    assert (grid.sheet_id, table.title) == (ws.id, "Sheet1")
 
     budget = Budget(env)
-    report = check(grid)
+    contents, report = check(grid)
     assert len(report.errors) == 499 and len(report.warnings) == 499
-    grid.mark(report)
+    grid.mark(contents, report)
     assert budget.used() == {"read": 1, "write": 1}
     assert bg(env, ws, "B500") == "F4C7C3" and bg(env, ws, "C2") == "FCE8B2"
     # A second round undoes and re-marks, still within the same budget.
     budget = Budget(env)
-    grid.mark(check(grid))
+    grid.mark(*check(grid))
     assert budget.used() == {"read": 1, "write": 1}
 
 
@@ -125,8 +135,8 @@ def test_marks_and_their_undoing_touch_only_our_marks(env, gc):
         "cell": {"userEnteredFormat": {"backgroundColor": RED}},
         "fields": "userEnteredFormat.backgroundColor"}})
     grid = grid_of(gc, ws)
-    report = check(grid)
-    grid.mark(report)
+    contents, report = check(grid)
+    grid.mark(contents, report)
     errors = {p.cell: p.message for p in report.errors}
     assert set(errors) == {"B3", "A4"}
     assert bg(env, ws, "B3") == "F4C7C3" and cell(env, ws, "B3")["note"] == errors["B3"]
@@ -145,9 +155,9 @@ def test_marks_and_their_undoing_touch_only_our_marks(env, gc):
                   "startColumnIndex": 0, "endColumnIndex": 1},
         "cell": {"userEnteredFormat": {"backgroundColor": {"blue": 1}}},
         "fields": "userEnteredFormat.backgroundColor"}})
-    report = check(grid)
+    contents, report = check(grid)
     assert not report.errors
-    grid.mark(report)
+    grid.mark(contents, report)
     assert bg(env, ws, "B3") is None and cell(env, ws, "B3")["note"] == "ask Ann"
     assert bg(env, ws, "A4") == "0000FF" and cell(env, ws, "A4")["note"] == errors["A4"]
     assert bg(env, ws, "C2") == "FCE8B2"  # still a warning
@@ -156,7 +166,7 @@ def test_marks_and_their_undoing_touch_only_our_marks(env, gc):
     # Fix the last warnings: a clean sheet keeps no mark of ours and no mark metadata.
     ws.update([["16:9"]], "C2", value_input_option="RAW")
     ws.update([[""]], "E1")
-    grid.mark(check(grid))
+    grid.mark(*check(grid))
     assert bg(env, ws, "C2") is None and "note" not in cell(env, ws, "C2")
     assert bg(env, ws, "E1") is None
     assert bg(env, ws, "E5") == "F4C7C3" and cell(env, ws, "E6")["note"] == "my own note"
@@ -164,14 +174,14 @@ def test_marks_and_their_undoing_touch_only_our_marks(env, gc):
     assert not any(m["metadataKey"] == MARK_KEY
                    for m in env.state.spreadsheets[ws.spreadsheet.id].metadata.values())
     budget = Budget(env)
-    grid.mark(check(grid))  # nothing marked and nothing to mark: no write at all
+    grid.mark(*check(grid))  # nothing marked and nothing to mark: no write at all
     assert budget.used() == {"read": 1, "write": 0}
 
 
 def test_sheet_level_problem_marks_a1_and_header_problem_its_cell(env, gc):
     ws = new_sheet(gc, [["Prompt", "visibility"], ["cat", "public"]])
     grid = grid_of(gc, ws)
-    grid.mark(check(grid))
+    grid.mark(*check(grid))
     assert bg(env, ws, "A1") == "F4C7C3"
     assert 'exactly "prompt"' in cell(env, ws, "A1")["note"]
 
@@ -182,12 +192,12 @@ def test_marks_of_a_huge_sheet_fit_metadata_limits(env, gc):
     ws = new_sheet(gc, rows)
     ws.update_notes({f"B{r}": f"{long_note} {r}" for r in range(2, 501)})
     grid = grid_of(gc, ws)
-    grid.mark(check(grid))
+    grid.mark(*check(grid))
     values = [m["metadataValue"] for m in
               env.state.spreadsheets[ws.spreadsheet.id].metadata.values()]
     assert len(values) > 1 and all(len(v) <= 30000 for v in values)
     ws.update([["cat", "public", "1:1", "3.0"]] * 499, "A2")
-    grid.mark(check(grid))
+    grid.mark(*check(grid))
     assert cell(env, ws, "B77")["note"] == f"{long_note} 77" and bg(env, ws, "B77") is None
     assert "note" not in cell(env, ws, "A77")
 
@@ -197,10 +207,10 @@ def test_fix_aspect_ratios(env, gc):
     ws = new_sheet(gc, [HEADER, ["cat", "public", "16:9"], ["dog", "public", "2:3"],
                         ["owl", "public", "1:1"]])
     grid = grid_of(gc, ws)
-    report = check(grid)
+    contents, report = check(grid)
     assert [w.value for w in report.warnings] == ["16:09:00", "2:03:00", "1:01:00"]
     budget = Budget(env)
-    assert grid.fix_aspect_ratios(report) == 3
+    assert grid.fix_aspect_ratios(contents, report) == 3
     assert budget.used() == {"read": 0, "write": 1}
     assert cell(env, ws, "C2")["userEnteredValue"] == {"stringValue": "16:9"}
     fmt = {"type": "TEXT", "pattern": "@"}
@@ -234,7 +244,7 @@ def test_insert_template(env, gc):
     assert first("E2")["userEnteredFormat"]["numberFormat"]["type"] == "TEXT"
     assert first("F2")["userEnteredValue"] == {"numberValue": 4}
 
-    report = check(SheetGrid(gc, ws.spreadsheet.id, sheet_id))
+    _, report = check(SheetGrid(gc, ws.spreadsheet.id, sheet_id))
     assert report.valid and not report.warnings and report.row_count == 3
     assert grid.insert_template(full=False)[1] == "Batch template 2"
 
@@ -243,8 +253,8 @@ def test_insert_template(env, gc):
 def started_batch(gc, n=6, batch_id="b1"):
     ws = new_sheet(gc, [HEADER] + [[f"p{i}", "public"] for i in range(2, n + 2)])
     grid = grid_of(gc, ws)
-    report = check(grid)
-    grid.prepare_batch(batch_id, sorted(report.rows), report)
+    contents, report = check(grid)
+    grid.prepare_batch(contents, batch_id, sorted(report.rows), report)
     return ws, grid, report
 
 
@@ -270,10 +280,10 @@ def test_prepare_batch_writes_headers_anchors_and_queued(env, gc):
                   if m["metadataKey"] == COLUMN_KEY) == sorted(RESULT_COLUMNS)
 
     # A second batch reuses the result columns: no duplicates, no new anchors.
-    report = check(grid)
+    contents, report = check(grid)
     assert set(report.result_columns) == set(RESULT_COLUMNS)
     budget = Budget(env)
-    grid.prepare_batch("b2", [3], report)
+    grid.prepare_batch(contents, "b2", [3], report)
     assert budget.used() == {"read": 0, "write": 1}
     assert ws.row_values(1) == header
     assert sum(m["metadataKey"] == COLUMN_KEY for m in metadata) == len(RESULT_COLUMNS)
@@ -284,8 +294,8 @@ def test_prepare_batch_widens_a_narrow_grid(env, gc):
     ws.resize(rows=10, cols=4)
     ws.update([HEADER, ["cat", "public", "1:1", "3.0"]], "A1")
     grid = grid_of(gc, ws)
-    report = check(grid)
-    grid.prepare_batch("b", [2], report)
+    contents, report = check(grid)
+    grid.prepare_batch(contents, "b", [2], report)
     assert ws.row_values(1) == HEADER + list(RESULT_COLUMNS)
     assert grid.write_results({"b": {2: {"status": "done", "error": None}}}) == set()
     assert statuses(ws) == {"cat": "done"}
@@ -411,7 +421,7 @@ def test_access_errors_are_plain_english(env, gc):
     other = env.state.create("private")
     other.owner = "owner@example.com"
     env.state.emails["tok-stranger"] = "stranger@example.com"
-    stranger = sheets_client("tok-stranger", None)
+    stranger = sheets_client("tok-stranger", Settings.from_env())
     with pytest.raises(SheetAccessError, match="not shared with") as err:
         SheetGrid(stranger, other.id).read()
     assert err.value.status == 403
@@ -419,4 +429,4 @@ def test_access_errors_are_plain_english(env, gc):
 
 def test_client_needs_a_token_or_a_service_account(env):
     with pytest.raises(SheetsUnavailable, match="SHEETBATCH_SERVICE_ACCOUNT_FILE"):
-        sheets_client(None, None)
+        sheets_client(None, Settings.from_env())

@@ -6,7 +6,7 @@ import re
 from openapi_spec_validator import validate
 
 from server.config import Settings
-from server.web import create_app
+from server.web.app import create_app
 from server.web.openapi import OPENAPI
 
 

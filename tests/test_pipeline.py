@@ -6,8 +6,8 @@ import time
 
 from rq import Queue
 
-from server.batches import QUEUE_NAME
-from server.schema import ImageRequest
+from server.batches.queue import QUEUE_NAME
+from server.sheet.request import ImageRequest
 from server.storage import LocalStorage
 from tests.conftest import wait_for
 

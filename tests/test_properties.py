@@ -6,12 +6,20 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from server.grids import read_file
-from server.schema import (ALL_STYLES, ASPECT_RATIOS, MAX_SEED, MODELS, PALETTE_PRESETS,
-                           RATIOS_ONLY_3_0, STYLES_BY_MODEL, column_letter)
-
+from server.files import read_file
+from server.sheet.columns import (
+    ALL_STYLES,
+    ASPECT_RATIOS,
+    MAX_SEED,
+    MODELS,
+    PALETTE_PRESETS,
+    RATIOS_ONLY_3_0,
+    STYLES_BY_MODEL,
+    column_letter,
+)
 from tests.conftest_validation import FULL_HEADER, check, write_csv, write_xlsx
 
 SETTINGS = settings(max_examples=40, deadline=None,

@@ -12,15 +12,19 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from PIL import Image
 
 from server.config import Settings
-from server.providers import (PermanentProviderError, TransientProviderError, make_provider)
-from server.providers._http import host_allowed
-from server.retry_after import parse_retry_after
-from server.providers.preview import PRESET_COLOURS
-from server.schema import ImageRequest
+from server.generation.providers import (
+    PermanentProviderError,
+    TransientProviderError,
+    make_provider,
+)
+from server.generation.providers._http import host_allowed
+from server.generation.providers.preview import PRESET_COLOURS
+from server.money.cost import is_free
+from server.retry import parse_retry_after
+from server.sheet.request import ImageRequest
 from tests.conftest import wait_for
 from tests.fakes import FakeImageAPI
 
@@ -302,7 +306,7 @@ def test_preview_is_deterministic_per_seed_free_and_labelled():
     first, again = provider.generate(request, None), provider.generate(request, None)
     assert first.seed != again.seed, "an unseeded row's images must differ"
     assert provider.generate(request, first.seed) == first
-    assert first.preview and provider.is_free
+    assert first.preview and is_free(provider.name)
     assert 0 <= first.seed <= 2147483647 and first.prompt == request.prompt
     assert provider.generate(request, 5).seed == 5
     assert provider.generate(request, 5).data != provider.generate(request, 6).data
@@ -329,7 +333,7 @@ def test_make_provider_names_and_keys():
     with pytest.raises(ValueError, match="set OPENAI_API_KEY"):
         make_provider("openai", Settings())
     assert make_provider("Preview", Settings()).name == "preview"
-    assert not make_provider("ideogram", Settings(ideogram_api_key="k")).is_free
+    assert not is_free(make_provider("ideogram", Settings(ideogram_api_key="k")).name)
 
 
 # ------------------------------------------------------------------ the fake itself ------------

@@ -9,11 +9,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from server.checking import check_file
 from server.config import Settings
-from server.grids import UnreadableFile, read_file
-
-from tests.conftest_validation import check, write_csv, write_xlsx
+from server.files import UnreadableFile, read_file
+from server.files.check import check_file
+from tests.conftest_validation import PRICES, check, write_csv, write_xlsx
 
 ROWS = [["prompt", "visibility", "model", "num_images"],
         ["Café au lait, crème brûlée", "public", "3.0", "2"],
@@ -54,7 +53,7 @@ def test_csv_cp1252_fallback_warns(tmp_path):
 
 def test_cp1252_warning_reaches_report(tmp_path):
     path = write_csv(tmp_path / "s.csv", ROWS, encoding="cp1252")
-    report = check_file(path, None, Settings()).report
+    report = check_file(path, None, Settings(), PRICES).report
     assert report.valid
     assert "UTF-8" in report.warnings[0].message
 
@@ -76,7 +75,7 @@ def test_csv_delimiter_follows_header(tmp_path, delimiter):
 def test_csv_semicolon_validates(tmp_path):
     path = tmp_path / "s.csv"
     path.write_text("prompt;visibility;model\nA fox, at dusk;public;3.0\n", encoding="utf-8")
-    report = check_file(path, None, Settings()).report
+    report = check_file(path, None, Settings(), PRICES).report
     assert report.valid and report.rows[2].prompt == "A fox, at dusk"
 
 
@@ -210,7 +209,7 @@ def test_size_limit_refused_before_parsing(tmp_path, suffix, monkeypatch):
 
     def boom(*args, **kwargs):
         raise AssertionError("parsed a file over the limit")
-    import server.grids as grids
+    import server.files as grids
     for name in ("read_csv", "read_xls", "read_xlsx"):
         monkeypatch.setattr(grids, name, boom)
     with pytest.raises(UnreadableFile, match="limit"):
@@ -355,7 +354,7 @@ def test_xls_reader_prints_nothing_to_stdout(tmp_path):
     path = tmp_path / "odd.xls"
     path.write_bytes(_xls_bytes() + b"\0" * 10)  # a size xlrd grumbles about, yet readable
     assert check(read_file(path).rows).valid
-    code = "import sys; from server.grids import read_file; read_file(sys.argv[1])"
+    code = "import sys; from server.files import read_file; read_file(sys.argv[1])"
     result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr

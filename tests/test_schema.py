@@ -6,11 +6,17 @@ import json
 
 import pytest
 
-from server.pricing import PriceTable
-from server.schema import MAX_DATA_ROWS, column_letter
-
-from tests.conftest_validation import (FULL_HEADER, check, errors_of, one_row,
-                                       realistic_rows, warnings_of)
+from server.config import Settings
+from server.money.prices import PriceTable
+from server.sheet.columns import MAX_DATA_ROWS, column_letter
+from tests.conftest_validation import (
+    FULL_HEADER,
+    check,
+    errors_of,
+    one_row,
+    realistic_rows,
+    warnings_of,
+)
 
 RATIOS = "1:1 16:9 9:16 4:3 3:4 3:2 2:3 16:10 10:16 1:3 3:1 1:2 2:1 4:5 5:4".split()
 OLD_MODELS = ("2.0", "2a", "1.0")
@@ -465,7 +471,7 @@ def test_custom_price_table_file(tmp_path, monkeypatch):
     prices.write_text(json.dumps({"currency": "USD", "per_image": {
         "2.0": {"default": 1.5, "turbo": 1}, "3.0": {"default": 10}}}))
     monkeypatch.setenv("SHEETBATCH_PRICES", str(prices))
-    table = PriceTable.load()
+    table = PriceTable.load(Settings.from_env().prices_file)
     report = check([["prompt", "visibility", "model", "num_images", "rendering"],
                     ["a", "public", "2.0", 2, None], ["b", "public", "2.0", 1, "turbo"],
                     ["c", "public", "3.0", 1, "quality"]], table)

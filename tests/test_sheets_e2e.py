@@ -7,12 +7,12 @@ from __future__ import annotations
 import io
 import zipfile
 
-from google.oauth2.credentials import Credentials
 import gspread
 import httpx
 import pytest
+from google.oauth2.credentials import Credentials
 
-from server.google_endpoint import point_session_at
+from server.gsheets.endpoint import point_session_at
 from tests.conftest import wait_for
 from tests.fakes.google_auth import FakeGoogleAuth
 from tests.sheets_emulator.server import EmulatorServer

@@ -8,7 +8,7 @@ import gspread
 import pytest
 import requests
 
-from server.google_endpoint import point_session_at
+from server.gsheets.endpoint import point_session_at
 from tests.sheets_emulator import EmulatorServer
 
 ROOT = Path(__file__).resolve().parents[1]

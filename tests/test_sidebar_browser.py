@@ -7,7 +7,7 @@ records `selectCell()` calls. The page and the backend share one origin (a small
 in front of the backend app), so no CORS is involved.
 
 The backend is the `backend_app` fixture (any WSGI app). Module-wide it is `StandIn`, a small
-Flask app below that implements the /api/ contract (using the real `server.schema.validate` and
+Flask app below that implements the /api/ contract (using the real `server.sheet.validation.validate` and
 price table) and lets a test steer progress, budget and failures exactly. `TestRealBackend`
 overrides that one fixture with the real thing: `sheetbatch serve` (gunicorn, the app of
 `server.web.create_app`) plus RQ workers, Redis, the Sheets emulator, the image-API fake and the
@@ -31,14 +31,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SIDEBAR = ROOT / "appsscript" / "Sidebar.html"
 SHIM = ROOT / "appsscript" / "tests" / "gas_shim.js"
 
+import httpx  # noqa: E402
 from flask import Flask, jsonify, request  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 from werkzeug.wrappers import Response  # noqa: E402
 
-import httpx  # noqa: E402
-
 from server import schema  # noqa: E402
-from server.pricing import PriceTable  # noqa: E402
+from server.money.prices import PriceTable  # noqa: E402
 
 SPREADSHEET_ID = "sheet-under-test"
 SETTLED = {"stopped", "completed", "completed_with_errors", "failed"}
@@ -558,7 +557,8 @@ class TestRealBackend:
                                                  image_api, emulator, google):
         import gspread
         from google.oauth2.credentials import Credentials
-        from server.google_endpoint import point_session_at
+
+        from server.gsheets.endpoint import point_session_at
 
         email = "sidebar@example.com"
         access = google.access_token(email)

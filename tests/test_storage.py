@@ -4,11 +4,12 @@ from __future__ import annotations
 import multiprocessing
 import uuid
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from server.storage import LocalStorage, S3Storage, image_name, make_storage, slugify
+from server.config import Settings
+from server.storage import LocalStorage, S3Storage, make_storage
+from server.storage.names import image_name, slugify
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -270,7 +271,8 @@ def test_s3_open_streams(s3_storage):
 
 def test_make_storage_local(tmp_path, monkeypatch):
     monkeypatch.delenv("SHEETBATCH_S3_BUCKET", raising=False)
-    store = make_storage(SimpleNamespace(data_dir=tmp_path))
+    monkeypatch.setenv("SHEETBATCH_DATA", str(tmp_path))
+    store = make_storage(Settings.from_env())
     assert isinstance(store, LocalStorage) and store.root == tmp_path / "images"
 
 
@@ -283,7 +285,7 @@ def test_make_storage_s3(tmp_path, monkeypatch, moto_endpoint):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    store = make_storage(SimpleNamespace(data_dir=tmp_path))
+    store = make_storage(Settings.from_env())
     assert isinstance(store, S3Storage) and store.bucket == bucket
     img = save(store)
     assert store.find("b1", 7, 2) == img

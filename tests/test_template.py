@@ -7,9 +7,8 @@ import subprocess
 import openpyxl
 import pytest
 
-from server.schema import COLUMNS_BY_NAME, column_letter
-from server.template import EXAMPLE_ROWS, FULL_COLUMNS, SIMPLE_COLUMNS
-
+from server.sheet.columns import COLUMNS_BY_NAME, column_letter
+from server.sheet.template import EXAMPLE_ROWS, FULL_COLUMNS, SIMPLE_COLUMNS
 from tests.conftest_validation import FULL_HEADER, SHEETBATCH
 
 ENUMERATED = [name for name, column in COLUMNS_BY_NAME.items() if column.choices]

@@ -7,21 +7,18 @@ import pytest
 from google.oauth2.credentials import Credentials
 
 from server.config import Settings
-from server.google_endpoint import point_session_at
-from server.tokens import store_token
-from server.web import build_services
+from server.gsheets.endpoint import point_session_at
+from server.gsheets.tokens import store_token
+from server.services import Services
 from tests.conftest import wait_for
 
 TOKEN, OWNER = "ya29.writeback-test", "alice@example.com"
 
 
 @pytest.fixture
-def services(redis_server, redis_conn, emulator, tmp_path, monkeypatch):
-    monkeypatch.setenv("SHEETBATCH_GOOGLE_API_URL", emulator.url)
-    for name in ("SHEETBATCH_SERVICE_ACCOUNT_FILE", "GOOGLE_APPLICATION_CREDENTIALS"):
-        monkeypatch.delenv(name, raising=False)
-    return build_services(Settings(redis_url=redis_server.url, data_dir=tmp_path,
-                                   secret_key="s", flush_interval=0.2))
+def services(redis_server, redis_conn, emulator, tmp_path):
+    return Services(Settings(redis_url=redis_server.url, data_dir=tmp_path, secret_key="s",
+                             flush_interval=0.2, google_api_url=emulator.url))
 
 
 def make_sheet(emulator) -> gspread.Worksheet:
@@ -50,7 +47,8 @@ def status_column(sheet) -> list[str]:
 def test_rows_wait_for_a_token_then_land(services, emulator):
     sheet = make_sheet(emulator)
     grid = services.sheets.grid(TOKEN, sheet.spreadsheet.id, sheet.id)
-    batch_id = services.sheets.start(grid, OWNER, "preview", "http://sheetbatch.test/")
+    batch_id = services.sheets.start(grid, services.sheets.validate(grid), OWNER, "preview",
+                                     "http://sheetbatch.test/")
     assert status_column(sheet) == ["queued", "queued"]
     make_image(services, batch_id, 2)
 

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from server.storage import LocalStorage
-from server.zipper import MANIFEST_NAME, batch_zip, write_zip
+from server.storage.zipper import MANIFEST_NAME, batch_zip, write_zip
 from tests.test_storage import moto_endpoint, png_bytes, s3_storage  # noqa: F401  (fixtures)
 
 

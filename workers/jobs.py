@@ -1,13 +1,17 @@
 """RQ job functions: thin, they call into `server/`."""
 from __future__ import annotations
 
-from rq import get_current_job
+from functools import lru_cache
 
-from server.batches import Batches
 from server.config import Settings
-from server.generation import ImageMaker
+from server.services import Services
+
+
+@lru_cache(maxsize=1)
+def worker_services() -> Services:
+    """This worker process's services, built once (jobs run in the worker process itself)."""
+    return Services(Settings.from_env())
 
 
 def generate_image(batch_id: str, row: int, index: int) -> str:
-    connection = get_current_job().connection
-    return ImageMaker(Batches(connection), Settings.from_env()).make(batch_id, row, index)
+    return worker_services().image_maker.make(batch_id, row, index)

@@ -16,10 +16,10 @@ import threading
 
 from rq import Queue, SimpleWorker
 
-from server.batches import QUEUE_NAME
-from server.config import Settings
-from server.housekeeping import Housekeeper
-from server.redis_server import connect
+from server.batches.queue import QUEUE_NAME
+from server.services import connect
+from workers.housekeeping import Housekeeper
+from workers.jobs import worker_services
 
 SUPERVISE_EVERY_SECONDS = 1.0
 
@@ -27,9 +27,12 @@ log = logging.getLogger(__name__)
 
 
 def run_one_worker(redis_url: str) -> None:
+    # The jobs build their services from this process's environment: name the Redis there
+    # (it may be the embedded one, started by this very command).
+    os.environ["REDIS_URL"] = redis_url
     stop = threading.Event()
     connection = connect(redis_url)
-    housekeeper = Housekeeper(connect(redis_url), Settings.from_env())
+    housekeeper = Housekeeper(worker_services())
     threading.Thread(target=housekeeper.run, args=(stop,), daemon=True).start()
     try:
         # Jobs run in the worker process itself: a fork per image cost more than the image call

@@ -10,16 +10,16 @@ import gspread
 from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from server import schema
-from server.batches import BatchNotFound
-from server.launcher import InvalidSheet, OverBudget
-from server.links import GALLERY_SECONDS, UPLOAD_SECONDS, ZIP_SECONDS
-from server.providers import PROVIDER_NAMES, make_provider
-from server.sheets import SheetAccessError, SheetsUnavailable
-from server.template import FULL_COLUMNS, SIMPLE_COLUMNS
-from server.tokens import store_token
-from server.web import services
+from server.batches.launcher import InvalidSheet, OverBudget
+from server.batches.store import BatchNotFound
+from server.generation.providers import PROVIDER_NAMES, make_provider
+from server.gsheets.client import SheetAccessError, SheetsUnavailable
+from server.gsheets.tokens import store_token
+from server.sheet import columns
+from server.sheet.template import FULL_COLUMNS, SIMPLE_COLUMNS
+from server.web.app import services
 from server.web.auth import NotAuthenticated, is_jwt
+from server.web.links import GALLERY_SECONDS, UPLOAD_SECONDS, ZIP_SECONDS
 from server.web.openapi import OPENAPI
 
 log = logging.getLogger(__name__)
@@ -132,31 +132,27 @@ def config():
     prices = services().prices
     return jsonify({
         "columns": [{"name": c.name, "description": c.description, "default": c.default,
-                     "required": c.required, "choices": list(c.choices)} for c in schema.COLUMNS],
-        "styles_by_model": {m: list(s) for m, s in schema.STYLES_BY_MODEL.items()},
-        "ratios_only_3_0": list(schema.RATIOS_ONLY_3_0),
-        "models_with_palette": list(schema.MODELS_WITH_PALETTE),
-        "result_columns": list(schema.RESULT_COLUMNS), "max_rows": schema.MAX_SHEET_ROWS,
+                     "required": c.required, "choices": list(c.choices)} for c in columns.COLUMNS],
+        "styles_by_model": {m: list(s) for m, s in columns.STYLES_BY_MODEL.items()},
+        "ratios_only_3_0": list(columns.RATIOS_ONLY_3_0),
+        "models_with_palette": list(columns.MODELS_WITH_PALETTE),
+        "result_columns": list(columns.RESULT_COLUMNS), "max_rows": columns.MAX_SHEET_ROWS,
         "template_columns": {"simple": list(SIMPLE_COLUMNS), "full": list(FULL_COLUMNS)},
         "prices": prices.per_image, "currency": prices.currency,
         "providers": list(PROVIDER_NAMES), "default_provider": services().settings.provider})
 
 
-def report_json(report, grid) -> dict:
-    return report.as_dict() | {"sheet": {"id": grid.sheet_id, "title": grid.title}}
-
-
 @blueprint.post("/validate")
 def validate_sheet():
     grid = sheet_grid(body("spreadsheet_id"))
-    return jsonify(report_json(services().sheets.validate(grid), grid))
+    return jsonify(services().sheets.validate(grid).as_dict())
 
 
 @blueprint.post("/fix")
 def fix_sheet():
     grid = sheet_grid(body("spreadsheet_id"))
-    fixed, report = services().sheets.fix(grid)
-    return jsonify(report_json(report, grid) | {"fixed": fixed})
+    fixed, checked = services().sheets.fix(grid)
+    return jsonify(checked.as_dict() | {"fixed": fixed})
 
 
 @blueprint.post("/template")
@@ -189,15 +185,14 @@ def start_batch():
         raise ApiError(400, "provider", str(error)) from None
     grid = sheet_grid(data)
     sheets = services().sheets
+    checked = sheets.validate(grid)
     if not data.get("confirm"):
-        report = sheets.validate(grid)
-        return jsonify(services().launcher.estimate(report, provider, g.caller.email)
-                       | {"report": report_json(report, grid)})
+        return jsonify(services().launcher.estimate(checked.report, provider, g.caller.email)
+                       | {"report": checked.as_dict()})
     try:
-        batch_id = sheets.start(grid, g.caller.email, provider, request.url_root)
+        batch_id = sheets.start(grid, checked, g.caller.email, provider, request.url_root)
     except InvalidSheet as error:
-        raise ApiError(422, "invalid", str(error), report=report_json(error.report, grid)) \
-            from None
+        raise ApiError(422, "invalid", str(error), report=checked.as_dict()) from None
     except OverBudget as error:
         raise ApiError(402, "budget", str(error), estimate=error.estimate,
                        budget=error.budget) from None

@@ -12,12 +12,12 @@ from flask import (
     url_for,
 )
 
-from server.batches import BatchNotFound
-from server.links import BadLink
+from server.batches.store import BatchNotFound
 from server.storage import LocalStorage, batch_storage
-from server.thumbnails import thumbnail
-from server.web import services
-from server.zipper import batch_zip
+from server.storage.thumbnails import thumbnail
+from server.storage.zipper import batch_zip
+from server.web.app import services
+from server.web.links import BadLink
 
 blueprint = Blueprint("files", __name__)
 

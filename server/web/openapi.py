@@ -1,7 +1,7 @@
 """The OpenAPI document served at /api/openapi.json."""
 from __future__ import annotations
 
-from server.schema import BATCH_STATUSES, ROW_STATUSES
+from server.sheet.statuses import BatchStatus, RowStatus
 
 SHEET = {"type": "object", "required": ["spreadsheet_id"], "properties": {
     "spreadsheet_id": {"type": "string"}, "sheet_id": {"type": ["integer", "null"]}}}
@@ -20,10 +20,10 @@ COUNTS = {"type": "object", "properties": {name: {"type": "integer"} for name in
                                            ("total", "done", "failed", "stopped", "pending")}}
 STATUS = {"type": "object", "properties": {
     "id": {"type": "string"},
-    "status": {"enum": list(BATCH_STATUSES)},
+    "status": {"enum": list(BatchStatus)},
     "counts": COUNTS, "images": COUNTS, "provider": {"type": "string"},
     "rows": {"type": "array", "items": {"type": "object", "properties": {
-        "row": {"type": "integer"}, "status": {"enum": list(ROW_STATUSES)},
+        "row": {"type": "integer"}, "status": {"enum": list(RowStatus)},
         "error": {"type": ["string", "null"]}, "images": {"type": "array"}}}}}}
 ERROR = {"type": "object", "properties": {"error": {"type": "string"},
                                          "message": {"type": "string"}}}

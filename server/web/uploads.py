@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from server.grids import UnreadableFile, human_size
-from server.launcher import OverBudget
-from server.links import BadLink
-from server.providers import PROVIDER_NAMES, make_provider
-from server.uploads import UploadNotFound
-from server.web import services
+from server.batches.launcher import OverBudget
+from server.files import UnreadableFile, human_size
+from server.generation.providers import PROVIDER_NAMES, make_provider
+from server.web.app import services
+from server.web.links import BadLink
+from server.web.upload_store import UploadNotFound
 
 blueprint = Blueprint("uploads", __name__)
 

@@ -6,7 +6,7 @@ a missing or wrong key), answers the documented response shapes, serves the temp
 itself (`/ephemeral/<id>.png`, expiring after `url_ttl` seconds), and injects faults on demand.
 
 The spellings below are copied from the provider references on purpose, not imported from
-`server.providers`: a fake that shared the client's spellings could never catch a misspelling.
+`server.generation.providers`: a fake that shared the client's spellings could never catch a misspelling.
 It is stricter than the real API in one way: unknown request fields are a 400, so a typo in a
 field name fails a test instead of being silently ignored.
 

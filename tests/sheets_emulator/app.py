@@ -7,7 +7,6 @@ from flask import Flask, Response, request
 from . import batch, metadata, render, valuesapi
 from .control import Emulator, request_kind
 from .errors import ApiError, bad_request
-from .store import State
 
 SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
 

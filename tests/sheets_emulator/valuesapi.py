@@ -1,6 +1,6 @@
 """The spreadsheets.values.* methods (get, update, append, clear and their batch forms)."""
 from . import a1, values
-from .errors import ApiError, bad_request, field_violation
+from .errors import bad_request, field_violation
 from .store import number_format
 
 RENDER_OPTIONS = ("FORMATTED_VALUE", "UNFORMATTED_VALUE", "FORMULA")

@@ -1,0 +1,87 @@
+"""Starting and resuming batches with the money checks: an estimate and the person's budget
+first, the estimate reserved atomically before any job is queued. Sheets and uploaded files
+both start their batches here."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Callable
+
+import redis
+
+from server.batches import keys
+from server.batches.store import Batches
+from server.money.budget import Budgets
+from server.money.cost import images_cost, is_free
+from server.money.prices import PriceTable
+from server.sheet.statuses import RowStatus
+from server.sheet.validation import Report
+
+
+class InvalidSheet(Exception):
+    def __init__(self, report: Report):
+        super().__init__("The sheet has problems to fix before generating.")
+        self.report = report
+
+
+class OverBudget(Exception):
+    def __init__(self, estimate: dict, budget: dict):
+        super().__init__(f"This batch needs {estimate['cost']:.2f} {budget['currency']} but only "
+                         f"{budget['available']:.2f} is available this month.")
+        self.estimate, self.budget = estimate, budget
+
+
+@dataclass
+class Launcher:
+    redis: redis.Redis
+    batches: Batches
+    budgets: Budgets
+    prices: PriceTable
+
+    def estimate(self, report: Report, provider: str, owner: str) -> dict:
+        """What the brief shows before a start: rows, images, credits required and available."""
+        cost = 0.0 if is_free(provider) else report.cost
+        budget = self.budgets.state(owner).as_dict()
+        estimate = {"rows": report.row_count, "images": report.images, "cost": cost,
+                    "currency": report.currency, "provider": provider}
+        return {"estimate": estimate, "budget": budget,
+                "allowed": report.valid and cost <= budget["available"] + 1e-9}
+
+    def launch(self, report: Report, owner: str, provider: str, title: str,
+               extra: dict[str, str] | None = None,
+               prepare: Callable[[str], None] | None = None) -> str:
+        """Reserve the estimate, let `prepare` ready the source (e.g. anchor sheet rows), then
+        queue one job per image."""
+        if not report.valid:
+            raise InvalidSheet(report)
+        offer = self.estimate(report, provider, owner)
+        batch_id = secrets.token_hex(8)
+        if not self.budgets.reserve(owner, batch_id, offer["estimate"]["cost"]):
+            raise OverBudget(offer["estimate"], self.budgets.state(owner).as_dict())
+        if prepare is not None:
+            prepare(batch_id)
+        self.batches.create(report.rows, owner=owner, provider=provider, title=title,
+                            batch_id=batch_id, extra=extra)
+        self.redis.sadd(keys.BUDGETED_BATCHES, batch_id)
+        return batch_id
+
+    def resume(self, batch_id: str, owner: str, retry_failed: bool = False) -> int:
+        """Queue again what is not done (or what failed), reserving its cost first."""
+        wanted = (RowStatus.FAILED,) if retry_failed else (RowStatus.QUEUED, RowStatus.STOPPED)
+        cost = self.cost(batch_id, wanted)
+        self.settle(batch_id)
+        if not self.budgets.reserve(owner, batch_id, cost):
+            raise OverBudget({"cost": cost}, self.budgets.state(owner).as_dict())
+        again = (self.batches.retry_failed(batch_id) if retry_failed
+                 else self.batches.resume(batch_id))
+        self.redis.sadd(keys.BUDGETED_BATCHES, batch_id)
+        return again
+
+    def cost(self, batch_id: str, wanted: tuple[str, ...]) -> float:
+        """What the batch's images in these states cost."""
+        return images_cost(self.prices, self.batches.fields(batch_id)["provider"],
+                           self.batches.requests(batch_id), self.batches.states(batch_id), wanted)
+
+    def settle(self, batch_id: str) -> None:
+        """Charge the person's budget for what the batch made so far; release the rest."""
+        self.budgets.settle(batch_id, self.cost(batch_id, (RowStatus.DONE,)))

@@ -1,0 +1,84 @@
+"""A batch's status, derived from its image states on every read (pure: no Redis), so no
+second copy can drift: each row's status and result, and counts that always add up."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from server.sheet.results import RowResult
+from server.sheet.statuses import COUNT_NAMES, FINISHED, SETTLED, BatchStatus, RowStatus
+
+
+@dataclass
+class BatchProgress:
+    id: str
+    status: BatchStatus
+    counts: dict[str, int]  # rows
+    images: dict[str, int]
+    rows: dict[int, RowResult]
+    fields: dict[str, str]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    def as_dict(self, with_rows: bool = True) -> dict[str, Any]:
+        data = {"id": self.id, "status": self.status, "counts": self.counts,
+                "images": self.images, "provider": self.fields.get("provider"),
+                "title": self.fields.get("title"), "created": float(self.fields.get("created", 0))}
+        if with_rows:
+            data["rows"] = [{"row": r.row, "status": r.status, "error": r.error,
+                             "images": [image.get("name") for image in r.images if image.get("name")],
+                             "used_seed": r.seeds or None, "used_prompt": r.used_prompt}
+                            for r in self.rows.values()]
+        return data
+
+
+def derive_status(batch_id: str, fields: dict[str, str], states: dict[tuple[int, int], str],
+                  results: dict[tuple[int, int], dict]) -> BatchProgress:
+    by_row: dict[int, list[int]] = {}
+    for row, index in sorted(states):
+        by_row.setdefault(row, []).append(index)
+    rows = {row: _row_result(row, [(i, states[(row, i)], results.get((row, i), {}))
+                                   for i in indexes])
+            for row, indexes in by_row.items()}
+    counts = _count(result.status for result in rows.values())
+    images = _count(states.values())
+    return BatchProgress(batch_id, _batch_status(fields.get("control"), states, counts),
+                         counts, images, rows, fields)
+
+
+def _count(statuses) -> dict[str, int]:
+    counts = dict.fromkeys(COUNT_NAMES, 0)
+    for status in statuses:
+        counts["total"] += 1
+        counts[status if status in counts else "pending"] += 1
+    return counts
+
+
+def _row_result(row: int, images: list[tuple[int, str, dict]]) -> RowResult:
+    states = {state for _, state, _ in images}
+    if states <= {RowStatus.DONE}:
+        status = RowStatus.DONE
+    elif states <= SETTLED:
+        status = RowStatus.FAILED
+    elif RowStatus.GENERATING in states:
+        status = RowStatus.GENERATING
+    elif RowStatus.STOPPED in states and RowStatus.QUEUED not in states:
+        status = RowStatus.STOPPED
+    else:
+        status = RowStatus.QUEUED
+    settled = [dict(result, index=index) for index, state, result in images if state in SETTLED]
+    error = next((image["error"] for image in settled if image.get("error")), None)
+    return RowResult(row, status, [image for image in settled if image.get("name")], error)
+
+
+def _batch_status(control: str | None, states: dict, counts: dict[str, int]) -> BatchStatus:
+    values = set(states.values())
+    if values <= SETTLED:
+        if counts["failed"] == 0:
+            return BatchStatus.COMPLETED
+        return BatchStatus.FAILED if counts["done"] == 0 else BatchStatus.COMPLETED_WITH_ERRORS
+    if control in ("stopping", "stopped"):
+        return BatchStatus.STOPPING if RowStatus.GENERATING in values else BatchStatus.STOPPED
+    return BatchStatus.RUNNING if values - {RowStatus.QUEUED} else BatchStatus.QUEUED

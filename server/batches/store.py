@@ -1,0 +1,296 @@
+"""The batch store: every batch, its images and their leases, kept in Redis so every worker and
+web process shares them. Statuses are derived from the image states on read (`status.py`).
+
+Keys (built in `server.batches.keys`; all under `sb:b:<batch id>`):
+  (hash)          the batch's fields: owner, control (active/stopping/stopped), provider, …
+  :req (hash)     row → the row's ImageRequest as JSON
+  :state (hash)   "row:index" → a RowStatus (queued | generating | done | failed | stopped)
+  :img (hash)     "row:index" → JSON result of a settled image (name, seed, prompt, error)
+  :reaps (hash)   "row:index" → how often a dead worker's image was taken back
+  :dirty (set)    rows changed since the last write-back
+  :jobs (set)     RQ job ids that may still be queued (cancelled on stop)
+  sb:claim:<batch>:<row>:<index>   the lease of the worker making that image
+  sb:active (set) batches with images still to make; sb:owner:<email> (zset) a person's batches
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any, Iterable
+
+import redis
+
+from server.batches import keys
+from server.batches.queue import BatchQueue
+from server.batches.status import BatchProgress, derive_status
+from server.sheet.request import ImageRequest
+from server.sheet.statuses import RowStatus
+
+LEASE_SECONDS = 15
+MAX_REAPS = 3
+
+# Claim an image for one worker.
+# KEYS[1] batch hash, KEYS[2] :state hash, KEYS[3] the image's claim key, KEYS[4] sb:active
+# ARGV[1] "row:index", ARGV[2] the worker's token, ARGV[3] lease seconds, ARGV[4] batch id
+# Returns 'ok', or why not: 'stopped' (batch not active), the settled state, or 'busy'.
+_CLAIM = """
+if redis.call('HGET', KEYS[1], 'control') ~= 'active' then return 'stopped' end
+local state = redis.call('HGET', KEYS[2], ARGV[1])
+if state == 'done' or state == 'failed' or state == 'stopped' then return state end
+if redis.call('SET', KEYS[3], ARGV[2], 'NX', 'EX', ARGV[3]) == false then return 'busy' end
+redis.call('HSET', KEYS[2], ARGV[1], 'generating')
+redis.call('SADD', KEYS[4], ARGV[4])
+return 'ok'
+"""
+
+# Renew a lease while its holder lives.
+# KEYS[1] the claim key; ARGV[1] the holder's token, ARGV[2] lease seconds. Returns 1 if renewed.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+# Settle an image, only while holding its claim, so a worker whose lease was taken back cannot
+# overwrite what the next worker recorded.
+# KEYS[1] the claim key, KEYS[2] :state, KEYS[3] :img, KEYS[4] :dirty
+# ARGV[1] token, ARGV[2] "row:index", ARGV[3] final state, ARGV[4] result JSON, ARGV[5] row
+_SETTLE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])
+redis.call('SADD', KEYS[4], ARGV[5])
+redis.call('DEL', KEYS[1])
+return 1
+"""
+
+# Stop a batch: queued images become stopped at once; images being made finish.
+# KEYS[1] batch hash, KEYS[2] :state, KEYS[3] :dirty
+_STOP = """
+redis.call('HSET', KEYS[1], 'control', 'stopping')
+local states = redis.call('HGETALL', KEYS[2])
+for i = 1, #states, 2 do
+  if states[i + 1] == 'queued' then
+    redis.call('HSET', KEYS[2], states[i], 'stopped')
+    local row = string.match(states[i], '^(%d+):')
+    redis.call('SADD', KEYS[3], row)
+  end
+end
+return 1
+"""
+
+# Take back an image whose worker died: its state says generating but nobody holds the lease.
+# KEYS[1] :state, KEYS[2] the claim key, KEYS[3] :reaps, KEYS[4] batch hash
+# ARGV[1] "row:index", ARGV[2] how many take-backs are allowed
+# Returns 0 (alive or settled), 1 (queued again), 2 (stopped: batch not active), 3 (too many).
+_REAP = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= 'generating' then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local reaps = redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
+if redis.call('HGET', KEYS[4], 'control') ~= 'active' then
+  redis.call('HSET', KEYS[1], ARGV[1], 'stopped')
+  return 2
+end
+if reaps > tonumber(ARGV[2]) then return 3 end
+redis.call('HSET', KEYS[1], ARGV[1], 'queued')
+return 1
+"""
+
+
+def image_key(row: int, index: int) -> str:
+    return f"{row}:{index}"
+
+
+def _split(key: str) -> tuple[int, int]:
+    row, index = key.split(":")
+    return int(row), int(index)
+
+
+class BatchNotFound(KeyError):
+    pass
+
+
+class Batches:
+    """The batch store: every operation on batches goes through here."""
+
+    def __init__(self, connection: redis.Redis):
+        self.redis = connection
+        self.queue = BatchQueue(connection)
+        self._claim = connection.register_script(_CLAIM)
+        self._renew = connection.register_script(_RENEW)
+        self._settle = connection.register_script(_SETTLE)
+        self._stop = connection.register_script(_STOP)
+        self._reap = connection.register_script(_REAP)
+
+    # -- creating and reading --------------------------------------------------------------
+
+    def create(self, requests: dict[int, ImageRequest], *, owner: str, provider: str,
+               title: str = "", storage_root: str = "", storage_key: str | None = None,
+               extra: dict[str, str] | None = None, batch_id: str | None = None) -> str:
+        batch_id = batch_id or secrets.token_hex(8)
+        storage_key = storage_key or batch_id
+        states = {image_key(row, index): RowStatus.QUEUED
+                  for row, request in requests.items()
+                  for index in range(1, request.num_images + 1)}
+        with self.redis.pipeline() as pipe:
+            pipe.hset(keys.batch(batch_id), mapping={
+                "id": batch_id, "owner": owner, "provider": provider, "title": title,
+                "control": "active", "created": time.time(), "storage_root": storage_root,
+                "storage_key": storage_key, **(extra or {})})
+            pipe.hset(keys.batch(batch_id, "req"), mapping={
+                str(row): json.dumps(request.__dict__) for row, request in requests.items()})
+            pipe.hset(keys.batch(batch_id, "state"), mapping=states)
+            pipe.zadd(keys.owner_batches(owner), {batch_id: time.time()})
+            pipe.sadd(keys.ACTIVE_BATCHES, batch_id)
+            pipe.execute()
+        self.queue.enqueue(batch_id, [_split(key) for key in states])
+        return batch_id
+
+    def fields(self, batch_id: str) -> dict[str, str]:
+        fields = self.redis.hgetall(keys.batch(batch_id))
+        if not fields:
+            raise BatchNotFound(batch_id)
+        return {k.decode(): v.decode() for k, v in fields.items()}
+
+    def owned_by(self, batch_id: str, owner: str) -> dict[str, str]:
+        """The batch's fields if `owner` created it; otherwise it does not exist for them."""
+        fields = self.fields(batch_id)
+        if not secrets.compare_digest(fields.get("owner", ""), owner):
+            raise BatchNotFound(batch_id)
+        return fields
+
+    def list_for(self, owner: str, limit: int = 50) -> list[str]:
+        return [b.decode() for b in self.redis.zrevrange(keys.owner_batches(owner), 0, limit - 1)]
+
+    def request(self, batch_id: str, row: int) -> ImageRequest:
+        raw = self.redis.hget(keys.batch(batch_id, "req"), str(row))
+        return ImageRequest(**json.loads(raw))
+
+    def requests(self, batch_id: str) -> dict[int, ImageRequest]:
+        """Every row's request, in one round trip."""
+        raw = self.redis.hgetall(keys.batch(batch_id, "req"))
+        return {int(row): ImageRequest(**json.loads(value)) for row, value in raw.items()}
+
+    def states(self, batch_id: str) -> dict[tuple[int, int], str]:
+        raw = self.redis.hgetall(keys.batch(batch_id, "state"))
+        return {_split(k.decode()): v.decode() for k, v in raw.items()}
+
+    def status(self, batch_id: str) -> BatchProgress:
+        """Counts and per-row results; one round trip, cheap enough to poll every second."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.batch(batch_id))
+            pipe.hgetall(keys.batch(batch_id, "state"))
+            pipe.hgetall(keys.batch(batch_id, "img"))
+            fields, states, results = pipe.execute()
+        if not fields:
+            raise BatchNotFound(batch_id)
+        fields = {k.decode(): v.decode() for k, v in fields.items()}
+        states = {_split(k.decode()): v.decode() for k, v in states.items()}
+        results = {_split(k.decode()): json.loads(v) for k, v in results.items()}
+        return derive_status(batch_id, fields, states, results)
+
+    # -- the worker's side -------------------------------------------------------------------
+
+    def claim(self, batch_id: str, row: int, index: int, token: str) -> str:
+        """'ok' when this worker now owns the image; else why not (done, busy, stopped…)."""
+        result = self._claim(keys=[keys.batch(batch_id), keys.batch(batch_id, "state"),
+                                   keys.claim(batch_id, row, index), keys.ACTIVE_BATCHES],
+                             args=[image_key(row, index), token, LEASE_SECONDS, batch_id])
+        return result.decode() if isinstance(result, bytes) else str(result)
+
+    def renew(self, batch_id: str, row: int, index: int, token: str) -> bool:
+        return bool(self._renew(keys=[keys.claim(batch_id, row, index)],
+                                args=[token, LEASE_SECONDS]))
+
+    def settle(self, batch_id: str, row: int, index: int, token: str, state: str,
+               result: dict[str, Any]) -> bool:
+        return bool(self._settle(
+            keys=[keys.claim(batch_id, row, index), keys.batch(batch_id, "state"),
+                  keys.batch(batch_id, "img"), keys.batch(batch_id, "dirty")],
+            args=[token, image_key(row, index), state, json.dumps(result), row]))
+
+    def control(self, batch_id: str) -> str | None:
+        value = self.redis.hget(keys.batch(batch_id), "control")
+        return value.decode() if value else None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def stop(self, batch_id: str) -> None:
+        """Queued images stop at once; images being made finish and are kept."""
+        self.fields(batch_id)
+        self._stop(keys=[keys.batch(batch_id), keys.batch(batch_id, "state"),
+                         keys.batch(batch_id, "dirty")])
+        self.queue.cancel(batch_id)
+
+    def resume(self, batch_id: str) -> int:
+        """Queue again every image that is neither made nor failed; returns how many."""
+        return self._requeue(batch_id, (RowStatus.QUEUED, RowStatus.STOPPED))
+
+    def retry_failed(self, batch_id: str) -> int:
+        return self._requeue(batch_id, (RowStatus.FAILED,))
+
+    def _requeue(self, batch_id: str, from_states: tuple[str, ...]) -> int:
+        self.fields(batch_id)
+        states = self.states(batch_id)
+        again = {image_key(*key): RowStatus.QUEUED
+                 for key, state in states.items() if state in from_states}
+        with self.redis.pipeline() as pipe:
+            pipe.hset(keys.batch(batch_id), "control", "active")
+            if again:
+                pipe.hset(keys.batch(batch_id, "state"), mapping=again)
+                pipe.hdel(keys.batch(batch_id, "img"), *again)
+                pipe.hdel(keys.batch(batch_id, "reaps"), *again)
+                pipe.sadd(keys.batch(batch_id, "dirty"), *{key.split(":")[0] for key in again})
+            pipe.sadd(keys.ACTIVE_BATCHES, batch_id)
+            pipe.execute()
+        self.queue.enqueue(batch_id, [_split(key) for key in again])
+        return len(again)
+
+    def take_dirty_rows(self, batch_id: str) -> set[int]:
+        """Rows changed since the last call (for write-back), emptied atomically."""
+        with self.redis.pipeline() as pipe:
+            pipe.smembers(keys.batch(batch_id, "dirty"))
+            pipe.delete(keys.batch(batch_id, "dirty"))
+            rows, _ = pipe.execute()
+        return {int(row) for row in rows}
+
+    def mark_dirty(self, batch_id: str, rows: Iterable[int]) -> None:
+        rows = list(rows)
+        if rows:
+            self.redis.sadd(keys.batch(batch_id, "dirty"), *rows)
+
+    def reap(self) -> int:
+        """Take back images whose worker died (lease gone); returns how many were queued again."""
+        requeued = 0
+        for raw_id in self.redis.smembers(keys.ACTIVE_BATCHES):
+            batch_id = raw_id.decode()
+            states = self.states(batch_id)
+            if not any(state in (RowStatus.QUEUED, RowStatus.GENERATING)
+                       for state in states.values()):
+                self.redis.srem(keys.ACTIVE_BATCHES, batch_id)
+                continue
+            again = [(row, index) for (row, index), state in states.items()
+                     if state == RowStatus.GENERATING and self._reap_one(batch_id, row, index) == 1]
+            self.queue.enqueue(batch_id, again)
+            requeued += len(again)
+        return requeued
+
+    def _reap_one(self, batch_id: str, row: int, index: int) -> int:
+        outcome = self._reap(keys=[keys.batch(batch_id, "state"), keys.claim(batch_id, row, index),
+                                   keys.batch(batch_id, "reaps"), keys.batch(batch_id)],
+                             args=[image_key(row, index), MAX_REAPS])
+        if outcome == 3:
+            self._force_fail(batch_id, row, index,
+                             "A worker stopped unexpectedly every time it made this image.")
+        if outcome in (2, 3):
+            self.mark_dirty(batch_id, [row])
+        return outcome
+
+    def _force_fail(self, batch_id: str, row: int, index: int, reason: str) -> None:
+        with self.redis.pipeline() as pipe:
+            pipe.hset(keys.batch(batch_id, "state"), image_key(row, index), RowStatus.FAILED)
+            pipe.hset(keys.batch(batch_id, "img"), image_key(row, index),
+                      json.dumps({"error": reason}))
+            pipe.execute()

@@ -1,0 +1,185 @@
+"""The `sheetbatch` command line."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from server.cli.embedded_redis import redis_url
+from server.cli.run import RunOptions, run_batch
+from server.config import Settings
+from server.files import UnreadableFile
+from server.files.check import CheckedFile, check_file
+from server.files.template import write_template
+from server.files.workbook import WorkbookGrid
+from server.generation.providers import PROVIDER_NAMES, make_provider
+from server.money.cost import is_free
+from server.services import Services
+from server.sheet.validation import Report
+from workers.start import run_workers
+
+EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+GUNICORN_CONFIG = "python:server.web.gunicorn_conf"  # package data: works from an installed wheel
+
+console = Console(highlight=False)
+errors_console = Console(stderr=True, highlight=False)
+
+
+@click.group()
+def main() -> None:
+    """Bulk AI image generation from a spreadsheet."""
+
+
+def read_or_exit(path: Path, sheet: str | None, settings: Settings) -> CheckedFile:
+    try:
+        return check_file(path, sheet, settings, Services(settings).prices)
+    except UnreadableFile as error:
+        errors_console.print(f"[red]error:[/red] {error}")
+        sys.exit(EXIT_UNREADABLE)
+
+
+@main.command("validate")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--sheet", help="The sheet (tab) to read; the first one by default.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--annotate", type=click.Path(path_type=Path),
+              help="Write a copy of the workbook (.xlsx) with each problem cell marked.")
+def validate_command(file: Path, sheet: str | None, as_json: bool, annotate: Path | None) -> None:
+    """Check FILE (.csv, .xls or .xlsx) against the batch sheet rules."""
+    checked = read_or_exit(file, sheet, Settings.from_env())
+    if annotate:
+        save_annotated(checked, annotate)
+    if as_json:
+        click.echo(json.dumps(checked.report.as_dict(), ensure_ascii=False, default=str))
+    else:
+        print_report(checked.report)
+    sys.exit(EXIT_OK if checked.report.valid else EXIT_INVALID)
+
+
+def save_annotated(checked: CheckedFile, path: Path) -> None:
+    grid = WorkbookGrid(checked.path, checked.table)
+    grid.mark(checked.report)
+    grid.save(path)
+
+
+def print_report(report: Report) -> None:
+    console.print(f"[bold]{report.row_count}[/bold] rows, [bold]{report.images}[/bold] images, "
+                  f"estimated cost [bold]{money(report)}[/bold]")
+    if report.errors or report.warnings:
+        table = RichTable("", "cell", "column", "value", "problem", show_lines=False)
+        for kind, style, problems in (("error", "red", report.errors),
+                                      ("warning", "yellow", report.warnings)):
+            for problem in problems:
+                table.add_row(f"[{style}]{kind}[/{style}]", problem.cell or "—",
+                              problem.column or "—", _short(problem.value), problem.message)
+        console.print(table)
+    if report.valid:
+        console.print("[green]Ready to generate.[/green]" if not report.warnings else
+                      "[green]Ready to generate[/green] (see the warnings above).")
+    else:
+        console.print(f"[red]{len(report.errors)} problem(s) to fix before generating.[/red]")
+
+
+def money(report: Report) -> str:
+    return f"${report.cost:.2f}" if report.currency == "USD" else f"{report.cost:.2f} {report.currency}"
+
+
+def _short(value) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= 30 else text[:29] + "…"
+
+
+@main.command("template")
+@click.option("--full", is_flag=True, help="Every column, not just the ones most people need.")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="Where to write it: a .csv or .xlsx file.")
+def template_command(full: bool, output: Path) -> None:
+    """Write a template sheet with example rows."""
+    try:
+        write_template(output, full)
+    except ValueError as error:
+        errors_console.print(f"[red]error:[/red] {error}")
+        sys.exit(EXIT_UNREADABLE)
+    console.print(f"Wrote {output}")
+
+
+@main.command("run")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Folder for the results workbook, the images and images.zip.")
+@click.option("--sheet", help="The sheet (tab) to read; the first one by default.")
+@click.option("--provider", type=click.Choice(PROVIDER_NAMES),
+              help="Image service; 'preview' (free placeholders) when no API key is set.")
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes to start.")
+def run_command(file: Path, out: Path, sheet: str | None, provider: str | None,
+                workers: int) -> None:
+    """Validate FILE, generate every image, and write the results into --out."""
+    settings = Settings.from_env()
+    checked = read_or_exit(file, sheet, settings)
+    options = RunOptions(out=out, provider=provider or settings.provider, workers=workers)
+    try:
+        make_provider(options.provider, settings)  # a missing API key stops us before any work
+    except ValueError as error:
+        errors_console.print(f"[red]error:[/red] {error}")
+        sys.exit(EXIT_UNREADABLE)
+    if not checked.report.valid:
+        out.mkdir(parents=True, exist_ok=True)
+        annotated = out / f"{file.stem}-checked.xlsx"
+        save_annotated(checked, annotated)
+        print_report(checked.report)
+        console.print(f"Nothing was generated. The marked copy is {annotated}.")
+        sys.exit(EXIT_INVALID)
+    describe_run(checked.report, options)
+    status = run_batch(checked, options, settings)
+    console.print(f"Batch {status.status}: {status.counts['done']} of {status.counts['total']} "
+                  f"rows done, {status.counts['failed']} failed, {status.counts['stopped']} "
+                  f"stopped. Results in {out}/")
+    sys.exit(EXIT_OK if status.counts["done"] == status.counts["total"] else EXIT_INVALID)
+
+
+def describe_run(report: Report, options: RunOptions) -> None:
+    cost = "free: placeholder images, not real generations" if is_free(options.provider) \
+        else f"estimated {money(report)}"
+    console.print(f"[bold]{report.row_count}[/bold] rows, [bold]{report.images}[/bold] images "
+                  f"with [bold]{options.provider}[/bold] ({cost}), {options.workers} workers")
+    for warning in report.warnings:
+        console.print(f"[yellow]warning[/yellow] {warning.cell or ''} {warning.message}")
+
+
+@main.command("worker")
+@click.option("-n", "--count", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Worker processes to run.")
+def worker_command(count: int) -> None:
+    """Run RQ workers for the batch queue (REDIS_URL, or the embedded Redis)."""
+    settings = Settings.from_env()
+    with redis_url(settings) as url:
+        run_workers(url, count)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve_command(host: str, port: int) -> None:
+    """Run the web API under gunicorn (config: server/web/gunicorn_conf.py)."""
+    settings = Settings.from_env()
+    with redis_url(settings) as url:
+        env = dict(os.environ, REDIS_URL=url)
+        command = [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG,
+                   "-b", f"{host}:{port}", "server.web.app:create_app()"]
+        sys.exit(run_until_signalled(command, env))
+
+
+def run_until_signalled(command: list[str], env: dict[str, str]) -> int:
+    """Run a child process, passing SIGTERM/SIGINT on to it, so stopping us stops it too."""
+    child = subprocess.Popen(command, env=env)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda signum, _frame: child.send_signal(signum))
+    return child.wait()

@@ -1,0 +1,27 @@
+"""Validate a file: read it within the limits, apply the schema, keep the reader's warnings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from server.config import Settings
+from server.files import Table, read_file
+from server.money.prices import PriceTable
+from server.sheet.validation import Report, validate
+
+
+@dataclass
+class CheckedFile:
+    path: Path
+    table: Table
+    report: Report
+
+
+def check_file(path: Path, sheet: str | None, settings: Settings,
+               prices: PriceTable) -> CheckedFile:
+    """Raises `UnreadableFile` when the file cannot be read at all."""
+    table = read_file(path, sheet, max_bytes=settings.max_upload_bytes,
+                      max_unzipped_bytes=settings.max_unzipped_bytes)
+    report = validate(table.rows, prices)
+    report.warnings[:0] = table.warnings
+    return CheckedFile(Path(path), table, report)

@@ -1,0 +1,53 @@
+"""CSV files: UTF-8 (with or without BOM) as the brief asks, Windows-1252 as a fallback.
+
+A file that is not UTF-8 is almost always an Excel "CSV (comma delimited)" save in Windows-1252;
+we decode it with a warning rather than refuse it, so nothing the person typed is lost.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from server.files.table import MAX_FILE_ROWS, Table, UnreadableFile, too_many_rows
+from server.sheet.validation import Problem
+
+_DELIMITERS = ",;\t"
+
+
+def _decode(data: bytes) -> tuple[str, list[Problem]]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), []
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise UnreadableFile('This file is not UTF-8 text. Save it as "CSV UTF-8 (comma-delimited)" '
+                             "and upload it again.") from None
+    return text, [Problem('This file is not saved as UTF-8, so we read it as Windows (Western) text. '
+                          'If accents or symbols look wrong, save it as "CSV UTF-8 (comma-delimited)".')]
+
+
+def _delimiter(first_line: str) -> str:
+    """Excel in many European locales saves CSV with ';' — follow the header line."""
+    counts = {delimiter: first_line.count(delimiter) for delimiter in _DELIMITERS}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def read_csv(path: Path) -> Table:
+    text, warnings = _decode(path.read_bytes())
+    if "\x00" in text:
+        raise UnreadableFile(f"{path.name} does not look like a CSV file (it contains binary data).")
+    lines = text.count("\n") + 1
+    if lines > MAX_FILE_ROWS:
+        raise too_many_rows(path.name)
+    delimiter = _delimiter(text.split("\n", 1)[0])
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as error:
+        raise UnreadableFile(f"{path.name} is not a valid CSV file: {error}.") from None
+    return Table(title=path.stem, rows=rows, warnings=warnings)

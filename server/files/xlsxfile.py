@@ -1,0 +1,61 @@
+"""Excel .xlsx workbooks through openpyxl, with typed cells (numbers, times, dates)."""
+from __future__ import annotations
+
+import zipfile
+from itertools import islice
+from pathlib import Path
+
+import openpyxl
+
+from server.files.table import MAX_FILE_ROWS, Table, UnreadableFile, too_many_rows
+
+# Real workbooks compress roughly 5–20×; a zip bomb compresses by thousands.
+MAX_COMPRESSION_RATIO = 200
+
+
+def check_unzipped_size(path: Path, limit: int) -> None:
+    """Refuse a zip bomb before openpyxl inflates it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except zipfile.BadZipFile:
+        raise UnreadableFile(f"{path.name} is not a valid .xlsx workbook (it is damaged or "
+                             "another kind of file).") from None
+    unzipped = sum(member.file_size for member in members)
+    packed = sum(member.compress_size for member in members) or 1
+    if unzipped > limit or unzipped / packed > MAX_COMPRESSION_RATIO:
+        raise UnreadableFile(f"{path.name} unpacks to {unzipped / 2**20:.0f} MB, which is far more "
+                             "than a sheet of prompts needs; refusing to open it.")
+
+
+def choose_sheet(names: list[str], wanted: str | None, path: Path) -> int:
+    if wanted is None:
+        return 0
+    if wanted not in names:
+        raise UnreadableFile(f'{path.name} has no sheet named "{wanted}"; its sheets are: '
+                             f"{', '.join(names)}.")
+    return names.index(wanted)
+
+
+def read_xlsx(path: Path, sheet: str | None, max_unzipped_bytes: int) -> Table:
+    check_unzipped_size(path, max_unzipped_bytes)
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds for a damaged file
+        raise UnreadableFile(f"{path.name} could not be opened as an .xlsx workbook ({error}).") \
+            from None
+    try:
+        worksheet = workbook.worksheets[choose_sheet(workbook.sheetnames, sheet, path)]
+        if (worksheet.max_row or 0) > MAX_FILE_ROWS:
+            raise too_many_rows(path.name)
+        worksheet.reset_dimensions()  # some writers store a wrong size; read what is there
+        try:
+            rows = list(islice(worksheet.iter_rows(values_only=True), MAX_FILE_ROWS + 1))
+        except Exception as error:  # read-only mode parses the sheet only now
+            raise UnreadableFile(f"{path.name}: the sheet \"{worksheet.title}\" is damaged "
+                                 f"({error}).") from None
+        if len(rows) > MAX_FILE_ROWS:  # its size tag understated it
+            raise too_many_rows(path.name)
+        return Table(title=worksheet.title, rows=[list(values) for values in rows])
+    finally:
+        workbook.close()

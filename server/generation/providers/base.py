@@ -1,0 +1,44 @@
+"""What every image provider promises: one image per call, and errors that say what to do next."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from server.sheet.request import ImageRequest
+
+
+@dataclass(frozen=True)
+class GeneratedImage:
+    data: bytes
+    media_type: str
+    seed: int | None  # the seed the provider used, when it tells us
+    prompt: str  # the prompt the provider used (after magic prompt / rewriting)
+    preview: bool = False  # a local placeholder, not a generated image
+
+
+class ProviderError(Exception):
+    """A failed generation; `reason` is written on the person's row, so it reads as plain English."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TransientProviderError(ProviderError):
+    """Worth retrying later: rate limits, 5xx, timeouts, dropped connections."""
+
+    def __init__(self, reason: str, retry_after: float | None = None):
+        super().__init__(reason)
+        self.retry_after = retry_after  # seconds the service asked us to wait, if it said
+
+
+class PermanentProviderError(ProviderError):
+    """Retrying cannot help (and could pay twice): bad input, bad key, safety refusals."""
+
+
+class Provider(Protocol):
+    name: str
+
+    def generate(self, request: ImageRequest, seed: int | None) -> GeneratedImage:
+        """Make exactly one image; `request.num_images` is the pipeline's business, not ours."""
+        ...

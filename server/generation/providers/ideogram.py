@@ -1,0 +1,146 @@
+"""Ideogram API provider. Every Ideogram spelling lives in this module, so a correction is one edit.
+
+Model 3.0 uses `POST /v1/ideogram-v3/generate` (multipart/form-data; fields checked against the
+provider's published OpenAPI description). Models 2.0, 2a and 1.0 use the legacy
+`POST /generate` with a JSON `{"image_request": {...}}` (spellings from third-party clients).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from server.config import Settings
+from server.sheet.request import ImageRequest
+
+from . import _http
+from .base import GeneratedImage, PermanentProviderError
+
+SERVICE = "The Ideogram image service"
+API_KEY_HEADER = "Api-Key"
+V3_PATH = "/v1/ideogram-v3/generate"
+LEGACY_PATH = "/generate"
+
+# Model 3.0 (multipart form fields)
+V3_RENDERING_SPEED = {"default": "DEFAULT", "turbo": "TURBO", "quality": "QUALITY"}
+V3_STYLE_TYPE = {"auto": "AUTO", "general": "GENERAL", "realistic": "REALISTIC", "design": "DESIGN"}
+
+# Legacy models (JSON image_request)
+LEGACY_MODEL = {
+    ("2.0", "default"): "V_2", ("2.0", "turbo"): "V_2_TURBO",
+    ("2a", "default"): "V_2A", ("2a", "turbo"): "V_2A_TURBO",
+    ("1.0", "default"): "V_1", ("1.0", "turbo"): "V_1_TURBO",
+}
+LEGACY_STYLE_TYPE = V3_STYLE_TYPE | {"3d": "RENDER_3D", "anime": "ANIME"}
+
+MAGIC_PROMPT = {"on": "ON", "off": "OFF"}
+# Recommended to descend; the API accepts 0.05..1.0.
+PALETTE_WEIGHTS = (1.0, 0.8, 0.6, 0.4, 0.2)
+
+
+def v3_aspect_ratio(ratio: str) -> str:
+    return ratio.replace(":", "x")  # "16:9" → "16x9"
+
+
+def legacy_aspect_ratio(ratio: str) -> str:
+    return "ASPECT_" + ratio.replace(":", "_")  # "16:9" → "ASPECT_16_9"
+
+
+def color_palette(palette: str | tuple[str, ...] | None) -> dict[str, Any] | None:
+    if palette is None:
+        return None
+    if isinstance(palette, str):
+        return {"name": palette.upper()}
+    return {"members": [{"color_hex": colour, "color_weight": weight}
+                        for colour, weight in zip(palette, PALETTE_WEIGHTS)]}
+
+
+def v3_fields(request: ImageRequest, seed: int | None) -> list[tuple[str, str]]:
+    """Form fields for model 3.0. Nested values (color_palette) travel as a JSON string field."""
+    fields = {
+        "prompt": request.prompt,
+        "aspect_ratio": v3_aspect_ratio(request.aspect_ratio),
+        "rendering_speed": V3_RENDERING_SPEED[request.rendering],
+        "magic_prompt": MAGIC_PROMPT[request.magic_prompt],
+        "style_type": V3_STYLE_TYPE[request.style],
+        "num_images": "1",
+        "seed": None if seed is None else str(seed),
+        "negative_prompt": request.negative_prompt or None,
+        "color_palette": _json_or_none(color_palette(request.color_palette)),
+    }
+    return [(name, value) for name, value in fields.items() if value is not None]
+
+
+def legacy_body(request: ImageRequest, seed: int | None) -> dict[str, Any]:
+    rendering = "turbo" if request.rendering == "turbo" else "default"
+    image_request = {
+        "prompt": request.prompt,
+        "model": LEGACY_MODEL[(request.model, rendering)],
+        "aspect_ratio": legacy_aspect_ratio(request.aspect_ratio),
+        "magic_prompt_option": MAGIC_PROMPT[request.magic_prompt],
+        "style_type": _legacy_style(request),
+        "num_images": 1,
+        "seed": seed,
+        "negative_prompt": request.negative_prompt or None,
+        "color_palette": color_palette(request.color_palette),
+    }
+    return {"image_request": {k: v for k, v in image_request.items() if v is not None}}
+
+
+def _legacy_style(request: ImageRequest) -> str | None:
+    # Third-party references say style_type applies to V_2 and later; for 1.0 we send it only
+    # when the sheet asks for a style, so a default row never trips over it.
+    if request.model == "1.0" and request.style == "auto":
+        return None
+    return LEGACY_STYLE_TYPE[request.style]
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
+class IdeogramProvider:
+    name = "ideogram"
+
+    def __init__(self, settings: Settings, client: httpx.Client):
+        # make_provider has checked that the key is set.
+        self._key = settings.ideogram_api_key
+        self._base = settings.ideogram_base_url.rstrip("/")
+        self._hosts = settings.ideogram_image_hosts
+        self._timeout = settings.provider_timeout
+        self._client = client
+
+    def generate(self, request: ImageRequest, seed: int | None) -> GeneratedImage:
+        headers = {API_KEY_HEADER: self._key, "Accept": "application/json"}
+        if request.model == "3.0":
+            # (None, value) parts make httpx send plain form fields as multipart/form-data.
+            files = [(name, (None, value)) for name, value in v3_fields(request, seed)]
+            response = self._post(V3_PATH, headers=headers, files=files)
+        else:
+            response = self._post(LEGACY_PATH, headers=headers, json=legacy_body(request, seed))
+        image = _first_image(response)
+        data, media_type = _http.download(self._client, image["url"], hosts=self._hosts,
+                                          service=SERVICE, timeout=self._timeout)
+        return GeneratedImage(data=data, media_type=media_type, seed=image.get("seed", seed),
+                              prompt=image.get("prompt") or request.prompt)
+
+    def _post(self, path: str, **kwargs) -> httpx.Response:
+        response = _http.send(self._client, "POST", self._base + path, service=SERVICE,
+                              timeout=self._timeout, **kwargs)
+        _http.raise_for_status(response, service=SERVICE, secret=self._key)
+        return response
+
+
+def _first_image(response: httpx.Response) -> dict[str, Any]:
+    try:
+        image = response.json()["data"][0]
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise PermanentProviderError(f"{SERVICE} answered without an image.") from None
+    if not isinstance(image, dict):
+        raise PermanentProviderError(f"{SERVICE} answered without an image.")
+    if image.get("is_image_safe") is False or not image.get("url"):
+        raise PermanentProviderError(
+            f"{SERVICE} made the image but flagged it as unsafe, so it is not available. "
+            "Try rewording the prompt.")
+    return image

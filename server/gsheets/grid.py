@@ -1,0 +1,106 @@
+"""A Google Sheet behind the same small interface as the workbook grid.
+
+Every operation is a fixed number of Sheets API requests, whatever the number of rows (Google
+allows 60 reads and 60 writes per minute per user): reading is one request, marking one
+batchUpdate, and so on. Operations that build on what a read saw take its `SheetContents`.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import gspread
+
+from server.gsheets import anchors
+from server.gsheets.cells import text_format_request, text_value_request
+from server.gsheets.client import Spreadsheet
+from server.gsheets.contents import SheetContents, contents_of
+from server.gsheets.marks import mark_requests
+from server.gsheets.template_tab import template_tab_requests
+from server.sheet.cells import time_converted_ratio
+from server.sheet.validation import Report
+
+READ_FIELDS = ("sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)),"
+               "data(startRow,startColumn,rowData(values(formattedValue,note,"
+               "userEnteredFormat.backgroundColor)),"
+               "columnMetadata(developerMetadata(metadataId,metadataKey,metadataValue,location))),"
+               "developerMetadata(metadataId,metadataKey,metadataValue,location))")
+
+
+class SheetGrid:
+    def __init__(self, client: gspread.Client, spreadsheet_id: str, sheet_id: int | None = None,
+                 *, retry: Mapping[str, Any] | None = None):
+        self.spreadsheet = Spreadsheet(client, spreadsheet_id, retry)
+        self.sheet_id = sheet_id
+
+    @property
+    def spreadsheet_id(self) -> str:
+        return self.spreadsheet.id
+
+    def read(self) -> SheetContents:
+        """The chosen sheet's cells as shown (formattedValue), in ONE request."""
+        params = {"fields": READ_FIELDS}
+        if self.sheet_id is None:
+            # Without a sheet id we cannot name the first sheet in a filter, so this one GET
+            # returns every tab's cells; callers that know the tab should pass its id.
+            answer = self.spreadsheet.call("get", params={**params, "includeGridData": "true"})
+        else:
+            body = {"dataFilters": [{"gridRange": {"sheetId": self.sheet_id}}],
+                    "includeGridData": True}
+            answer = self.spreadsheet.call("post", ":getByDataFilter", params=params, json=body)
+        contents = contents_of(answer["sheets"][0])
+        self.sheet_id = contents.sheet_id
+        return contents
+
+    def mark(self, contents: SheetContents, report: Report) -> None:
+        """Undo our previous marks, show the new ones, remember them: ONE batchUpdate (none if
+        there was nothing marked and nothing to mark)."""
+        requests = mark_requests(contents, report)
+        if requests:
+            self.spreadsheet.batch_update(requests)
+
+    def fix_aspect_ratios(self, contents: SheetContents, report: Report) -> int:
+        """Rewrite each time-converted ratio as text and make the column plain text: ONE
+        batchUpdate (none when nothing needs fixing)."""
+        column = report.columns.get("aspect_ratio")
+        fixes = [(problem.row, ratio) for problem in report.warnings
+                 if problem.column == "aspect_ratio" and problem.row
+                 and (ratio := time_converted_ratio(problem.value))]
+        if column is None or not fixes:
+            return 0
+        requests = [text_format_request(contents.sheet_id, column, 1, contents.row_count)]
+        requests += [text_value_request(contents.sheet_id, row - 1, column, ratio)
+                     for row, ratio in fixes]
+        self.spreadsheet.batch_update(requests)
+        return len(fixes)
+
+    def insert_template(self, full: bool = True) -> tuple[int, str]:
+        """Add a ready-to-fill tab: one metadata GET (for free titles and ids) + ONE batchUpdate."""
+        existing = self.spreadsheet.call("get", params={"fields": "sheets.properties(sheetId,title)"})
+        sheet_id, title, requests = template_tab_requests(
+            [sheet["properties"] for sheet in existing.get("sheets") or []], full)
+        self.spreadsheet.batch_update(requests)
+        return sheet_id, title
+
+    def prepare_batch(self, contents: SheetContents, batch_id: str, rows: Iterable[int],
+                      report: Report) -> None:
+        """Result headers, column and row anchors, "queued" statuses: ONE batchUpdate."""
+        self.spreadsheet.batch_update(anchors.prepare_requests(contents, batch_id, rows, report))
+
+    def write_results(self, results: dict[str, dict[int, dict[str, Any]]]
+                      ) -> set[tuple[str, int]]:
+        """batch → submitted row → {result column: value}. ONE metadata search (where are the
+        rows and columns now?) + ONE batchUpdate. Returns the (batch, row) pairs whose row was
+        deleted; they are skipped."""
+        if not any(results.values()):
+            return set()
+        found = self.spreadsheet.call("post", "/developerMetadata:search",
+                                      json=anchors.anchor_search(list(results)))
+        requests, missing = anchors.result_requests(results, *anchors.found_anchors(found))
+        if requests:
+            self.spreadsheet.batch_update(requests)
+        return missing
+
+    def clear_batch_anchors(self, batch_id: str) -> None:
+        """Forget a finished batch's row anchors: ONE batchUpdate."""
+        self.spreadsheet.batch_update([anchors.clear_request(batch_id)])

@@ -1,0 +1,66 @@
+"""Batches that come from a Google Sheet: validate in place, fix, start with anchored rows, and
+register for write-back. The web API is a thin layer over this."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from server.batches.launcher import Launcher
+from server.config import Settings
+from server.gsheets.client import sheets_client
+from server.gsheets.contents import SheetContents
+from server.gsheets.grid import SheetGrid
+from server.gsheets.writeback import WriteBack
+from server.sheet.validation import Report, validate
+
+
+@dataclass
+class CheckedSheet:
+    contents: SheetContents
+    report: Report
+
+    def as_dict(self) -> dict:
+        return self.report.as_dict() | {"sheet": {"id": self.contents.sheet_id,
+                                                  "title": self.contents.title}}
+
+
+@dataclass
+class SheetBatches:
+    settings: Settings
+    launcher: Launcher
+    writeback: WriteBack
+
+    def grid(self, access_token: str | None, spreadsheet_id: str, sheet_id: int | None) -> SheetGrid:
+        return SheetGrid(sheets_client(access_token, self.settings), spreadsheet_id, sheet_id)
+
+    def check(self, grid: SheetGrid) -> CheckedSheet:
+        contents = grid.read()
+        return CheckedSheet(contents, validate(contents.rows, self.launcher.prices))
+
+    def validate(self, grid: SheetGrid) -> CheckedSheet:
+        """One read and one write, whatever the row count."""
+        checked = self.check(grid)
+        grid.mark(checked.contents, checked.report)
+        return checked
+
+    def fix(self, grid: SheetGrid) -> tuple[int, CheckedSheet]:
+        checked = self.check(grid)
+        fixed = grid.fix_aspect_ratios(checked.contents, checked.report)
+        return fixed, self.validate(grid)
+
+    def start(self, grid: SheetGrid, checked: CheckedSheet, owner: str, provider: str,
+              public_url: str) -> str:
+        """Start a batch of a sheet just validated (`checked`): anchors its rows, then queues."""
+        contents, report = checked.contents, checked.report
+        batch_id = self.launcher.launch(
+            report, owner, provider, contents.title,
+            extra={"kind": "sheet", "spreadsheet_id": grid.spreadsheet_id,
+                   "sheet_id": str(contents.sheet_id), "public_url": public_url},
+            prepare=lambda batch_id: grid.prepare_batch(contents, batch_id, report.rows, report))
+        self.writeback.register(batch_id)
+        return batch_id
+
+    def resume(self, batch_id: str, owner: str, retry_failed: bool = False) -> int:
+        again = self.launcher.resume(batch_id, owner, retry_failed)
+        if self.launcher.batches.fields(batch_id).get("kind") == "sheet":
+            self.writeback.register(batch_id)
+        return again

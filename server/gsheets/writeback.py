@@ -1,0 +1,123 @@
+"""Status write-back into Google Sheets, coalesced: workers only mark rows dirty in Redis; one
+flusher per spreadsheet sends one batched write per interval, whatever the worker count.
+
+A write that fails puts its rows back to dirty and backs off, so nothing is lost.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+import gspread
+
+from server.batches import keys
+from server.batches.store import Batches
+from server.config import Settings
+from server.gsheets.client import sheets_client
+from server.gsheets.grid import SheetGrid
+from server.gsheets.tokens import token_for
+from server.sheet.results import result_cells
+from server.web.links import Signer
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 60.0
+FLUSH_LOCK_SECONDS = 300  # longer than any one Sheets request; frees itself if a flusher dies
+
+
+class WriteBack:
+    def __init__(self, batches: Batches, settings: Settings, signer: Signer,
+                 client_factory: Callable[[str | None], gspread.Client] | None = None):
+        self.batches = batches
+        self.redis = batches.redis
+        self.settings = settings
+        self.signer = signer
+        self.client_factory = client_factory or (lambda token: sheets_client(token, settings))
+
+    def register(self, batch_id: str) -> None:
+        self.redis.sadd(keys.SHEET_BATCHES, batch_id)
+
+    def flush_due(self) -> None:
+        """Flush every spreadsheet whose interval has passed and that no one else is flushing."""
+        by_sheet: dict[tuple[str, str, str], list[str]] = {}
+        for raw in self.redis.smembers(keys.SHEET_BATCHES):
+            batch_id = raw.decode()
+            fields = self.batches.fields(batch_id)
+            key = (fields["spreadsheet_id"], fields.get("sheet_id", ""), fields["owner"])
+            by_sheet.setdefault(key, []).append(batch_id)
+        for (spreadsheet_id, sheet_id, owner), batch_ids in by_sheet.items():
+            if not self._take_turn(spreadsheet_id):
+                continue
+            # One flush at a time per spreadsheet, even when one outlasts the interval: a write
+            # computed earlier must never land after, and over, a newer one.
+            lock = self.redis.lock(keys.flush(spreadsheet_id, "lock"), timeout=FLUSH_LOCK_SECONDS)
+            if lock.acquire(blocking=False):
+                try:
+                    self.flush(spreadsheet_id, sheet_id, owner, batch_ids)
+                finally:
+                    lock.release()
+
+    def _take_turn(self, spreadsheet_id: str) -> bool:
+        """At most one flush per spreadsheet per interval, across all processes; the lock is
+        left to expire, which is what spaces the writes."""
+        if self.redis.exists(keys.flush(spreadsheet_id, "backoff")):
+            return False
+        interval_ms = int(self.settings.flush_interval * 1000)
+        return bool(self.redis.set(keys.flush(spreadsheet_id, "turn"), 1, nx=True, px=interval_ms))
+
+    def flush(self, spreadsheet_id: str, sheet_id: str, owner: str, batch_ids: list[str]) -> int:
+        dirty = {batch_id: self.batches.take_dirty_rows(batch_id) for batch_id in batch_ids}
+        dirty = {batch_id: rows for batch_id, rows in dirty.items() if rows}
+        self._forget_finished(batch_ids, dirty)
+        if not dirty:
+            return 0
+        results = {batch_id: self.cells(batch_id, rows) for batch_id, rows in dirty.items()}
+        try:
+            client = self.client_factory(token_for(self.redis, owner))
+            # No retries inside a flush: a failed write waits for the next turn (with back-off)
+            # and is then sent with fresh values.
+            grid = SheetGrid(client, spreadsheet_id, int(sheet_id) if sheet_id else None,
+                             retry={"attempts": 1})
+            grid.write_results(results)
+        except Exception as error:  # keep every row for the next turn, whatever went wrong
+            for batch_id, rows in dirty.items():
+                self.batches.mark_dirty(batch_id, rows)
+            self._back_off(spreadsheet_id, error)
+            return 0
+        self.redis.delete(keys.flush(spreadsheet_id, "failures"))
+        return sum(len(rows) for rows in dirty.values())
+
+    def cells(self, batch_id: str, rows: set[int]) -> dict[int, dict[str, Any]]:
+        status = self.batches.status(batch_id)
+        base = status.fields.get("public_url", "").rstrip("/")
+        requests = self.batches.requests(batch_id)
+        cells = {}
+        for row in rows:
+            if row not in status.rows:
+                continue
+            private = requests[row].visibility == "private"
+            cells[row] = result_cells(
+                status.rows[row],
+                link=lambda image: self.image_url(base, batch_id, image["name"], private),
+                preview=lambda image: self.thumbnail_url(base, batch_id, image["name"]))
+        return cells
+
+    def image_url(self, base: str, batch_id: str, name: str, private: bool) -> str:
+        return f"{base}/images/{self.signer.image_token(batch_id, name, private)}"
+
+    def thumbnail_url(self, base: str, batch_id: str, name: str) -> str:
+        """Inside =IMAGE() a link must not expire: a lasting signature."""
+        return f"{base}/thumbs/{self.signer.image_token(batch_id, name, private=False)}"
+
+    def _forget_finished(self, batch_ids: list[str], dirty: dict) -> None:
+        for batch_id in batch_ids:
+            if batch_id not in dirty and self.batches.status(batch_id).finished:
+                self.redis.srem(keys.SHEET_BATCHES, batch_id)
+
+    def _back_off(self, spreadsheet_id: str, error: Exception) -> None:
+        failures = self.redis.incr(keys.flush(spreadsheet_id, "failures"))
+        self.redis.expire(keys.flush(spreadsheet_id, "failures"), 3600)
+        wait = min(MAX_BACKOFF_SECONDS, self.settings.flush_interval * 2 ** failures)
+        self.redis.set(keys.flush(spreadsheet_id, "backoff"), 1, px=int(wait * 1000))
+        log.warning("sheet write-back failed (%s); retrying in %.0f s",
+                    type(error).__name__, wait)

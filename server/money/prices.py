@@ -1,0 +1,37 @@
+"""The price table behind cost estimates and budgets: configuration, not code.
+
+The bundled `prices.json` holds the published per-image prices; `SHEETBATCH_PRICES` (see
+`server.config`) names a JSON file of the same shape to use instead.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib import resources
+from typing import Any, Iterable, Mapping
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    per_image: Mapping[str, Mapping[str, float]]
+    currency: str = "USD"
+
+    @classmethod
+    def load(cls, path: str | None = None) -> "PriceTable":
+        """The table in `path`, or the bundled one."""
+        text = (open(path, encoding="utf-8").read() if path
+                else resources.files(__package__).joinpath("prices.json").read_text("utf-8"))
+        data = json.loads(text)
+        return cls(per_image=data["per_image"], currency=data.get("currency", "USD"))
+
+    def image_price(self, model: str, rendering: str) -> Decimal:
+        by_rendering = self.per_image.get(model, {})
+        price = by_rendering.get(rendering, by_rendering.get("default", 0))
+        return Decimal(str(price))
+
+    def total(self, rows: Iterable[Mapping[str, Any]]) -> float:
+        """Cost of generating every image of these rows (settings as validation makes them)."""
+        total = sum((self.image_price(row["model"], row["rendering"]) * row["num_images"]
+                     for row in rows), Decimal(0))
+        return float(total)

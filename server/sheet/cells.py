@@ -1,0 +1,183 @@
+"""Reading one cell: each column's parser turns what a spreadsheet holds (text, numbers, times)
+into the normalised setting, or explains in one line why it cannot."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Iterable
+
+from server.sheet.columns import (
+    ASPECT_RATIOS,
+    COLUMNS_BY_NAME,
+    MAX_PALETTE_COLOURS,
+    MODELS,
+    PALETTE_PRESETS,
+    RENDERINGS,
+    SWITCH,
+    VISIBILITIES,
+)
+
+_HEX_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
+_TIME_TEXT = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?")
+# Spreadsheets store a time as a date-time on their epoch day; seeing one of these dates
+# means the cell held only a time.
+_TIME_ONLY_DATES = (dt.date(1899, 12, 30), dt.date(1899, 12, 31), dt.date(1900, 1, 1))
+
+
+class CellError(ValueError):
+    """A cell value that cannot be used; its text is the message for the person."""
+
+
+class CellWarning(Exception):
+    """A value we could use but want the person to look at."""
+
+    def __init__(self, message: str, normalised: Any):
+        super().__init__(message)
+        self.normalised = normalised
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def shown(value: Any) -> Any:
+    """The value as the person saw it in the cell, for messages and JSON."""
+    if isinstance(value, dt.datetime) and value.date() in _TIME_ONLY_DATES:
+        return value.time().isoformat()
+    if isinstance(value, (dt.time, dt.date)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        hours, rest = divmod(int(value.total_seconds()), 3600)
+        return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def text_of(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _choose(value: Any, choices: Iterable[str], what: str) -> str:
+    text = text_of(value).lower()
+    if text in choices:
+        return text
+    raise CellError(f"{what} must be one of: {', '.join(choices)}.")
+
+
+def _whole_number(value: Any, column: str, what: str) -> int:
+    low, high = COLUMNS_BY_NAME[column].whole_numbers
+    if isinstance(value, bool):
+        raise CellError(f"{what} must be a whole number from {low} to {high}.")
+    try:
+        number = float(text_of(value)) if not isinstance(value, (int, float)) else value
+    except ValueError:
+        raise CellError(f"{what} must be a whole number from {low} to {high}.") from None
+    if not float(number).is_integer():
+        raise CellError(f"{what} must be a whole number (no decimals), from {low} to {high}.")
+    if not low <= number <= high:
+        raise CellError(f"{what} must be from {low} to {high}.")
+    return int(number)
+
+
+def parse_prompt(value: Any) -> str:
+    if is_blank(value):
+        raise CellError("The prompt is empty. Every row needs a prompt describing the image.")
+    return text_of(value)
+
+
+def parse_visibility(value: Any) -> str:
+    if is_blank(value):
+        raise CellError("Visibility is empty. Write public or private.")
+    return _choose(value, VISIBILITIES, "Visibility")
+
+
+def parse_model(value: Any) -> str:
+    text = text_of(value).lower()
+    if text in MODELS:
+        return text
+    try:
+        number = float(text)
+    except ValueError:
+        number = None
+    # A spreadsheet shows 3.0 as 3; only whole numbers can be such a model, never 2.96.
+    if number is not None and number.is_integer() and f"{number:.1f}" in MODELS:
+        return f"{number:.1f}"
+    raise CellError(f"Model must be one of: {', '.join(MODELS)}.")
+
+
+def _time_parts(value: Any) -> tuple[int, int, int] | None:
+    """Hours, minutes, seconds when a spreadsheet turned the value into a time."""
+    if isinstance(value, dt.datetime):
+        if value.date() not in _TIME_ONLY_DATES:
+            return None
+        value = value.time()
+    if isinstance(value, dt.time):
+        return value.hour, value.minute, value.second
+    if isinstance(value, dt.timedelta):
+        seconds = int(value.total_seconds())
+        return seconds // 3600, seconds % 3600 // 60, seconds % 60
+    if isinstance(value, str):
+        match = _TIME_TEXT.fullmatch(value.strip())
+        if not match or (match[3] is None and match[4] is None and len(match[2]) != 2):
+            return None
+        hours = int(match[1]) % 12 + (12 if match[4] and match[4].lower() == "p" else 0) \
+            if match[4] else int(match[1])
+        return hours, int(match[2]), int(match[3] or 0)
+    return None
+
+
+def parse_aspect_ratio(value: Any) -> str:
+    text = text_of(value) if isinstance(value, (str, int, float)) else None
+    if text in ASPECT_RATIOS:
+        return text
+    parts = _time_parts(value)
+    if parts and parts[2] == 0 and f"{parts[0]}:{parts[1]}" in ASPECT_RATIOS:
+        ratio = f"{parts[0]}:{parts[1]}"
+        raise CellWarning(
+            f"Your spreadsheet turned the ratio {ratio} into the time {shown(value)}. We read it as "
+            f"{ratio}; format the column as plain text so it stays exact (in Google Sheets the "
+            "add-in's Fix ratios button does this).", ratio)
+    raise CellError(f"Aspect ratio must be one of: {', '.join(ASPECT_RATIOS)}.")
+
+
+def time_converted_ratio(value: Any) -> str | None:
+    """The ratio a spreadsheet turned into this time, if it did (what Fix ratios writes back)."""
+    try:
+        parse_aspect_ratio(value)
+    except CellWarning as warning:
+        return warning.normalised
+    except CellError:
+        return None
+    return None
+
+
+def parse_color_palette(value: Any) -> str | tuple[str, ...]:
+    text = text_of(value)
+    if text.lower() in PALETTE_PRESETS:
+        return text.lower()
+    colours = text.split()
+    if all(_HEX_COLOUR.fullmatch(colour) for colour in colours):
+        if len(colours) > MAX_PALETTE_COLOURS:
+            raise CellError(f"A colour palette can have at most {MAX_PALETTE_COLOURS} colours; "
+                            f"this one has {len(colours)}.")
+        return tuple(colour.upper() for colour in colours)
+    raise CellError("Colour palette must be up to five colours like #CBA324 separated by spaces, "
+                    f"or one preset: {', '.join(PALETTE_PRESETS)}.")
+
+
+PARSERS = {
+    "prompt": parse_prompt,
+    "visibility": parse_visibility,
+    "aspect_ratio": parse_aspect_ratio,
+    "magic_prompt": lambda value: _choose(value, SWITCH, "Magic prompt"),
+    "model": parse_model,
+    "num_images": lambda value: _whole_number(value, "num_images", "Number of images"),
+    "seed_number": lambda value: _whole_number(value, "seed_number", "Seed"),
+    "rendering": lambda value: _choose(value, RENDERINGS, "Rendering"),
+    "negative_prompt": text_of,
+    "style": lambda value: text_of(value).lower(),  # checked against the row's model
+    "color_palette": parse_color_palette,
+}

@@ -1,0 +1,209 @@
+"""Validating a whole sheet: the header, every row, the rules across columns, the row limit and
+the estimate; every problem names its cell and says what to do in one line."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable
+
+from server.sheet.cells import PARSERS, CellError, CellWarning, is_blank, shown, text_of
+from server.sheet.columns import (
+    ALL_STYLES,
+    COLUMN_NAMES,
+    COLUMNS,
+    COLUMNS_BY_NAME,
+    DEFAULTS,
+    MAX_DATA_ROWS,
+    MAX_SHEET_ROWS,
+    MODELS_WITH_PALETTE,
+    RATIOS_ONLY_3_0,
+    RENDERINGS_BY_MODEL,
+    RESULT_COLUMNS,
+    STYLES_BY_MODEL,
+    column_letter,
+)
+from server.sheet.request import ImageRequest, settings_as_dict
+
+if TYPE_CHECKING:
+    from server.money.prices import PriceTable
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (error) or doubtful (warning) in a sheet."""
+    message: str
+    column: str | None = None
+    row: int | None = None
+    col_index: int | None = None  # 0-based sheet column, kept to mark header problems in place
+    value: Any = None
+
+    @property
+    def cell(self) -> str | None:
+        if self.row is None or self.col_index is None:
+            return None
+        return f"{column_letter(self.col_index)}{self.row}"
+
+    def as_dict(self) -> dict:
+        return {"cell": self.cell, "row": self.row, "column": self.column,
+                "value": self.value, "message": self.message}
+
+
+@dataclass
+class Report:
+    rows: dict[int, ImageRequest] = field(default_factory=dict)  # sheet row → valid request
+    row_count: int = 0
+    images: int = 0
+    cost: float = 0.0
+    currency: str = "USD"
+    first_row: dict | None = None
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    columns: dict[str, int] = field(default_factory=dict)  # column name → 0-based index
+    result_columns: dict[str, int] = field(default_factory=dict)  # ours, from an earlier run
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict:
+        return {"valid": self.valid, "rows": self.row_count, "images": self.images,
+                "cost": {"currency": self.currency, "total": self.cost},
+                "first_row": self.first_row,
+                "errors": [problem.as_dict() for problem in self.errors],
+                "warnings": [problem.as_dict() for problem in self.warnings]}
+
+
+def cross_column_problems(values: dict[str, Any], model_ok: bool) -> dict[str, str]:
+    """Column → message for each setting the row's model cannot do. When the model cell is
+    itself wrong, only what no model offers is reported."""
+    if not model_ok:
+        if values["style"] in ALL_STYLES:
+            return {}
+        return {"style": f"Style {values['style']} does not exist; use one of: "
+                         f"{', '.join(ALL_STYLES)}."}
+    model = values["model"]
+    conflicts = {}
+    if values["aspect_ratio"] in RATIOS_ONLY_3_0 and model != "3.0":
+        conflicts["aspect_ratio"] = (f"Aspect ratio {values['aspect_ratio']} needs model 3.0; "
+                                     f"this row uses model {model}.")
+    if values["rendering"] not in RENDERINGS_BY_MODEL[model]:
+        conflicts["rendering"] = (f"Rendering {values['rendering']} needs model 3.0; model "
+                                  f"{model} offers only: {', '.join(RENDERINGS_BY_MODEL[model])}.")
+    if values["style"] not in STYLES_BY_MODEL[model]:
+        conflicts["style"] = (f"Style {values['style']} is not available with model {model}; "
+                              f"use one of: {', '.join(STYLES_BY_MODEL[model])}.")
+    if values["color_palette"] is not None and model not in MODELS_WITH_PALETTE:
+        conflicts["color_palette"] = (f"Colour palettes need model 2.0 or later; this row uses "
+                                      f"model {model}.")
+    return conflicts
+
+
+def read_header(header: list[Any], report: Report) -> None:
+    """Find our columns in row 1, reporting near-misses, duplicates and unknown headers."""
+    for index, raw in enumerate(header):
+        if is_blank(raw):
+            continue
+        name = text_of(raw)
+        as_written = str(raw)
+        if name in COLUMNS_BY_NAME and name == raw:
+            if name in report.columns:
+                report.errors.append(Problem(
+                    f'The column "{name}" appears twice. Keep one and delete or rename the other.',
+                    as_written, col_index=index, value=as_written))
+            else:
+                report.columns[name] = index
+        elif name.lower() in COLUMNS_BY_NAME:
+            exact = name.lower()
+            report.errors.append(Problem(
+                f'The header "{as_written}" should be written exactly "{exact}" '
+                "(lowercase, no extra spaces).", as_written, col_index=index, value=as_written))
+        elif name in RESULT_COLUMNS:
+            report.result_columns.setdefault(name, index)
+        else:
+            report.warnings.append(Problem(_unknown_header_message(name), as_written,
+                                           col_index=index, value=as_written))
+    near_misses = {problem.column.strip().lower() for problem in report.errors}
+    for column in COLUMNS:
+        if column.required and column.name not in report.columns and column.name not in near_misses:
+            report.errors.append(Problem(
+                f'The required column "{column.name}" is missing. Add a header cell "{column.name}" '
+                "in row 1.", column.name))
+
+
+def _unknown_header_message(name: str) -> str:
+    guess = difflib.get_close_matches(name.lower(), COLUMN_NAMES, n=1, cutoff=0.7)
+    hint = f' Did you mean "{guess[0]}"?' if guess else ""
+    return f'The column "{name}" is not one we use, so it is ignored.{hint}'
+
+
+def _row_is_empty(values: list[Any], ignored: set[int]) -> bool:
+    return all(is_blank(value) for index, value in enumerate(values) if index not in ignored)
+
+
+def read_row(row: int, values: list[Any], report: Report) -> tuple[dict[str, Any], bool]:
+    """Normalise one data row, reporting each problem.
+
+    Returns every column's setting (defaults standing in for bad cells, so the estimate still
+    counts the row) and whether the row is free of errors.
+    """
+    settings, problems = dict(DEFAULTS), []
+    for name, index in report.columns.items():
+        raw = values[index] if index < len(values) else None
+        if is_blank(raw) and not COLUMNS_BY_NAME[name].required:
+            continue
+        try:
+            settings[name] = PARSERS[name](raw)
+        except CellWarning as warning:
+            settings[name] = warning.normalised
+            report.warnings.append(Problem(str(warning), name, row, index, shown(raw)))
+        except CellError as error:
+            problems.append(Problem(str(error), name, row, index, shown(raw)))
+    bad = {problem.column for problem in problems}
+    for name, message in cross_column_problems(settings, model_ok="model" not in bad).items():
+        if name not in bad:
+            index = report.columns[name]
+            problems.append(Problem(message, name, row, index, shown(values[index])))
+    report.errors.extend(problems)
+    return settings, not problems
+
+
+def validate(table: Iterable[list[Any]], prices: "PriceTable") -> Report:
+    """Check a whole sheet given as rows of cell values, row 1 being the header."""
+    report = Report()
+    rows = iter(table)
+    read_header(list(next(rows, None) or []), report)
+    columns_ok = all(c.name in report.columns for c in COLUMNS if c.required)
+    estimates = []
+    for row_number, values in enumerate(rows, start=2):
+        values = list(values)
+        if _row_is_empty(values, set(report.result_columns.values())):
+            continue
+        report.row_count += 1
+        if report.row_count > MAX_DATA_ROWS:
+            continue
+        settings, ok = read_row(row_number, values, report)
+        if report.first_row is None:
+            report.first_row = settings_as_dict(settings)
+        estimates.append(settings)
+        # Without a required column no row can be made, but every other cell is still checked.
+        if ok and columns_ok:
+            report.rows[row_number] = ImageRequest(**settings)
+    if report.row_count == 0 and columns_ok:
+        report.errors.append(Problem(
+            "The sheet has no prompts yet: add one row per prompt under the header row."))
+    if report.row_count > MAX_DATA_ROWS:
+        report.errors.append(Problem(
+            f"This sheet has {report.row_count} rows of prompts, more than the limit of "
+            f"{MAX_DATA_ROWS} ({MAX_SHEET_ROWS} rows including the header). "
+            "Split it into several sheets."))
+    for problems in (report.errors, report.warnings):
+        problems.sort(key=_position)
+    report.images = sum(settings["num_images"] for settings in estimates)
+    report.cost = prices.total(estimates)
+    report.currency = prices.currency
+    return report
+
+
+def _position(problem: Problem) -> tuple[int, int]:
+    """Sheet-level problems first, then in reading order."""
+    return problem.row or 0, -1 if problem.col_index is None else problem.col_index

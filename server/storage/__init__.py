@@ -1,0 +1,31 @@
+"""Image storage: a local folder or an S3-compatible bucket, the batch ZIP and thumbnails.
+
+An image is identified by its job key (batch_id, row, image index); see `records.Storage`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from server.config import Settings
+from server.storage.local import LocalStorage
+from server.storage.records import Storage, StoredImage
+from server.storage.s3 import S3Storage
+
+__all__ = ["LocalStorage", "S3Storage", "Storage", "StoredImage", "batch_storage", "make_storage"]
+
+
+def make_storage(settings: Settings) -> LocalStorage | S3Storage:
+    """Local folder ``<data_dir>/images`` unless an S3 bucket is configured (boto3 takes its
+    credentials from its usual sources)."""
+    if settings.s3_bucket:
+        return S3Storage(bucket=settings.s3_bucket, prefix=settings.s3_prefix,
+                         endpoint_url=settings.s3_endpoint)
+    return LocalStorage(Path(settings.data_dir) / "images")
+
+
+def batch_storage(fields: dict[str, str], settings: Settings) -> tuple[LocalStorage | S3Storage, str]:
+    """Where a batch's images live, and its key there: a `run` keeps them in its own --out
+    folder; everything else uses the configured storage."""
+    if fields.get("storage_root"):
+        return LocalStorage(fields["storage_root"]), fields["storage_key"]
+    return make_storage(settings), fields["storage_key"]

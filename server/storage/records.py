@@ -1,0 +1,45 @@
+"""What storage knows of an image, and the one interface both backends offer."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import IO, Any, Protocol
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    batch_id: str
+    row: int
+    index: int
+    name: str
+    seed: int | None
+    prompt: str  # the prompt actually used (after magic prompt)
+    media_type: str
+    size: int
+    preview: bool
+
+
+def _meta_record(name: str, row: int, index: int, seed: int | None, used_prompt: str,
+                 media_type: str, preview: bool, size: int, source_prompt: str) -> dict[str, Any]:
+    return {
+        "name": name, "row": row, "index": index, "seed": seed, "prompt": used_prompt,
+        "media_type": media_type, "preview": bool(preview), "size": size,
+        "source_prompt": source_prompt,
+    }
+
+
+def _from_meta(batch_id: str, meta: dict[str, Any], size: int) -> StoredImage:
+    return StoredImage(
+        batch_id=batch_id, row=int(meta["row"]), index=int(meta["index"]), name=meta["name"],
+        seed=meta.get("seed"), prompt=meta.get("prompt", ""), media_type=meta["media_type"],
+        size=size, preview=bool(meta.get("preview", False)),
+    )
+
+
+class Storage(Protocol):
+    def save(self, batch_id: str, row: int, index: int, source_prompt: str, data: bytes, *,
+             seed: int | None, used_prompt: str, media_type: str = "image/png",
+             preview: bool = False) -> StoredImage: ...
+    def find(self, batch_id: str, row: int, index: int) -> StoredImage | None: ...
+    def list(self, batch_id: str) -> list[StoredImage]: ...
+    def open(self, batch_id: str, name: str) -> IO[bytes]: ...
+    def delete_batch(self, batch_id: str) -> None: ...

@@ -1,0 +1,15 @@
+"""gunicorn settings for `sheetbatch serve` (and the Procfile / Dockerfile), from Settings."""
+from server.config import Settings
+
+_settings = Settings.from_env()
+bind = _settings.bind
+# Threads, not sync workers: a ZIP download holds its worker for the whole stream.
+worker_class = "gthread"
+workers = _settings.web_processes
+threads = _settings.web_threads
+timeout = 120
+graceful_timeout = 20
+# No access log: download and image links carry their signature in the path.
+accesslog = None
+errorlog = "-"
+loglevel = "warning"

@@ -1,0 +1,54 @@
+"""Background duties shared by all worker processes, done by one of them at a time: take back
+images of dead workers, flush sheet write-back, and settle budgets of finished batches."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from server.batches import keys
+from server.services import Services
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 0.5
+REAP_EVERY_SECONDS = 5.0
+SETTLE_EVERY_SECONDS = 1.0
+
+
+class Housekeeper:
+    def __init__(self, services: Services):
+        self.services = services
+        self.redis = services.redis
+        self._last_reap = 0.0
+
+    def tick(self, now: float) -> None:
+        if now - self._last_reap >= REAP_EVERY_SECONDS and self._turn("reap", REAP_EVERY_SECONDS):
+            self._last_reap = now
+            self.services.batches.reap()
+        if self._turn("settle", SETTLE_EVERY_SECONDS):
+            self.settle_finished()
+        self.services.writeback.flush_due()
+
+    def _turn(self, duty: str, seconds: float) -> bool:
+        return bool(self.redis.set(keys.duty(duty), 1, nx=True, px=int(seconds * 1000)))
+
+    def settle_finished(self) -> None:
+        batches = self.services.batches
+        for raw in self.redis.smembers(keys.BUDGETED_BATCHES):
+            batch_id = raw.decode()
+            status = batches.status(batch_id)
+            if status.finished:
+                self.services.launcher.settle(batch_id)
+                self.redis.srem(keys.BUDGETED_BATCHES, batch_id)
+                # One last write of every row, in case a flush was lost with a crashed process.
+                batches.mark_dirty(batch_id, status.rows)
+                if status.fields.get("kind") == "sheet":
+                    self.services.writeback.register(batch_id)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.wait(TICK_SECONDS):
+            try:
+                self.tick(time.monotonic())
+            except Exception:  # housekeeping must outlive a Redis or Sheets hiccup
+                log.exception("housekeeping pass failed")
