@@ -25,6 +25,20 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-b
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
+# Tests that start processes (servers, workers, the command line) are marked `processes`; the
+# rest `unit`: `pytest -m unit` runs in seconds. A test that starts a process itself, without one
+# of these fixtures, carries the `processes` mark explicitly.
+PROCESS_FIXTURES = {"redis_server", "image_api_server", "emulator", "google", "backend",
+                    "browser", "workers"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if not item.get_closest_marker("processes"):
+            starts = PROCESS_FIXTURES & set(item.fixturenames)
+            item.add_marker(pytest.mark.processes if starts else pytest.mark.unit)
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     server = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()

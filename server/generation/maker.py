@@ -21,6 +21,7 @@ from server.generation.providers.base import (
 )
 from server.retry import retry_delay
 from server.sheet.columns import MAX_SEED
+from server.sheet.statuses import RowStatus
 from server.storage import batch_storage
 
 log = logging.getLogger(__name__)
@@ -68,16 +69,16 @@ class ImageMaker:
                 try:
                     stored = self._generate(fields, storage, key, row, index)
                 except PermanentProviderError as error:
-                    self.batches.settle(batch_id, row, index, token, "failed",
+                    self.batches.settle(batch_id, row, index, token, RowStatus.FAILED,
                                         {"error": error.reason})
-                    return "failed"
+                    return RowStatus.FAILED
                 except BatchStopped:
-                    self.batches.settle(batch_id, row, index, token, "stopped", {})
-                    return "stopped"
-            self.batches.settle(batch_id, row, index, token, "done", {
+                    self.batches.settle(batch_id, row, index, token, RowStatus.STOPPED, {})
+                    return RowStatus.STOPPED
+            self.batches.settle(batch_id, row, index, token, RowStatus.DONE, {
                 "name": stored.name, "seed": stored.seed, "prompt": stored.prompt,
                 "preview": stored.preview})
-        return "done"
+        return RowStatus.DONE
 
     def _generate(self, fields, storage, key, row, index):
         request = self.batches.request(fields["id"], row)
@@ -117,7 +118,7 @@ class ImageMaker:
             yield
         except Exception as error:
             log.exception("image %s row %s #%s failed unexpectedly", batch_id, row, index)
-            self.batches.settle(batch_id, row, index, token, "failed",
+            self.batches.settle(batch_id, row, index, token, RowStatus.FAILED,
                                 {"error": f"Something went wrong on our side: {error}"})
             raise
         finally:

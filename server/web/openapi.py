@@ -1,7 +1,7 @@
 """The OpenAPI document served at /api/openapi.json."""
 from __future__ import annotations
 
-from server.sheet.statuses import BatchStatus, RowStatus
+from server.sheet.statuses import COUNT_NAMES, BatchStatus, RowStatus
 
 SHEET = {"type": "object", "required": ["spreadsheet_id"], "properties": {
     "spreadsheet_id": {"type": "string"}, "sheet_id": {"type": ["integer", "null"]}}}
@@ -17,7 +17,7 @@ REPORT = {"type": "object", "properties": {
     "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}},
     "sheet": {"type": "object"}}}
 COUNTS = {"type": "object", "properties": {name: {"type": "integer"} for name in
-                                           ("total", "done", "failed", "stopped", "pending")}}
+                                           COUNT_NAMES}}
 STATUS = {"type": "object", "properties": {
     "id": {"type": "string"},
     "status": {"enum": list(BatchStatus)},

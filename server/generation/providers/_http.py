@@ -47,6 +47,17 @@ def api_message(response: httpx.Response) -> str:
     return str(body)[:MESSAGE_LIMIT]
 
 
+def first_image(response: httpx.Response, service: str) -> dict:
+    """The first entry of the answer's `data` list, where both APIs put the image."""
+    try:
+        image = response.json()["data"][0]
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise PermanentProviderError(f"{service} answered without an image.") from None
+    if not isinstance(image, dict):
+        raise PermanentProviderError(f"{service} answered without an image.")
+    return image
+
+
 def send(client: httpx.Client, method: str, url: str, *, service: str, timeout: float,
          **kwargs) -> httpx.Response:
     """One HTTP exchange; network trouble becomes a TransientProviderError."""

@@ -119,7 +119,7 @@ class IdeogramProvider:
             response = self._post(V3_PATH, headers=headers, files=files)
         else:
             response = self._post(LEGACY_PATH, headers=headers, json=legacy_body(request, seed))
-        image = _first_image(response)
+        image = _safe_image(response)
         data, media_type = _http.download(self._client, image["url"], hosts=self._hosts,
                                           service=SERVICE, timeout=self._timeout)
         return GeneratedImage(data=data, media_type=media_type, seed=image.get("seed", seed),
@@ -132,13 +132,8 @@ class IdeogramProvider:
         return response
 
 
-def _first_image(response: httpx.Response) -> dict[str, Any]:
-    try:
-        image = response.json()["data"][0]
-    except (ValueError, KeyError, IndexError, TypeError):
-        raise PermanentProviderError(f"{SERVICE} answered without an image.") from None
-    if not isinstance(image, dict):
-        raise PermanentProviderError(f"{SERVICE} answered without an image.")
+def _safe_image(response: httpx.Response) -> dict[str, Any]:
+    image = _http.first_image(response, SERVICE)
     if image.get("is_image_safe") is False or not image.get("url"):
         raise PermanentProviderError(
             f"{SERVICE} made the image but flagged it as unsafe, so it is not available. "

@@ -79,7 +79,7 @@ class OpenAIProvider:
                               headers={"Authorization": f"Bearer {self._key}"})
         _http.raise_for_status(response, service=SERVICE, secret=self._key,
                                refusal=_refusal(response))
-        image = _first_image(response)
+        image = _http.first_image(response, SERVICE)
         data, media_type = self._image_bytes(image)
         # No seed: the API has none, so claiming one would make "used_seed" a lie.
         return GeneratedImage(data=data, media_type=media_type, seed=None,
@@ -108,16 +108,6 @@ def _refusal(response: httpx.Response) -> str | None:
     if isinstance(error, dict) and error.get("code") in REFUSAL_CODES:
         return f"{SERVICE} refused the prompt (safety check): {error.get('message', '')}".strip()
     return None
-
-
-def _first_image(response: httpx.Response) -> dict[str, Any]:
-    try:
-        image = response.json()["data"][0]
-    except (ValueError, KeyError, IndexError, TypeError):
-        raise PermanentProviderError(f"{SERVICE} answered without an image.") from None
-    if not isinstance(image, dict):
-        raise PermanentProviderError(f"{SERVICE} answered without an image.")
-    return image
 
 
 def _sniff(data: bytes) -> str:

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SIDEBAR = ROOT / "appsscript" / "Sidebar.html"
 SHIM = ROOT / "appsscript" / "tests" / "gas_shim.js"
 
@@ -36,8 +36,9 @@ from flask import Flask, jsonify, request  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 from werkzeug.wrappers import Response  # noqa: E402
 
-from server import schema  # noqa: E402
 from server.money.prices import PriceTable  # noqa: E402
+from server.sheet import columns as schema  # noqa: E402
+from server.sheet.validation import Report, validate  # noqa: E402
 
 SPREADSHEET_ID = "sheet-under-test"
 SETTLED = {"stopped", "completed", "completed_with_errors", "failed"}
@@ -76,8 +77,8 @@ class StandIn:
         self.app = self._build()
 
     # the sheet, as the backend would read it through the Sheets API
-    def report(self, sheet_id: int) -> tuple[dict, schema.Report]:
-        report = schema.validate(self.sheets[sheet_id], self.prices)
+    def report(self, sheet_id: int) -> tuple[dict, Report]:
+        report = validate(self.sheets[sheet_id], self.prices)
         answer = report.as_dict() | {"sheet": {"id": sheet_id, "title": f"Sheet{sheet_id}"}}
         return json.loads(json.dumps(answer, default=str)), report
 

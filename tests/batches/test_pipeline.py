@@ -2,8 +2,6 @@
 over HTTP. Faults are real too: SIGKILL, injected 429/5xx/422, stop/resume/retry."""
 from __future__ import annotations
 
-import time
-
 from rq import Queue
 
 from server.batches.queue import QUEUE_NAME
@@ -49,11 +47,12 @@ def test_batch_completes_and_pays_once_per_image(batches, workers, image_api, tm
 def test_redelivered_job_never_pays_twice(batches, redis_conn, workers, image_api, tmp_path):
     batch_id = start(batches, rows(1), tmp_path)
     # RQ delivers at least once: the same image job arriving twice must call the API once.
-    Queue(QUEUE_NAME, connection=redis_conn).enqueue("workers.jobs.generate_image",
-                                                     batch_id, 2, 1)
+    duplicate = Queue(QUEUE_NAME, connection=redis_conn).enqueue(
+        "workers.jobs.generate_image", batch_id, 2, 1)
     workers.start(2)
     assert settled(batches, batch_id).status == "completed"
-    time.sleep(1)  # let the duplicate job run to its end
+    wait_for(lambda: duplicate.get_status(refresh=True) == "finished", timeout=30,
+             what="the duplicate job to run to its end")
     assert image_api.stats()["generated"] == 1
 
 
@@ -64,7 +63,7 @@ def test_killed_worker_leaves_its_image_and_its_slot_to_another(batches, workers
     # One call in flight at a time: the dead worker's slot must free itself too.
     [victim] = workers.start(1, SHEETBATCH_PROVIDER_CONCURRENCY="1")
     wait_for(lambda: "generating" in batches.states(batch_id).values(), what="a job to start")
-    time.sleep(0.5)  # the call to the image API is under way
+    wait_for(lambda: image_api.stats()["in_flight"] == 1, what="the call to the image API")
     workers.kill(victim)
     image_api.configure(latency=0.2)
     workers.start(1, SHEETBATCH_PROVIDER_CONCURRENCY="1")

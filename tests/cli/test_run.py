@@ -9,9 +9,12 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from server.sheet.columns import RESULT_COLUMNS
 from tests.conftest import ROOT, wait_for
+
+pytestmark = pytest.mark.processes  # these run the installed `sheetbatch` command
 
 SHEETBATCH = str(Path(sys.executable).parent / "sheetbatch")
 

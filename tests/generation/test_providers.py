@@ -28,7 +28,7 @@ from server.sheet.request import ImageRequest
 from tests.conftest import wait_for
 from tests.fakes import FakeImageAPI
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -404,6 +404,7 @@ def test_fake_handles_concurrent_requests(fake, client):
     wait_for(lambda: fake.stats()["in_flight"] == 0, timeout=5, what="handlers to finish")
 
 
+@pytest.mark.processes
 def test_fake_runs_as_its_own_process(client):
     process = subprocess.Popen([sys.executable, "-m", "tests.fakes.image_api", "--port", "0",
                                 "--api-key", "proc-key"], cwd=ROOT, stdout=subprocess.PIPE,

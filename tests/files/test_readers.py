@@ -347,6 +347,7 @@ def test_damaged_xls_never_escapes_as_other_exception(tmp_path):
     assert escaped == []
 
 
+@pytest.mark.processes
 def test_xls_reader_prints_nothing_to_stdout(tmp_path):
     # a fresh process: xlrd binds sys.stdout as its default log file at import time
     import subprocess

@@ -11,8 +11,8 @@ import requests
 from server.gsheets.endpoint import point_session_at
 from tests.sheets_emulator import EmulatorServer
 
-ROOT = Path(__file__).resolve().parents[1]
-CASSETTES = Path(__file__).resolve().parents[2] / "shared" / "sheets-cassettes"
+ROOT = Path(__file__).resolve().parents[2]
+CASSETTES = ROOT.parent / "shared" / "sheets-cassettes"
 
 
 @pytest.fixture
@@ -174,6 +174,7 @@ def test_unparsable_range(server, ws):
 
 
 @pytest.mark.skipif(not CASSETTES.is_dir(), reason="no recorded cassettes")
+@pytest.mark.processes
 def test_replay_all_recordings():
     proc = subprocess.run([sys.executable, "tests/sheets_emulator/replay.py", str(CASSETTES)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -12,6 +12,8 @@ import pytest
 from server.files.workbook import ERROR_FILL, WARNING_FILL
 from tests.conftest_validation import SHEETBATCH, write_csv, write_xlsx
 
+pytestmark = pytest.mark.processes  # these run the installed `sheetbatch` command
+
 RED = ERROR_FILL.start_color.rgb
 AMBER = WARNING_FILL.start_color.rgb
 

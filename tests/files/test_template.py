@@ -91,6 +91,7 @@ def test_xlsx_template_list_validation_on_every_enumerated_column(tmp_path, full
         assert (seed.formula1, seed.formula2) == ("0", "2147483647")
 
 
+@pytest.mark.processes
 def test_template_bad_extension_exit_2(tmp_path):
     result = subprocess.run([str(SHEETBATCH), "template", "-o", str(tmp_path / "t.ods")],
                             capture_output=True, text=True, timeout=120)
