@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Mapping
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name, "").strip()
+def _env(name: str, default: str | None = None, environ=os.environ) -> str | None:
+    value = environ.get(name, "").strip()
     return value or default
 
 
@@ -17,8 +19,8 @@ def default_data_dir() -> Path:
     return Path(base) / "sheetbatch"
 
 
-def _list(name: str, default: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in _env(name, default).split(",") if part.strip())
+def _list(name: str, default: str, environ=os.environ) -> tuple[str, ...]:
+    return tuple(part.strip() for part in _env(name, default, environ).split(",") if part.strip())
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class Settings:
     openai_base_url: str = "https://api.openai.com"
     openai_model: str = "gpt-image-1"
     provider_timeout: float = 120.0
+    outage_deadline: float = 1800.0  # rows wait this long through a provider outage, then fail
+    min_free_bytes: int = 64 * 1024 * 1024  # no paid call unless storage has this much room
     max_upload_bytes: int = 10 * 1024 * 1024
     max_unzipped_bytes: int = 200 * 1024 * 1024
     secret_key: str | None = None
@@ -54,39 +58,44 @@ class Settings:
     web_threads: int = 8
 
     @classmethod
-    def from_env(cls) -> "Settings":
-        ideogram_key = _env("IDEOGRAM_API_KEY")
-        openai_key = _env("OPENAI_API_KEY")
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
+        """The settings in `environ` (this process's environment by default)."""
+        env = partial(_env, environ=environ)
+        env_list = partial(_list, environ=environ)
+        ideogram_key = env("IDEOGRAM_API_KEY")
+        openai_key = env("OPENAI_API_KEY")
         default_provider = "ideogram" if ideogram_key else "openai" if openai_key else "preview"
         return cls(
-            data_dir=Path(_env("SHEETBATCH_DATA") or default_data_dir()),
-            redis_url=_env("REDIS_URL"),
-            provider=_env("SHEETBATCH_PROVIDER", default_provider),
-            provider_concurrency=int(_env("SHEETBATCH_PROVIDER_CONCURRENCY", "8")),
+            data_dir=Path(env("SHEETBATCH_DATA") or default_data_dir()),
+            redis_url=env("REDIS_URL"),
+            provider=env("SHEETBATCH_PROVIDER", default_provider),
+            provider_concurrency=int(env("SHEETBATCH_PROVIDER_CONCURRENCY", "8")),
             ideogram_api_key=ideogram_key,
-            ideogram_base_url=_env("IDEOGRAM_BASE_URL", cls.ideogram_base_url),
-            ideogram_image_hosts=_list("IDEOGRAM_IMAGE_HOSTS", "ideogram.ai"),
+            ideogram_base_url=env("IDEOGRAM_BASE_URL", cls.ideogram_base_url),
+            ideogram_image_hosts=env_list("IDEOGRAM_IMAGE_HOSTS", "ideogram.ai"),
             openai_api_key=openai_key,
-            openai_base_url=_env("OPENAI_BASE_URL", cls.openai_base_url),
-            openai_model=_env("OPENAI_IMAGE_MODEL", cls.openai_model),
-            provider_timeout=float(_env("SHEETBATCH_PROVIDER_TIMEOUT", "120")),
-            max_upload_bytes=int(_env("SHEETBATCH_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
-            max_unzipped_bytes=int(_env("SHEETBATCH_MAX_UNZIPPED_BYTES", str(200 * 1024 * 1024))),
-            secret_key=_env("SHEETBATCH_SECRET_KEY"),
-            monthly_budget=float(_env("SHEETBATCH_MONTHLY_BUDGET", "50")),
-            flush_interval=float(_env("SHEETBATCH_FLUSH_INTERVAL", "2")),
-            google_client_id=_env("GOOGLE_CLIENT_ID"),
-            google_certs_url=_env("GOOGLE_CERTS_URL", cls.google_certs_url),
-            google_tokeninfo_url=_env("GOOGLE_TOKENINFO_URL", cls.google_tokeninfo_url),
-            google_issuers=_list("GOOGLE_ISSUERS", ",".join(cls.google_issuers)),
-            google_api_url=_env("SHEETBATCH_GOOGLE_API_URL"),
-            service_account_file=_env("SHEETBATCH_SERVICE_ACCOUNT_FILE",
-                                      _env("GOOGLE_APPLICATION_CREDENTIALS")),
-            prices_file=_env("SHEETBATCH_PRICES"),
-            s3_bucket=_env("SHEETBATCH_S3_BUCKET"),
-            s3_prefix=_env("SHEETBATCH_S3_PREFIX", ""),
-            s3_endpoint=_env("SHEETBATCH_S3_ENDPOINT"),
-            bind=_env("SHEETBATCH_BIND", cls.bind),
-            web_processes=int(_env("SHEETBATCH_WEB_PROCESSES", str(cls.web_processes))),
-            web_threads=int(_env("SHEETBATCH_WEB_THREADS", str(cls.web_threads))),
+            openai_base_url=env("OPENAI_BASE_URL", cls.openai_base_url),
+            openai_model=env("OPENAI_IMAGE_MODEL", cls.openai_model),
+            provider_timeout=float(env("SHEETBATCH_PROVIDER_TIMEOUT", "120")),
+            outage_deadline=float(env("SHEETBATCH_OUTAGE_DEADLINE", str(cls.outage_deadline))),
+            min_free_bytes=int(env("SHEETBATCH_MIN_FREE_BYTES", str(cls.min_free_bytes))),
+            max_upload_bytes=int(env("SHEETBATCH_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
+            max_unzipped_bytes=int(env("SHEETBATCH_MAX_UNZIPPED_BYTES", str(200 * 1024 * 1024))),
+            secret_key=env("SHEETBATCH_SECRET_KEY"),
+            monthly_budget=float(env("SHEETBATCH_MONTHLY_BUDGET", "50")),
+            flush_interval=float(env("SHEETBATCH_FLUSH_INTERVAL", "2")),
+            google_client_id=env("GOOGLE_CLIENT_ID"),
+            google_certs_url=env("GOOGLE_CERTS_URL", cls.google_certs_url),
+            google_tokeninfo_url=env("GOOGLE_TOKENINFO_URL", cls.google_tokeninfo_url),
+            google_issuers=env_list("GOOGLE_ISSUERS", ",".join(cls.google_issuers)),
+            google_api_url=env("SHEETBATCH_GOOGLE_API_URL"),
+            service_account_file=env("SHEETBATCH_SERVICE_ACCOUNT_FILE",
+                                      env("GOOGLE_APPLICATION_CREDENTIALS")),
+            prices_file=env("SHEETBATCH_PRICES"),
+            s3_bucket=env("SHEETBATCH_S3_BUCKET"),
+            s3_prefix=env("SHEETBATCH_S3_PREFIX", ""),
+            s3_endpoint=env("SHEETBATCH_S3_ENDPOINT"),
+            bind=env("SHEETBATCH_BIND", cls.bind),
+            web_processes=int(env("SHEETBATCH_WEB_PROCESSES", str(cls.web_processes))),
+            web_threads=int(env("SHEETBATCH_WEB_THREADS", str(cls.web_threads))),
         )

@@ -37,7 +37,7 @@ class Services:
     @cached_property
     def batches(self):
         from server.batches.store import Batches
-        return Batches(self.redis)
+        return Batches(self.redis, self.settings.outage_deadline)
 
     @cached_property
     def budgets(self):
@@ -47,7 +47,9 @@ class Services:
     @cached_property
     def launcher(self):
         from server.batches.launcher import Launcher
-        return Launcher(self.redis, self.batches, self.budgets, self.prices)
+        from server.generation.providers import account_id
+        return Launcher(self.redis, self.batches, self.budgets, self.prices,
+                        lambda provider: account_id(provider, self.settings))
 
     @cached_property
     def signer(self):

@@ -13,6 +13,8 @@ import httpx
 import pytest
 
 from server.batches.store import Batches
+from server.config import Settings
+from server.generation.providers import account_id
 from server.cli.embedded_redis import EmbeddedRedis
 from server.services import connect
 from tests.fakes.google_auth import FakeGoogleAuth
@@ -77,6 +79,13 @@ def worker_env(redis_server, image_api, tmp_path):
                 IDEOGRAM_API_KEY=image_api.api_key, IDEOGRAM_BASE_URL=image_api.url,
                 IDEOGRAM_IMAGE_HOSTS="127.0.0.1", SHEETBATCH_PROVIDER="ideogram",
                 PYTHONPATH=str(ROOT))
+
+
+@pytest.fixture
+def account(worker_env):
+    """provider name → the account id the worker processes pay that provider with."""
+    settings = Settings.from_env(worker_env)
+    return lambda provider: account_id(provider, settings)
 
 
 class WorkerProcesses:

@@ -1,9 +1,10 @@
-"""Worker start-up: RQ workers for our queue, each with a housekeeping thread (taking back the
+"""Worker start-up: RQ workers (`workers/worker.py`), each with a housekeeping thread (taking back the
 images of workers that died mid-job — RQ itself would notice only after many minutes —,
 sheet write-back and budget settlement; one process at a time does each duty).
 
 `run_workers(url, n)` with n > 1 supervises n single-worker processes and restarts any that
-die. (RQ's WorkerPool did not shut down promptly on SIGTERM once it had run jobs.)
+die; they die with it. (RQ's WorkerPool did not shut down promptly on SIGTERM once it had run
+jobs.)
 """
 from __future__ import annotations
 
@@ -14,12 +15,11 @@ import subprocess
 import sys
 import threading
 
-from rq import Queue, SimpleWorker
-
-from server.batches.queue import QUEUE_NAME
+from server.cli.children import start_child
 from server.services import connect
 from workers.housekeeping import Housekeeper
 from workers.jobs import worker_services
+from workers.worker import BatchWorker
 
 SUPERVISE_EVERY_SECONDS = 1.0
 
@@ -30,31 +30,30 @@ def run_one_worker(redis_url: str) -> None:
     # The jobs build their services from this process's environment: name the Redis there
     # (it may be the embedded one, started by this very command).
     os.environ["REDIS_URL"] = redis_url
+    services = worker_services()
     stop = threading.Event()
-    connection = connect(redis_url)
-    housekeeper = Housekeeper(worker_services())
-    threading.Thread(target=housekeeper.run, args=(stop,), daemon=True).start()
+    threading.Thread(target=Housekeeper(services).run, args=(stop,), daemon=True).start()
     try:
-        # Jobs run in the worker process itself: a fork per image cost more than the image call
-        # itself on small machines, and the claim lease already covers a worker killed mid-job.
-        SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(
+        connection = connect(redis_url)
+        BatchWorker(connection, services.image_maker.accounts, services.batches.queue).work(
             logging_level="WARNING")
     finally:
         stop.set()
 
 
 def _spawn(redis_url: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "server", "worker", "-n", "1"],
-                            env=dict(os.environ, REDIS_URL=redis_url), stdin=subprocess.DEVNULL)
+    return start_child([sys.executable, "-m", "server", "worker", "-n", "1"],
+                       env=dict(os.environ, REDIS_URL=redis_url), stdin=subprocess.DEVNULL)
 
 
 def run_workers(redis_url: str, count: int) -> None:
-    """Block running `count` worker processes until SIGTERM/SIGINT."""
+    """Block running `count` worker processes until SIGTERM, SIGINT or SIGHUP; then each
+    finishes the image it is making (kept, not paid twice) and exits."""
     if count == 1:
         run_one_worker(redis_url)
         return
     stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, lambda *_: stop.set())
     children = [_spawn(redis_url) for _ in range(count)]
     try:

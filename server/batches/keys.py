@@ -22,6 +22,32 @@ def claim(batch_id: str, row: int, index: int) -> str:
     return f"sb:claim:{batch_id}:{row}:{index}"
 
 
+def unsaved(batch_id: str, row: int, index: int) -> str:
+    """Hash: an image that was paid for but could not be stored (data, media_type, seed, …),
+    kept so that the next attempt stores it instead of paying again."""
+    return f"sb:unsaved:{batch_id}:{row}:{index}"
+
+
+def batch_queue(account: str, batch_id: str) -> str:
+    """The RQ queue (name) of one batch's jobs; workers serve only their accounts' batches."""
+    return f"sheetbatch:{account}:{batch_id}"
+
+
+def account_queues(account: str) -> str:
+    """Set of the RQ queue names of one provider account's active batches."""
+    return f"sb:queues:{account}"
+
+
+def breaker(account: str) -> str:
+    """Hash: the circuit breaker of one provider account (failures, open_until, opened)."""
+    return f"sb:breaker:{account}"
+
+
+def breaker_probe(account: str) -> str:
+    """Who may send the one probe call while the breaker is open."""
+    return f"sb:breaker-probe:{account}"
+
+
 def owner_batches(owner: str) -> str:
     """Sorted set of the person's batches, scored by creation time."""
     return f"sb:owner:{owner}"

@@ -18,6 +18,9 @@ from server.sheet.statuses import RowStatus
 from server.sheet.validation import Report
 
 
+Settled = dict[tuple[int, int], tuple[str, dict]]  # (row, index) → (state, result)
+
+
 class InvalidSheet(Exception):
     def __init__(self, report: Report):
         super().__init__("The sheet has problems to fix before generating.")
@@ -37,10 +40,13 @@ class Launcher:
     batches: Batches
     budgets: Budgets
     prices: PriceTable
+    account_of: Callable[[str], str]  # provider name → the account this server pays it with
 
-    def estimate(self, report: Report, provider: str, owner: str) -> dict:
-        """What the brief shows before a start: rows, images, credits required and available."""
-        cost = 0.0 if is_free(provider) else report.cost
+    def estimate(self, report: Report, provider: str, owner: str,
+                 settled: Settled | None = None) -> dict:
+        """What the brief shows before a start: rows, images, credits required and available.
+        Images already `settled` (made by an earlier run) cost nothing."""
+        cost = self._queued_cost(report, provider, settled or {})
         budget = self.budgets.state(owner).as_dict()
         estimate = {"rows": report.row_count, "images": report.images, "cost": cost,
                     "currency": report.currency, "provider": provider}
@@ -49,21 +55,36 @@ class Launcher:
 
     def launch(self, report: Report, owner: str, provider: str, title: str,
                extra: dict[str, str] | None = None,
-               prepare: Callable[[str], None] | None = None) -> str:
+               prepare: Callable[[str], None] | None = None, *, settled: Settled | None = None,
+               storage_root: str = "", storage_key: str | None = None) -> str:
         """Reserve the estimate, let `prepare` ready the source (e.g. anchor sheet rows), then
-        queue one job per image."""
+        queue one job per image that is not already `settled`."""
         if not report.valid:
             raise InvalidSheet(report)
-        offer = self.estimate(report, provider, owner)
+        settled = settled or {}
+        offer = self.estimate(report, provider, owner, settled)
         batch_id = secrets.token_hex(8)
         if not self.budgets.reserve(owner, batch_id, offer["estimate"]["cost"]):
             raise OverBudget(offer["estimate"], self.budgets.state(owner).as_dict())
         if prepare is not None:
             prepare(batch_id)
-        self.batches.create(report.rows, owner=owner, provider=provider, title=title,
-                            batch_id=batch_id, extra=extra)
+        reused = images_cost(self.prices, provider, report.rows,
+                             {image: state for image, (state, _) in settled.items()},
+                             (RowStatus.DONE,))
+        self.batches.create(report.rows, owner=owner, provider=provider,
+                            account=self.account_of(provider), title=title, batch_id=batch_id,
+                            extra={**(extra or {}), "reused_cost": str(reused)}, settled=settled,
+                            storage_root=storage_root, storage_key=storage_key)
         self.redis.sadd(keys.BUDGETED_BATCHES, batch_id)
         return batch_id
+
+    def _queued_cost(self, report: Report, provider: str, settled: Settled) -> float:
+        states = {(row, index): settled.get((row, index), (RowStatus.QUEUED, None))[0]
+                  for row, request in report.rows.items()
+                  for index in range(1, request.num_images + 1)}
+        if not report.valid:  # an estimate of a sheet with errors still counts every row
+            return 0.0 if is_free(provider) else report.cost
+        return images_cost(self.prices, provider, report.rows, states, (RowStatus.QUEUED,))
 
     def resume(self, batch_id: str, owner: str, retry_failed: bool = False) -> int:
         """Queue again what is not done (or what failed), reserving its cost first."""
@@ -72,8 +93,10 @@ class Launcher:
         self.settle(batch_id)
         if not self.budgets.reserve(owner, batch_id, cost):
             raise OverBudget({"cost": cost}, self.budgets.state(owner).as_dict())
-        again = (self.batches.retry_failed(batch_id) if retry_failed
-                 else self.batches.resume(batch_id))
+        # Resuming is a new decision to pay: with the account this server pays with now.
+        account = self.account_of(self.batches.fields(batch_id)["provider"])
+        again = (self.batches.retry_failed(batch_id, account) if retry_failed
+                 else self.batches.resume(batch_id, account))
         self.redis.sadd(keys.BUDGETED_BATCHES, batch_id)
         return again
 
@@ -83,5 +106,7 @@ class Launcher:
                            self.batches.requests(batch_id), self.batches.states(batch_id), wanted)
 
     def settle(self, batch_id: str) -> None:
-        """Charge the person's budget for what the batch made so far; release the rest."""
-        self.budgets.settle(batch_id, self.cost(batch_id, (RowStatus.DONE,)))
+        """Charge the person's budget for what the batch made so far (not what it found made by
+        an earlier run); release the rest of the reservation."""
+        reused = float(self.batches.fields(batch_id).get("reused_cost") or 0)
+        self.budgets.settle(batch_id, self.cost(batch_id, (RowStatus.DONE,)) - reused)

@@ -1,6 +1,7 @@
-"""The RQ side of a batch: one job per image on the shared queue, and cancelling what is still
-queued when a batch stops. A job only names its image; the claim in Redis decides whether it
-runs, so a duplicate or stale job is harmless."""
+"""The RQ side of a batch: one queue per batch, named after the provider account that pays for
+it, so a worker serves only batches whose key it holds, and serves the active batches in turn
+(`workers/worker.py`). A job only names its image; the claim in Redis decides whether it runs,
+so a duplicate or stale job is harmless."""
 from __future__ import annotations
 
 import secrets
@@ -11,27 +12,31 @@ from rq.job import Job
 
 from server.batches import keys
 
-QUEUE_NAME = "sheetbatch"
+SHARED_QUEUE = "sheetbatch"  # always served; jobs there are checked against the worker's accounts
 JOB_FUNCTION = "workers.jobs.generate_image"
-JOB_TIMEOUT = 1800
+JOB_TIMEOUT_MARGIN = 600  # a job may wait out a provider outage (the deadline) and then some
 
 
 class BatchQueue:
-    def __init__(self, connection: redis.Redis):
+    def __init__(self, connection: redis.Redis, outage_deadline: float):
         self.redis = connection
-        self.queue = Queue(QUEUE_NAME, connection=connection)
+        self.job_timeout = int(outage_deadline) + JOB_TIMEOUT_MARGIN
 
-    def enqueue(self, batch_id: str, images: list[tuple[int, int]]) -> None:
-        """One job per (row, index), in sheet order."""
+    def enqueue(self, account: str, batch_id: str, images: list[tuple[int, int]]) -> None:
+        """One job per (row, index), in sheet order, on the batch's own queue."""
         if not images:
             return
+        name = keys.batch_queue(account, batch_id)
         attempt = secrets.token_hex(3)  # a fresh job id per attempt; the image key stays the same
         jobs = [Queue.prepare_data(JOB_FUNCTION, args=(batch_id, row, index),
                                    job_id=f"{batch_id}-{row}-{index}-{attempt}",
-                                   timeout=JOB_TIMEOUT, result_ttl=60, failure_ttl=86400)
+                                   timeout=self.job_timeout, result_ttl=60, failure_ttl=86400)
                 for row, index in sorted(images)]
-        enqueued = self.queue.enqueue_many(jobs)
-        self.redis.sadd(keys.batch(batch_id, "jobs"), *(job.id for job in enqueued))
+        enqueued = Queue(name, connection=self.redis).enqueue_many(jobs)
+        with self.redis.pipeline() as pipe:
+            pipe.sadd(keys.batch(batch_id, "jobs"), *(job.id for job in enqueued))
+            pipe.sadd(keys.account_queues(account), name)
+            pipe.execute()
 
     def cancel(self, batch_id: str) -> None:
         """Cancel the batch's jobs that are still waiting in the queue."""
@@ -40,3 +45,15 @@ class BatchQueue:
             if job is not None and job.get_status(refresh=False) == "queued":
                 job.cancel()
         self.redis.delete(keys.batch(batch_id, "jobs"))
+
+    def retire(self, account: str, batch_id: str) -> None:
+        """A finished batch's queue is no longer served."""
+        name = keys.batch_queue(account, batch_id)
+        self.redis.srem(keys.account_queues(account), name)
+
+    def active(self, accounts: list[str]) -> list[str]:
+        """The queue names of every active batch of these accounts."""
+        if not accounts:
+            return []
+        return sorted(name.decode() for name in
+                      self.redis.sunion([keys.account_queues(a) for a in accounts]))

@@ -69,8 +69,9 @@ def _row_result(row: int, images: list[tuple[int, str, dict]]) -> RowResult:
     else:
         status = RowStatus.QUEUED
     settled = [dict(result, index=index) for index, state, result in images if state in SETTLED]
-    error = next((image["error"] for image in settled if image.get("error")), None)
-    return RowResult(row, status, [image for image in settled if image.get("name")], error)
+    failure = next((image for image in settled if image.get("error")), {})
+    return RowResult(row, status, [image for image in settled if image.get("name")],
+                     failure.get("error"), bool(failure.get("retryable")))
 
 
 def _batch_status(control: str | None, states: dict, counts: dict[str, int]) -> BatchStatus:

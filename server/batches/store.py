@@ -29,6 +29,7 @@ from server.sheet.statuses import RowStatus
 
 LEASE_SECONDS = 15
 MAX_REAPS = 3
+UNSAVED_SECONDS = 7 * 24 * 3600
 
 # Claim an image for one worker.
 # KEYS[1] batch hash, KEYS[2] :state hash, KEYS[3] the image's claim key, KEYS[4] sb:active
@@ -115,9 +116,9 @@ class BatchNotFound(KeyError):
 class Batches:
     """The batch store: every operation on batches goes through here."""
 
-    def __init__(self, connection: redis.Redis):
+    def __init__(self, connection: redis.Redis, outage_deadline: float = 1800):
         self.redis = connection
-        self.queue = BatchQueue(connection)
+        self.queue = BatchQueue(connection, outage_deadline)
         self._claim = connection.register_script(_CLAIM)
         self._renew = connection.register_script(_RENEW)
         self._settle = connection.register_script(_SETTLE)
@@ -127,25 +128,37 @@ class Batches:
     # -- creating and reading --------------------------------------------------------------
 
     def create(self, requests: dict[int, ImageRequest], *, owner: str, provider: str,
-               title: str = "", storage_root: str = "", storage_key: str | None = None,
-               extra: dict[str, str] | None = None, batch_id: str | None = None) -> str:
+               account: str, title: str = "", storage_root: str = "",
+               storage_key: str | None = None, extra: dict[str, str] | None = None,
+               batch_id: str | None = None,
+               settled: dict[tuple[int, int], tuple[str, dict]] | None = None) -> str:
+        """A batch of every image of these rows, paid by `account` (an id of the provider key,
+        never the key). Images in `settled` start in their given state and result (e.g. made
+        by an earlier run); the rest are queued."""
         batch_id = batch_id or secrets.token_hex(8)
-        storage_key = storage_key or batch_id
-        states = {image_key(row, index): RowStatus.QUEUED
+        settled = settled or {}
+        states = {(row, index): settled.get((row, index), (RowStatus.QUEUED, None))[0]
                   for row, request in requests.items()
                   for index in range(1, request.num_images + 1)}
+        results = {image_key(*image): json.dumps(result) for image, (_, result) in settled.items()
+                   if image in states}
         with self.redis.pipeline() as pipe:
             pipe.hset(keys.batch(batch_id), mapping={
-                "id": batch_id, "owner": owner, "provider": provider, "title": title,
-                "control": "active", "created": time.time(), "storage_root": storage_root,
-                "storage_key": storage_key, **(extra or {})})
+                "id": batch_id, "owner": owner, "provider": provider, "account": account,
+                "title": title, "control": "active", "created": time.time(),
+                "storage_root": storage_root, "storage_key": storage_key or batch_id,
+                **(extra or {})})
             pipe.hset(keys.batch(batch_id, "req"), mapping={
-                str(row): json.dumps(request.__dict__) for row, request in requests.items()})
-            pipe.hset(keys.batch(batch_id, "state"), mapping=states)
+                str(row): request.to_json() for row, request in requests.items()})
+            pipe.hset(keys.batch(batch_id, "state"),
+                      mapping={image_key(*image): state for image, state in states.items()})
+            if results:
+                pipe.hset(keys.batch(batch_id, "img"), mapping=results)
             pipe.zadd(keys.owner_batches(owner), {batch_id: time.time()})
             pipe.sadd(keys.ACTIVE_BATCHES, batch_id)
             pipe.execute()
-        self.queue.enqueue(batch_id, [_split(key) for key in states])
+        self.queue.enqueue(account, batch_id,
+                           [image for image, state in states.items() if state == RowStatus.QUEUED])
         return batch_id
 
     def fields(self, batch_id: str) -> dict[str, str]:
@@ -166,12 +179,12 @@ class Batches:
 
     def request(self, batch_id: str, row: int) -> ImageRequest:
         raw = self.redis.hget(keys.batch(batch_id, "req"), str(row))
-        return ImageRequest(**json.loads(raw))
+        return ImageRequest.from_json(raw)
 
     def requests(self, batch_id: str) -> dict[int, ImageRequest]:
         """Every row's request, in one round trip."""
         raw = self.redis.hgetall(keys.batch(batch_id, "req"))
-        return {int(row): ImageRequest(**json.loads(value)) for row, value in raw.items()}
+        return {int(row): ImageRequest.from_json(value) for row, value in raw.items()}
 
     def states(self, batch_id: str) -> dict[tuple[int, int], str]:
         raw = self.redis.hgetall(keys.batch(batch_id, "state"))
@@ -224,20 +237,28 @@ class Batches:
                          keys.batch(batch_id, "dirty")])
         self.queue.cancel(batch_id)
 
-    def resume(self, batch_id: str) -> int:
-        """Queue again every image that is neither made nor failed; returns how many."""
-        return self._requeue(batch_id, (RowStatus.QUEUED, RowStatus.STOPPED))
+    def pause(self, batch_id: str, reason: str) -> None:
+        """Stop the batch because it cannot go on (e.g. its images cannot be stored); the
+        reason is shown until it is resumed."""
+        self.redis.hset(keys.batch(batch_id), "paused", reason)
+        self.stop(batch_id)
 
-    def retry_failed(self, batch_id: str) -> int:
-        return self._requeue(batch_id, (RowStatus.FAILED,))
+    def resume(self, batch_id: str, account: str | None = None) -> int:
+        """Queue again every image that is neither made nor failed; returns how many. With
+        `account`, the batch pays with that account from now on (e.g. after a key rotation)."""
+        return self._requeue(batch_id, (RowStatus.QUEUED, RowStatus.STOPPED), account)
 
-    def _requeue(self, batch_id: str, from_states: tuple[str, ...]) -> int:
-        self.fields(batch_id)
+    def retry_failed(self, batch_id: str, account: str | None = None) -> int:
+        return self._requeue(batch_id, (RowStatus.FAILED,), account)
+
+    def _requeue(self, batch_id: str, from_states: tuple[str, ...], account: str | None) -> int:
+        account = account or self.fields(batch_id)["account"]
         states = self.states(batch_id)
         again = {image_key(*key): RowStatus.QUEUED
                  for key, state in states.items() if state in from_states}
         with self.redis.pipeline() as pipe:
-            pipe.hset(keys.batch(batch_id), "control", "active")
+            pipe.hset(keys.batch(batch_id), mapping={"control": "active", "account": account})
+            pipe.hdel(keys.batch(batch_id), "paused")
             if again:
                 pipe.hset(keys.batch(batch_id, "state"), mapping=again)
                 pipe.hdel(keys.batch(batch_id, "img"), *again)
@@ -245,7 +266,7 @@ class Batches:
                 pipe.sadd(keys.batch(batch_id, "dirty"), *{key.split(":")[0] for key in again})
             pipe.sadd(keys.ACTIVE_BATCHES, batch_id)
             pipe.execute()
-        self.queue.enqueue(batch_id, [_split(key) for key in again])
+        self.queue.enqueue(account, batch_id, [_split(key) for key in again])
         return len(again)
 
     def take_dirty_rows(self, batch_id: str) -> set[int]:
@@ -266,14 +287,16 @@ class Batches:
         requeued = 0
         for raw_id in self.redis.smembers(keys.ACTIVE_BATCHES):
             batch_id = raw_id.decode()
+            account = self.fields(batch_id)["account"]
             states = self.states(batch_id)
             if not any(state in (RowStatus.QUEUED, RowStatus.GENERATING)
                        for state in states.values()):
                 self.redis.srem(keys.ACTIVE_BATCHES, batch_id)
+                self.queue.retire(account, batch_id)
                 continue
             again = [(row, index) for (row, index), state in states.items()
                      if state == RowStatus.GENERATING and self._reap_one(batch_id, row, index) == 1]
-            self.queue.enqueue(batch_id, again)
+            self.queue.enqueue(account, batch_id, again)
             requeued += len(again)
         return requeued
 
@@ -292,5 +315,26 @@ class Batches:
         with self.redis.pipeline() as pipe:
             pipe.hset(keys.batch(batch_id, "state"), image_key(row, index), RowStatus.FAILED)
             pipe.hset(keys.batch(batch_id, "img"), image_key(row, index),
-                      json.dumps({"error": reason}))
+                      json.dumps({"error": reason, "retryable": True}))
             pipe.execute()
+
+    # -- images paid for but not stored --------------------------------------------------------
+
+    def keep_unsaved(self, batch_id: str, row: int, index: int, image: dict[str, Any]) -> None:
+        """Keep a paid image that storage refused, so the next attempt stores it for free."""
+        key = keys.unsaved(batch_id, row, index)
+        with self.redis.pipeline() as pipe:
+            pipe.hset(key, mapping={name: json.dumps(value) if name != "data" else value
+                                    for name, value in image.items()})
+            pipe.expire(key, UNSAVED_SECONDS)
+            pipe.execute()
+
+    def unsaved(self, batch_id: str, row: int, index: int) -> dict[str, Any] | None:
+        raw = self.redis.hgetall(keys.unsaved(batch_id, row, index))
+        if not raw:
+            return None
+        return {name.decode(): value if name == b"data" else json.loads(value)
+                for name, value in raw.items()}
+
+    def drop_unsaved(self, batch_id: str, row: int, index: int) -> None:
+        self.redis.delete(keys.unsaved(batch_id, row, index))

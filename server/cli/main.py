@@ -13,14 +13,13 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from server.cli.embedded_redis import redis_url
-from server.cli.run import RunOptions, run_batch
+from server.cli.run import EXIT_LOST, RunError, RunOptions, run_batch
 from server.config import Settings
 from server.files import UnreadableFile
 from server.files.check import CheckedFile, check_file
 from server.files.template import write_template
 from server.files.workbook import WorkbookGrid
 from server.generation.providers import PROVIDER_NAMES, make_provider
-from server.money.cost import is_free
 from server.services import Services
 from server.sheet.validation import Report
 from workers.start import run_workers
@@ -119,17 +118,24 @@ def template_command(full: bool, output: Path) -> None:
               help="Image service; 'preview' (free placeholders) when no API key is set.")
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes to start.")
-def run_command(file: Path, out: Path, sheet: str | None, provider: str | None,
-                workers: int) -> None:
+@click.option("--yes", is_flag=True, help="Spend without asking (for scripts).")
+@click.option("--max-cost", type=click.FloatRange(min=0), metavar="USD",
+              help="Refuse to start when the run would cost more.")
+@click.option("--retry-failed/--no-retry-failed", default=True, show_default=True,
+              help="Make again images that failed last time for a passing reason (outages, "
+                   "crashes); refusals are kept either way.")
+def run_command(file: Path, out: Path, sheet: str | None, provider: str | None, workers: int,
+                yes: bool, max_cost: float | None, retry_failed: bool) -> None:
     """Validate FILE, generate every image, and write the results into --out."""
     settings = Settings.from_env()
     checked = read_or_exit(file, sheet, settings)
-    options = RunOptions(out=out, provider=provider or settings.provider, workers=workers)
+    options = RunOptions(out=out, provider=provider or settings.provider, workers=workers,
+                         yes=yes, max_cost=max_cost, retry_failed=retry_failed,
+                         confirm=_ask if sys.stdin.isatty() else None)
     try:
         make_provider(options.provider, settings)  # a missing API key stops us before any work
     except ValueError as error:
-        errors_console.print(f"[red]error:[/red] {error}")
-        sys.exit(EXIT_UNREADABLE)
+        fail(str(error), EXIT_UNREADABLE)
     if not checked.report.valid:
         out.mkdir(parents=True, exist_ok=True)
         annotated = out / f"{file.stem}-checked.xlsx"
@@ -137,21 +143,32 @@ def run_command(file: Path, out: Path, sheet: str | None, provider: str | None,
         print_report(checked.report)
         console.print(f"Nothing was generated. The marked copy is {annotated}.")
         sys.exit(EXIT_INVALID)
-    describe_run(checked.report, options)
-    status = run_batch(checked, options, settings)
-    console.print(f"Batch {status.status}: {status.counts['done']} of {status.counts['total']} "
-                  f"rows done, {status.counts['failed']} failed, {status.counts['stopped']} "
-                  f"stopped. Results in {out}/")
-    sys.exit(EXIT_OK if status.counts["done"] == status.counts["total"] else EXIT_INVALID)
-
-
-def describe_run(report: Report, options: RunOptions) -> None:
-    cost = "free: placeholder images, not real generations" if is_free(options.provider) \
-        else f"estimated {money(report)}"
-    console.print(f"[bold]{report.row_count}[/bold] rows, [bold]{report.images}[/bold] images "
-                  f"with [bold]{options.provider}[/bold] ({cost}), {options.workers} workers")
-    for warning in report.warnings:
+    for warning in checked.report.warnings:
         console.print(f"[yellow]warning[/yellow] {warning.cell or ''} {warning.message}")
+    try:
+        result = run_batch(checked, options, settings)
+    except RunError as error:
+        fail(str(error), error.exit_code)
+    except KeyboardInterrupt:
+        fail("Stopped at once: images that were being made may be lost. Run the same command "
+             "again to finish.", 130)
+    counts = result.status.counts
+    console.print(f"Batch {result.status.status}: {counts['done']} of {counts['total']} rows "
+                  f"done, {counts['failed']} failed, {counts['stopped']} stopped. Results in "
+                  f"{out}/")
+    if result.paused:
+        fail(result.paused, EXIT_LOST)
+    sys.exit(EXIT_OK if counts["done"] == counts["total"] else EXIT_INVALID)
+
+
+def _ask(question: str) -> bool:
+    return click.confirm(question, default=False)
+
+
+def fail(message: str, code: int) -> None:
+    """End with one readable line, never a traceback."""
+    errors_console.print(f"[red]error:[/red] {message}")
+    sys.exit(code)
 
 
 @main.command("worker")

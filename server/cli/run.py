@@ -1,23 +1,28 @@
 """`sheetbatch run`: a whole batch of a local file, from validation to the ZIP.
 
-The CLI is one more client of the same pipeline the web app uses: it creates a batch in Redis,
-starts RQ workers in separate processes, and watches the batch until it settles.
+The CLI is one more client of the same pipeline the web app uses: it starts a batch in Redis
+(with the estimate and the monthly budget), starts RQ workers in separate processes that die
+with it, and watches the batch until it settles. A second run on the same folder makes only what
+is missing, failed (for a reason worth retrying) or changed; images already made are kept.
 """
 from __future__ import annotations
 
-import hashlib
+import fcntl
+import getpass
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
+import redis
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -27,22 +32,35 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from server.batches.launcher import OverBudget, Settled
 from server.batches.status import BatchProgress
 from server.batches.store import Batches, BatchNotFound
+from server.cli.children import start_child
 from server.cli.embedded_redis import redis_url
 from server.config import Settings
 from server.files.check import CheckedFile
 from server.files.workbook import WorkbookGrid
+from server.money.cost import is_free
 from server.services import Services
 from server.sheet.results import FILE_RESULT_COLUMNS, result_cells, result_positions
+from server.sheet.statuses import RowStatus
 from server.storage import LocalStorage
 from server.storage.zipper import write_zip
 
 IMAGES_FOLDER = "images"
-STATE_FILE = ".sheetbatch-run.json"
+STATE_FOLDER = ".sheetbatch"  # inside --out: the run's Redis, its lock and its last batch
 POLL_SECONDS = 0.25
+EXIT_LOST = 3  # Redis or storage went away; everything made is kept
 
 console = Console(highlight=False)
+
+
+class RunError(Exception):
+    """A run that cannot start or go on; the text is one line for the person."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @dataclass
@@ -50,64 +68,200 @@ class RunOptions:
     out: Path
     provider: str
     workers: int
+    yes: bool = False
+    max_cost: float | None = None
+    retry_failed: bool = True
+    confirm: Callable[[str], bool] | None = None  # asks the person; None when nobody can answer
+
+
+@dataclass
+class RunPlan:
+    settled: Settled = field(default_factory=dict)  # made (or kept failed) before this run
+    to_make: list[tuple[int, int]] = field(default_factory=list)
+    changed_rows: set[int] = field(default_factory=set)
+    kept_failed: int = 0
+    cost: float = 0.0
+
+
+@dataclass
+class RunResult:
+    status: BatchProgress
+    paused: str | None  # why the batch could not go on (storage), if it could not
+
+
+def run_batch(checked: CheckedFile, options: RunOptions, settings: Settings) -> RunResult:
+    state = options.out / STATE_FOLDER
+    state.mkdir(parents=True, exist_ok=True)
+    with run_lock(state / "run.lock", options.out), redis_url(settings, state / "redis") as url:
+        services = Services(settings, url)
+        try:
+            batch_id = start(services, checked, options, state / "run.json")
+            with worker_processes(url, options.workers, settings):
+                status = watch(services.batches, batch_id)
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            raise RunError(f"Lost the connection to Redis ({error}). Every image already made is "
+                           f"kept in {options.out / IMAGES_FOLDER}; run the same command again "
+                           "to finish.", EXIT_LOST) from None
+    write_outputs(checked, status, options.out)
+    return RunResult(status, status.fields.get("paused"))
 
 
 @contextmanager
-def worker_processes(url: str, count: int) -> Iterator[subprocess.Popen]:
-    env = dict(os.environ, REDIS_URL=url)
-    process = subprocess.Popen([sys.executable, "-m", "server", "worker", "-n", str(count)],
-                               env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+def run_lock(path: Path, out: Path) -> Iterator[None]:
+    """One run per output folder at a time (the lock dies with its process)."""
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise RunError(f"Another sheetbatch run (process {handle.read().strip() or '?'}) is "
+                           f"writing into {out}; wait for it to end or choose another --out.",
+                           2) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+
+
+def start(services: Services, checked: CheckedFile, options: RunOptions, state_file: Path) -> str:
+    """Plan against what the folder already holds, say what it will do and cost, then start."""
+    plan = plan_run(services.batches, checked, options, _previous_batch(state_file))
+    plan.cost = services.launcher.estimate(checked.report, options.provider, _owner(),
+                                           plan.settled)["estimate"]["cost"]
+    describe_plan(plan, options, checked.report.currency)
+    check_spending(plan, options, checked.report.currency)
+    try:
+        batch_id = services.launcher.launch(
+            checked.report, _owner(), options.provider, checked.path.name, settled=plan.settled,
+            storage_root=str(options.out.resolve()), storage_key=IMAGES_FOLDER)
+    except OverBudget as error:
+        raise RunError(f"{error} (SHEETBATCH_MONTHLY_BUDGET sets the limit.)", 1) from None
+    state_file.write_text(json.dumps({"batch_id": batch_id}))
+    return batch_id
+
+
+def plan_run(batches: Batches, checked: CheckedFile, options: RunOptions,
+             previous: str | None) -> RunPlan:
+    """Which images the folder already holds for exactly these settings (kept, not paid again),
+    which failed last time for a reason not worth retrying, and which are to make."""
+    storage = LocalStorage(options.out)
+    failures = _failures(batches, previous, options.provider)
+    plan = RunPlan()
+    for row, request in checked.report.rows.items():
+        for index in range(1, request.num_images + 1):
+            fingerprint = request.fingerprint(index, options.provider)
+            stored = storage.find(IMAGES_FOLDER, row, index)
+            failure = failures.get((row, index))
+            if stored is not None and stored.fingerprint == fingerprint:
+                plan.settled[(row, index)] = (RowStatus.DONE, stored.result())
+            elif failure and failure[0] == fingerprint and not (
+                    options.retry_failed and failure[1].get("retryable")):
+                plan.settled[(row, index)] = (RowStatus.FAILED, failure[1])
+                plan.kept_failed += 1
+            else:
+                if stored is not None:
+                    plan.changed_rows.add(row)
+                plan.to_make.append((row, index))
+    return plan
+
+
+def _failures(batches: Batches, batch_id: str | None,
+              provider: str) -> dict[tuple[int, int], tuple[str, dict]]:
+    """(row, index) → (fingerprint, result) of each image the previous run failed."""
+    if batch_id is None:
+        return {}
+    try:
+        status = batches.status(batch_id)
+        requests = batches.requests(batch_id)
+    except BatchNotFound:
+        return {}
+    previous_provider = status.fields.get("provider")
+    failed = {}
+    for row, result in status.rows.items():
+        for index in range(1, requests[row].num_images + 1):
+            made = {image["index"] for image in result.images}
+            if result.status == RowStatus.FAILED and index not in made and result.error:
+                failed[(row, index)] = (requests[row].fingerprint(index, previous_provider),
+                                        {"error": result.error,
+                                         "retryable": result.retryable})
+    return failed
+
+
+def _previous_batch(state_file: Path) -> str | None:
+    try:
+        return json.loads(state_file.read_text())["batch_id"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _owner() -> str:
+    """Whose monthly budget a command-line run counts against."""
+    return f"cli:{getpass.getuser()}"
+
+
+def describe_plan(plan: RunPlan, options: RunOptions, currency: str) -> None:
+    reused = sum(1 for state, _ in plan.settled.values() if state == RowStatus.DONE)
+    cost = "free: placeholder images" if is_free(options.provider) else \
+        f"{currency} {plan.cost:.2f}"
+    parts = [f"{len(plan.to_make)} image(s) to make with {options.provider} ({cost})"]
+    if plan.changed_rows:
+        parts.insert(0, f"{len(plan.changed_rows)} row(s) changed")
+    if reused:
+        parts.append(f"{reused} already made and kept")
+    if plan.kept_failed:
+        parts.append(f"{plan.kept_failed} failed image(s) left failed")
+    console.print(", ".join(parts) + f"; {options.workers} workers.")
+
+
+def check_spending(plan: RunPlan, options: RunOptions, currency: str) -> None:
+    """A paid run asks before it spends (unless --yes) and never above --max-cost."""
+    if is_free(options.provider) or not plan.to_make:
+        return
+    if options.max_cost is not None and plan.cost > options.max_cost + 1e-9:
+        raise RunError(f"This run would cost {currency} {plan.cost:.2f}, more than --max-cost "
+                       f"{options.max_cost:.2f}; nothing was generated.", 1)
+    if options.yes:
+        return
+    if options.confirm is None:
+        raise RunError(f"This run will cost {currency} {plan.cost:.2f}. Run it again with --yes "
+                       "to confirm (or --max-cost to set a ceiling).", 1)
+    if not options.confirm(f"Spend {currency} {plan.cost:.2f}?"):
+        raise RunError("Nothing was generated.", 1)
+
+
+@contextmanager
+def worker_processes(url: str, count: int, settings: Settings) -> Iterator[subprocess.Popen]:
+    """`sheetbatch worker -n COUNT`, dying with this process; stopped in order on the way out
+    (each worker finishes the image it is making, so nothing paid is thrown away)."""
+    process = start_child([sys.executable, "-m", "server", "worker", "-n", str(count)],
+                          env=dict(os.environ, REDIS_URL=url), stdin=subprocess.DEVNULL)
     try:
         yield process
     finally:
+        process.terminate()
         try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            process.wait(timeout=15)
+            process.wait(timeout=settings.provider_timeout + 30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-
-
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def start_or_resume(batches: Batches, checked: CheckedFile, options: RunOptions) -> str:
-    """A second run of the same file into the same folder resumes its batch."""
-    state_path = options.out / STATE_FILE
-    digest = file_digest(checked.path)
-    if state_path.exists():
-        state = json.loads(state_path.read_text())
-        if state.get("digest") == digest and state.get("provider") == options.provider:
-            try:
-                batches.fields(state["batch_id"])
-                again = batches.resume(state["batch_id"])
-                console.print(f"Resuming the earlier run: {again} image(s) still to make.")
-                return state["batch_id"]
-            except BatchNotFound:
-                pass
-    batch_id = batches.create(checked.report.rows, owner="cli", provider=options.provider,
-                              title=checked.path.name, storage_root=str(options.out.resolve()),
-                              storage_key=IMAGES_FOLDER)
-    state_path.write_text(json.dumps({"batch_id": batch_id, "digest": digest,
-                                      "provider": options.provider}))
-    return batch_id
+            process.wait()
 
 
 @contextmanager
 def stop_signals() -> Iterator[threading.Event]:
-    """Ctrl-C (or SIGTERM) asks for a clean stop; a second one quits at once. Installed
-    explicitly, so it works even when the parent started us with SIGINT ignored."""
+    """Ctrl-C, SIGTERM or SIGHUP (the terminal closed) ask for a clean stop; a second one quits
+    at once. Installed explicitly, so it works even when started with SIGINT ignored."""
     requested = threading.Event()
 
     def handle(signum, frame) -> None:
+        if signum == signal.SIGHUP:
+            _quiet()  # no terminal to write to any more
         if requested.is_set():
             raise KeyboardInterrupt
         requested.set()
 
-    previous = {signum: signal.signal(signum, handle) for signum in (signal.SIGINT, signal.SIGTERM)}
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {signum: signal.signal(signum, handle) for signum in signals}
     try:
         yield requested
     finally:
@@ -115,8 +269,18 @@ def stop_signals() -> Iterator[threading.Event]:
             signal.signal(signum, handler)
 
 
+def _quiet() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:
+            pass
+        os.dup2(devnull, stream.fileno())
+
+
 def watch(batches: Batches, batch_id: str) -> BatchProgress:
-    """Show progress until the batch settles; Ctrl-C stops it and keeps what is made."""
+    """Show progress until the batch settles; a stop request stops it and keeps what is made."""
     status = batches.status(batch_id)
     stopping = False
     with stop_signals() as stop_requested, Progress(
@@ -130,11 +294,15 @@ def watch(batches: Batches, batch_id: str) -> BatchProgress:
                 progress.update(task, description="Stopping (images in progress finish)")
                 batches.stop(batch_id)
             status = batches.status(batch_id)
+            if status.fields.get("paused") and not stopping:
+                stopping = True
+                progress.update(task, description="Paused (images in progress finish)")
             progress.update(task, completed=status.images["done"] + status.images["failed"])
     return status
 
 
 def write_outputs(checked: CheckedFile, status: BatchProgress, out: Path) -> Path:
+    """The results workbook and images.zip, each written aside and renamed into place."""
     grid = WorkbookGrid(checked.path, checked.table)
     grid.mark(checked.report)
     width = max((len(values) for values in checked.table.rows), default=0)
@@ -145,17 +313,22 @@ def write_outputs(checked: CheckedFile, status: BatchProgress, out: Path) -> Pat
         grid.write_column(name, column + 1, ((row, values[name]) for row, values in cells.items()),
                           links=name.startswith("image_"))
     path = out / f"{checked.path.stem}-results.xlsx"
-    grid.save(path)
-    write_zip(LocalStorage(out), IMAGES_FOLDER, out / "images.zip")
+    try:
+        _save_atomically(grid, path)
+        write_zip(LocalStorage(out), IMAGES_FOLDER, out / "images.zip")
+    except OSError as error:
+        raise RunError(f"The results could not be written into {out} ({error.strerror or error}); "
+                       f"every image made is in {out / IMAGES_FOLDER}. Free space and run the "
+                       "same command again.", EXIT_LOST) from None
     return path
 
 
-def run_batch(checked: CheckedFile, options: RunOptions, settings: Settings) -> BatchProgress:
-    options.out.mkdir(parents=True, exist_ok=True)
-    with redis_url(settings) as url:
-        batches = Services(settings, url).batches
-        batch_id = start_or_resume(batches, checked, options)
-        with worker_processes(url, options.workers):
-            status = watch(batches, batch_id)
-    write_outputs(checked, status, options.out)
-    return status
+def _save_atomically(grid: WorkbookGrid, path: Path) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".xlsx")
+    os.close(handle)
+    try:
+        grid.save(Path(temporary))
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import PatternFill
 
 from server.files.table import Table
+from server.sheet.cells import CONTROL_CHARACTERS
 from server.sheet.marks import ERROR_COLOUR, WARNING_COLOUR, cell_marks
 from server.sheet.validation import Report
 
@@ -59,7 +60,10 @@ class WorkbookGrid:
 
 
 def put_value(cell, value: Any) -> None:
-    """Store a value as written: text starting with "=" stays text, never a formula."""
+    """Store a value as written: text starting with "=" stays text, never a formula. Control
+    characters, which a workbook cannot hold, are left out (validation warns about them)."""
+    if isinstance(value, str):
+        value = CONTROL_CHARACTERS.sub("", value)
     cell.value = value
     if isinstance(value, str) and value.startswith("="):
         cell.data_type = "s"

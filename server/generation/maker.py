@@ -1,7 +1,14 @@
-"""Making one image of one row, safely: never paying twice, retrying only what is transient."""
+"""Making one image of one row, safely: never paying twice, never paying for an image that
+cannot be kept, and waiting through provider outages instead of failing rows.
+
+Before a paid call the worker holds the image's claim in Redis, finds no stored image of the
+same fingerprint, and has checked that storage can take the result. Transient errors are
+retried (an outage opens the account's circuit breaker) until the outage deadline; a failed
+download is retried as a download, never as a new generation.
+"""
 from __future__ import annotations
 
-import hashlib
+import itertools
 import logging
 import threading
 import time
@@ -10,24 +17,30 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Iterator
 
+import redis
+
 from server.batches.store import LEASE_SECONDS, Batches
 from server.config import Settings
+from server.generation.breaker import CircuitBreaker
 from server.generation.concurrency import ConcurrencyLimit
-from server.generation.providers import make_provider
+from server.generation.providers import accounts_held, make_provider
 from server.generation.providers.base import (
+    GeneratedImage,
+    ImageNotFetched,
     PermanentProviderError,
     Provider,
     TransientProviderError,
 )
 from server.retry import retry_delay
 from server.sheet.columns import MAX_SEED
+from server.sheet.request import ImageRequest
 from server.sheet.statuses import RowStatus
-from server.storage import batch_storage
+from server.storage import StorageUnavailable, batch_storage
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6
 MAX_WAIT_SECONDS = 60.0
+STOP_CHECK_SECONDS = 0.5
 
 
 def image_seed(seed: int | None, index: int) -> int | None:
@@ -40,68 +53,132 @@ def provider_for(name: str, settings: Settings) -> Provider:
     return make_provider(name, settings)
 
 
-def limit_key(name: str, settings: Settings) -> str:
-    """Calls are limited per provider key; the key itself never reaches Redis."""
-    secret = {"ideogram": settings.ideogram_api_key, "openai": settings.openai_api_key}.get(name)
-    return hashlib.sha256(f"{name}:{secret or ''}".encode()).hexdigest()[:16]
-
-
 class BatchStopped(Exception):
     pass
+
+
+class OutageOutlasted(PermanentProviderError):
+    """Transient errors went on past the outage deadline: the row fails, worth a retry later."""
 
 
 class ImageMaker:
     def __init__(self, batches: Batches, settings: Settings):
         self.batches = batches
         self.settings = settings
+        self.accounts = accounts_held(settings)
 
     def make(self, batch_id: str, row: int, index: int) -> str:
         """Run one image job; returns what happened (for the job's result)."""
         fields = self.batches.fields(batch_id)
-        storage, key = batch_storage(fields, self.settings)
+        if fields["account"] not in self.accounts:
+            return "not this worker's account"  # the batch's own queue holds the real job
         token = uuid.uuid4().hex
         outcome = self.batches.claim(batch_id, row, index, token)
         if outcome != "ok":
             return outcome
         with self._lease(batch_id, row, index, token):
-            stored = storage.find(key, row, index)
-            if stored is None:
-                try:
-                    stored = self._generate(fields, storage, key, row, index)
-                except PermanentProviderError as error:
-                    self.batches.settle(batch_id, row, index, token, RowStatus.FAILED,
-                                        {"error": error.reason})
-                    return RowStatus.FAILED
-                except BatchStopped:
-                    self.batches.settle(batch_id, row, index, token, RowStatus.STOPPED, {})
-                    return RowStatus.STOPPED
-            self.batches.settle(batch_id, row, index, token, RowStatus.DONE, {
-                "name": stored.name, "seed": stored.seed, "prompt": stored.prompt,
-                "preview": stored.preview})
-        return RowStatus.DONE
+            state, result = self._make(fields, row, index)
+            self.batches.settle(batch_id, row, index, token, state, result)
+        return state
 
-    def _generate(self, fields, storage, key, row, index):
-        request = self.batches.request(fields["id"], row)
+    def _make(self, fields: dict[str, str], row: int, index: int) -> tuple[str, dict]:
+        """The image's final state and its result record."""
+        batch_id = fields["id"]
+        storage, key = batch_storage(fields, self.settings)
+        request = self.batches.request(batch_id, row)
+        fingerprint = request.fingerprint(index, fields["provider"])
+        stored = storage.find(key, row, index)
+        if stored is not None and stored.fingerprint == fingerprint:
+            return RowStatus.DONE, stored.result()
+        try:
+            image = self._paid_image(fields, storage, key, request, row, index)
+        except PermanentProviderError as error:
+            return RowStatus.FAILED, {"error": error.reason,
+                                      "retryable": isinstance(error, OutageOutlasted)}
+        except (BatchStopped, StorageUnavailable) as error:
+            if isinstance(error, StorageUnavailable):
+                self.batches.pause(batch_id, str(error))
+            return RowStatus.STOPPED, {}
+        try:
+            stored = storage.save(key, row, index, request.prompt, image.data, seed=image.seed,
+                                  used_prompt=image.prompt, media_type=image.media_type,
+                                  preview=image.preview, fingerprint=fingerprint)
+        except OSError as error:
+            # Paid for: keep it in Redis so the resumed batch stores it without paying again.
+            self.batches.keep_unsaved(batch_id, row, index, _unsaved(image))
+            self.batches.pause(batch_id, StorageUnavailable.explain(error))
+            return RowStatus.STOPPED, {}
+        self.batches.drop_unsaved(batch_id, row, index)
+        return RowStatus.DONE, stored.result()
+
+    def _paid_image(self, fields, storage, key, request: ImageRequest, row: int,
+                    index: int) -> GeneratedImage:
+        """An image already paid for but not stored, or a new one: storage is checked first."""
+        unsaved = self.batches.unsaved(fields["id"], row, index)
+        if unsaved is not None:
+            return GeneratedImage(**unsaved)
+        storage.check_room(key, self.settings.min_free_bytes)
         provider = provider_for(fields["provider"], self.settings)
-        seed = image_seed(request.seed_number, index)
-        limit = ConcurrencyLimit(self.batches.redis, limit_key(fields["provider"], self.settings),
+        try:
+            return self._generate(fields, provider, request, image_seed(request.seed_number, index))
+        except ImageNotFetched as pending:
+            return self._fetch(provider, pending.image)
+
+    def _generate(self, fields, provider: Provider, request: ImageRequest,
+                  seed: int | None) -> GeneratedImage:
+        """One paid generation, retried through transient errors until the outage deadline."""
+        breaker = CircuitBreaker(self.batches.redis, fields["account"],
+                                 self.settings.provider_timeout)
+        limit = ConcurrencyLimit(self.batches.redis, fields["account"],
                                  self.settings.provider_concurrency, LEASE_SECONDS)
-        for attempt in range(MAX_ATTEMPTS):
-            if attempt and self.batches.control(fields["id"]) != "active":
-                raise BatchStopped()  # stopped while waiting to retry: nothing paid, nothing lost
+        first_failure = None
+        for attempt in itertools.count():
+            while (wait := breaker.wait_seconds()) > 0:
+                self._sleep_unless_stopped(fields["id"], wait, first_failure)
             try:
                 with limit.slot():
                     image = provider.generate(request, seed)
-                break
+            except ImageNotFetched:
+                breaker.succeeded()  # the API answered; only the download failed
+                raise
             except TransientProviderError as error:
-                if attempt == MAX_ATTEMPTS - 1:
-                    raise PermanentProviderError(
-                        f"{error.reason} (gave up after {MAX_ATTEMPTS} tries)") from error
-                time.sleep(retry_delay(attempt, error.retry_after, base=0.5, max_wait=30.0,
+                breaker.failed()
+                first_failure = first_failure or time.monotonic()
+                self._give_up_after_deadline(error, first_failure)
+                self._sleep_unless_stopped(fields["id"], retry_delay(
+                    attempt, error.retry_after, base=0.5, max_wait=30.0,
+                    max_asked=MAX_WAIT_SECONDS), first_failure)
+                continue
+            breaker.succeeded()
+            return image
+
+    def _fetch(self, provider: Provider, image: GeneratedImage) -> GeneratedImage:
+        """Download an image that is already paid for, retrying until the outage deadline (a
+        stop does not interrupt it: the image is already bought)."""
+        first_failure = time.monotonic()
+        for attempt in itertools.count():
+            try:
+                return provider.fetch(image)
+            except ImageNotFetched as error:
+                self._give_up_after_deadline(error, first_failure)
+                time.sleep(retry_delay(attempt, None, base=0.5, max_wait=30.0,
                                        max_asked=MAX_WAIT_SECONDS))
-        return storage.save(key, row, index, request.prompt, image.data, seed=image.seed,
-                            used_prompt=image.prompt, media_type=image.media_type,
-                            preview=image.preview)
+
+    def _give_up_after_deadline(self, error: TransientProviderError, since: float) -> None:
+        waited = time.monotonic() - since
+        if waited >= self.settings.outage_deadline:
+            raise OutageOutlasted(
+                f"{error.reason} (still failing after {_duration(waited)}; gave up)") from error
+
+    def _sleep_unless_stopped(self, batch_id: str, seconds: float, since: float | None) -> None:
+        """Wait, checking that the batch is still wanted: nothing is paid after a stop."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.batches.control(batch_id) != "active":
+                raise BatchStopped()
+            time.sleep(min(STOP_CHECK_SECONDS, left))
+        if self.batches.control(batch_id) != "active":
+            raise BatchStopped()
 
     @contextmanager
     def _lease(self, batch_id: str, row: int, index: int, token: str) -> Iterator[None]:
@@ -110,12 +187,17 @@ class ImageMaker:
 
         def renew() -> None:
             while not done.wait(LEASE_SECONDS / 3):
-                self.batches.renew(batch_id, row, index, token)
+                try:
+                    self.batches.renew(batch_id, row, index, token)
+                except redis.RedisError:
+                    pass  # Redis is gone for now; the job itself notices when it settles
 
         thread = threading.Thread(target=renew, daemon=True)
         thread.start()
         try:
             yield
+        except redis.RedisError:
+            raise  # nothing can be recorded now; the image, if made, is in storage
         except Exception as error:
             log.exception("image %s row %s #%s failed unexpectedly", batch_id, row, index)
             self.batches.settle(batch_id, row, index, token, RowStatus.FAILED,
@@ -123,3 +205,12 @@ class ImageMaker:
             raise
         finally:
             done.set()
+
+
+def _unsaved(image: GeneratedImage) -> dict:
+    return {"data": image.data, "media_type": image.media_type, "seed": image.seed,
+            "prompt": image.prompt, "preview": image.preview}
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} minutes" if seconds >= 120 else f"{seconds:.0f} seconds"

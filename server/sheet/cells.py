@@ -18,6 +18,9 @@ from server.sheet.columns import (
 )
 
 _HEX_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
+# Control characters (tab and line breaks excepted): no image API wants them, and a workbook
+# cannot even store them.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TIME_TEXT = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?")
 # Spreadsheets store a time as a date-time on their epoch day; seeing one of these dates
 # means the cell held only a time.
@@ -82,10 +85,20 @@ def _whole_number(value: Any, column: str, what: str) -> int:
     return int(number)
 
 
+def parse_text(value: Any) -> str:
+    """Free text, without control characters (a warning says they were removed)."""
+    text = text_of(value)
+    cleaned = CONTROL_CHARACTERS.sub("", text)
+    if cleaned != text:
+        raise CellWarning(f"{len(text) - len(cleaned)} invisible control character(s) were removed "
+                          "from this text.", cleaned)
+    return text
+
+
 def parse_prompt(value: Any) -> str:
-    if is_blank(value):
+    if is_blank(value) or not CONTROL_CHARACTERS.sub("", str(value)).strip():
         raise CellError("The prompt is empty. Every row needs a prompt describing the image.")
-    return text_of(value)
+    return parse_text(value)
 
 
 def parse_visibility(value: Any) -> str:
@@ -177,7 +190,7 @@ PARSERS = {
     "num_images": lambda value: _whole_number(value, "num_images", "Number of images"),
     "seed_number": lambda value: _whole_number(value, "seed_number", "Seed"),
     "rendering": lambda value: _choose(value, RENDERINGS, "Rendering"),
-    "negative_prompt": text_of,
+    "negative_prompt": parse_text,
     "style": lambda value: text_of(value).lower(),  # checked against the row's model
     "color_palette": parse_color_palette,
 }

@@ -17,6 +17,7 @@ class RowResult:
     status: RowStatus
     images: list[dict] = field(default_factory=list)
     error: str | None = None
+    retryable: bool = False  # the error was an outage or a crash, not the row's own fault
 
     @property
     def seeds(self) -> str:

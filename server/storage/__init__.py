@@ -8,10 +8,11 @@ from pathlib import Path
 
 from server.config import Settings
 from server.storage.local import LocalStorage
-from server.storage.records import Storage, StoredImage
+from server.storage.records import Storage, StorageUnavailable, StoredImage
 from server.storage.s3 import S3Storage
 
-__all__ = ["LocalStorage", "S3Storage", "Storage", "StoredImage", "batch_storage", "make_storage"]
+__all__ = ["LocalStorage", "S3Storage", "Storage", "StorageUnavailable", "StoredImage",
+           "batch_storage", "make_storage"]
 
 
 def make_storage(settings: Settings) -> LocalStorage | S3Storage:

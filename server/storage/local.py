@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from server.storage.names import check_batch_id, check_name, extension_for, image_name
-from server.storage.records import StoredImage, _from_meta, _meta_record
+from server.storage.records import StorageUnavailable, StoredImage, _from_meta, _meta_record
 
 
 class LocalStorage:
@@ -47,13 +47,13 @@ class LocalStorage:
 
     def save(self, batch_id: str, row: int, index: int, source_prompt: str, data: bytes, *,
              seed: int | None, used_prompt: str, media_type: str = "image/png",
-             preview: bool = False) -> StoredImage:
+             preview: bool = False, fingerprint: str | None = None) -> StoredImage:
         existing = self.find(batch_id, row, index)
-        if existing is not None:
+        if existing is not None and existing.fingerprint == fingerprint:
             return existing  # cheap fast path; re-checked under the lock below
         name = image_name(row, index, source_prompt, extension_for(media_type))
         meta = _meta_record(name, row, index, seed, used_prompt, media_type, preview,
-                            len(data), source_prompt)
+                            len(data), source_prompt, fingerprint)
         meta_path = self._meta_path(batch_id, row, index)
         meta_path.parent.mkdir(parents=True, exist_ok=True)
         # The slow part (writing bytes) happens outside the lock; only the
@@ -63,14 +63,34 @@ class LocalStorage:
         try:
             with self._batch_lock(batch_id):
                 existing = self.find(batch_id, row, index)
-                if existing is not None:
+                if existing is not None and existing.fingerprint == fingerprint:
                     return existing  # first complete save wins; never replace a paid image
                 os.replace(meta_tmp, meta_path)
                 os.replace(image_tmp, self.path(batch_id, name))
+                if existing is not None and existing.name != name:
+                    self.path(batch_id, existing.name).unlink(missing_ok=True)  # stale
         finally:
             for leftover in (image_tmp, meta_tmp):
                 leftover.unlink(missing_ok=True)
         return _from_meta(batch_id, meta, len(data))
+
+    def check_room(self, batch_id: str, min_free: int) -> None:
+        """Refuse before a paid call when the folder cannot be written or is nearly full."""
+        folder = self.batch_dir(batch_id)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            free = shutil.disk_usage(folder).free
+            with tempfile.TemporaryFile(dir=folder, prefix=".probe-") as probe:
+                probe.write(b"x")
+                probe.flush()
+                os.fsync(probe.fileno())
+        except OSError as error:
+            raise StorageUnavailable.explain(error) from None
+        if free < min_free:
+            raise StorageUnavailable(
+                f"Images cannot be stored: only {free // 2**20} MB free, less than the "
+                f"{min_free // 2**20} MB kept in reserve. The batch is paused: nothing more is "
+                "paid for until there is room and it is resumed.")
 
     def _write_temp(self, directory: Path, data: bytes) -> Path:
         # Same directory as the target so os.replace is an atomic rename, and a

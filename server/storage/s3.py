@@ -57,13 +57,15 @@ class S3Storage:
 
     def save(self, batch_id: str, row: int, index: int, source_prompt: str, data: bytes, *,
              seed: int | None, used_prompt: str, media_type: str = "image/png",
-             preview: bool = False) -> StoredImage:
+             preview: bool = False, fingerprint: str | None = None) -> StoredImage:
         existing = self.find(batch_id, row, index)
         if existing is not None:
-            return existing
+            if existing.fingerprint == fingerprint:
+                return existing
+            self._delete_image(batch_id, existing)  # stale: made for other settings
         name = image_name(row, index, source_prompt, extension_for(media_type))
         meta = _meta_record(name, row, index, seed, used_prompt, media_type, preview,
-                            len(data), source_prompt)
+                            len(data), source_prompt, fingerprint)
         token = uuid.uuid4().hex
         meta_key = self._meta_key(batch_id, row, index, token)
         self.client.put_object(Bucket=self.bucket, Key=meta_key, Body=json.dumps(meta).encode(),
@@ -81,6 +83,16 @@ class S3Storage:
                 raise
             return winner
         return _from_meta(batch_id, meta, len(data))
+
+    def _delete_image(self, batch_id: str, image: StoredImage) -> None:
+        head = self.client.head_object(Bucket=self.bucket, Key=self.key(batch_id, image.name))
+        token = head.get("Metadata", {}).get("token", "")
+        for key in (self.key(batch_id, image.name),
+                    self._meta_key(batch_id, image.row, image.index, token)):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def check_room(self, batch_id: str, min_free: int) -> None:
+        """A bucket has no free-space figure to check; a failed save pauses the batch instead."""
 
     def delete_batch(self, batch_id: str) -> None:
         keys = [obj["Key"] for obj in self._objects(self._batch_prefix(batch_id))]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from rq import Queue
 
-from server.batches.queue import QUEUE_NAME
+from server.batches.queue import SHARED_QUEUE
+from server.config import Settings
+from server.generation.providers import account_id
 from server.sheet.request import ImageRequest
 from server.storage import LocalStorage
 from tests.conftest import wait_for
@@ -18,8 +20,8 @@ def rows(count: int, images: int = 1, prompt: str = "a lighthouse", **settings) 
             for row in range(2, count + 2)}
 
 
-def start(batches, requests, tmp_path, provider="ideogram") -> str:
-    return batches.create(requests, owner="alice", provider=provider,
+def start(batches, requests, tmp_path, account, provider="ideogram") -> str:
+    return batches.create(requests, owner="alice", provider=provider, account=account(provider),
                           storage_root=str(tmp_path / "store"))
 
 
@@ -28,8 +30,8 @@ def settled(batches, batch_id, timeout=60):
                     timeout=timeout, what="the batch to settle")
 
 
-def test_batch_completes_and_pays_once_per_image(batches, workers, image_api, tmp_path):
-    batch_id = start(batches, rows(6, images=2), tmp_path)
+def test_batch_completes_and_pays_once_per_image(batches, workers, image_api, tmp_path, account):
+    batch_id = start(batches, rows(6, images=2), tmp_path, account)
     workers.start(3)
     status = settled(batches, batch_id)
     assert status.status == "completed"
@@ -44,10 +46,10 @@ def test_batch_completes_and_pays_once_per_image(batches, workers, image_api, tm
     assert row.used_prompt and row.used_prompt != "a lighthouse 2"  # magic prompt rewrote it
 
 
-def test_redelivered_job_never_pays_twice(batches, redis_conn, workers, image_api, tmp_path):
-    batch_id = start(batches, rows(1), tmp_path)
+def test_redelivered_job_never_pays_twice(batches, redis_conn, workers, image_api, tmp_path, account):
+    batch_id = start(batches, rows(1), tmp_path, account)
     # RQ delivers at least once: the same image job arriving twice must call the API once.
-    duplicate = Queue(QUEUE_NAME, connection=redis_conn).enqueue(
+    duplicate = Queue(SHARED_QUEUE, connection=redis_conn).enqueue(
         "workers.jobs.generate_image", batch_id, 2, 1)
     workers.start(2)
     assert settled(batches, batch_id).status == "completed"
@@ -57,9 +59,9 @@ def test_redelivered_job_never_pays_twice(batches, redis_conn, workers, image_ap
 
 
 def test_killed_worker_leaves_its_image_and_its_slot_to_another(batches, workers, image_api,
-                                                                tmp_path):
+                                                                tmp_path, account):
     image_api.configure(latency=4.0)
-    batch_id = start(batches, rows(2), tmp_path)
+    batch_id = start(batches, rows(2), tmp_path, account)
     # One call in flight at a time: the dead worker's slot must free itself too.
     [victim] = workers.start(1, SHEETBATCH_PROVIDER_CONCURRENCY="1")
     wait_for(lambda: "generating" in batches.states(batch_id).values(), what="a job to start")
@@ -72,9 +74,9 @@ def test_killed_worker_leaves_its_image_and_its_slot_to_another(batches, workers
     assert [row.status for row in status.rows.values()] == ["done", "done"]
 
 
-def test_transient_errors_are_retried(batches, workers, image_api, tmp_path):
+def test_transient_errors_are_retried(batches, workers, image_api, tmp_path, account):
     image_api.configure(rate_limit_every=3, retry_after="1", server_error_every=4)
-    batch_id = start(batches, rows(6), tmp_path)
+    batch_id = start(batches, rows(6), tmp_path, account)
     workers.start(2)
     status = settled(batches, batch_id, timeout=90)
     assert status.status == "completed"
@@ -83,11 +85,11 @@ def test_transient_errors_are_retried(batches, workers, image_api, tmp_path):
     assert stats["generated"] == 6 and stats["duplicate_generations"] == []
 
 
-def test_permanent_errors_fail_the_row_with_the_reason(batches, workers, image_api, tmp_path):
+def test_permanent_errors_fail_the_row_with_the_reason(batches, workers, image_api, tmp_path, account):
     requests = rows(3)
     requests[3] = ImageRequest(prompt="an UNSAFE thing", visibility="private", model="3.0",
                                num_images=1)
-    batch_id = start(batches, requests, tmp_path)
+    batch_id = start(batches, requests, tmp_path, account)
     workers.start(2)
     status = settled(batches, batch_id)
     assert status.status == "completed_with_errors"
@@ -97,22 +99,35 @@ def test_permanent_errors_fail_the_row_with_the_reason(batches, workers, image_a
     assert image_api.stats()["calls_by_endpoint"].get("ideogram-v3") == 3
 
 
-def test_wrong_key_fails_rows_then_retry_failed_completes(batches, workers, image_api, tmp_path):
-    batch_id = start(batches, rows(2), tmp_path)
-    [wrong] = workers.start(1, IDEOGRAM_API_KEY="not-the-key")
+def test_wrong_key_fails_rows_then_retry_failed_completes(batches, workers, image_api, tmp_path,
+                                                          account):
+    wrong = Settings(ideogram_api_key="not-the-key")
+    batch_id = start(batches, rows(2), tmp_path, lambda name: account_id(name, wrong))
+    [worker] = workers.start(1, IDEOGRAM_API_KEY="not-the-key")
     status = settled(batches, batch_id)
     assert status.status == "failed"
     assert all("not-the-key" not in row.error for row in status.rows.values())
-    workers.kill(wrong)
+    workers.kill(worker)
     workers.start(1)
-    assert batches.retry_failed(batch_id) == 2
+    assert batches.retry_failed(batch_id, account("ideogram")) == 2
     assert settled(batches, batch_id).status == "completed"
 
 
+def test_a_batch_pays_only_with_its_own_account(batches, workers, image_api, tmp_path, account):
+    # A worker holding another key (an orphan of an old run, a rotated key) never takes the
+    # batch's images: every call reaches the API with the batch's key, none is refused.
+    workers.start(2, IDEOGRAM_API_KEY="an-old-key")
+    batch_id = start(batches, rows(4), tmp_path, account)
+    workers.start(1)
+    assert settled(batches, batch_id).status == "completed"
+    stats = image_api.stats()
+    assert stats["generated"] == 4 and "401" not in stats["responses_by_status"]
+
+
 def test_stop_keeps_finished_images_and_resume_makes_only_the_rest(batches, workers, image_api,
-                                                                   tmp_path):
+                                                                   tmp_path, account):
     image_api.configure(latency=0.6)
-    batch_id = start(batches, rows(12), tmp_path)
+    batch_id = start(batches, rows(12), tmp_path, account)
     workers.start(2)
     wait_for(lambda: batches.status(batch_id).counts["done"] >= 2, what="two rows done")
     batches.stop(batch_id)
@@ -130,17 +145,17 @@ def test_stop_keeps_finished_images_and_resume_makes_only_the_rest(batches, work
     assert stats["generated"] == 12 and stats["duplicate_generations"] == []
 
 
-def test_concurrency_limit_holds_across_workers(batches, workers, image_api, tmp_path):
+def test_concurrency_limit_holds_across_workers(batches, workers, image_api, tmp_path, account):
     image_api.configure(latency=0.4)
-    batch_id = start(batches, rows(10), tmp_path)
+    batch_id = start(batches, rows(10), tmp_path, account)
     workers.start(2, per_process=2, SHEETBATCH_PROVIDER_CONCURRENCY="2")
     assert settled(batches, batch_id).status == "completed"
     assert image_api.stats()["max_in_flight"] == 2
 
 
-def test_stop_during_a_retry_wait_makes_no_further_call(batches, workers, image_api, tmp_path):
+def test_stop_during_a_retry_wait_makes_no_further_call(batches, workers, image_api, tmp_path, account):
     image_api.configure(rate_limit_every=1, retry_after="3")  # every call: 429, wait 3 s
-    batch_id = start(batches, rows(1), tmp_path)
+    batch_id = start(batches, rows(1), tmp_path, account)
     workers.start(1)
     wait_for(lambda: image_api.stats()["calls"] >= 1, what="the first call")
     batches.stop(batch_id)

@@ -211,7 +211,8 @@ def test_sheet_id_must_be_a_whole_number(client, alice, method, path, operation,
 @pytest.fixture
 def bobs_batch(services) -> str:
     request = ImageRequest(prompt="a paper boat", visibility="private", num_images=1)
-    return services.batches.create({2: request}, owner=BOB, provider="preview", title="Bob's")
+    return services.batches.create({2: request}, owner=BOB, provider="preview",
+                                   account="preview-account", title="Bob's")
 
 
 @pytest.mark.parametrize("method, path, operation", BATCH)

@@ -21,7 +21,8 @@ def test_gallery_shows_thumbnails_to_its_owner_only(backend, backend_env, google
     requests = {row: ImageRequest(prompt=f"a paper boat number {row}", visibility="private",
                                   num_images=2) for row in range(2, 5)}
     batches = Batches(connect(redis_server.url))
-    batch_id = batches.create(requests, owner=ALICE, provider="preview", title="Boats")
+    batch_id = batches.create(requests, owner=ALICE, provider="preview", account="preview-account",
+                              title="Boats")
     workers.env = backend_env
     workers.start(1)
     wait_for(lambda: batches.status(batch_id).status == "completed", what="the batch")

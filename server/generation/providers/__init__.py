@@ -1,6 +1,8 @@
 """Image providers: pick one by name with make_provider()."""
 from __future__ import annotations
 
+import hashlib
+
 import httpx
 
 from server.config import Settings
@@ -16,7 +18,7 @@ from .base import (
 PROVIDER_NAMES = ("ideogram", "openai", "preview")
 
 __all__ = ["GeneratedImage", "PermanentProviderError", "Provider", "ProviderError",
-           "TransientProviderError", "PROVIDER_NAMES", "make_provider"]
+           "TransientProviderError", "PROVIDER_NAMES", "account_id", "accounts_held", "make_provider"]
 
 
 def make_provider(name: str, settings: Settings, client: httpx.Client | None = None) -> Provider:
@@ -37,9 +39,24 @@ def make_provider(name: str, settings: Settings, client: httpx.Client | None = N
     return OpenAIProvider(settings, client)
 
 
+def account_id(name: str, settings: Settings) -> str:
+    """The provider account these settings pay with: an id of its API key (the key itself never
+    reaches Redis). A batch records it; only workers holding the same key make its images."""
+    return hashlib.sha256(f"{name}:{_api_key(name, settings) or ''}".encode()).hexdigest()[:16]
+
+
+def accounts_held(settings: Settings) -> list[str]:
+    """The accounts a worker with these settings can pay with (preview needs no key)."""
+    return [account_id(name, settings) for name in PROVIDER_NAMES
+            if name == "preview" or _api_key(name, settings)]
+
+
+def _api_key(name: str, settings: Settings) -> str | None:
+    return {"ideogram": settings.ideogram_api_key, "openai": settings.openai_api_key}.get(name)
+
+
 def _require_key(name: str, settings: Settings) -> None:
-    variable, value = {"ideogram": ("IDEOGRAM_API_KEY", settings.ideogram_api_key),
-                       "openai": ("OPENAI_API_KEY", settings.openai_api_key)}[name]
-    if not value:
+    variable = {"ideogram": "IDEOGRAM_API_KEY", "openai": "OPENAI_API_KEY"}[name]
+    if not _api_key(name, settings):
         raise ValueError(f"The {name} provider needs an API key: set {variable} in the environment "
                          "(or use the free 'preview' provider, which draws placeholders).")

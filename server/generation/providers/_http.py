@@ -5,18 +5,22 @@ provider (what is retried, which hosts we fetch images from) lives here.
 """
 from __future__ import annotations
 
-import time
+from dataclasses import replace
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from server.retry import parse_retry_after
 
-from .base import PermanentProviderError, ProviderError, TransientProviderError
+from .base import (
+    GeneratedImage,
+    ImageNotFetched,
+    PermanentProviderError,
+    TransientProviderError,
+)
 
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
 MAX_REDIRECTS = 3
-DOWNLOAD_ATTEMPTS = 3  # the generation is already paid for, so a flaky download is worth retrying here
 MESSAGE_LIMIT = 300
 
 
@@ -116,18 +120,18 @@ def host_allowed(url: str, hosts: tuple[str, ...]) -> bool:
     return any(host == entry or host.endswith("." + entry) for entry in listed)
 
 
-def download(client: httpx.Client, url: str, *, hosts: tuple[str, ...], service: str,
-             timeout: float) -> tuple[bytes, str]:
-    """Fetch a temporary image link now, checking every redirect hop against `hosts`."""
-    last: ProviderError | None = None
-    for attempt in range(DOWNLOAD_ATTEMPTS):
-        try:
-            return _download_once(client, url, hosts=hosts, service=service, timeout=timeout)
-        except TransientProviderError as error:
-            last = error
-            time.sleep(0.2 * (attempt + 1))
-    assert last is not None
-    raise last
+def fetch(client: httpx.Client, image: GeneratedImage, *, hosts: tuple[str, ...], service: str,
+          timeout: float) -> GeneratedImage:
+    """The image with its bytes, fetched now from its temporary link; a transient failure raises
+    ImageNotFetched (retry the fetch: the generation is already paid for)."""
+    try:
+        data, media_type = _download_once(client, image.url, hosts=hosts, service=service,
+                                          timeout=timeout)
+    except ImageNotFetched:
+        raise
+    except TransientProviderError as error:
+        raise ImageNotFetched(error.reason, image) from None
+    return replace(image, data=data, media_type=media_type)
 
 
 def _download_once(client: httpx.Client, url: str, *, hosts: tuple[str, ...], service: str,

@@ -9,11 +9,12 @@ from server.sheet.request import ImageRequest
 
 @dataclass(frozen=True)
 class GeneratedImage:
-    data: bytes
-    media_type: str
+    data: bytes | None  # None until fetched from `url`
+    media_type: str | None
     seed: int | None  # the seed the provider used, when it tells us
     prompt: str  # the prompt the provider used (after magic prompt / rewriting)
     preview: bool = False  # a local placeholder, not a generated image
+    url: str | None = None  # the provider's temporary link, when it answered with one
 
 
 class ProviderError(Exception):
@@ -32,6 +33,15 @@ class TransientProviderError(ProviderError):
         self.retry_after = retry_after  # seconds the service asked us to wait, if it said
 
 
+class ImageNotFetched(TransientProviderError):
+    """The image was made, and paid for, but fetching it failed: retry the fetch
+    (`Provider.fetch(error.image)`), never the generation."""
+
+    def __init__(self, reason: str, image: GeneratedImage):
+        super().__init__(reason)
+        self.image = image
+
+
 class PermanentProviderError(ProviderError):
     """Retrying cannot help (and could pay twice): bad input, bad key, safety refusals."""
 
@@ -40,5 +50,10 @@ class Provider(Protocol):
     name: str
 
     def generate(self, request: ImageRequest, seed: int | None) -> GeneratedImage:
-        """Make exactly one image; `request.num_images` is the pipeline's business, not ours."""
+        """Make exactly one image; `request.num_images` is the pipeline's business, not ours.
+        Raises ImageNotFetched when it was made but could not be downloaded."""
+        ...
+
+    def fetch(self, image: GeneratedImage) -> GeneratedImage:
+        """Download an image made earlier (the one an ImageNotFetched carries)."""
         ...

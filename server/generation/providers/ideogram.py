@@ -120,10 +120,13 @@ class IdeogramProvider:
         else:
             response = self._post(LEGACY_PATH, headers=headers, json=legacy_body(request, seed))
         image = _safe_image(response)
-        data, media_type = _http.download(self._client, image["url"], hosts=self._hosts,
-                                          service=SERVICE, timeout=self._timeout)
-        return GeneratedImage(data=data, media_type=media_type, seed=image.get("seed", seed),
-                              prompt=image.get("prompt") or request.prompt)
+        return self.fetch(GeneratedImage(data=None, media_type=None, url=image["url"],
+                                         seed=image.get("seed", seed),
+                                         prompt=image.get("prompt") or request.prompt))
+
+    def fetch(self, image: GeneratedImage) -> GeneratedImage:
+        return _http.fetch(self._client, image, hosts=self._hosts, service=SERVICE,
+                           timeout=self._timeout)
 
     def _post(self, path: str, **kwargs) -> httpx.Response:
         response = _http.send(self._client, "POST", self._base + path, service=SERVICE,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -80,22 +81,26 @@ class OpenAIProvider:
         _http.raise_for_status(response, service=SERVICE, secret=self._key,
                                refusal=_refusal(response))
         image = _http.first_image(response, SERVICE)
-        data, media_type = self._image_bytes(image)
         # No seed: the API has none, so claiming one would make "used_seed" a lie.
-        return GeneratedImage(data=data, media_type=media_type, seed=None,
+        made = GeneratedImage(data=None, media_type=None, seed=None,
                               prompt=image.get("revised_prompt") or body["prompt"])
-
-    def _image_bytes(self, image: dict[str, Any]) -> tuple[bytes, str]:
         if image.get("b64_json"):
-            try:
-                data = base64.b64decode(image["b64_json"], validate=True)
-            except (binascii.Error, ValueError):
-                raise PermanentProviderError(f"{SERVICE} sent an image we could not decode.") from None
-            return data, _sniff(data)
+            return replace(made, data=(data := _decoded(image["b64_json"])),
+                           media_type=_sniff(data))
         if image.get("url"):
-            return _http.download(self._client, image["url"], hosts=self._hosts, service=SERVICE,
-                                  timeout=self._timeout)
+            return self.fetch(replace(made, url=image["url"]))
         raise PermanentProviderError(f"{SERVICE} answered without an image.")
+
+    def fetch(self, image: GeneratedImage) -> GeneratedImage:
+        return _http.fetch(self._client, image, hosts=self._hosts, service=SERVICE,
+                           timeout=self._timeout)
+
+
+def _decoded(b64: str) -> bytes:
+    try:
+        return base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise PermanentProviderError(f"{SERVICE} sent an image we could not decode.") from None
 
 
 def _refusal(response: httpx.Response) -> str | None:

@@ -1,0 +1,56 @@
+"""A circuit breaker per provider account, shared by every worker through Redis.
+
+After repeated transient failures (an outage) calls pause for a while; then one probe call at a
+time tests the provider, and the first success closes the breaker again. Rows wait through an
+outage instead of failing, and a down provider is not hammered by every worker at once.
+"""
+from __future__ import annotations
+
+import time
+
+import redis
+
+from server.batches import keys
+
+FAILURES_TO_OPEN = 5
+FIRST_OPEN_SECONDS = 2.0
+MAX_OPEN_SECONDS = 30.0
+WAIT_FOR_PROBE_SECONDS = 1.0
+
+
+class CircuitBreaker:
+    def __init__(self, connection: redis.Redis, account: str, probe_seconds: float):
+        self.redis = connection
+        self.key = keys.breaker(account)
+        self.probe_key = keys.breaker_probe(account)
+        self.probe_ms = int(probe_seconds * 1000)
+
+    def wait_seconds(self) -> float:
+        """0 when a call may go now (closed, or this caller is the probe); else how long to wait
+        before asking again."""
+        state = self.redis.hgetall(self.key)
+        if int(state.get(b"failures", 0)) < FAILURES_TO_OPEN:
+            return 0.0
+        still_open = float(state.get(b"open_until", 0)) - time.time()
+        if still_open > 0:
+            return still_open
+        if self.redis.set(self.probe_key, 1, nx=True, px=self.probe_ms):
+            return 0.0
+        return WAIT_FOR_PROBE_SECONDS
+
+    def succeeded(self) -> None:
+        with self.redis.pipeline() as pipe:
+            pipe.delete(self.key)
+            pipe.delete(self.probe_key)
+            pipe.execute()
+
+    def failed(self) -> None:
+        failures = self.redis.hincrby(self.key, "failures", 1)
+        if failures >= FAILURES_TO_OPEN:
+            opened = self.redis.hincrby(self.key, "opened", 1)
+            seconds = min(MAX_OPEN_SECONDS, FIRST_OPEN_SECONDS * 2 ** (opened - 1))
+            self.redis.hset(self.key, "open_until", time.time() + seconds)
+        self.redis.delete(self.probe_key)
+
+    def is_open(self) -> bool:
+        return int(self.redis.hget(self.key, "failures") or 0) >= FAILURES_TO_OPEN
