@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import getpass
+import hashlib
 import json
 import os
 import signal
@@ -48,7 +49,6 @@ from server.storage import LocalStorage
 from server.storage.zipper import write_zip
 
 IMAGES_FOLDER = "images"
-STATE_FOLDER = ".sheetbatch"  # inside --out: the run's Redis, its lock and its last batch
 POLL_SECONDS = 0.25
 EXIT_LOST = 3  # Redis or storage went away; everything made is kept
 
@@ -90,8 +90,8 @@ class RunResult:
 
 
 def run_batch(checked: CheckedFile, options: RunOptions, settings: Settings) -> RunResult:
-    state = options.out / STATE_FOLDER
-    state.mkdir(parents=True, exist_ok=True)
+    options.out.mkdir(parents=True, exist_ok=True)
+    state = run_state_folder(settings, options.out)
     with run_lock(state / "run.lock", options.out), redis_url(settings, state / "redis") as url:
         services = Services(settings, url)
         try:
@@ -104,6 +104,16 @@ def run_batch(checked: CheckedFile, options: RunOptions, settings: Settings) -> 
                            "to finish.", EXIT_LOST) from None
     write_outputs(checked, status, options.out)
     return RunResult(status, status.fields.get("paused"))
+
+
+def run_state_folder(settings: Settings, out: Path) -> Path:
+    """Where runs into `out` keep their Redis, lock and last batch: in the data folder, not on
+    the output's disk (a full or read-only output must not take the batch state with it)."""
+    where = str(out.resolve())
+    folder = settings.data_dir / "runs" / hashlib.sha256(where.encode()).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "out.txt").write_text(where + "\n")
+    return folder
 
 
 @contextmanager

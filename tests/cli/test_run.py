@@ -65,7 +65,7 @@ def test_ctrl_c_stops_cleanly_and_a_second_run_resumes(worker_env, image_api, tm
     lines += [f"a red kite number {row},private,3.0,1,{row}" for row in range(2, 22)]
     sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "out"
-    args = [SHEETBATCH, "run", str(sheet), "--out", str(out), "--workers", "2"]
+    args = [SHEETBATCH, "run", str(sheet), "--out", str(out), "--workers", "2", "--yes"]
     first = subprocess.Popen(args, env=worker_env, cwd=ROOT, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
     wait_for(lambda: image_api.stats()["generated"] >= 3, what="some images")
@@ -78,9 +78,10 @@ def test_ctrl_c_stops_cleanly_and_a_second_run_resumes(worker_env, image_api, tm
     kept = sorted((out / "images").glob("*.png"))
     assert len(kept) == made_first  # every finished image is kept
 
-    second = run(["run", str(sheet), "--out", str(out), "--workers", "2"], worker_env)
+    second = run(["run", str(sheet), "--out", str(out), "--workers", "2", "--yes"], worker_env)
     assert second.returncode == 0, second.stdout + second.stderr
-    assert "Resuming" in second.stdout
+    assert f"{20 - made_first} image(s) to make" in second.stdout
+    assert f"{made_first} already made and kept" in second.stdout
     stats = image_api.stats()
     assert stats["generated"] == 20 and stats["duplicate_generations"] == []
     with zipfile.ZipFile(out / "images.zip") as archive:

@@ -88,6 +88,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "url_ttl": 60.0,  # seconds an /ephemeral/ image link works
     "image_base_url": None,  # base of returned image links; null = this server's own URL
     "openai_response_format": "b64_json",  # what OpenAI answers when the request names none
+    "extra_api_keys": [],  # other keys accepted: other accounts (stats count generations per key)
+    "download_failures": 0,  # each image link answers 503 this many times before it works
 }
 FAULTS = ("drop", "rate_limit", "server_error")  # checked in this order; first hit wins
 
@@ -127,7 +129,9 @@ class _State:
             self.statuses = Counter()  # "200", "429", "dropped" ...
             self.per_key: dict[tuple[str, int | None], Counter] = {}
             self.in_flight = self.max_in_flight = 0
-            self.generated = self.downloads = self.expired = 0
+            self.generated = self.downloads = self.expired = self.failed_downloads = 0
+            self.generated_by_key: Counter = Counter()
+            self.download_attempts: Counter = Counter()  # image id → GETs
             self.requests: deque[dict[str, Any]] = deque(maxlen=2000)
             self.images: dict[str, tuple[bytes, float]] = {}
 
@@ -153,6 +157,8 @@ class _State:
                 "responses_by_status": dict(self.statuses),
                 "generated": self.generated,
                 "downloads": self.downloads,
+                "failed_downloads": self.failed_downloads,
+                "generated_by_key": dict(self.generated_by_key),
                 "expired_downloads": self.expired,
                 "in_flight": self.in_flight,
                 "max_in_flight": self.max_in_flight,
@@ -402,6 +408,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _ephemeral(self, image_id: str) -> None:
         with self.state.lock:
+            self.state.download_attempts[image_id] += 1
+            failing = (self.state.download_attempts[image_id]
+                       <= self.state.config["download_failures"])
+            self.state.failed_downloads += failing
+        if failing:
+            return self._json(503, {"error": "Temporarily unavailable"})
+        with self.state.lock:
             data, expires = self.state.images.get(image_id, (None, 0.0))
             fresh = data is not None and time.time() < expires
             self.state.downloads += fresh
@@ -451,25 +464,30 @@ class _Handler(BaseHTTPRequestHandler):
                   else self._ideogram_result(endpoint, fields, seed, fault))
         # Count before answering: once the client has its answer, a test may reset the stats.
         with self.state.lock:
-            self.state.per_key[(prompt, seed)]["generated"] += 1
+            self.state.per_key.setdefault((prompt, seed), Counter())["generated"] += 1
+            self.state.generated_by_key[self._key_used()] += 1
         self._json(200, result)
         return "200"
 
     def _authorise(self, openai: bool) -> None:
-        key = self.state.api_key
+        keys = [self.state.api_key, *self.state.config["extra_api_keys"]]
         if openai:
             given = self.headers.get("Authorization", "")
             if not given.startswith("Bearer ") or not given[7:].strip():
                 raise _openai_error(401, "You didn't provide an API key. You need to provide your "
                                     "API key in an Authorization header using Bearer auth.",
                                     "invalid_request_error")
-            if given[7:].strip() != key:
+            if given[7:].strip() not in keys:
                 token = given[7:].strip()
                 masked = token[:3] + "*" * 4 + token[-4:] if len(token) > 8 else "****"
                 raise _openai_error(401, f"Incorrect API key provided: {masked}.",
                                     "invalid_request_error", "invalid_api_key")
-        elif self.headers.get("Api-Key") != key:
+        elif self.headers.get("Api-Key") not in keys:
             raise _ideogram_error(401, "Not authorized to generate an image.")
+
+    def _key_used(self) -> str:
+        given = self.headers.get("Api-Key") or self.headers.get("Authorization", "")[7:]
+        return given.strip()
 
     def _record(self, endpoint: str, fields: dict[str, Any], prompt: str, seed: int | None) -> None:
         with self.state.lock:

@@ -17,11 +17,11 @@ def headers(google, email: str) -> dict:
 
 
 def test_gallery_shows_thumbnails_to_its_owner_only(backend, backend_env, google, workers,
-                                                    redis_server, browser):
+                                                    redis_server, browser, account):
     requests = {row: ImageRequest(prompt=f"a paper boat number {row}", visibility="private",
                                   num_images=2) for row in range(2, 5)}
     batches = Batches(connect(redis_server.url))
-    batch_id = batches.create(requests, owner=ALICE, provider="preview", account="preview-account",
+    batch_id = batches.create(requests, owner=ALICE, provider="preview", account=account("preview"),
                               title="Boats")
     workers.env = backend_env
     workers.start(1)
