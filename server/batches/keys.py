@@ -22,10 +22,11 @@ def claim(batch_id: str, row: int, index: int) -> str:
     return f"sb:claim:{batch_id}:{row}:{index}"
 
 
-def unsaved(batch_id: str, row: int, index: int) -> str:
-    """Hash: an image that was paid for but could not be stored (data, media_type, seed, …),
-    kept so that the next attempt stores it instead of paying again."""
-    return f"sb:unsaved:{batch_id}:{row}:{index}"
+def unsaved(place: str, row: int, index: int) -> str:
+    """Hash: an image paid for but not stored (data, media_type, seed, …, fingerprint), by where
+    it belongs (`place` names the storage folder), so the next attempt — of this batch or of a
+    rerun into the same folder — stores it instead of paying again."""
+    return f"sb:unsaved:{place}:{row}:{index}"
 
 
 def batch_queue(account: str, batch_id: str) -> str:

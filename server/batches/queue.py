@@ -8,6 +8,7 @@ import secrets
 
 import redis
 from rq import Queue
+from rq.exceptions import InvalidJobOperation
 from rq.job import Job
 
 from server.batches import keys
@@ -43,7 +44,10 @@ class BatchQueue:
         job_ids = [j.decode() for j in self.redis.smembers(keys.batch(batch_id, "jobs"))]
         for job in Job.fetch_many(job_ids, connection=self.redis):
             if job is not None and job.get_status(refresh=False) == "queued":
-                job.cancel()
+                try:
+                    job.cancel()
+                except InvalidJobOperation:
+                    pass  # cancelled meanwhile by another stop of the same batch
         self.redis.delete(keys.batch(batch_id, "jobs"))
 
     def retire(self, account: str, batch_id: str) -> None:

@@ -320,21 +320,21 @@ class Batches:
 
     # -- images paid for but not stored --------------------------------------------------------
 
-    def keep_unsaved(self, batch_id: str, row: int, index: int, image: dict[str, Any]) -> None:
+    def keep_unsaved(self, place: str, row: int, index: int, image: dict[str, Any]) -> None:
         """Keep a paid image that storage refused, so the next attempt stores it for free."""
-        key = keys.unsaved(batch_id, row, index)
+        key = keys.unsaved(place, row, index)
         with self.redis.pipeline() as pipe:
-            pipe.hset(key, mapping={name: json.dumps(value) if name != "data" else value
+            pipe.hset(key, mapping={name: value if name == "data" else json.dumps(value)
                                     for name, value in image.items()})
             pipe.expire(key, UNSAVED_SECONDS)
             pipe.execute()
 
-    def unsaved(self, batch_id: str, row: int, index: int) -> dict[str, Any] | None:
-        raw = self.redis.hgetall(keys.unsaved(batch_id, row, index))
+    def unsaved(self, place: str, row: int, index: int) -> dict[str, Any] | None:
+        raw = self.redis.hgetall(keys.unsaved(place, row, index))
         if not raw:
             return None
         return {name.decode(): value if name == b"data" else json.loads(value)
                 for name, value in raw.items()}
 
-    def drop_unsaved(self, batch_id: str, row: int, index: int) -> None:
-        self.redis.delete(keys.unsaved(batch_id, row, index))
+    def drop_unsaved(self, place: str, row: int, index: int) -> None:
+        self.redis.delete(keys.unsaved(place, row, index))

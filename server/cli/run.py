@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import getpass
 import hashlib
+import io
 import json
 import os
 import signal
@@ -96,14 +97,18 @@ def run_batch(checked: CheckedFile, options: RunOptions, settings: Settings) -> 
         services = Services(settings, url)
         try:
             batch_id = start(services, checked, options, state / "run.json")
-            with worker_processes(url, options.workers, settings):
+            with worker_processes(url, options.workers, settings, state / "workers.log"):
                 status = watch(services.batches, batch_id)
         except (redis.ConnectionError, redis.TimeoutError) as error:
             raise RunError(f"Lost the connection to Redis ({error}). Every image already made is "
                            f"kept in {options.out / IMAGES_FOLDER}; run the same command again "
                            "to finish.", EXIT_LOST) from None
-    write_outputs(checked, status, options.out)
-    return RunResult(status, status.fields.get("paused"))
+    paused = status.fields.get("paused")
+    try:
+        write_outputs(checked, status, options.out)
+    except RunError as error:
+        raise RunError(f"{paused} {error}" if paused else str(error), error.exit_code) from None
+    return RunResult(status, paused)
 
 
 def run_state_folder(settings: Settings, out: Path) -> Path:
@@ -136,7 +141,9 @@ def run_lock(path: Path, out: Path) -> Iterator[None]:
 
 def start(services: Services, checked: CheckedFile, options: RunOptions, state_file: Path) -> str:
     """Plan against what the folder already holds, say what it will do and cost, then start."""
-    plan = plan_run(services.batches, checked, options, _previous_batch(state_file))
+    previous = _previous_batch(state_file)
+    _retire(services.batches, previous)
+    plan = plan_run(services.batches, checked, options, previous)
     plan.cost = services.launcher.estimate(checked.report, options.provider, _owner(),
                                            plan.settled)["estimate"]["cost"]
     describe_plan(plan, options, checked.report.currency)
@@ -198,6 +205,17 @@ def _failures(batches: Batches, batch_id: str | None,
     return failed
 
 
+def _retire(batches: Batches, batch_id: str | None) -> None:
+    """The previous run's batch, if a killed run left it going, stops for good: its images are
+    in the folder, and two batches must never make the same image."""
+    if batch_id is not None:
+        try:
+            if not batches.status(batch_id).finished:
+                batches.stop(batch_id)
+        except BatchNotFound:
+            pass
+
+
 def _previous_batch(state_file: Path) -> str | None:
     try:
         return json.loads(state_file.read_text())["batch_id"]
@@ -241,11 +259,15 @@ def check_spending(plan: RunPlan, options: RunOptions, currency: str) -> None:
 
 
 @contextmanager
-def worker_processes(url: str, count: int, settings: Settings) -> Iterator[subprocess.Popen]:
+def worker_processes(url: str, count: int, settings: Settings,
+                     log: Path) -> Iterator[subprocess.Popen]:
     """`sheetbatch worker -n COUNT`, dying with this process; stopped in order on the way out
-    (each worker finishes the image it is making, so nothing paid is thrown away)."""
-    process = start_child([sys.executable, "-m", "server", "worker", "-n", str(count)],
-                          env=dict(os.environ, REDIS_URL=url), stdin=subprocess.DEVNULL)
+    (each worker finishes the image it is making, so nothing paid is thrown away). Their log
+    goes to `log`: the terminal shows only the run's own lines."""
+    with open(log, "ab") as output:
+        process = start_child([sys.executable, "-m", "server", "worker", "-n", str(count)],
+                              env=dict(os.environ, REDIS_URL=url), stdin=subprocess.DEVNULL,
+                              stdout=output, stderr=output)
     try:
         yield process
     finally:
@@ -334,10 +356,14 @@ def write_outputs(checked: CheckedFile, status: BatchProgress, out: Path) -> Pat
 
 
 def _save_atomically(grid: WorkbookGrid, path: Path) -> None:
+    """Built in memory (a workbook is small), written aside, renamed into place: a full disk
+    leaves the previous results file whole, never a 0-byte one."""
+    workbook = io.BytesIO()
+    grid.save(workbook)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".xlsx")
-    os.close(handle)
     try:
-        grid.save(Path(temporary))
+        with os.fdopen(handle, "wb") as output:
+            output.write(workbook.getvalue())
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     finally:

@@ -7,6 +7,8 @@ outage instead of failing, and a down provider is not hammered by every worker a
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
+from typing import Iterator
 
 import redis
 
@@ -16,6 +18,16 @@ FAILURES_TO_OPEN = 5
 FIRST_OPEN_SECONDS = 2.0
 MAX_OPEN_SECONDS = 30.0
 WAIT_FOR_PROBE_SECONDS = 1.0
+
+
+@contextmanager
+def _after_a_call() -> Iterator[None]:
+    """Bookkeeping after a call must not lose what the call made (a paid image) when Redis is
+    gone; the next call's check finds Redis missing soon enough."""
+    try:
+        yield
+    except redis.RedisError:
+        pass
 
 
 class CircuitBreaker:
@@ -39,18 +51,20 @@ class CircuitBreaker:
         return WAIT_FOR_PROBE_SECONDS
 
     def succeeded(self) -> None:
-        with self.redis.pipeline() as pipe:
-            pipe.delete(self.key)
-            pipe.delete(self.probe_key)
-            pipe.execute()
+        with _after_a_call():
+            with self.redis.pipeline() as pipe:
+                pipe.delete(self.key)
+                pipe.delete(self.probe_key)
+                pipe.execute()
 
     def failed(self) -> None:
-        failures = self.redis.hincrby(self.key, "failures", 1)
-        if failures >= FAILURES_TO_OPEN:
-            opened = self.redis.hincrby(self.key, "opened", 1)
-            seconds = min(MAX_OPEN_SECONDS, FIRST_OPEN_SECONDS * 2 ** (opened - 1))
-            self.redis.hset(self.key, "open_until", time.time() + seconds)
-        self.redis.delete(self.probe_key)
+        with _after_a_call():
+            failures = self.redis.hincrby(self.key, "failures", 1)
+            if failures >= FAILURES_TO_OPEN:
+                opened = self.redis.hincrby(self.key, "opened", 1)
+                seconds = min(MAX_OPEN_SECONDS, FIRST_OPEN_SECONDS * 2 ** (opened - 1))
+                self.redis.hset(self.key, "open_until", time.time() + seconds)
+            self.redis.delete(self.probe_key)
 
     def is_open(self) -> bool:
         return int(self.redis.hget(self.key, "failures") or 0) >= FAILURES_TO_OPEN

@@ -8,6 +8,7 @@ download is retried as a download, never as a new generation.
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 import threading
@@ -90,8 +91,9 @@ class ImageMaker:
         stored = storage.find(key, row, index)
         if stored is not None and stored.fingerprint == fingerprint:
             return RowStatus.DONE, stored.result()
+        place = _place(fields)
         try:
-            image = self._paid_image(fields, storage, key, request, row, index)
+            image = self._paid_image(fields, storage, key, request, fingerprint, row, index)
         except PermanentProviderError as error:
             return RowStatus.FAILED, {"error": error.reason,
                                       "retryable": isinstance(error, OutageOutlasted)}
@@ -105,17 +107,18 @@ class ImageMaker:
                                   preview=image.preview, fingerprint=fingerprint)
         except OSError as error:
             # Paid for: keep it in Redis so the resumed batch stores it without paying again.
-            self.batches.keep_unsaved(batch_id, row, index, _unsaved(image))
-            self.batches.pause(batch_id, StorageUnavailable.explain(error))
+            self.batches.keep_unsaved(place, row, index, _unsaved(image, fingerprint))
+            self.batches.pause(batch_id, str(StorageUnavailable.explain(error)))
             return RowStatus.STOPPED, {}
-        self.batches.drop_unsaved(batch_id, row, index)
+        with _tolerating_redis():  # the image is stored; a leftover copy only expires
+            self.batches.drop_unsaved(place, row, index)
         return RowStatus.DONE, stored.result()
 
-    def _paid_image(self, fields, storage, key, request: ImageRequest, row: int,
-                    index: int) -> GeneratedImage:
+    def _paid_image(self, fields, storage, key, request: ImageRequest, fingerprint: str,
+                    row: int, index: int) -> GeneratedImage:
         """An image already paid for but not stored, or a new one: storage is checked first."""
-        unsaved = self.batches.unsaved(fields["id"], row, index)
-        if unsaved is not None:
+        unsaved = self.batches.unsaved(_place(fields), row, index)
+        if unsaved is not None and unsaved.pop("fingerprint") == fingerprint:
             return GeneratedImage(**unsaved)
         storage.check_room(key, self.settings.min_free_bytes)
         provider = provider_for(fields["provider"], self.settings)
@@ -201,15 +204,30 @@ class ImageMaker:
         except Exception as error:
             log.exception("image %s row %s #%s failed unexpectedly", batch_id, row, index)
             self.batches.settle(batch_id, row, index, token, RowStatus.FAILED,
-                                {"error": f"Something went wrong on our side: {error}"})
+                                {"error": f"Something went wrong on our side: {error}",
+                                 "retryable": True})
             raise
         finally:
             done.set()
 
 
-def _unsaved(image: GeneratedImage) -> dict:
+def _unsaved(image: GeneratedImage, fingerprint: str) -> dict:
     return {"data": image.data, "media_type": image.media_type, "seed": image.seed,
-            "prompt": image.prompt, "preview": image.preview}
+            "prompt": image.prompt, "preview": image.preview, "fingerprint": fingerprint}
+
+
+def _place(fields: dict[str, str]) -> str:
+    """Names the storage folder a batch's images go to (a rerun into it shares it)."""
+    where = f"{fields.get('storage_root', '')}|{fields['storage_key']}"
+    return hashlib.sha256(where.encode()).hexdigest()[:16]
+
+
+@contextmanager
+def _tolerating_redis() -> Iterator[None]:
+    try:
+        yield
+    except redis.RedisError:
+        pass
 
 
 def _duration(seconds: float) -> str:

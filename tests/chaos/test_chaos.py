@@ -1,0 +1,117 @@
+"""Chaos, reduced (the full sizes are `bench/chaos.py`): what happens to people's runs, done to a
+real `sheetbatch run` with its own embedded Redis and real worker processes, against the
+image-API fake. Goals (issue 8): nothing lost, nothing stale, nothing stuck, duplicates only for
+workers killed mid-call, estimate = bill otherwise, nothing paid and thrown away."""
+from __future__ import annotations
+
+import signal
+import subprocess
+
+import pytest
+
+from tests.chaos import harness
+
+pytestmark = pytest.mark.processes
+
+ROWS, IMAGES = 8, 1
+
+
+@pytest.fixture
+def run_env(worker_env, tmp_path):
+    """A person's environment: a paid provider, no REDIS_URL (each run has its own Redis)."""
+    env = dict(worker_env, SHEETBATCH_DATA=str(tmp_path / "data"))
+    env.pop("REDIS_URL")
+    return env
+
+
+@pytest.fixture
+def run(run_env, image_api, tmp_path):
+    image_api.configure(latency=0.3)
+    return harness.Run(run_env, tmp_path, image_api, ROWS, IMAGES)
+
+
+def assert_exact(figures: harness.Figures) -> None:
+    assert (figures.delivered, figures.stale, figures.stuck) == (figures.images, 0, 0), figures
+    assert figures.duplicates <= figures.killed_mid_call, figures
+    if not figures.killed_mid_call:
+        assert figures.paid == figures.images and figures.bill == figures.estimate, figures
+    assert figures.paid_after_stop == 0, figures
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP, signal.SIGTERM])
+def test_a_stop_signal_to_the_group_stops_cleanly_and_the_rerun_finishes(run, signum):
+    figures = harness.interrupted(run, signum, signal.Signals(signum).name)
+    assert figures.exits == [1, 0] and figures.notes == "clean stop", figures
+    assert_exact(figures)
+
+
+def test_kill_9_of_the_run_leaves_no_orphan_paying(run):
+    figures = harness.killed_run(run)
+    assert figures.exits[-1] == 0, figures
+    assert_exact(figures)
+
+
+def test_a_worker_killed_mid_call_costs_at_most_that_image(run):
+    figures = harness.worker_killed(run)
+    assert figures.exits == [0], figures
+    assert_exact(figures)
+
+
+def test_losing_redis_ends_the_run_with_one_line_and_keeps_what_was_paid(run):
+    figures = harness.redis_killed(run)
+    assert figures.exits == [3, 0] and figures.notes == "one line", figures
+    assert_exact(figures)
+
+
+def test_an_outage_makes_rows_wait_not_fail(run):
+    figures = harness.outage(run, seconds=6)
+    assert figures.exits == [0], figures
+    assert_exact(figures)
+
+
+def test_an_edited_row_is_made_again_and_nothing_stale_is_delivered(run):
+    figures = harness.edited(run)
+    assert figures.exits == [0, 0] and figures.notes == "1 row changed", figures
+    assert figures.paid == ROWS * IMAGES + IMAGES  # the edited row's images, once more
+    assert (figures.delivered, figures.stale, figures.duplicates) == (figures.images, 0, 0)
+
+
+def test_a_failed_download_is_retried_as_a_download(run):
+    figures = harness.downloads_fail(run)
+    assert figures.exits == [0], figures
+    assert_exact(figures)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)]).returncode:
+        pytest.skip("mounting a small tmpfs needs root")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)])
+
+
+@pytest.mark.parametrize("how", ["full", "read-only"])
+def test_a_failing_disk_pauses_the_batch_and_loses_nothing_paid(run_env, image_api, small_disk,
+                                                                how):
+    image_api.configure(latency=0.3)
+    run = harness.Run(run_env, small_disk, image_api, ROWS, IMAGES)
+    figures = harness.storage_fails(run, small_disk, how)
+    assert figures.exits == [3, 0] and figures.notes.startswith("paused, one line"), figures
+    assert_exact(figures)
+
+
+def test_two_runs_on_one_redis_each_pay_with_their_own_key(worker_env, image_api, tmp_path):
+    image_api.configure(latency=0.3, extra_api_keys=["second-person-key"])
+    env = dict(worker_env, SHEETBATCH_DATA=str(tmp_path / "data"))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    big = harness.Run(env, tmp_path / "a", image_api, 16, 1)
+    small = harness.Run(env, tmp_path / "b", image_api, 2, 1)
+    small.prompts = {row: f"a small boat number {row}" for row in small.prompts}
+    small.write_sheet()
+    figures, timing = harness.two_runs(big, small, image_api.api_key, "second-person-key")
+    assert figures.exits == [0, 0], figures
+    assert timing["by_key"] == {image_api.api_key: 16, "second-person-key": 2}, timing
+    assert timing["small_seconds"] < timing["big_seconds"], timing
