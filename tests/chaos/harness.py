@@ -72,7 +72,7 @@ class Run:
 
     def start(self, *extra: str, **env: str) -> subprocess.Popen:
         """In its own process group, as a terminal runs it (so the group can be signalled)."""
-        return subprocess.Popen(self.args(*extra), env=dict(self.env, **env), cwd=ROOT,
+        return subprocess.Popen(self.args(*extra), env=dict(self.env, COLUMNS="300", **env), cwd=ROOT,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True)
 

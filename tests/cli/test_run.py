@@ -96,3 +96,74 @@ def test_a_provider_without_its_key_stops_before_any_work(tmp_path):
     assert result.returncode == 2
     assert "IDEOGRAM_API_KEY" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def kite_sheet(tmp_path, rows=3, prompt=lambda row: f"a red kite number {row}"):
+    sheet = tmp_path / "kites.csv"
+    lines = ["prompt,visibility,model,num_images,seed_number"]
+    lines += [f"{prompt(row)},private,3.0,1,{row}" for row in range(2, rows + 2)]
+    sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return sheet
+
+
+def paid_run(sheet, out, env, *extra):
+    # A wide terminal, so that no sentence the test looks for is wrapped.
+    return run(["run", str(sheet), "--out", str(out), "--workers", "2", *extra],
+               dict(env, COLUMNS="300"))
+
+
+def test_a_paid_run_asks_first_and_keeps_to_its_ceiling(worker_env, image_api, tmp_path):
+    sheet, out = kite_sheet(tmp_path), tmp_path / "out"
+    unconfirmed = paid_run(sheet, out, worker_env)
+    assert unconfirmed.returncode == 1 and "--yes" in unconfirmed.stderr
+    assert "(USD 0.18)" in unconfirmed.stdout  # 3 images of model 3.0, said before anything
+    capped = paid_run(sheet, out, worker_env, "--yes", "--max-cost", "0.10")
+    assert capped.returncode == 1 and "--max-cost" in capped.stderr
+    over = paid_run(sheet, out, dict(worker_env, SHEETBATCH_MONTHLY_BUDGET="0.05"), "--yes")
+    assert over.returncode == 1 and "available this month" in over.stderr
+    assert image_api.stats()["calls"] == 0
+    assert "Traceback" not in unconfirmed.stderr + capped.stderr + over.stderr
+
+
+def test_a_rerun_retries_rows_an_outage_failed_but_not_refusals(worker_env, image_api, tmp_path):
+    sheet = kite_sheet(tmp_path, prompt=lambda row: "an UNSAFE kite" if row == 3 else
+                       f"a red kite number {row}")
+    out = tmp_path / "out"
+    image_api.configure(server_error_every=1)
+    first = paid_run(sheet, out, dict(worker_env, SHEETBATCH_OUTAGE_DEADLINE="1"), "--yes")
+    assert first.returncode == 1 and "3 failed" in first.stdout, first.stdout + first.stderr
+    image_api.configure(server_error_every=0)
+    kept = paid_run(sheet, out, worker_env, "--yes", "--no-retry-failed")
+    assert kept.returncode == 1 and "3 failed image(s) left failed" in kept.stdout, kept.stdout
+    second = paid_run(sheet, out, worker_env, "--yes")
+    assert second.returncode == 1 and "3 image(s) to make" in second.stdout, second.stdout
+    assert "2 of 3 rows done" in second.stdout  # the refusal stays a refusal
+    third = paid_run(sheet, out, worker_env, "--yes")
+    assert "1 failed image(s) left failed" in third.stdout and "0 image(s) to make" in third.stdout
+    stats = image_api.stats()
+    assert stats["generated"] == 2 and stats["duplicate_generations"] == []
+
+
+def test_one_run_per_output_folder(worker_env, image_api, tmp_path):
+    image_api.configure(latency=0.5)
+    sheet, out = kite_sheet(tmp_path, rows=8), tmp_path / "out"
+    first = subprocess.Popen([SHEETBATCH, "run", str(sheet), "--out", str(out), "--yes"],
+                             env=worker_env, cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    wait_for(lambda: image_api.stats()["calls"] >= 1, what="the first run to start")
+    second = paid_run(sheet, out, worker_env, "--yes")
+    assert second.returncode == 2 and f"process {first.pid}" in second.stderr
+    output, _ = first.communicate(timeout=120)
+    assert first.returncode == 0, output
+
+
+def test_control_characters_are_warned_about_and_the_workbook_is_written(tmp_path):
+    sheet = tmp_path / "odd.csv"
+    sheet.write_text("prompt,visibility\n\"a kite\x07 with a bell\",private\n", encoding="utf-8")
+    env = dict(os.environ, SHEETBATCH_DATA=str(tmp_path / "data"))
+    for name in ("REDIS_URL", "IDEOGRAM_API_KEY", "OPENAI_API_KEY", "SHEETBATCH_PROVIDER"):
+        env.pop(name, None)
+    result = run(["run", str(sheet), "--out", str(tmp_path / "out")], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "control character" in result.stdout
+    assert results_sheet(tmp_path / "out", "odd").cell(2, 1).value == "a kite with a bell"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +21,7 @@ from server.sheet.columns import (
     STYLES_BY_MODEL,
     column_letter,
 )
+from server.sheet.request import ImageRequest
 from tests.conftest_validation import FULL_HEADER, check, write_csv, write_xlsx
 
 SETTINGS = settings(max_examples=40, deadline=None,
@@ -179,3 +181,33 @@ def test_model_conflict_reported_at_the_setting_cell(data):
     report = check(sheet)
     assert [(p.cell, p.column) for p in report.errors] == \
         [(f"{column_letter(rendering_index)}{row + 1}", "rendering")]
+
+
+@SETTINGS
+@given(valid_sheet())
+def test_every_valid_row_survives_the_queue(sheet):
+    # One serialisation of a request (Redis, jobs): every field of every valid row comes back
+    # with its type (a colour palette stays a tuple, a seed an int).
+    for request in check(sheet).rows.values():
+        again = ImageRequest.from_json(request.to_json())
+        assert again == request
+        assert [type(getattr(again, name)) for name in vars(request)] == \
+            [type(value) for value in vars(request).values()]
+        assert again.fingerprint(2, "ideogram") == request.fingerprint(2, "ideogram")
+
+
+@SETTINGS
+@given(valid_sheet(max_rows=1), st.sampled_from(["prompt", "model", "aspect_ratio",
+                                                 "seed_number", "color_palette", "style"]))
+def test_a_fingerprint_changes_with_what_shapes_the_image(sheet, name):
+    [request] = check(sheet).rows.values()
+    other = {"prompt": request.prompt + " again", "model": "3.0" if request.model != "3.0"
+             else "2.0", "aspect_ratio": "1:1" if request.aspect_ratio != "1:1" else "16:9",
+             "seed_number": (request.seed_number or 0) + 1, "style": "auto"
+             if request.style != "auto" else "general",
+             "color_palette": ("#000000",) if request.color_palette != ("#000000",) else "ember"}
+    changed = replace(request, **{name: other[name]})
+    assert changed.fingerprint(1, "ideogram") != request.fingerprint(1, "ideogram")
+    assert request.fingerprint(1, "ideogram") not in (request.fingerprint(2, "ideogram"),
+                                                      request.fingerprint(1, "preview"))
+    assert replace(request, visibility="public").fingerprint(1, "x") == request.fingerprint(1, "x")
