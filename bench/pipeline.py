@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from server.batches.store import Batches  # noqa: E402
+from server.config import Settings  # noqa: E402
+from server.generation.providers import account_id  # noqa: E402
 from server.cli.embedded_redis import EmbeddedRedis
 from server.services import connect  # noqa: E402
 from server.sheet.request import ImageRequest  # noqa: E402
@@ -51,6 +53,7 @@ def run_case(name: str, images: int, workers: int, fake: FakeImageAPI, folder: P
         batches = Batches(connection)
         started = time.perf_counter()
         batch_id = batches.create(requests, owner="bench", provider="ideogram",
+                                  account=account_id("ideogram", Settings.from_env(env)),
                                   storage_root=str(folder / name / "images"))
         while (status := batches.status(batch_id)).status not in (
                 "completed", "completed_with_errors", "failed"):

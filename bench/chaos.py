@@ -1,0 +1,117 @@
+"""Chaos at full size: what happens to people's runs (issue 8), done to a real `sheetbatch run`
+of 120 rows × 4 images against the image-API fake, then the same command again. Prints the
+table of docs/reliability.md; asserts nothing (the reduced suite, tests/chaos/, asserts).
+
+    .venv/bin/python bench/chaos.py [--rows 120] [--images 4] [--latency 0.6] [--only NAME]
+
+Run as root for the disk scenarios (they mount a small tmpfs as the output folder).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from server.cli.embedded_redis import EmbeddedRedis  # noqa: E402
+from tests.chaos import harness  # noqa: E402
+from tests.fakes.image_api import FakeImageAPI  # noqa: E402
+
+COLUMNS = ["scenario", "images", "delivered", "paid calls", "duplicates paid", "stale",
+           "rows stuck", "estimate USD", "bill USD", "paid after stop", "exit codes", "notes"]
+
+
+def person_env(fake: FakeImageAPI, data: Path) -> dict[str, str]:
+    env = dict(os.environ, SHEETBATCH_DATA=str(data), IDEOGRAM_API_KEY=fake.api_key,
+               IDEOGRAM_BASE_URL=fake.url, IDEOGRAM_IMAGE_HOSTS="127.0.0.1",
+               SHEETBATCH_PROVIDER="ideogram", PYTHONPATH=str(ROOT))
+    env.pop("REDIS_URL", None)
+    return env
+
+
+def scenarios(rows: int, images: int) -> dict:
+    def fresh(fake, folder):
+        return harness.Run(person_env(fake, folder / "data"), folder, fake, rows, images)
+
+    def on_small_disk(how):
+        def scenario(fake, folder):
+            disk = folder / "disk"
+            disk.mkdir()
+            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={rows * images // 6 + 2}m",
+                            "tmpfs", str(disk)], check=True)
+            try:
+                run = harness.Run(person_env(fake, folder / "data"), disk, fake, rows, images)
+                return harness.storage_fails(run, disk, how)
+            finally:
+                subprocess.run(["umount", "-l", str(disk)])
+        return scenario
+
+    def two_runs(fake, folder):
+        server = EmbeddedRedis(folder / "shared-redis").start()
+        try:
+            fake.configure(extra_api_keys=["second-person-key"])
+            env = dict(person_env(fake, folder / "data"), REDIS_URL=server.url)
+            (folder / "a").mkdir()
+            (folder / "b").mkdir()
+            big = harness.Run(env, folder / "a", fake, rows, images)
+            small = harness.Run(env, folder / "b", fake, 10, images)
+            small.prompts = {row: f"a small boat number {row}" for row in small.prompts}
+            small.write_sheet()
+            figures, timing = harness.two_runs(big, small, fake.api_key, "second-person-key")
+            ideal = 10 * images * fake.snapshot_config()["latency"] / 4  # its own 4 workers
+            figures.notes += (f"; small batch {timing['small_seconds']:.1f} s, "
+                              f"{timing['small_seconds'] / ideal:.2f}× its ideal {ideal:.1f} s")
+            return figures
+        finally:
+            server.stop()
+
+    return {
+        "sigint": lambda fake, folder: harness.interrupted(fresh(fake, folder), signal.SIGINT,
+                                                           "Ctrl-C (SIGINT to the group)"),
+        "sighup": lambda fake, folder: harness.interrupted(fresh(fake, folder), signal.SIGHUP,
+                                                           "terminal closed (SIGHUP)"),
+        "kill-run": lambda fake, folder: harness.killed_run(fresh(fake, folder)),
+        "kill-worker": lambda fake, folder: harness.worker_killed(fresh(fake, folder)),
+        "redis": lambda fake, folder: harness.redis_killed(fresh(fake, folder)),
+        "disk-full": on_small_disk("full"),
+        "read-only": on_small_disk("read-only"),
+        "outage": lambda fake, folder: harness.outage(fresh(fake, folder), seconds=30),
+        "two-runs": two_runs,
+        "edited": lambda fake, folder: harness.edited(fresh(fake, folder)),
+        "downloads": lambda fake, folder: harness.downloads_fail(fresh(fake, folder)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=120)
+    parser.add_argument("--images", type=int, default=4)
+    parser.add_argument("--latency", type=float, default=0.6)
+    parser.add_argument("--only", action="append")
+    args = parser.parse_args()
+    print("| " + " | ".join(COLUMNS) + " |")
+    print("|" + " --- |" * len(COLUMNS))
+    for name, scenario in scenarios(args.rows, args.images).items():
+        if args.only and name not in args.only:
+            continue
+        with FakeImageAPI() as fake, tempfile.TemporaryDirectory() as folder:
+            fake.configure(latency=args.latency)
+            started = time.monotonic()
+            try:
+                figures = scenario(fake, Path(folder))
+            except Exception as error:  # a benchmark reports a scenario that broke, and goes on
+                print(f"| {name} | failed: {type(error).__name__}: {error} |", flush=True)
+                continue
+            figures.notes += f"; {time.monotonic() - started:.0f} s"
+            print("| " + " | ".join(map(str, figures.row())) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
