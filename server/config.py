@@ -31,8 +31,9 @@ class Settings:
     ideogram_base_url: str = "https://api.ideogram.ai"
     ideogram_image_hosts: tuple[str, ...] = ("ideogram.ai",)
     openai_api_key: str | None = None
-    openai_base_url: str = "https://api.openai.com"
+    openai_base_url: str = "https://api.openai.com/v1"  # as in OpenAI's own SDK: includes /v1
     openai_model: str = "gpt-image-1"
+    openai_image_hosts: tuple[str, ...] = ("oaidalleapiprodscus.blob.core.windows.net",)
     provider_timeout: float = 120.0
     max_upload_bytes: int = 10 * 1024 * 1024
     max_unzipped_bytes: int = 200 * 1024 * 1024
@@ -69,6 +70,7 @@ class Settings:
             openai_api_key=openai_key,
             openai_base_url=_env("OPENAI_BASE_URL", cls.openai_base_url),
             openai_model=_env("OPENAI_IMAGE_MODEL", cls.openai_model),
+            openai_image_hosts=_list("OPENAI_IMAGE_HOSTS", ",".join(cls.openai_image_hosts)),
             provider_timeout=float(_env("SHEETBATCH_PROVIDER_TIMEOUT", "120")),
             max_upload_bytes=int(_env("SHEETBATCH_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
             max_unzipped_bytes=int(_env("SHEETBATCH_MAX_UNZIPPED_BYTES", str(200 * 1024 * 1024))),

@@ -47,7 +47,12 @@ class Services:
     @cached_property
     def launcher(self):
         from server.batches.launcher import Launcher
-        return Launcher(self.redis, self.batches, self.budgets, self.prices)
+        return Launcher(self.redis, self.batches, self.budgets, self.prices, self.capabilities)
+
+    def capabilities(self, provider: str):
+        """What `provider` can carry of a row, with this install's OpenAI image model."""
+        from server.sheet.capabilities import capabilities_for
+        return capabilities_for(provider, self.settings.openai_model)
 
     @cached_property
     def signer(self):

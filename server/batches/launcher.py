@@ -14,6 +14,7 @@ from server.batches.store import Batches
 from server.money.budget import Budgets
 from server.money.cost import images_cost, is_free
 from server.money.prices import PriceTable
+from server.sheet.capabilities import Capabilities, capabilities_for
 from server.sheet.statuses import RowStatus
 from server.sheet.validation import Report
 
@@ -37,6 +38,7 @@ class Launcher:
     batches: Batches
     budgets: Budgets
     prices: PriceTable
+    capabilities: Callable[[str], Capabilities] = capabilities_for  # provider name → its limits
 
     def estimate(self, report: Report, provider: str, owner: str) -> dict:
         """What the brief shows before a start: rows, images, credits required and available."""
@@ -79,7 +81,8 @@ class Launcher:
 
     def cost(self, batch_id: str, wanted: tuple[str, ...]) -> float:
         """What the batch's images in these states cost."""
-        return images_cost(self.prices, self.batches.fields(batch_id)["provider"],
+        provider = self.batches.fields(batch_id)["provider"]
+        return images_cost(self.prices, self.capabilities(provider),
                            self.batches.requests(batch_id), self.batches.states(batch_id), wanted)
 
     def settle(self, batch_id: str) -> None:

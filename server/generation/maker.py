@@ -15,6 +15,7 @@ from server.config import Settings
 from server.generation.concurrency import ConcurrencyLimit
 from server.generation.providers import make_provider
 from server.generation.providers.base import (
+    AccountProviderError,
     PermanentProviderError,
     Provider,
     TransientProviderError,
@@ -71,13 +72,15 @@ class ImageMaker:
                 except PermanentProviderError as error:
                     self.batches.settle(batch_id, row, index, token, RowStatus.FAILED,
                                         {"error": error.reason})
+                    if isinstance(error, AccountProviderError):
+                        self.batches.fail_remaining(batch_id, error.reason)  # no call can pay
                     return RowStatus.FAILED
                 except BatchStopped:
                     self.batches.settle(batch_id, row, index, token, RowStatus.STOPPED, {})
                     return RowStatus.STOPPED
             self.batches.settle(batch_id, row, index, token, RowStatus.DONE, {
                 "name": stored.name, "seed": stored.seed, "prompt": stored.prompt,
-                "preview": stored.preview})
+                "preview": stored.preview, "dimensions": stored.dimensions})
         return RowStatus.DONE
 
     def _generate(self, fields, storage, key, row, index):
@@ -101,7 +104,7 @@ class ImageMaker:
                                        max_asked=MAX_WAIT_SECONDS))
         return storage.save(key, row, index, request.prompt, image.data, seed=image.seed,
                             used_prompt=image.prompt, media_type=image.media_type,
-                            preview=image.preview)
+                            preview=image.preview, dimensions=image.size)
 
     @contextmanager
     def _lease(self, batch_id: str, row: int, index: int, token: str) -> Iterator[None]:

@@ -16,14 +16,16 @@ class StoredImage:
     media_type: str
     size: int
     preview: bool
+    dimensions: str | None = None  # "WxH" as the provider made it, when it said
 
 
 def _meta_record(name: str, row: int, index: int, seed: int | None, used_prompt: str,
-                 media_type: str, preview: bool, size: int, source_prompt: str) -> dict[str, Any]:
+                 media_type: str, preview: bool, size: int, source_prompt: str,
+                 dimensions: str | None = None) -> dict[str, Any]:
     return {
         "name": name, "row": row, "index": index, "seed": seed, "prompt": used_prompt,
         "media_type": media_type, "preview": bool(preview), "size": size,
-        "source_prompt": source_prompt,
+        "source_prompt": source_prompt, "dimensions": dimensions,
     }
 
 
@@ -31,14 +33,14 @@ def _from_meta(batch_id: str, meta: dict[str, Any], size: int) -> StoredImage:
     return StoredImage(
         batch_id=batch_id, row=int(meta["row"]), index=int(meta["index"]), name=meta["name"],
         seed=meta.get("seed"), prompt=meta.get("prompt", ""), media_type=meta["media_type"],
-        size=size, preview=bool(meta.get("preview", False)),
+        size=size, preview=bool(meta.get("preview", False)), dimensions=meta.get("dimensions"),
     )
 
 
 class Storage(Protocol):
     def save(self, batch_id: str, row: int, index: int, source_prompt: str, data: bytes, *,
              seed: int | None, used_prompt: str, media_type: str = "image/png",
-             preview: bool = False) -> StoredImage: ...
+             preview: bool = False, dimensions: str | None = None) -> StoredImage: ...
     def find(self, batch_id: str, row: int, index: int) -> StoredImage | None: ...
     def list(self, batch_id: str) -> list[StoredImage]: ...
     def open(self, batch_id: str, name: str) -> IO[bytes]: ...

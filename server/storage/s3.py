@@ -57,13 +57,13 @@ class S3Storage:
 
     def save(self, batch_id: str, row: int, index: int, source_prompt: str, data: bytes, *,
              seed: int | None, used_prompt: str, media_type: str = "image/png",
-             preview: bool = False) -> StoredImage:
+             preview: bool = False, dimensions: str | None = None) -> StoredImage:
         existing = self.find(batch_id, row, index)
         if existing is not None:
             return existing
         name = image_name(row, index, source_prompt, extension_for(media_type))
         meta = _meta_record(name, row, index, seed, used_prompt, media_type, preview,
-                            len(data), source_prompt)
+                            len(data), source_prompt, dimensions)
         token = uuid.uuid4().hex
         meta_key = self._meta_key(batch_id, row, index, token)
         self.client.put_object(Bucket=self.bucket, Key=meta_key, Body=json.dumps(meta).encode(),

@@ -51,8 +51,9 @@ def client():
 
 def settings_for(fake: FakeImageAPI, **overrides) -> Settings:
     values = dict(ideogram_api_key=fake.api_key, ideogram_base_url=fake.url,
-                  ideogram_image_hosts=("127.0.0.1",), openai_api_key=fake.api_key,
-                  openai_base_url=fake.url, provider_timeout=5.0)
+                  ideogram_image_hosts=(fake.image_host,), openai_api_key=fake.api_key,
+                  openai_base_url=fake.openai_url, openai_image_hosts=(fake.image_host,),
+                  provider_timeout=5.0)
     return Settings(**(values | overrides))
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 import httpx
 
 from server.config import Settings
+from server.sheet.capabilities import PROVIDER_NAMES
 
 from .base import (
+    AccountProviderError,
     GeneratedImage,
     PermanentProviderError,
     Provider,
@@ -13,10 +15,9 @@ from .base import (
     TransientProviderError,
 )
 
-PROVIDER_NAMES = ("ideogram", "openai", "preview")
-
-__all__ = ["GeneratedImage", "PermanentProviderError", "Provider", "ProviderError",
-           "TransientProviderError", "PROVIDER_NAMES", "make_provider"]
+__all__ = ["AccountProviderError", "GeneratedImage", "PermanentProviderError", "Provider",
+           "ProviderError", "TransientProviderError", "PROVIDER_NAMES", "available_providers",
+           "make_provider"]
 
 
 def make_provider(name: str, settings: Settings, client: httpx.Client | None = None) -> Provider:
@@ -37,9 +38,18 @@ def make_provider(name: str, settings: Settings, client: httpx.Client | None = N
     return OpenAIProvider(settings, client)
 
 
+def available_providers(settings: Settings) -> tuple[str, ...]:
+    """The providers that can run here: those whose key is set, and the free preview."""
+    return tuple(name for name in PROVIDER_NAMES if name == "preview" or _key(name, settings)[1])
+
+
+def _key(name: str, settings: Settings) -> tuple[str, str | None]:
+    return {"ideogram": ("IDEOGRAM_API_KEY", settings.ideogram_api_key),
+            "openai": ("OPENAI_API_KEY", settings.openai_api_key)}[name]
+
+
 def _require_key(name: str, settings: Settings) -> None:
-    variable, value = {"ideogram": ("IDEOGRAM_API_KEY", settings.ideogram_api_key),
-                       "openai": ("OPENAI_API_KEY", settings.openai_api_key)}[name]
+    variable, value = _key(name, settings)
     if not value:
         raise ValueError(f"The {name} provider needs an API key: set {variable} in the environment "
                          "(or use the free 'preview' provider, which draws placeholders).")

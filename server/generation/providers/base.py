@@ -14,6 +14,7 @@ class GeneratedImage:
     seed: int | None  # the seed the provider used, when it tells us
     prompt: str  # the prompt the provider used (after magic prompt / rewriting)
     preview: bool = False  # a local placeholder, not a generated image
+    size: str | None = None  # "WxH" as made, when the provider says (it may differ from the ratio)
 
 
 class ProviderError(Exception):
@@ -34,6 +35,11 @@ class TransientProviderError(ProviderError):
 
 class PermanentProviderError(ProviderError):
     """Retrying cannot help (and could pay twice): bad input, bad key, safety refusals."""
+
+
+class AccountProviderError(PermanentProviderError):
+    """The provider account cannot pay (e.g. OpenAI's `insufficient_quota`): no image of the
+    batch can be made until someone fixes the billing, so the rest of the batch fails at once."""
 
 
 class Provider(Protocol):
