@@ -107,7 +107,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "rng_seed": 0,  # seeds the RNG behind every *_fraction, so runs repeat exactly
     "url_ttl": 60.0,  # seconds an /ephemeral/ image link works
     "image_base_url": None,  # base of returned image links; null = the image listener
-    "openai_response_format": "url",  # what dall-e answers when the request names none
+    "openai_answers_url": False,  # answer links even when base64 was asked for (as some
+    # OpenAI-compatible servers do); otherwise links only when dall-e is asked for none
 }
 FAULTS = ("drop", "lost", "rate_limit", "server_error")  # checked in this order; first hit wins
 
@@ -589,9 +590,12 @@ class _Handler(BaseHTTPRequestHandler):
         size = fields.get("size", "1024x1024")
         ratio = _ratio(size if size != "auto" else "1x1")
         model = fields.get("model", OPENAI_DEFAULT_MODEL)
-        response_format = ("b64_json" if model == "gpt-image-1"  # gpt-image-1 always answers so
-                           else fields.get("response_format")
-                           or self.state.config["openai_response_format"])
+        if self.state.config["openai_answers_url"]:
+            response_format = "url"
+        elif model == "gpt-image-1":  # it always answers base64
+            response_format = "b64_json"
+        else:
+            response_format = fields.get("response_format", "url")
         data = []
         for index in range(int(fields.get("n", 1))):
             png = _png(index, fields["prompt"], ratio)
