@@ -92,8 +92,9 @@ class Capabilities:
         if palette and (self.openai or model not in self.palette_models):
             shown = ", ".join(palette) if isinstance(palette, tuple) else palette
             words["color_palette"] = f"Colour palette: {shown}."
-        if settings["negative_prompt"] and (self.openai or model not in self.negative_prompt_models):
-            words["negative_prompt"] = f"Avoid: {settings['negative_prompt']}."
+        negative = settings["negative_prompt"]
+        if negative and (self.openai or model not in self.negative_prompt_models):
+            words["negative_prompt"] = f"Avoid: {negative}."
         return words
 
     def prompt(self, settings: Mapping[str, Any]) -> str:

@@ -65,7 +65,8 @@ def nothing_to_carry(model: str | None, column: str, setting) -> bool:
             or (model and (column, setting) == ("rendering", "default"))  # the model's own default
             # dall-e-3 always rewrites the prompt; the other OpenAI models never do
             or (model == "dall-e-3" and (column, setting) == ("magic_prompt", "on"))
-            or (model in ("gpt-image-1", "dall-e-2") and (column, setting) == ("magic_prompt", "off")))
+            or (model in ("gpt-image-1", "dall-e-2")
+                and (column, setting) == ("magic_prompt", "off")))
 
 
 def same_shape(size: str, ratio: str) -> bool:

@@ -57,7 +57,8 @@ def openai(fake, client, **body):
 
 
 @pytest.mark.parametrize("image_request, message", [
-    ({"model": "V_2A", "negative_prompt": "blur"}, "negative_prompt is not supported for model V_2A"),
+    ({"model": "V_2A", "negative_prompt": "blur"},
+     "negative_prompt is not supported for model V_2A"),
     ({"model": "V_2A_TURBO", "negative_prompt": "blur"}, "not supported for model V_2A_TURBO"),
     ({"model": "V_2A", "color_palette": {"name": "EMBER"}}, "color_palette is not supported"),
     ({"model": "V_1", "color_palette": {"name": "EMBER"}}, "color_palette is not supported"),

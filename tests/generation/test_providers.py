@@ -159,7 +159,8 @@ def test_2a_palette_and_negative_prompt_travel_in_the_prompt(fake, client, rende
         "prompt": "a lighthouse at dusk Colour palette: #CBA324, #F86C14. Avoid: blur, text.",
         "model": model, "aspect_ratio": "ASPECT_1_1", "magic_prompt_option": "OFF",
         "style_type": "ANIME", "num_images": 1, "seed": 1}
-    assert image.prompt == "a lighthouse at dusk Colour palette: #CBA324, #F86C14. Avoid: blur, text."
+    assert image.prompt == ("a lighthouse at dusk Colour palette: #CBA324, #F86C14. "
+                            "Avoid: blur, text.")
 
 
 @pytest.mark.parametrize("rendering, model", [("default", "V_1"), ("turbo", "V_1_TURBO")])
