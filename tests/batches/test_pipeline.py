@@ -164,3 +164,16 @@ def test_billing_refusal_fails_the_rest_of_the_batch_once(batches, workers, imag
     assert image_api.stats()["generated"] == 0
     for row in status.rows.values():
         assert "no credit left (insufficient_quota)" in row.error
+
+
+def test_an_answer_lost_after_billing_is_retried_and_paid_again(batches, workers, image_api,
+                                                                 tmp_path):
+    """Neither API has an idempotency key: a generation whose answer is lost is billed, and the
+    retry that makes the image is billed again. The fake counts it; the batch still completes."""
+    image_api.configure(lost_every=2)
+    batch_id = start(batches, rows(2), tmp_path)
+    workers.start(1)
+    assert settled(batches, batch_id).status == "completed"
+    stats = image_api.stats()
+    assert stats["paid_but_lost"] >= 1
+    assert stats["generated"] == 2 + stats["paid_but_lost"]  # what the account was charged for
