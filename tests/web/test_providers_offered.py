@@ -67,3 +67,14 @@ def test_upload_checked_for_a_provider_that_cannot_run_is_refused(make_app):
         "provider": "ideogram", "file": (io.BytesIO(b"prompt,visibility\nx,public\n"), "s.csv")},
         content_type="multipart/form-data")
     assert answer.status_code == 400 and "IDEOGRAM_API_KEY" in answer.get_data(as_text=True)
+
+
+def test_the_upload_page_warns_about_what_the_chosen_provider_cannot_carry(make_app):
+    app = make_app(openai_api_key="k", openai_model="dall-e-2")
+    token = app.extensions["sheetbatch"].signer.upload_token(ALICE)
+    sheet = b"prompt,visibility,seed_number,aspect_ratio\na fox,public,5,16:9\n"
+    page = app.test_client().post(f"/upload/{token}", data={
+        "provider": "openai", "file": (io.BytesIO(sheet), "s.csv")},
+        content_type="multipart/form-data").get_data(as_text=True)
+    assert "dall-e-2 takes no seed" in page and "nearest size it makes is 1024x1024" in page
+    assert "Credits required: 0.08 USD" in page  # four dall-e-2 images at 1024x1024
