@@ -30,7 +30,7 @@ COLUMNS = ["scenario", "images", "delivered", "paid calls", "duplicates paid", "
 
 def person_env(fake: FakeImageAPI, data: Path) -> dict[str, str]:
     env = dict(os.environ, SHEETBATCH_DATA=str(data), IDEOGRAM_API_KEY=fake.api_key,
-               IDEOGRAM_BASE_URL=fake.url, IDEOGRAM_IMAGE_HOSTS="127.0.0.1",
+               IDEOGRAM_BASE_URL=fake.url, IDEOGRAM_IMAGE_HOSTS=fake.image_host,
                SHEETBATCH_PROVIDER="ideogram", PYTHONPATH=str(ROOT))
     env.pop("REDIS_URL", None)
     return env

@@ -38,7 +38,7 @@ def run_case(name: str, images: int, workers: int, fake: FakeImageAPI, folder: P
     connection = connect(server.url)
     env = dict(os.environ, REDIS_URL=server.url, SHEETBATCH_DATA=str(folder / name),
                IDEOGRAM_API_KEY=fake.api_key, IDEOGRAM_BASE_URL=fake.url,
-               IDEOGRAM_IMAGE_HOSTS="127.0.0.1", SHEETBATCH_PROVIDER_CONCURRENCY=str(LIMIT),
+               IDEOGRAM_IMAGE_HOSTS=fake.image_host, SHEETBATCH_PROVIDER_CONCURRENCY=str(LIMIT),
                PYTHONPATH=str(ROOT))
     pool = subprocess.Popen([sys.executable, "-m", "server", "worker", "-n", str(workers)],
                             env=env, cwd=ROOT, stderr=subprocess.DEVNULL)

@@ -69,7 +69,7 @@ def main() -> None:
         fake.configure(latency=args.latency)
         env = dict(os.environ, REDIS_URL=server.url, SHEETBATCH_DATA=str(Path(temp) / "data"),
                    IDEOGRAM_API_KEY=fake.api_key, IDEOGRAM_BASE_URL=fake.url,
-                   IDEOGRAM_IMAGE_HOSTS="127.0.0.1", SHEETBATCH_GOOGLE_API_URL=emulator.url,
+                   IDEOGRAM_IMAGE_HOSTS=fake.image_host, SHEETBATCH_GOOGLE_API_URL=emulator.url,
                    SHEETBATCH_SECRET_KEY="bench", SHEETBATCH_MONTHLY_BUDGET="100000",
                    PYTHONPATH=str(ROOT))
         os.environ.update(env)

@@ -33,8 +33,9 @@ class Settings:
     ideogram_base_url: str = "https://api.ideogram.ai"
     ideogram_image_hosts: tuple[str, ...] = ("ideogram.ai",)
     openai_api_key: str | None = None
-    openai_base_url: str = "https://api.openai.com"
+    openai_base_url: str = "https://api.openai.com/v1"  # as in OpenAI's own SDK: includes /v1
     openai_model: str = "gpt-image-1"
+    openai_image_hosts: tuple[str, ...] = ("oaidalleapiprodscus.blob.core.windows.net",)
     provider_timeout: float = 120.0
     outage_deadline: float = 1800.0  # rows wait this long through a provider outage, then fail
     min_free_bytes: int = 64 * 1024 * 1024  # no paid call unless storage has this much room
@@ -76,6 +77,7 @@ class Settings:
             openai_api_key=openai_key,
             openai_base_url=env("OPENAI_BASE_URL", cls.openai_base_url),
             openai_model=env("OPENAI_IMAGE_MODEL", cls.openai_model),
+            openai_image_hosts=env_list("OPENAI_IMAGE_HOSTS", ",".join(cls.openai_image_hosts)),
             provider_timeout=float(env("SHEETBATCH_PROVIDER_TIMEOUT", "120")),
             outage_deadline=float(env("SHEETBATCH_OUTAGE_DEADLINE", str(cls.outage_deadline))),
             min_free_bytes=int(env("SHEETBATCH_MIN_FREE_BYTES", str(cls.min_free_bytes))),

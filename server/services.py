@@ -49,7 +49,12 @@ class Services:
         from server.batches.launcher import Launcher
         from server.generation.providers import account_id
         return Launcher(self.redis, self.batches, self.budgets, self.prices,
-                        lambda provider: account_id(provider, self.settings))
+                        lambda provider: account_id(provider, self.settings), self.capabilities)
+
+    def capabilities(self, provider: str):
+        """What `provider` can carry of a row, with this install's OpenAI image model."""
+        from server.sheet.capabilities import capabilities_for
+        return capabilities_for(provider, self.settings.openai_model)
 
     @cached_property
     def signer(self):

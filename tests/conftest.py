@@ -77,7 +77,7 @@ def worker_env(redis_server, image_api, tmp_path):
     """What a worker process needs to reach our Redis and the fake image API."""
     return dict(os.environ, REDIS_URL=redis_server.url, SHEETBATCH_DATA=str(tmp_path / "data"),
                 IDEOGRAM_API_KEY=image_api.api_key, IDEOGRAM_BASE_URL=image_api.url,
-                IDEOGRAM_IMAGE_HOSTS="127.0.0.1", SHEETBATCH_PROVIDER="ideogram",
+                IDEOGRAM_IMAGE_HOSTS=image_api.image_host, SHEETBATCH_PROVIDER="ideogram",
                 PYTHONPATH=str(ROOT))
 
 

@@ -14,6 +14,7 @@ from server.batches.store import Batches
 from server.money.budget import Budgets
 from server.money.cost import images_cost, is_free
 from server.money.prices import PriceTable
+from server.sheet.capabilities import Capabilities, capabilities_for
 from server.sheet.statuses import RowStatus
 from server.sheet.validation import Report
 
@@ -41,6 +42,7 @@ class Launcher:
     budgets: Budgets
     prices: PriceTable
     account_of: Callable[[str], str]  # provider name → the account this server pays it with
+    capabilities: Callable[[str], Capabilities] = capabilities_for  # provider name → its limits
 
     def estimate(self, report: Report, provider: str, owner: str,
                  settled: Settled | None = None) -> dict:
@@ -68,7 +70,7 @@ class Launcher:
             raise OverBudget(offer["estimate"], self.budgets.state(owner).as_dict())
         if prepare is not None:
             prepare(batch_id)
-        reused = images_cost(self.prices, provider, report.rows,
+        reused = images_cost(self.prices, self.capabilities(provider), report.rows,
                              {image: state for image, (state, _) in settled.items()},
                              (RowStatus.DONE,))
         self.batches.create(report.rows, owner=owner, provider=provider,
@@ -84,7 +86,8 @@ class Launcher:
                   for index in range(1, request.num_images + 1)}
         if not report.valid:  # an estimate of a sheet with errors still counts every row
             return 0.0 if is_free(provider) else report.cost
-        return images_cost(self.prices, provider, report.rows, states, (RowStatus.QUEUED,))
+        return images_cost(self.prices, self.capabilities(provider), report.rows, states,
+                           (RowStatus.QUEUED,))
 
     def resume(self, batch_id: str, owner: str, retry_failed: bool = False) -> int:
         """Queue again what is not done (or what failed), reserving its cost first."""
@@ -102,7 +105,8 @@ class Launcher:
 
     def cost(self, batch_id: str, wanted: tuple[str, ...]) -> float:
         """What the batch's images in these states cost."""
-        return images_cost(self.prices, self.batches.fields(batch_id)["provider"],
+        provider = self.batches.fields(batch_id)["provider"]
+        return images_cost(self.prices, self.capabilities(provider),
                            self.batches.requests(batch_id), self.batches.states(batch_id), wanted)
 
     def settle(self, batch_id: str) -> None:

@@ -36,10 +36,12 @@ def main() -> None:
     """Bulk AI image generation from a spreadsheet."""
 
 
-def read_or_exit(path: Path, sheet: str | None, settings: Settings) -> CheckedFile:
+def read_or_exit(path: Path, sheet: str | None, settings: Settings, provider: str) -> CheckedFile:
+    """The file checked for `provider` (its limits add warnings); exits 2 if unreadable."""
+    services = Services(settings)
     try:
-        return check_file(path, sheet, settings, Services(settings).prices)
-    except UnreadableFile as error:
+        return check_file(path, sheet, settings, services.prices, services.capabilities(provider))
+    except (UnreadableFile, ValueError) as error:
         errors_console.print(f"[red]error:[/red] {error}")
         sys.exit(EXIT_UNREADABLE)
 
@@ -47,12 +49,16 @@ def read_or_exit(path: Path, sheet: str | None, settings: Settings) -> CheckedFi
 @main.command("validate")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--sheet", help="The sheet (tab) to read; the first one by default.")
+@click.option("--provider", type=click.Choice(PROVIDER_NAMES),
+              help="Check for this image service (its limits add warnings); default as for run.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.option("--annotate", type=click.Path(path_type=Path),
               help="Write a copy of the workbook (.xlsx) with each problem cell marked.")
-def validate_command(file: Path, sheet: str | None, as_json: bool, annotate: Path | None) -> None:
+def validate_command(file: Path, sheet: str | None, provider: str | None, as_json: bool,
+                     annotate: Path | None) -> None:
     """Check FILE (.csv, .xls or .xlsx) against the batch sheet rules."""
-    checked = read_or_exit(file, sheet, Settings.from_env())
+    settings = Settings.from_env()
+    checked = read_or_exit(file, sheet, settings, provider or settings.provider)
     if annotate:
         save_annotated(checked, annotate)
     if as_json:
@@ -128,10 +134,10 @@ def run_command(file: Path, out: Path, sheet: str | None, provider: str | None, 
                 yes: bool, max_cost: float | None, retry_failed: bool) -> None:
     """Validate FILE, generate every image, and write the results into --out."""
     settings = Settings.from_env()
-    checked = read_or_exit(file, sheet, settings)
     options = RunOptions(out=out, provider=provider or settings.provider, workers=workers,
                          yes=yes, max_cost=max_cost, retry_failed=retry_failed,
                          confirm=_ask if sys.stdin.isatty() else None)
+    checked = read_or_exit(file, sheet, settings, options.provider)
     try:
         make_provider(options.provider, settings)  # a missing API key stops us before any work
     except ValueError as error:

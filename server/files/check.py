@@ -7,6 +7,7 @@ from pathlib import Path
 from server.config import Settings
 from server.files import Table, read_file
 from server.money.prices import PriceTable
+from server.sheet.capabilities import PREVIEW, Capabilities
 from server.sheet.validation import Report, validate
 
 
@@ -17,11 +18,12 @@ class CheckedFile:
     report: Report
 
 
-def check_file(path: Path, sheet: str | None, settings: Settings,
-               prices: PriceTable) -> CheckedFile:
-    """Raises `UnreadableFile` when the file cannot be read at all."""
+def check_file(path: Path, sheet: str | None, settings: Settings, prices: PriceTable,
+               capabilities: Capabilities = PREVIEW) -> CheckedFile:
+    """Raises `UnreadableFile` when the file cannot be read at all; `capabilities`: the
+    provider the file is checked for (its limits add warnings)."""
     table = read_file(path, sheet, max_bytes=settings.max_upload_bytes,
                       max_unzipped_bytes=settings.max_unzipped_bytes)
-    report = validate(table.rows, prices)
+    report = validate(table.rows, prices, capabilities)
     report.warnings[:0] = table.warnings
     return CheckedFile(Path(path), table, report)

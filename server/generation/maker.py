@@ -26,6 +26,7 @@ from server.generation.breaker import CircuitBreaker
 from server.generation.concurrency import ConcurrencyLimit
 from server.generation.providers import accounts_held, make_provider
 from server.generation.providers.base import (
+    AccountProviderError,
     GeneratedImage,
     ImageNotFetched,
     PermanentProviderError,
@@ -95,6 +96,8 @@ class ImageMaker:
         try:
             image = self._paid_image(fields, storage, key, request, fingerprint, row, index)
         except PermanentProviderError as error:
+            if isinstance(error, AccountProviderError):
+                self.batches.fail_remaining(batch_id, error.reason)  # no call can pay now
             return RowStatus.FAILED, {"error": error.reason,
                                       "retryable": isinstance(error, OutageOutlasted)}
         except (BatchStopped, StorageUnavailable) as error:
@@ -104,7 +107,8 @@ class ImageMaker:
         try:
             stored = storage.save(key, row, index, request.prompt, image.data, seed=image.seed,
                                   used_prompt=image.prompt, media_type=image.media_type,
-                                  preview=image.preview, fingerprint=fingerprint)
+                                  preview=image.preview, fingerprint=fingerprint,
+                                  dimensions=image.size)
         except OSError as error:
             # Paid for: keep it in Redis so the resumed batch stores it without paying again.
             self.batches.keep_unsaved(place, row, index, _unsaved(image, fingerprint))
@@ -213,7 +217,8 @@ class ImageMaker:
 
 def _unsaved(image: GeneratedImage, fingerprint: str) -> dict:
     return {"data": image.data, "media_type": image.media_type, "seed": image.seed,
-            "prompt": image.prompt, "preview": image.preview, "fingerprint": fingerprint}
+            "prompt": image.prompt, "preview": image.preview, "size": image.size,
+            "fingerprint": fingerprint}
 
 
 def _place(fields: dict[str, str]) -> str:

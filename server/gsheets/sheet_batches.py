@@ -32,20 +32,22 @@ class SheetBatches:
     def grid(self, access_token: str | None, spreadsheet_id: str, sheet_id: int | None) -> SheetGrid:
         return SheetGrid(sheets_client(access_token, self.settings), spreadsheet_id, sheet_id)
 
-    def check(self, grid: SheetGrid) -> CheckedSheet:
+    def check(self, grid: SheetGrid, provider: str | None = None) -> CheckedSheet:
+        """Read and validate for `provider` (by default the configured one)."""
         contents = grid.read()
-        return CheckedSheet(contents, validate(contents.rows, self.launcher.prices))
+        capabilities = self.launcher.capabilities(provider or self.settings.provider)
+        return CheckedSheet(contents, validate(contents.rows, self.launcher.prices, capabilities))
 
-    def validate(self, grid: SheetGrid) -> CheckedSheet:
-        """One read and one write, whatever the row count."""
-        checked = self.check(grid)
+    def validate(self, grid: SheetGrid, provider: str | None = None) -> CheckedSheet:
+        """One read and one write, whatever the row count; `provider`'s limits are warnings."""
+        checked = self.check(grid, provider)
         grid.mark(checked.contents, checked.report)
         return checked
 
-    def fix(self, grid: SheetGrid) -> tuple[int, CheckedSheet]:
-        checked = self.check(grid)
+    def fix(self, grid: SheetGrid, provider: str | None = None) -> tuple[int, CheckedSheet]:
+        checked = self.check(grid, provider)
         fixed = grid.fix_aspect_ratios(checked.contents, checked.report)
-        return fixed, self.validate(grid)
+        return fixed, self.validate(grid, provider)
 
     def start(self, grid: SheetGrid, checked: CheckedSheet, owner: str, provider: str,
               public_url: str) -> str:

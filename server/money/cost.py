@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Iterable, Mapping
 
 from server.money.prices import PriceTable
+from server.sheet.capabilities import Capabilities
 from server.sheet.request import ImageRequest
 
 FREE_PROVIDERS = ("preview",)
@@ -14,12 +15,14 @@ def is_free(provider: str) -> bool:
     return provider in FREE_PROVIDERS
 
 
-def images_cost(prices: PriceTable, provider: str, requests: Mapping[int, ImageRequest],
-                states: Mapping[tuple[int, int], str], wanted: Iterable[str]) -> float:
-    """What the images (row, index) whose state is in `wanted` cost, one image each."""
-    if is_free(provider):
+def images_cost(prices: PriceTable, capabilities: Capabilities,
+                requests: Mapping[int, ImageRequest], states: Mapping[tuple[int, int], str],
+                wanted: Iterable[str]) -> float:
+    """What the images (row, index) whose state is in `wanted` cost with this provider, one
+    image each."""
+    if is_free(capabilities.provider):
         return 0.0
     wanted = set(wanted)
-    return prices.total({"model": requests[row].model, "rendering": requests[row].rendering,
-                         "num_images": 1}
-                        for (row, _), state in states.items() if state in wanted)
+    return prices.total((requests[row].__dict__ | {"num_images": 1}
+                         for (row, _), state in states.items() if state in wanted),
+                        capabilities.price_key)

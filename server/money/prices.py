@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 
 @dataclass(frozen=True)
@@ -26,12 +26,17 @@ class PriceTable:
         return cls(per_image=data["per_image"], currency=data.get("currency", "USD"))
 
     def image_price(self, model: str, rendering: str) -> Decimal:
+        """One image of a price-table entry (an Ideogram model, or "openai/<model>") and tier
+        (a rendering, or an OpenAI "quality size")."""
         by_rendering = self.per_image.get(model, {})
         price = by_rendering.get(rendering, by_rendering.get("default", 0))
         return Decimal(str(price))
 
-    def total(self, rows: Iterable[Mapping[str, Any]]) -> float:
-        """Cost of generating every image of these rows (settings as validation makes them)."""
-        total = sum((self.image_price(row["model"], row["rendering"]) * row["num_images"]
-                     for row in rows), Decimal(0))
+    def total(self, rows: Iterable[Mapping[str, Any]],
+              price_key: Callable[[Mapping[str, Any]], tuple[str, str]] | None = None) -> float:
+        """Cost of generating every image of these rows (settings as validation makes them);
+        `price_key` names a row's entry and tier (a provider's Capabilities.price_key)."""
+        price_key = price_key or (lambda row: (row["model"], row["rendering"]))
+        total = sum((self.image_price(*price_key(row)) * row["num_images"] for row in rows),
+                    Decimal(0))
         return float(total)

@@ -62,7 +62,8 @@ COLUMN_NAMES = tuple(COLUMNS_BY_NAME)
 DEFAULTS = {column.name: column.default for column in COLUMNS}
 
 IMAGE_COLUMNS = tuple(f"image_{index}" for index in range(1, MAX_IMAGES_PER_ROW + 1))
-RESULT_COLUMNS = ("status", *IMAGE_COLUMNS, "preview", "used_seed", "used_prompt", "error")
+RESULT_COLUMNS = ("status", *IMAGE_COLUMNS, "preview", "used_seed", "used_size", "used_prompt",
+                  "error")
 
 
 def column_letter(index: int) -> str:

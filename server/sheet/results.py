@@ -25,6 +25,13 @@ class RowResult:
                          if image.get("seed") is not None)
 
     @property
+    def sizes(self) -> str:
+        """The sizes made ("WxH"), once each: they may differ from the ratio asked for (an
+        OpenAI model makes only a few sizes)."""
+        return ", ".join(dict.fromkeys(image["dimensions"] for image in self.images
+                                       if image.get("dimensions")))
+
+    @property
     def used_prompt(self) -> str | None:
         return next((image["prompt"] for image in self.images if image.get("prompt")), None)
 
@@ -46,7 +53,8 @@ def result_cells(result: RowResult, link: Callable[[dict], str],
                  preview: Callable[[dict], str] | None = None) -> dict[str, Any]:
     """Values of one row's result columns; images are given as links by `link`."""
     cells = {"status": result.status, "used_seed": result.seeds or None,
-             "used_prompt": result.used_prompt, "error": result.error}
+             "used_size": result.sizes or None, "used_prompt": result.used_prompt,
+             "error": result.error}
     by_index = {image["index"]: image for image in result.images}
     for index, name in enumerate(IMAGE_COLUMNS, start=1):
         image = by_index.get(index)

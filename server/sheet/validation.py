@@ -6,6 +6,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
+from server.sheet.capabilities import PREVIEW, Capabilities
 from server.sheet.cells import PARSERS, CellError, CellWarning, is_blank, shown, text_of
 from server.sheet.columns import (
     ALL_STYLES,
@@ -140,8 +141,10 @@ def _row_is_empty(values: list[Any], ignored: set[int]) -> bool:
     return all(is_blank(value) for index, value in enumerate(values) if index not in ignored)
 
 
-def read_row(row: int, values: list[Any], report: Report) -> tuple[dict[str, Any], bool]:
-    """Normalise one data row, reporting each problem.
+def read_row(row: int, values: list[Any], report: Report,
+             capabilities: Capabilities = PREVIEW) -> tuple[dict[str, Any], bool]:
+    """Normalise one data row, reporting each problem, and warning about each setting the
+    provider cannot carry as asked.
 
     Returns every column's setting (defaults standing in for bad cells, so the estimate still
     counts the row) and whether the row is free of errors.
@@ -164,11 +167,25 @@ def read_row(row: int, values: list[Any], report: Report) -> tuple[dict[str, Any
             index = report.columns[name]
             problems.append(Problem(message, name, row, index, shown(values[index])))
     report.errors.extend(problems)
+    if not problems:
+        _provider_warnings(row, values, settings, report, capabilities)
     return settings, not problems
 
 
-def validate(table: Iterable[list[Any]], prices: "PriceTable") -> Report:
-    """Check a whole sheet given as rows of cell values, row 1 being the header."""
+def _provider_warnings(row: int, values: list[Any], settings: dict[str, Any], report: Report,
+                       capabilities: Capabilities) -> None:
+    """Provider limits are warnings on the cell, never errors (DESIGN.md's contract)."""
+    written = {name for name, index in report.columns.items()
+               if index < len(values) and not is_blank(values[index])}
+    for name, message in capabilities.warnings(settings, written).items():
+        index = report.columns[name]
+        report.warnings.append(Problem(message, name, row, index, shown(values[index])))
+
+
+def validate(table: Iterable[list[Any]], prices: "PriceTable",
+             capabilities: Capabilities = PREVIEW) -> Report:
+    """Check a whole sheet given as rows of cell values, row 1 being the header, for the
+    provider described by `capabilities` (its limits add warnings and set the estimate)."""
     report = Report()
     rows = iter(table)
     read_header(list(next(rows, None) or []), report)
@@ -181,7 +198,7 @@ def validate(table: Iterable[list[Any]], prices: "PriceTable") -> Report:
         report.row_count += 1
         if report.row_count > MAX_DATA_ROWS:
             continue
-        settings, ok = read_row(row_number, values, report)
+        settings, ok = read_row(row_number, values, report, capabilities)
         if report.first_row is None:
             report.first_row = settings_as_dict(settings)
         estimates.append(settings)
@@ -199,7 +216,7 @@ def validate(table: Iterable[list[Any]], prices: "PriceTable") -> Report:
     for problems in (report.errors, report.warnings):
         problems.sort(key=_position)
     report.images = sum(settings["num_images"] for settings in estimates)
-    report.cost = prices.total(estimates)
+    report.cost = prices.total(estimates, capabilities.price_key)
     report.currency = prices.currency
     return report
 

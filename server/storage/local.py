@@ -47,13 +47,14 @@ class LocalStorage:
 
     def save(self, batch_id: str, row: int, index: int, source_prompt: str, data: bytes, *,
              seed: int | None, used_prompt: str, media_type: str = "image/png",
-             preview: bool = False, fingerprint: str | None = None) -> StoredImage:
+             preview: bool = False, fingerprint: str | None = None,
+             dimensions: str | None = None) -> StoredImage:
         existing = self.find(batch_id, row, index)
         if existing is not None and existing.fingerprint == fingerprint:
             return existing  # cheap fast path; re-checked under the lock below
         name = image_name(row, index, source_prompt, extension_for(media_type))
         meta = _meta_record(name, row, index, seed, used_prompt, media_type, preview,
-                            len(data), source_prompt, fingerprint)
+                            len(data), source_prompt, fingerprint, dimensions)
         meta_path = self._meta_path(batch_id, row, index)
         meta_path.parent.mkdir(parents=True, exist_ok=True)
         # The slow part (writing bytes) happens outside the lock; only the

@@ -16,12 +16,13 @@ class StoredImage:
     media_type: str
     size: int
     preview: bool
+    dimensions: str | None = None  # "WxH" as the provider made it, when it said
     fingerprint: str | None = None  # of the settings it was made for (sheet.request)
 
     def result(self) -> dict[str, Any]:
         """What a batch records of a made image."""
         return {"name": self.name, "seed": self.seed, "prompt": self.prompt,
-                "preview": self.preview}
+                "preview": self.preview, "dimensions": self.dimensions}
 
 
 class StorageUnavailable(Exception):
@@ -35,11 +36,11 @@ class StorageUnavailable(Exception):
 
 def _meta_record(name: str, row: int, index: int, seed: int | None, used_prompt: str,
                  media_type: str, preview: bool, size: int, source_prompt: str,
-                 fingerprint: str | None) -> dict[str, Any]:
+                 fingerprint: str | None, dimensions: str | None = None) -> dict[str, Any]:
     return {
         "name": name, "row": row, "index": index, "seed": seed, "prompt": used_prompt,
         "media_type": media_type, "preview": bool(preview), "size": size,
-        "source_prompt": source_prompt, "fingerprint": fingerprint,
+        "source_prompt": source_prompt, "fingerprint": fingerprint, "dimensions": dimensions,
     }
 
 
@@ -48,13 +49,15 @@ def _from_meta(batch_id: str, meta: dict[str, Any], size: int) -> StoredImage:
         batch_id=batch_id, row=int(meta["row"]), index=int(meta["index"]), name=meta["name"],
         seed=meta.get("seed"), prompt=meta.get("prompt", ""), media_type=meta["media_type"],
         size=size, preview=bool(meta.get("preview", False)), fingerprint=meta.get("fingerprint"),
+        dimensions=meta.get("dimensions"),
     )
 
 
 class Storage(Protocol):
     def save(self, batch_id: str, row: int, index: int, source_prompt: str, data: bytes, *,
              seed: int | None, used_prompt: str, media_type: str = "image/png",
-             preview: bool = False, fingerprint: str | None = None) -> StoredImage:
+             preview: bool = False, fingerprint: str | None = None,
+             dimensions: str | None = None) -> StoredImage:
         """Store an image; the first complete save of a (row, index) and fingerprint wins, and
         a save with another fingerprint replaces the stale image."""
     def check_room(self, batch_id: str, min_free: int) -> None:

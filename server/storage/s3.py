@@ -57,7 +57,8 @@ class S3Storage:
 
     def save(self, batch_id: str, row: int, index: int, source_prompt: str, data: bytes, *,
              seed: int | None, used_prompt: str, media_type: str = "image/png",
-             preview: bool = False, fingerprint: str | None = None) -> StoredImage:
+             preview: bool = False, fingerprint: str | None = None,
+             dimensions: str | None = None) -> StoredImage:
         existing = self.find(batch_id, row, index)
         if existing is not None:
             if existing.fingerprint == fingerprint:
@@ -65,7 +66,7 @@ class S3Storage:
             self._delete_image(batch_id, existing)  # stale: made for other settings
         name = image_name(row, index, source_prompt, extension_for(media_type))
         meta = _meta_record(name, row, index, seed, used_prompt, media_type, preview,
-                            len(data), source_prompt, fingerprint)
+                            len(data), source_prompt, fingerprint, dimensions)
         token = uuid.uuid4().hex
         meta_key = self._meta_key(batch_id, row, index, token)
         self.client.put_object(Bucket=self.bucket, Key=meta_key, Body=json.dumps(meta).encode(),

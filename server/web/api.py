@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from server.batches.launcher import InvalidSheet, OverBudget
 from server.batches.store import BatchNotFound
-from server.generation.providers import PROVIDER_NAMES, make_provider
+from server.generation.providers import available_providers, make_provider
 from server.gsheets.client import SheetAccessError, SheetsUnavailable
 from server.gsheets.tokens import store_token
 from server.sheet import columns
@@ -139,19 +139,34 @@ def config():
         "result_columns": list(columns.RESULT_COLUMNS), "max_rows": columns.MAX_SHEET_ROWS,
         "template_columns": {"simple": list(SIMPLE_COLUMNS), "full": list(FULL_COLUMNS)},
         "prices": prices.per_image, "currency": prices.currency,
-        "providers": list(PROVIDER_NAMES), "default_provider": services().settings.provider})
+        "providers": list(available_providers(services().settings)),
+        "default_provider": services().settings.provider})
+
+
+def chosen_provider(data: dict) -> str:
+    """The provider the caller picked (default: the configured one), if it can run here."""
+    provider = data.get("provider") or services().settings.provider
+    if not isinstance(provider, str):
+        raise ApiError(400, "bad_request", "provider must be text.")
+    try:
+        make_provider(provider, services().settings)
+    except ValueError as error:
+        raise ApiError(400, "provider", str(error)) from None
+    return provider
 
 
 @blueprint.post("/validate")
 def validate_sheet():
-    grid = sheet_grid(body("spreadsheet_id"))
-    return jsonify(services().sheets.validate(grid).as_dict())
+    data = body("spreadsheet_id")
+    provider = chosen_provider(data)
+    return jsonify(services().sheets.validate(sheet_grid(data), provider).as_dict())
 
 
 @blueprint.post("/fix")
 def fix_sheet():
-    grid = sheet_grid(body("spreadsheet_id"))
-    fixed, checked = services().sheets.fix(grid)
+    data = body("spreadsheet_id")
+    provider = chosen_provider(data)
+    fixed, checked = services().sheets.fix(sheet_grid(data), provider)
     return jsonify(checked.as_dict() | {"fixed": fixed})
 
 
@@ -176,16 +191,10 @@ def refresh_token():
 @blueprint.post("/batches")
 def start_batch():
     data = body("spreadsheet_id")
-    provider = data.get("provider") or services().settings.provider
-    if not isinstance(provider, str):
-        raise ApiError(400, "bad_request", "provider must be text.")
-    try:
-        make_provider(provider, services().settings)
-    except ValueError as error:
-        raise ApiError(400, "provider", str(error)) from None
+    provider = chosen_provider(data)
     grid = sheet_grid(data)
     sheets = services().sheets
-    checked = sheets.validate(grid)
+    checked = sheets.validate(grid, provider)
     if not data.get("confirm"):
         return jsonify(services().launcher.estimate(checked.report, provider, g.caller.email)
                        | {"report": checked.as_dict()})

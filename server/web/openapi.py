@@ -4,7 +4,9 @@ from __future__ import annotations
 from server.sheet.statuses import COUNT_NAMES, BatchStatus, RowStatus
 
 SHEET = {"type": "object", "required": ["spreadsheet_id"], "properties": {
-    "spreadsheet_id": {"type": "string"}, "sheet_id": {"type": ["integer", "null"]}}}
+    "spreadsheet_id": {"type": "string"}, "sheet_id": {"type": ["integer", "null"]},
+    "provider": {"type": "string", "description": "Validate for this provider (its limits add "
+                                                  "warnings); default: the configured one"}}}
 PROBLEM = {"type": "object", "properties": {
     "cell": {"type": ["string", "null"]}, "row": {"type": ["integer", "null"]},
     "column": {"type": ["string", "null"]}, "value": {}, "message": {"type": "string"}}}

@@ -15,6 +15,7 @@ from server.config import Settings
 from server.files import SUPPORTED, UnreadableFile
 from server.files.check import CheckedFile, check_file
 from server.money.prices import PriceTable
+from server.sheet.capabilities import PREVIEW, Capabilities
 
 KEEP_SECONDS = 24 * 3600
 
@@ -30,8 +31,9 @@ class Uploads:
         self.prices = prices
         self.folder = settings.data_dir / "uploads"
 
-    def receive(self, owner: str, filename: str, stream: BinaryIO) -> tuple[str, CheckedFile]:
-        """Keep the file and check it; `UnreadableFile` when it cannot be read at all."""
+    def receive(self, owner: str, filename: str, stream: BinaryIO,
+                capabilities: Capabilities = PREVIEW) -> tuple[str, CheckedFile]:
+        """Keep the file and check it for a provider; `UnreadableFile` when it cannot be read."""
         name = secure_filename(filename or "") or "upload"
         if Path(name).suffix.lower() not in SUPPORTED:
             raise UnreadableFile(f"{filename}: upload a .csv, .xls or .xlsx file.")
@@ -41,13 +43,14 @@ class Uploads:
         with path.open("wb") as out:
             shutil.copyfileobj(stream, out, 64 * 1024)
         self.redis.set(keys.upload(upload_id), f"{owner}\n{path}", ex=KEEP_SECONDS)
-        return upload_id, self.check(owner, upload_id)
+        return upload_id, self.check(owner, upload_id, capabilities)
 
-    def check(self, owner: str, upload_id: str) -> CheckedFile:
+    def check(self, owner: str, upload_id: str,
+              capabilities: Capabilities = PREVIEW) -> CheckedFile:
         value = self.redis.get(keys.upload(upload_id))
         if value is None:
             raise UploadNotFound(upload_id)
         stored_owner, path = value.decode().split("\n", 1)
         if not secrets.compare_digest(stored_owner, owner):
             raise UploadNotFound(upload_id)
-        return check_file(Path(path), None, self.settings, self.prices)
+        return check_file(Path(path), None, self.settings, self.prices, capabilities)

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 
 from server.batches.launcher import OverBudget
 from server.files import UnreadableFile, human_size
-from server.generation.providers import PROVIDER_NAMES, make_provider
+from server.generation.providers import available_providers, make_provider
 from server.web.app import services
 from server.web.links import BadLink
 from server.web.upload_store import UploadNotFound
@@ -21,7 +21,8 @@ def owner_of(token: str) -> str:
 
 def page(token: str, status: int = 200, **context) -> tuple[str, int]:
     settings = services().settings
-    return render_template("upload.html", token=token, providers=PROVIDER_NAMES,
+    return render_template("upload.html", token=token,
+                           providers=available_providers(settings),
                            default_provider=settings.provider,
                            limit=human_size(settings.max_upload_bytes), **context), status
 
@@ -53,8 +54,10 @@ def upload_file(token: str):
     if file is None or not file.filename:
         return page(token, 400, problem="Choose a file first.")
     try:
-        upload_id, checked = services().uploads.receive(owner, file.filename, file.stream)
-    except UnreadableFile as error:
+        make_provider(provider, services().settings)  # only a provider that can run is checked for
+        upload_id, checked = services().uploads.receive(owner, file.filename, file.stream,
+                                                        services().capabilities(provider))
+    except (ValueError, UnreadableFile) as error:
         return page(token, 400, problem=str(error))
     report = checked.report
     offer = services().launcher.estimate(report, provider, owner)
@@ -68,7 +71,8 @@ def start(token: str):
     provider = request.form.get("provider", "")
     try:
         make_provider(provider, services().settings)
-        checked = services().uploads.check(owner, request.form.get("upload_id", ""))
+        checked = services().uploads.check(owner, request.form.get("upload_id", ""),
+                                           services().capabilities(provider))
         batch_id = services().launcher.launch(checked.report, owner, provider,
                                               checked.path.name, extra={"kind": "file"})
     except (ValueError, UnreadableFile, OverBudget) as error:

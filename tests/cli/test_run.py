@@ -42,9 +42,12 @@ def test_preview_run_of_the_example_makes_a_zip(tmp_path):
     assert len([n for n in names if n.endswith(".png")]) == 8 and "manifest.csv" in names
     sheet = results_sheet(out, "stickers")
     header = [cell.value for cell in sheet[1]]
-    assert header[-8:] == [name for name in RESULT_COLUMNS if name != "preview"]
+    expected = [name for name in RESULT_COLUMNS if name != "preview"]
+    assert header[-len(expected):] == expected
     status_column = header.index("status") + 1
     assert {sheet.cell(row, status_column).value for row in range(2, 7)} == {"done"}
+    sizes = {sheet.cell(row, header.index("used_size") + 1).value for row in range(2, 7)}
+    assert "512x512" in sizes and None not in sizes  # the size each image was made at
     link = sheet.cell(2, header.index("image_1") + 1)
     assert (out / link.value).is_file() and link.hyperlink is not None
 

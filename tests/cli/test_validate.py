@@ -224,3 +224,21 @@ def test_json_stdout_is_only_json_for_odd_xls(tmp_path):
     result = run("validate", path, "--json")
     assert result.returncode == 0
     assert json.loads(result.stdout)["valid"] is True
+
+
+def test_provider_limits_are_warnings_for_the_chosen_provider(tmp_path):
+    sheet = write_csv(tmp_path / "p.csv", [
+        ["prompt", "visibility", "model", "seed_number", "color_palette", "aspect_ratio"],
+        ["a fox", "public", "2a", 5, "ember", "16:9"]])
+    ideogram = json.loads(run("validate", sheet, "--provider", "ideogram", "--json").stdout)
+    assert ideogram["valid"] and [(w["cell"], w["column"]) for w in ideogram["warnings"]] == [
+        ("E2", "color_palette")]
+    openai = run("validate", sheet, "--provider", "openai", "--json",
+                 env={"OPENAI_IMAGE_MODEL": "dall-e-3"})
+    assert openai.returncode == 0  # limits never make a sheet invalid
+    data = json.loads(openai.stdout)
+    assert {w["column"] for w in data["warnings"]} == {"model", "seed_number", "color_palette",
+                                                      "aspect_ratio"}
+    assert data["cost"]["total"] == pytest.approx(4 * 0.08)  # dall-e-3 standard 1792x1024
+    unknown = run("validate", sheet, "--provider", "openai", env={"OPENAI_IMAGE_MODEL": "dall-e-9"})
+    assert unknown.returncode == 2 and "Unknown OpenAI image model 'dall-e-9'" in unknown.stderr

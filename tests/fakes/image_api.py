@@ -1,23 +1,34 @@
 """A local fake of the image APIs we cannot reach from tests: Ideogram 3.0 (multipart), Ideogram
 legacy (`/generate`, JSON) and the OpenAI images API.
 
-It validates requests the way the real services do (400 for a missing prompt or a bad enum, 401 for
-a missing or wrong key), answers the documented response shapes, serves the temporary image links
-itself (`/ephemeral/<id>.png`, expiring after `url_ttl` seconds), and injects faults on demand.
+It is as strict as the real services. Ideogram requests are validated against the provider's own
+published OpenAPI description (`ideogram-openapi.json` beside this file, a verbatim copy) with a
+JSON-schema validator, plus the per-model rules its descriptions state in prose (negative_prompt
+only for V_1/V_2 and their turbo variants, no color_palette for V_1 or V_2A, no style_type for
+V_1, ...). OpenAI requests are checked against the documented per-model parameters (sizes, n,
+quality, response_format, style, prompt length). Anything the real API would refuse is a 400 in
+the provider's own error shape. It is stricter than the real APIs in one way: unknown fields are a
+400 at every level, so a typo in a field name fails a test instead of being silently ignored.
 
-The spellings below are copied from the provider references on purpose, not imported from
+Image links point at a second listener on another host name (`localhost`, while the API listens
+on 127.0.0.1), as the real CDNs do: a client must be told which image hosts to trust. Links expire
+after `url_ttl` seconds. Faults are injected on demand, including a connection dropped after the
+generation was billed (`lost_*`, counted as `paid_but_lost`) and OpenAI's billing refusal
+(`insufficient_quota`).
+
+The spellings below come from the provider references on purpose, not from
 `server.generation.providers`: a fake that shared the client's spellings could never catch a misspelling.
-It is stricter than the real API in one way: unknown request fields are a 400, so a typo in a
-field name fails a test instead of being silently ignored.
 
 In-process:   with FakeImageAPI() as fake: fake.configure(latency=0.2); fake.stats()
-Out of process: python -m tests.fakes.image_api --port 8765   (prints one JSON line: url, api_key)
+Out of process: python -m tests.fakes.image_api --port 8765   (prints one JSON line: url, image_url,
+                image_host, api_key)
 Control over HTTP: POST /_control {json}, GET /_control, GET /_stats, GET /_requests.
 """
 from __future__ import annotations
 
 import argparse
 import base64
+import copy
 import datetime as dt
 import hashlib
 import io
@@ -32,41 +43,47 @@ import threading
 import time
 from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from jsonschema.exceptions import best_match
+from openapi_schema_validator import OAS30Validator
 from PIL import Image
 from werkzeug.formparser import parse_form_data
 
-# --- Ideogram 3.0: POST /v1/ideogram-v3/generate, multipart/form-data, header Api-Key ----------
-V3_PATH = "/v1/ideogram-v3/generate"
-V3_ASPECT_RATIOS = ("1x3", "3x1", "1x2", "2x1", "9x16", "16x9", "10x16", "16x10", "2x3", "3x2",
-                    "3x4", "4x3", "4x5", "5x4", "1x1")
-V3_RENDERING_SPEEDS = ("FLASH", "TURBO", "DEFAULT", "QUALITY")
-V3_STYLE_TYPES = ("AUTO", "GENERAL", "REALISTIC", "DESIGN", "FICTION")
-V3_FIELDS = ("prompt", "seed", "resolution", "aspect_ratio", "rendering_speed", "magic_prompt",
-             "negative_prompt", "num_images", "color_palette", "style_codes", "style_type",
-             "style_preset")
-# --- Ideogram legacy: POST /generate, JSON {"image_request": {...}} ----------------------------
-LEGACY_PATH = "/generate"
-LEGACY_MODELS = ("V_1", "V_1_TURBO", "V_2", "V_2_TURBO", "V_2A", "V_2A_TURBO")
-LEGACY_ASPECT_RATIOS = ("ASPECT_1_1", "ASPECT_16_9", "ASPECT_9_16", "ASPECT_4_3", "ASPECT_3_4",
-                        "ASPECT_3_2", "ASPECT_2_3", "ASPECT_16_10", "ASPECT_10_16", "ASPECT_1_3",
-                        "ASPECT_3_1")
-LEGACY_STYLE_TYPES = ("AUTO", "GENERAL", "REALISTIC", "DESIGN", "RENDER_3D", "ANIME")
-LEGACY_FIELDS = ("prompt", "model", "aspect_ratio", "magic_prompt_option", "seed", "style_type",
-                 "negative_prompt", "num_images", "color_palette", "resolution")
-# --- shared Ideogram enums ---------------------------------------------------------------------
-MAGIC_PROMPT_OPTIONS = ("AUTO", "ON", "OFF")
-PALETTE_PRESETS = ("EMBER", "FRESH", "JUNGLE", "MAGIC", "MELON", "MOSAIC", "PASTEL", "ULTRAMARINE")
+# --- Ideogram: the published description ---------------------------------------------------------
+SPEC = json.loads(Path(__file__).with_name("ideogram-openapi.json").read_text("utf-8"))
+V3_PATH = "/v1/ideogram-v3/generate"  # multipart/form-data (or JSON), header Api-Key
+LEGACY_PATH = "/generate"  # JSON {"image_request": {...}}
+DEFAULT_LEGACY_MODEL = SPEC["components"]["schemas"]["ModelEnum"]["default"]
 MAX_SEED = 2147483647
-MAX_IDEOGRAM_IMAGES = 8
+# Per-model rules the description states in prose (ImageRequest.negative_prompt,
+# ColorPaletteWithPresetNameOrMembers, StyleType, Resolution): field → models that may send it.
+LEGACY_MODEL_RULES = {
+    "negative_prompt": ("V_1", "V_1_TURBO", "V_2", "V_2_TURBO"),
+    "color_palette": ("V_2", "V_2_TURBO", "V_3", "AUTO"),
+    "style_type": ("V_2", "V_2_TURBO", "V_2A", "V_2A_TURBO", "V_3", "AUTO"),
+    "resolution": ("V_2", "V_2_TURBO"),
+}
+# Pairs the description says "cannot be used in conjunction".
+EXCLUSIVE = (("aspect_ratio", "resolution"), ("style_codes", "style_type"))
 # --- OpenAI: POST /v1/images/generations, JSON, Authorization: Bearer --------------------------
 OPENAI_PATH = "/v1/images/generations"
-OPENAI_SIZES = ("auto", "256x256", "512x512", "1024x1024", "1536x1024", "1024x1536", "1792x1024",
-                "1024x1792")
-OPENAI_FIELDS = ("model", "prompt", "n", "size", "response_format", "quality", "style", "user",
-                 "background", "moderation", "output_format", "output_compression")
+OPENAI_DEFAULT_MODEL = "dall-e-2"  # what the API uses when the request names no model
+OPENAI_MODELS: dict[str, dict[str, Any]] = {
+    "gpt-image-1": {"sizes": ("1024x1024", "1536x1024", "1024x1536", "auto"),
+                    "quality": ("low", "medium", "high", "auto"), "max_n": 10,
+                    "response_format": False, "style": (), "max_prompt": 32000},
+    "dall-e-3": {"sizes": ("1024x1024", "1792x1024", "1024x1792"), "quality": ("standard", "hd"),
+                 "max_n": 1, "response_format": True, "style": ("vivid", "natural"),
+                 "max_prompt": 4000},
+    "dall-e-2": {"sizes": ("256x256", "512x512", "1024x1024"), "quality": ("standard",),
+                 "max_n": 10, "response_format": True, "style": (), "max_prompt": 1000},
+}
+OPENAI_GPT_IMAGE_ONLY = ("background", "moderation", "output_format", "output_compression")
+OPENAI_FIELDS = ("model", "prompt", "n", "size", "response_format", "quality", "style",
+                 "user", *OPENAI_GPT_IMAGE_ONLY)
 
 EPHEMERAL = re.compile(r"^/ephemeral/([0-9a-f]{32})\.png$")
 MAGIC_SUFFIX = ", richly detailed, cinematic lighting, carefully composed"
@@ -79,19 +96,25 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "server_error_fraction": 0.0,  # share answered with server_error_status
     "server_error_every": 0,
     "server_error_status": 503,  # 500, 502, 503 ...
-    "drop_fraction": 0.0,  # share whose connection is closed without any answer
+    "drop_fraction": 0.0,  # share whose connection is closed before generating (not billed)
     "drop_every": 0,
+    "lost_fraction": 0.0,  # share generated and billed, then the connection closed: paid but lost
+    "lost_every": 0,
     "unsafe_image_fraction": 0.0,  # share answered 200 with is_image_safe false and no url
     "unsafe_image_every": 0,
     "unsafe_word": "UNSAFE",  # a prompt containing it is refused: Ideogram 422 / OpenAI 400
+    "insufficient_quota": False,  # OpenAI answers every valid call 429 insufficient_quota
     "rng_seed": 0,  # seeds the RNG behind every *_fraction, so runs repeat exactly
     "url_ttl": 60.0,  # seconds an /ephemeral/ image link works
     "image_base_url": None,  # base of returned image links; null = this server's own URL
     "openai_response_format": "b64_json",  # what OpenAI answers when the request names none
     "extra_api_keys": [],  # other keys accepted: other accounts (stats count generations per key)
     "download_failures": 0,  # each image link answers 503 this many times before it works
+    "image_base_url": None,  # base of returned image links; null = the image listener
+    "openai_answers_url": False,  # answer links even when base64 was asked for (as some
+    # OpenAI-compatible servers do); otherwise links only when dall-e is asked for none
 }
-FAULTS = ("drop", "rate_limit", "server_error")  # checked in this order; first hit wins
+FAULTS = ("drop", "lost", "rate_limit", "server_error")  # checked in this order; first hit wins
 
 
 class _State:
@@ -99,6 +122,7 @@ class _State:
 
     def __init__(self, api_key: str, config: dict[str, Any]):
         self.api_key = api_key
+        self.image_url = ""  # the image listener's base URL, set once it listens
         self.lock = threading.Lock()
         self.config = dict(DEFAULT_CONFIG)
         self.configure(config)
@@ -126,10 +150,11 @@ class _State:
     def reset_stats(self) -> None:
         with self.lock:
             self.calls = Counter()  # endpoint → calls
-            self.statuses = Counter()  # "200", "429", "dropped" ...
+            self.statuses = Counter()  # "200", "429", "dropped", "paid_but_lost" ...
             self.per_key: dict[tuple[str, int | None], Counter] = {}
             self.in_flight = self.max_in_flight = 0
-            self.generated = self.downloads = self.expired = self.failed_downloads = 0
+            self.generated = self.downloads = self.expired = self.paid_but_lost = 0
+            self.failed_downloads = 0
             self.generated_by_key: Counter = Counter()
             self.download_attempts: Counter = Counter()  # image id → GETs
             self.requests: deque[dict[str, Any]] = deque(maxlen=2000)
@@ -156,6 +181,7 @@ class _State:
                 "calls_by_endpoint": dict(self.calls),
                 "responses_by_status": dict(self.statuses),
                 "generated": self.generated,
+                "paid_but_lost": self.paid_but_lost,
                 "downloads": self.downloads,
                 "failed_downloads": self.failed_downloads,
                 "generated_by_key": dict(self.generated_by_key),
@@ -185,133 +211,176 @@ def _openai_error(status: int, message: str, kind: str, code: str | None = None,
                                       "code": code}})
 
 
-# ---------------------------------------------------------------- request validation -----------
+# ---------------------------------------------------------------- Ideogram validation ----------
 
-def _int_field(value: Any, name: str, low: int, high: int, fail) -> int:
-    if isinstance(value, bool):
-        raise fail(f"{name} must be an integer")
-    try:
-        number = int(value) if isinstance(value, (int, str)) else None
-    except ValueError:
-        number = None
-    if number is None or not low <= number <= high:
-        raise fail(f"{name} must be an integer from {low} to {high}")
-    return number
-
-
-def _enum_field(value: Any, name: str, choices: tuple[str, ...], fail) -> str:
-    if value not in choices:
-        raise fail(f"{name} must be one of {', '.join(choices)}; got {value!r}")
-    return value
+def _closed(schema: Any) -> Any:
+    """The schema with every object closed to unknown properties (our one extra strictness)."""
+    if isinstance(schema, dict):
+        schema = {key: _closed(value) for key, value in schema.items()}
+        if "properties" in schema and "additionalProperties" not in schema:
+            schema["additionalProperties"] = False
+        return schema
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
+    return schema
 
 
-def _check_palette(palette: Any, fail) -> None:
-    if not isinstance(palette, dict) or set(palette) not in ({"name"}, {"members"}):
-        raise fail("color_palette must be {\"name\": PRESET} or {\"members\": [...]}")
-    if "name" in palette:
-        _enum_field(palette["name"], "color_palette.name", PALETTE_PRESETS, fail)
-        return
-    members = palette["members"]
-    if not isinstance(members, list) or not members:
-        raise fail("color_palette.members must be a non-empty list")
-    for member in members:
-        if not isinstance(member, dict) or set(member) - {"color_hex", "color_weight"}:
-            raise fail("each color_palette member has color_hex and an optional color_weight")
-        if not re.fullmatch(r"#[0-9A-Fa-f]{6}", str(member.get("color_hex", ""))):
-            raise fail(f"color_hex must look like #CBA324; got {member.get('color_hex')!r}")
-        weight = member.get("color_weight", 1.0)
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) \
-                or not 0.05 <= weight <= 1.0:
-            raise fail(f"color_weight must be a number from 0.05 to 1.0; got {weight!r}")
+_COMPONENTS = _closed(copy.deepcopy(SPEC["components"]))
 
 
-def _check_prompt(value: Any, fail) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise fail("prompt is required")
-    return value
+def _validator(schema_name: str) -> OAS30Validator:
+    return OAS30Validator({"$ref": f"#/components/schemas/{schema_name}",
+                           "components": _COMPONENTS})
+
+
+LEGACY_VALIDATOR = _validator("GenerateImageRequest")
+V3_VALIDATOR = _validator("GenerateImageRequestV3")
+V3_SCHEMA = SPEC["components"]["schemas"]["GenerateImageRequestV3"]["properties"]
+V3_ENCODING = (SPEC["paths"][V3_PATH]["post"]["requestBody"]["content"]["multipart/form-data"]
+               ["encoding"])
+
+
+def _check_schema(validator: OAS30Validator, payload: Any) -> None:
+    error = best_match(validator.iter_errors(payload))
+    if error is not None:
+        where = ".".join(str(part) for part in error.absolute_path) or "body"
+        raise _ideogram_error(400, f"{where}: {error.message}")
+
+
+def _check_exclusive(fields: dict[str, Any]) -> None:
+    for first, second in EXCLUSIVE:
+        if first in fields and second in fields:
+            raise _ideogram_error(400, f"{first} cannot be used in conjunction with {second}")
+
+
+def _schema_type(prop: dict[str, Any]) -> str | None:
+    if "$ref" in prop:
+        prop = SPEC["components"]["schemas"][prop["$ref"].rsplit("/", 1)[1]]
+    return prop.get("type")
+
+
+def _typed_form(form: dict[str, list[str]]) -> dict[str, Any]:
+    """Form parts as the schema types them: numbers parsed, arrays kept whole, JSON-encoded
+    parts (the description's `encoding`) decoded; a part that does not parse stays text so the
+    schema check names it."""
+    typed: dict[str, Any] = {}
+    for name, values in form.items():
+        kind = _schema_type(V3_SCHEMA.get(name, {}))
+        value: Any = values if kind == "array" else values[-1]
+        try:
+            if name in V3_ENCODING and V3_ENCODING[name].get("contentType") == "application/json":
+                value = json.loads(value)
+            elif kind == "integer" and re.fullmatch(r"-?\d+", value):
+                value = int(value)
+            elif kind == "number":
+                value = float(value)
+        except (ValueError, TypeError):
+            pass
+        typed[name] = value
+    return typed
 
 
 def parse_v3(content_type: str, body: bytes) -> dict[str, Any]:
-    fail = lambda message: _ideogram_error(400, message)  # noqa: E731
-    if not content_type.startswith("multipart/form-data"):
-        raise fail("Content-Type must be multipart/form-data")
-    environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": content_type,
-               "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
-    _stream, form, _files = parse_form_data(environ)
-    fields = {name: values[-1] for name, values in form.to_dict(flat=False).items()}
-    unknown = set(fields) - set(V3_FIELDS)
-    if unknown:
-        raise fail(f"unknown fields: {', '.join(sorted(unknown))}")
-    _check_prompt(fields.get("prompt"), fail)
-    checks = {"aspect_ratio": V3_ASPECT_RATIOS, "rendering_speed": V3_RENDERING_SPEEDS,
-              "magic_prompt": MAGIC_PROMPT_OPTIONS, "style_type": V3_STYLE_TYPES}
-    for name, choices in checks.items():
-        if name in fields:
-            _enum_field(fields[name], name, choices, fail)
-    if "seed" in fields:
-        _int_field(fields["seed"], "seed", 0, MAX_SEED, fail)
-    if "num_images" in fields:
-        _int_field(fields["num_images"], "num_images", 1, MAX_IDEOGRAM_IMAGES, fail)
-    if "color_palette" in fields:
+    """The request's fields as sent (form text), after checking them as the API would."""
+    if content_type.startswith("application/json"):
         try:
-            palette = json.loads(fields["color_palette"])
+            fields = json.loads(body)
         except ValueError:
-            raise fail("color_palette must be a JSON object") from None
-        _check_palette(palette, fail)
+            raise _ideogram_error(400, "body must be JSON") from None
+        typed = fields
+    elif content_type.startswith("multipart/form-data"):
+        environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": content_type,
+                   "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
+        _stream, form, _files = parse_form_data(environ)
+        grouped = form.to_dict(flat=False)
+        fields = {name: values[-1] for name, values in grouped.items()}
+        typed = _typed_form(grouped)
+    else:
+        raise _ideogram_error(400, "Content-Type must be multipart/form-data")
+    _check_schema(V3_VALIDATOR, typed)
+    _check_prompt(typed.get("prompt"))
+    _check_exclusive(typed)
     return fields
 
 
 def parse_legacy(content_type: str, body: bytes) -> dict[str, Any]:
-    fail = lambda message: _ideogram_error(400, message)  # noqa: E731
+    if not content_type.startswith("application/json"):
+        raise _ideogram_error(400, "Content-Type must be application/json")
     try:
         payload = json.loads(body)
     except ValueError:
-        raise fail("body must be JSON") from None
+        raise _ideogram_error(400, "body must be JSON") from None
+    _check_schema(LEGACY_VALIDATOR, payload)
     request = payload.get("image_request") if isinstance(payload, dict) else None
     if not isinstance(request, dict):
-        raise fail("image_request is required")
-    unknown = set(request) - set(LEGACY_FIELDS)
-    if unknown:
-        raise fail(f"unknown fields: {', '.join(sorted(unknown))}")
-    _check_prompt(request.get("prompt"), fail)
-    checks = {"model": LEGACY_MODELS, "aspect_ratio": LEGACY_ASPECT_RATIOS,
-              "magic_prompt_option": MAGIC_PROMPT_OPTIONS, "style_type": LEGACY_STYLE_TYPES}
-    for name, choices in checks.items():
-        if name in request:
-            _enum_field(request[name], name, choices, fail)
-    for name, high in (("seed", MAX_SEED), ("num_images", MAX_IDEOGRAM_IMAGES)):
-        if name in request and not isinstance(request[name], int):
-            raise fail(f"{name} must be an integer")
-        if name in request:
-            _int_field(request[name], name, 0 if name == "seed" else 1, high, fail)
-    if "color_palette" in request:
-        _check_palette(request["color_palette"], fail)
+        raise _ideogram_error(400, "image_request is required")
+    _check_prompt(request.get("prompt"))
+    _check_exclusive(request)
+    model = request.get("model", DEFAULT_LEGACY_MODEL)
+    for name, models in LEGACY_MODEL_RULES.items():
+        if name in request and model not in models:
+            raise _ideogram_error(400, f"{name} is not supported for model {model}")
     return request
 
 
+def _check_prompt(value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise _ideogram_error(400, "prompt is required")
+
+
+# ---------------------------------------------------------------- OpenAI validation ------------
+
+def _openai_invalid(message: str, param: str, code: str = "invalid_value") -> _Reject:
+    return _openai_error(400, message, "invalid_request_error", code, param)
+
+
+def _one_of(request: dict[str, Any], name: str, choices: tuple[str, ...], model: str) -> None:
+    if name in request and request[name] not in choices:
+        listed = ", ".join(f"'{choice}'" for choice in choices)
+        raise _openai_invalid(f"Invalid value: '{request[name]}'. Supported values for {model} "
+                              f"are: {listed}.", name)
+
+
 def parse_openai(content_type: str, body: bytes) -> dict[str, Any]:
-    fail = lambda message, param=None: _openai_error(  # noqa: E731
-        400, message, "invalid_request_error", None, param)
     try:
         request = json.loads(body)
     except ValueError:
-        raise fail("We could not parse the JSON body of your request.") from None
+        raise _openai_invalid("We could not parse the JSON body of your request.", None,
+                              None) from None
     if not isinstance(request, dict):
-        raise fail("The body must be a JSON object.")
-    unknown = set(request) - set(OPENAI_FIELDS)
+        raise _openai_invalid("The body must be a JSON object.", None, None)
+    unknown = sorted(set(request) - set(OPENAI_FIELDS))
     if unknown:
-        name = sorted(unknown)[0]
-        raise _openai_error(400, f"Unknown parameter: '{name}'.", "invalid_request_error",
-                            "unknown_parameter", name)
-    if not isinstance(request.get("prompt"), str) or not request["prompt"].strip():
-        raise fail("Missing required parameter: 'prompt'.", "prompt")
-    if "n" in request:
-        _int_field(request["n"], "n", 1, 10, lambda message: fail(message, "n"))
-    if "size" in request:
-        _enum_field(request["size"], "size", OPENAI_SIZES, lambda message: fail(message, "size"))
+        raise _openai_invalid(f"Unknown parameter: '{unknown[0]}'.", unknown[0],
+                              "unknown_parameter")
+    model = request.get("model", OPENAI_DEFAULT_MODEL)
+    if model not in OPENAI_MODELS:
+        raise _openai_invalid(f"Invalid value: '{model}'. Supported values are: "
+                              f"{', '.join(OPENAI_MODELS)}.", "model")
+    rules = OPENAI_MODELS[model]
+    prompt = request.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise _openai_invalid("Missing required parameter: 'prompt'.", "prompt",
+                              "missing_required_parameter")
+    if len(prompt) > rules["max_prompt"]:
+        raise _openai_invalid(f"Invalid 'prompt': string too long. Expected a string with maximum "
+                              f"length {rules['max_prompt']}, but got a string with length "
+                              f"{len(prompt)} instead.", "prompt", "string_above_max_length")
+    n = request.get("n", 1)
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= rules["max_n"]:
+        raise _openai_invalid(f"Invalid 'n': {model} supports n from 1 to {rules['max_n']}.", "n")
+    _one_of(request, "size", rules["sizes"], model)
+    _one_of(request, "quality", rules["quality"], model)
+    _one_of(request, "style", rules["style"], model)
     if "response_format" in request:
-        _enum_field(request["response_format"], "response_format", ("url", "b64_json"),
-                    lambda message: fail(message, "response_format"))
+        if not rules["response_format"]:
+            raise _openai_invalid(f"Unknown parameter: 'response_format' is not supported with "
+                                  f"{model}.", "response_format", "unknown_parameter")
+        _one_of(request, "response_format", ("url", "b64_json"), model)
+    for name in OPENAI_GPT_IMAGE_ONLY:
+        if name in request and model != "gpt-image-1":
+            raise _openai_invalid(f"Unknown parameter: '{name}' is only supported with "
+                                  "gpt-image-1.", name, "unknown_parameter")
     return request
 
 
@@ -387,10 +456,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/_requests":
             with self.state.lock:
                 return self._json(200, list(self.state.requests))
-        match = EPHEMERAL.match(path)
-        if match:
-            return self._ephemeral(match[1])
-        self._json(404, {"error": "Not found"})
+        self._json(404, {"error": "Not found"})  # images are on the other host, not here
 
     def do_POST(self) -> None:  # noqa: N802
         path = urlsplit(self.path).path
@@ -405,23 +471,6 @@ class _Handler(BaseHTTPRequestHandler):
         if path not in endpoints:
             return self._json(404, {"error": "Not found"})
         self._generate(endpoints[path], body)
-
-    def _ephemeral(self, image_id: str) -> None:
-        with self.state.lock:
-            self.state.download_attempts[image_id] += 1
-            failing = (self.state.download_attempts[image_id]
-                       <= self.state.config["download_failures"])
-            self.state.failed_downloads += failing
-        if failing:
-            return self._json(503, {"error": "Temporarily unavailable"})
-        with self.state.lock:
-            data, expires = self.state.images.get(image_id, (None, 0.0))
-            fresh = data is not None and time.time() < expires
-            self.state.downloads += fresh
-            self.state.expired += data is not None and not fresh
-        if not fresh:
-            return self._json(404, {"error": "Image link expired or unknown"})
-        self._send(200, data, "image/png")
 
     # --- generation --------------------------------------------------------------------------
     def _generate(self, endpoint: str, body: bytes) -> None:
@@ -452,6 +501,9 @@ class _Handler(BaseHTTPRequestHandler):
         prompt, seed = fields["prompt"], fields.get("seed")
         seed = None if seed is None else int(seed)
         self._record(endpoint, fields, prompt, seed)
+        if openai and self.state.config["insufficient_quota"]:
+            raise _openai_error(429, "You exceeded your current quota, please check your plan "
+                                "and billing details.", "insufficient_quota", "insufficient_quota")
         fault = self.state.decide_fault()
         if fault == "drop":
             self._drop()
@@ -466,6 +518,10 @@ class _Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             self.state.per_key.setdefault((prompt, seed), Counter())["generated"] += 1
             self.state.generated_by_key[self._key_used()] += 1
+            self.state.paid_but_lost += fault == "lost"
+        if fault == "lost":  # billed and made, but the answer never arrives (no idempotency key)
+            self._drop()
+            return "paid_but_lost"
         self._json(200, result)
         return "200"
 
@@ -521,7 +577,7 @@ class _Handler(BaseHTTPRequestHandler):
         config = self.state.config
         with self.state.lock:
             self.state.images[image_id] = (png, time.time() + float(config["url_ttl"]))
-        base = config["image_base_url"] or f"http://{self.headers.get('Host')}"
+        base = config["image_base_url"] or self.state.image_url
         return f"{base.rstrip('/')}/ephemeral/{image_id}.png"
 
     def _ideogram_result(self, endpoint: str, fields: dict[str, Any], seed: int | None,
@@ -547,18 +603,52 @@ class _Handler(BaseHTTPRequestHandler):
     def _openai_result(self, fields: dict[str, Any]) -> dict[str, Any]:
         size = fields.get("size", "1024x1024")
         ratio = _ratio(size if size != "auto" else "1x1")
-        response_format = fields.get("response_format") or self.state.config["openai_response_format"]
+        model = fields.get("model", OPENAI_DEFAULT_MODEL)
+        if self.state.config["openai_answers_url"]:
+            response_format = "url"
+        elif model == "gpt-image-1":  # it always answers base64
+            response_format = "b64_json"
+        else:
+            response_format = fields.get("response_format", "url")
         data = []
         for index in range(int(fields.get("n", 1))):
             png = _png(index, fields["prompt"], ratio)
             item = ({"url": self._store(png)} if response_format == "url"
                     else {"b64_json": base64.b64encode(png).decode()})
-            if fields.get("model") == "dall-e-3":  # only dall-e-3 rewrites prompts
+            if model == "dall-e-3":  # only dall-e-3 rewrites prompts
                 item["revised_prompt"] = _magic(fields["prompt"], "ON")
             data.append(item)
         with self.state.lock:
             self.state.generated += len(data)
         return {"created": int(time.time()), "data": data}
+
+
+class _ImageHandler(_Handler):
+    """The image host: serves the temporary links and nothing else."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        match = EPHEMERAL.match(urlsplit(self.path).path)
+        if not match:
+            return self._json(404, {"error": "Not found"})
+        with self.state.lock:
+            self.state.download_attempts[match[1]] += 1
+            failing = (self.state.download_attempts[match[1]]
+                       <= self.state.config["download_failures"])
+            self.state.failed_downloads += failing
+        if failing:
+            return self._json(503, {"error": "Temporarily unavailable"})
+        with self.state.lock:
+            data, expires = self.state.images.get(match[1], (None, 0.0))
+            fresh = data is not None and time.time() < expires
+            self.state.downloads += fresh
+            self.state.expired += data is not None and not fresh
+        if not fresh:
+            return self._json(404, {"error": "Image link expired or unknown"})
+        self._send(200, data, "image/png")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._body()
+        self._json(404, {"error": "Not found"})
 
 
 class _Server(ThreadingHTTPServer):
@@ -573,27 +663,36 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeImageAPI:
-    """The fake as a context manager: `with FakeImageAPI() as fake: fake.url, fake.api_key`."""
+    """The fake as a context manager: `with FakeImageAPI() as fake: fake.url, fake.api_key`.
+
+    `url` is the API (on `host`); image links are on `image_url`, a second listener on the same
+    address reached by another name (`image_host`), which clients must be told to trust.
+    `openai_url` is the OpenAI base URL as the SDK spells it (with /v1).
+    """
 
     def __init__(self, api_key: str = "fake-ideogram-key-1234", host: str = "127.0.0.1",
-                 port: int = 0, **config: Any):
+                 port: int = 0, image_host: str = "localhost", **config: Any):
         self.api_key = api_key
         self._state = _State(api_key, config)
-        handler = type("Handler", (_Handler,), {"state": self._state})
-        self._server = _Server((host, port), handler)
+        self._server = _Server((host, port), type("Handler", (_Handler,), {"state": self._state}))
+        self._images = _Server((host, 0), type("ImageHandler", (_ImageHandler,),
+                                               {"state": self._state}))
         self.host, self.port = self._server.server_address[:2]
         self.url = f"http://{self.host}:{self.port}"
-        self._thread: threading.Thread | None = None
+        self.openai_url = self.url + "/v1"
+        self.image_host = image_host
+        self.image_url = f"http://{image_host}:{self._images.server_address[1]}"
+        self._state.image_url = self.image_url
 
     def start(self) -> "FakeImageAPI":
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="fake-image-api")
-        self._thread.start()
+        for server, name in ((self._server, "fake-image-api"), (self._images, "fake-image-host")):
+            threading.Thread(target=server.serve_forever, daemon=True, name=name).start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        for server in (self._server, self._images):
+            server.shutdown()
+            server.server_close()
 
     def __enter__(self) -> "FakeImageAPI":
         return self.start()
@@ -632,7 +731,8 @@ def main(argv: list[str] | None = None) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     fake.start()
-    print(json.dumps({"url": fake.url, "api_key": fake.api_key}), flush=True)
+    print(json.dumps({"url": fake.url, "openai_url": fake.openai_url, "image_url": fake.image_url,
+                      "image_host": fake.image_host, "api_key": fake.api_key}), flush=True)
     try:
         stop.wait()
     except KeyboardInterrupt:

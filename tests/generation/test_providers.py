@@ -10,6 +10,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from urllib.parse import urlsplit
+
 import httpx
 import pytest
 from PIL import Image
@@ -40,6 +42,8 @@ def fake():
 
 @pytest.fixture(autouse=True)
 def fresh(fake):
+    # A request an earlier test gave up on (timeouts) may still be generating: let it finish.
+    wait_for(lambda: fake.stats()["in_flight"] == 0, timeout=5, what="earlier requests to end")
     fake.reset()
 
 
@@ -51,8 +55,9 @@ def client():
 
 def settings_for(fake: FakeImageAPI, **overrides) -> Settings:
     values = dict(ideogram_api_key=fake.api_key, ideogram_base_url=fake.url,
-                  ideogram_image_hosts=("127.0.0.1",), openai_api_key=fake.api_key,
-                  openai_base_url=fake.url, provider_timeout=5.0)
+                  ideogram_image_hosts=(fake.image_host,), openai_api_key=fake.api_key,
+                  openai_base_url=fake.openai_url, openai_image_hosts=(fake.image_host,),
+                  provider_timeout=5.0)
     return Settings(**(values | overrides))
 
 
@@ -137,11 +142,44 @@ def test_legacy_sends_every_column_as_json(fake, client):
 
 
 def test_legacy_preset_palette_and_anime(fake, client):
-    ideogram(fake, client).generate(row(model="2a", style="anime", color_palette="pastel",
-                                        magic_prompt="off"), seed=1)
+    ideogram(fake, client).generate(row(model="2.0", style="anime", color_palette="pastel",
+                                        magic_prompt="off", rendering="turbo"), seed=1)
     fields = received(fake, "ideogram-legacy")["fields"]
     assert fields["color_palette"] == {"name": "PASTEL"} and fields["style_type"] == "ANIME"
-    assert fields["magic_prompt_option"] == "OFF"
+    assert fields["magic_prompt_option"] == "OFF" and fields["model"] == "V_2_TURBO"
+
+
+@pytest.mark.parametrize("rendering, model", [("default", "V_2A"), ("turbo", "V_2A_TURBO")])
+def test_2a_palette_and_negative_prompt_travel_in_the_prompt(fake, client, rendering, model):
+    """V_2A takes neither (the description's per-model rules): both become words, as warned."""
+    image = ideogram(fake, client).generate(
+        row(model="2a", rendering=rendering, style="anime", color_palette=("#CBA324", "#F86C14"),
+            negative_prompt="blur, text", magic_prompt="off"), seed=1)
+    assert received(fake, "ideogram-legacy")["fields"] == {
+        "prompt": "a lighthouse at dusk Colour palette: #CBA324, #F86C14. Avoid: blur, text.",
+        "model": model, "aspect_ratio": "ASPECT_1_1", "magic_prompt_option": "OFF",
+        "style_type": "ANIME", "num_images": 1, "seed": 1}
+    assert image.prompt == ("a lighthouse at dusk Colour palette: #CBA324, #F86C14. "
+                            "Avoid: blur, text.")
+
+
+@pytest.mark.parametrize("rendering, model", [("default", "V_1"), ("turbo", "V_1_TURBO")])
+def test_1_0_style_travels_as_keywords_and_negative_prompt_is_sent(fake, client, rendering, model):
+    image = ideogram(fake, client).generate(
+        row(model="1.0", rendering=rendering, style="3d", negative_prompt="people",
+            magic_prompt="on", aspect_ratio="3:1"), seed=None)
+    assert received(fake, "ideogram-legacy")["fields"] == {
+        "prompt": "a lighthouse at dusk Style: 3D render.", "model": model,
+        "aspect_ratio": "ASPECT_3_1", "magic_prompt_option": "ON", "num_images": 1,
+        "negative_prompt": "people"}
+    assert image.prompt.startswith("a lighthouse at dusk Style: 3D render.")  # used_prompt shows it
+    assert image.size == "1776x592"  # the resolution the service reports
+
+
+def test_1_0_with_style_auto_sends_no_style_type(fake, client):
+    ideogram(fake, client).generate(row(model="1.0"), seed=3)
+    fields = received(fake, "ideogram-legacy")["fields"]
+    assert "style_type" not in fields and fields["prompt"] == "a lighthouse at dusk"
 
 
 # ------------------------------------------------------------------ image hosts ----------------
@@ -153,11 +191,12 @@ def test_foreign_image_host_is_refused(fake, client):
     assert fake.stats()["downloads"] == 0
 
 
-def test_link_on_another_host_name_is_refused(fake, client):
-    fake.configure(image_base_url=f"http://localhost:{fake.port}")  # same server, other name
-    with pytest.raises(PermanentProviderError, match="localhost"):
-        ideogram(fake, client).generate(row(), seed=1)
+def test_trusting_the_api_host_is_not_enough(fake, client):
+    """Image links come from another host than the API, as the real CDNs do."""
+    with pytest.raises(PermanentProviderError, match=fake.image_host):
+        ideogram(fake, client, ideogram_image_hosts=(fake.host,)).generate(row(), seed=1)
     assert fake.stats()["downloads"] == 0
+    assert client.get(fake.url + "/ephemeral/" + "0" * 32 + ".png").status_code == 404
 
 
 @pytest.mark.parametrize("url, allowed", [
@@ -240,40 +279,79 @@ def test_unsafe_image_is_permanent(fake, client):
 
 def test_invalid_request_is_permanent(fake, client):
     # 1:2 is a 3.0-only ratio; the sheet rules stop it, but if one slips through the API says no.
-    with pytest.raises(PermanentProviderError, match="invalid: aspect_ratio"):
+    with pytest.raises(PermanentProviderError,
+                       match="invalid: image_request.aspect_ratio: 'ASPECT_1_2' is not one of"):
         ideogram(fake, client).generate(row(model="2.0", aspect_ratio="1:2"), seed=1)
 
 
 # ------------------------------------------------------------------ OpenAI ---------------------
 
-@pytest.mark.parametrize("ratio, size", [("1:1", "1024x1024"), ("16:9", "1536x1024"),
-                                         ("4:5", "1024x1536"), ("2:3", "1024x1536"),
-                                         ("10:16", "1024x1536"), ("5:4", "1536x1024"),
-                                         ("1:3", "1024x1536"), ("3:1", "1536x1024")])
-def test_openai_b64_and_size(fake, client, ratio, size):
-    image = openai(fake, client).generate(row(aspect_ratio=ratio), seed=5)
-    fields = received(fake, "openai")["fields"]
-    assert fields == {"model": "gpt-image-1", "prompt": "a lighthouse at dusk", "n": 1,
-                      "size": size}
+@pytest.mark.parametrize("model, ratio, size", [
+    ("gpt-image-1", "1:1", "1024x1024"), ("gpt-image-1", "16:9", "1536x1024"),
+    ("gpt-image-1", "4:5", "1024x1536"), ("gpt-image-1", "2:3", "1024x1536"),
+    ("gpt-image-1", "1:3", "1024x1536"), ("gpt-image-1", "3:1", "1536x1024"),
+    ("dall-e-3", "1:1", "1024x1024"), ("dall-e-3", "16:9", "1792x1024"),
+    ("dall-e-3", "9:16", "1024x1792"), ("dall-e-3", "5:4", "1024x1024"),
+    ("dall-e-3", "3:2", "1792x1024"), ("dall-e-2", "16:9", "1024x1024"),
+    ("dall-e-2", "1:3", "1024x1024")])
+def test_openai_nearest_size_per_model(fake, client, model, ratio, size):
+    image = openai(fake, client, openai_model=model).generate(row(aspect_ratio=ratio), seed=5)
+    assert received(fake, "openai")["fields"]["size"] == size
+    assert image.size == size  # reported in the results (used_size)
     assert image.data.startswith(PNG) and image.media_type == "image/png"
     assert image.seed is None  # the API has no seed; we do not pretend
-    assert Image.open(io.BytesIO(image.data)).size[0] > 0
 
 
-def test_openai_url_answer_and_revised_prompt(fake, client):
-    fake.configure(openai_response_format="url")
+@pytest.mark.parametrize("model, rendering, expected", [
+    ("gpt-image-1", "turbo", {"quality": "low"}),
+    ("gpt-image-1", "default", {"quality": "medium"}),
+    ("gpt-image-1", "quality", {"quality": "high"}),
+    ("dall-e-3", "default", {"quality": "standard", "response_format": "b64_json"}),
+    ("dall-e-3", "quality", {"quality": "hd", "response_format": "b64_json"}),
+    ("dall-e-2", "turbo", {"response_format": "b64_json"})])
+def test_openai_request_per_model(fake, client, model, rendering, expected):
+    openai(fake, client, openai_model=model).generate(row(rendering=rendering), seed=None)
+    assert received(fake, "openai")["fields"] == {
+        "model": model, "prompt": "a lighthouse at dusk", "n": 1,
+        "size": "1024x1024", **expected}
+
+
+def test_openai_folds_style_palette_and_negative_prompt_into_the_prompt(fake, client):
     image = openai(fake, client, openai_model="dall-e-3").generate(
         row(negative_prompt="cars", style="anime", color_palette="ember"), seed=None)
     sent = received(fake, "openai")["fields"]["prompt"]
-    assert "Avoid: cars." in sent and "anime" in sent and "ember" in sent
+    assert sent == ("a lighthouse at dusk Style: anime illustration. Colour palette: ember. "
+                    "Avoid: cars.")
     assert image.prompt != sent and image.prompt.startswith(sent)  # revised_prompt wins
+
+
+def test_openai_cuts_the_prompt_to_the_model_limit(fake, client):
+    openai(fake, client, openai_model="dall-e-2").generate(row(prompt="x" * 1500), seed=None)
+    assert received(fake, "openai")["fields"]["prompt"] == "x" * 1000
+
+
+def test_dall_e_answers_links_on_another_host_unless_asked_for_base64(fake, client):
+    headers = {"Authorization": f"Bearer {fake.api_key}"}
+    url = fake.openai_url + "/images/generations"
+    link = client.post(url, headers=headers, json={"model": "dall-e-2", "prompt": "x"}).json()
+    assert urlsplit(link["data"][0]["url"]).hostname == fake.image_host != fake.host
+    inline = client.post(url, headers=headers, json={"model": "dall-e-3", "prompt": "x",
+                                                     "response_format": "b64_json"}).json()
+    assert set(inline["data"][0]) == {"b64_json", "revised_prompt"}
+
+
+def test_openai_link_answer_is_fetched_from_a_trusted_image_host(fake, client):
+    fake.configure(openai_answers_url=True)  # a compatible server that ignores response_format
+    image = openai(fake, client, openai_model="dall-e-3").generate(row(), seed=None)
     assert image.data.startswith(PNG) and fake.stats()["downloads"] == 1
 
 
-def test_openai_url_on_foreign_host_is_refused(fake, client):
-    fake.configure(openai_response_format="url", image_base_url="http://attacker.invalid")
+def test_openai_link_on_a_host_not_listed_is_refused(fake, client):
+    fake.configure(openai_answers_url=True)
     with pytest.raises(PermanentProviderError, match="do not trust"):
-        openai(fake, client).generate(row(), seed=None)
+        openai(fake, client, openai_image_hosts=Settings().openai_image_hosts).generate(
+            row(), seed=None)
+    assert fake.stats()["downloads"] == 0
 
 
 def test_openai_errors(fake, client):
@@ -350,9 +428,9 @@ def test_fake_validates_like_the_api(fake, client):
     assert no_key.status_code == 401 and no_key.json() == {
         "error": "Not authorized to generate an image."}
     bad_model = client.post(fake.url + "/generate", headers=key,
-                            json={"image_request": {"prompt": "x", "model": "V_3"}})
+                            json={"image_request": {"prompt": "x", "model": "V_4"}})
     assert bad_model.status_code == 400
-    openai_no_key = client.post(fake.url + "/v1/images/generations", json={"prompt": "x"})
+    openai_no_key = client.post(fake.openai_url + "/images/generations", json={"prompt": "x"})
     assert openai_no_key.status_code == 401
     assert set(openai_no_key.json()["error"]) == {"message", "type", "param", "code"}
     assert fake.stats()["generated"] == 0

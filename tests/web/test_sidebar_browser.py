@@ -386,7 +386,9 @@ def test_validate_lists_problems_and_a_click_selects_the_cell(open_sidebar, stan
     assert "Fixed 1 cell" in page.locator("#message").inner_text()
     assert not page.locator("#fix").is_visible()
     calls = [r for r in stand_in.requests if r["path"] == "/api/validate"]
-    assert calls[0]["body"] == {"spreadsheet_id": SPREADSHEET_ID, "sheet_id": 0}
+    # The chosen provider goes along, so the warnings match what it can carry.
+    assert calls[0]["body"] == {"spreadsheet_id": SPREADSHEET_ID, "sheet_id": 0,
+                                "provider": "preview"}
     assert calls[0]["auth"] == "Bearer test-identity-token" and calls[0]["access"] == "test-access-token"
 
 

@@ -6,8 +6,10 @@ import hashlib
 import httpx
 
 from server.config import Settings
+from server.sheet.capabilities import PROVIDER_NAMES
 
 from .base import (
+    AccountProviderError,
     GeneratedImage,
     PermanentProviderError,
     Provider,
@@ -15,10 +17,9 @@ from .base import (
     TransientProviderError,
 )
 
-PROVIDER_NAMES = ("ideogram", "openai", "preview")
-
-__all__ = ["GeneratedImage", "PermanentProviderError", "Provider", "ProviderError",
-           "TransientProviderError", "PROVIDER_NAMES", "account_id", "accounts_held", "make_provider"]
+__all__ = ["AccountProviderError", "GeneratedImage", "PermanentProviderError", "Provider",
+           "ProviderError", "TransientProviderError", "PROVIDER_NAMES", "account_id",
+           "accounts_held", "available_providers", "make_provider"]
 
 
 def make_provider(name: str, settings: Settings, client: httpx.Client | None = None) -> Provider:
@@ -39,6 +40,11 @@ def make_provider(name: str, settings: Settings, client: httpx.Client | None = N
     return OpenAIProvider(settings, client)
 
 
+def available_providers(settings: Settings) -> tuple[str, ...]:
+    """The providers that can run here: those whose key is set, and the free preview."""
+    return tuple(name for name in PROVIDER_NAMES if name == "preview" or _api_key(name, settings))
+
+
 def account_id(name: str, settings: Settings) -> str:
     """The provider account these settings pay with: an id of its API key (the key itself never
     reaches Redis). A batch records it; only workers holding the same key make its images."""
@@ -46,9 +52,8 @@ def account_id(name: str, settings: Settings) -> str:
 
 
 def accounts_held(settings: Settings) -> list[str]:
-    """The accounts a worker with these settings can pay with (preview needs no key)."""
-    return [account_id(name, settings) for name in PROVIDER_NAMES
-            if name == "preview" or _api_key(name, settings)]
+    """The accounts a worker with these settings can pay with."""
+    return [account_id(name, settings) for name in available_providers(settings)]
 
 
 def _api_key(name: str, settings: Settings) -> str | None:

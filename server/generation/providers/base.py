@@ -15,6 +15,7 @@ class GeneratedImage:
     prompt: str  # the prompt the provider used (after magic prompt / rewriting)
     preview: bool = False  # a local placeholder, not a generated image
     url: str | None = None  # the provider's temporary link, when it answered with one
+    size: str | None = None  # "WxH" as made, when the provider says (it may differ from the ratio)
 
 
 class ProviderError(Exception):
@@ -44,6 +45,11 @@ class ImageNotFetched(TransientProviderError):
 
 class PermanentProviderError(ProviderError):
     """Retrying cannot help (and could pay twice): bad input, bad key, safety refusals."""
+
+
+class AccountProviderError(PermanentProviderError):
+    """The provider account cannot pay (e.g. OpenAI's `insufficient_quota`): no image of the
+    batch can be made until someone fixes the billing, so the rest of the batch fails at once."""
 
 
 class Provider(Protocol):

@@ -1,8 +1,10 @@
 """Ideogram API provider. Every Ideogram spelling lives in this module, so a correction is one edit.
 
-Model 3.0 uses `POST /v1/ideogram-v3/generate` (multipart/form-data; fields checked against the
-provider's published OpenAPI description). Models 2.0, 2a and 1.0 use the legacy
-`POST /generate` with a JSON `{"image_request": {...}}` (spellings from third-party clients).
+Model 3.0 uses `POST /v1/ideogram-v3/generate` (multipart/form-data); models 2.0, 2a and 1.0
+use the legacy `POST /generate` with a JSON `{"image_request": {...}}`. Both are checked against
+the provider's published OpenAPI description. What a model cannot take (2a: palette and negative
+prompt; 1.0: style) is never sent: it travels as words in the prompt, following
+`server.sheet.capabilities.IDEOGRAM`, which also makes validation warn about it.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 import httpx
 
 from server.config import Settings
+from server.sheet.capabilities import IDEOGRAM
 from server.sheet.request import ImageRequest
 
 from . import _http
@@ -59,15 +62,16 @@ def color_palette(palette: str | tuple[str, ...] | None) -> dict[str, Any] | Non
 def v3_fields(request: ImageRequest, seed: int | None) -> list[tuple[str, str]]:
     """Form fields for model 3.0. Nested values (color_palette) travel as a JSON string field."""
     fields = {
-        "prompt": request.prompt,
+        "prompt": IDEOGRAM.prompt(request.__dict__),
         "aspect_ratio": v3_aspect_ratio(request.aspect_ratio),
         "rendering_speed": V3_RENDERING_SPEED[request.rendering],
         "magic_prompt": MAGIC_PROMPT[request.magic_prompt],
         "style_type": V3_STYLE_TYPE[request.style],
         "num_images": "1",
         "seed": None if seed is None else str(seed),
-        "negative_prompt": request.negative_prompt or None,
-        "color_palette": _json_or_none(color_palette(request.color_palette)),
+        "negative_prompt": _if_sent(request, "negative_prompt", request.negative_prompt),
+        "color_palette": _json_or_none(
+            _if_sent(request, "color_palette", color_palette(request.color_palette))),
     }
     return [(name, value) for name, value in fields.items() if value is not None]
 
@@ -75,25 +79,22 @@ def v3_fields(request: ImageRequest, seed: int | None) -> list[tuple[str, str]]:
 def legacy_body(request: ImageRequest, seed: int | None) -> dict[str, Any]:
     rendering = "turbo" if request.rendering == "turbo" else "default"
     image_request = {
-        "prompt": request.prompt,
+        "prompt": IDEOGRAM.prompt(request.__dict__),
         "model": LEGACY_MODEL[(request.model, rendering)],
         "aspect_ratio": legacy_aspect_ratio(request.aspect_ratio),
         "magic_prompt_option": MAGIC_PROMPT[request.magic_prompt],
-        "style_type": _legacy_style(request),
+        "style_type": _if_sent(request, "style", LEGACY_STYLE_TYPE[request.style]),
         "num_images": 1,
         "seed": seed,
-        "negative_prompt": request.negative_prompt or None,
-        "color_palette": color_palette(request.color_palette),
+        "negative_prompt": _if_sent(request, "negative_prompt", request.negative_prompt),
+        "color_palette": _if_sent(request, "color_palette", color_palette(request.color_palette)),
     }
     return {"image_request": {k: v for k, v in image_request.items() if v is not None}}
 
 
-def _legacy_style(request: ImageRequest) -> str | None:
-    # Third-party references say style_type applies to V_2 and later; for 1.0 we send it only
-    # when the sheet asks for a style, so a default row never trips over it.
-    if request.model == "1.0" and request.style == "auto":
-        return None
-    return LEGACY_STYLE_TYPE[request.style]
+def _if_sent(request: ImageRequest, column: str, value: Any) -> Any:
+    """The value when the row's model takes the field; otherwise nothing (the prompt carries it)."""
+    return value if value and IDEOGRAM.sends(column, request.__dict__) else None
 
 
 def _json_or_none(value: Any) -> str | None:
@@ -122,7 +123,9 @@ class IdeogramProvider:
         image = _safe_image(response)
         return self.fetch(GeneratedImage(data=None, media_type=None, url=image["url"],
                                          seed=image.get("seed", seed),
-                                         prompt=image.get("prompt") or request.prompt))
+                                         prompt=image.get("prompt")
+                                         or IDEOGRAM.prompt(request.__dict__),
+                                         size=image.get("resolution")))
 
     def fetch(self, image: GeneratedImage) -> GeneratedImage:
         return _http.fetch(self._client, image, hosts=self._hosts, service=SERVICE,

@@ -1,63 +1,49 @@
-"""OpenAI-compatible image provider (`POST {base_url}/v1/images/generations`).
+"""OpenAI-compatible image provider (`POST {OPENAI_BASE_URL}/images/generations`).
 
-Every OpenAI spelling lives in this module. The API has no seed, style, palette or negative
-prompt, so those sheet settings are expressed in the prompt text instead of being dropped silently.
+`OPENAI_BASE_URL` follows OpenAI's own SDK: it includes `/v1`. The request is shaped per model
+(`OPENAI_IMAGE_MODEL`: gpt-image-1, dall-e-3, dall-e-2) from `server.sheet.capabilities`: the
+nearest size the model makes, `quality` from `rendering` where the model has one, and base64
+answers (so no image link on another host has to be trusted after the image was paid for). The
+API has no seed, magic prompt, style, palette or negative prompt: style, palette and negative
+prompt travel as words in the prompt, and validation warns about all of them, so nothing is
+dropped silently.
 """
 from __future__ import annotations
 
 import base64
 import binascii
-import math
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from server.config import Settings
+from server.sheet.capabilities import Capabilities, capabilities_for
 from server.sheet.request import ImageRequest
 
 from . import _http
-from .base import GeneratedImage, PermanentProviderError
+from .base import AccountProviderError, GeneratedImage, PermanentProviderError
 
 SERVICE = "The OpenAI image service"
-PATH = "/v1/images/generations"
-SIZES = ("1024x1024", "1536x1024", "1024x1536")  # accepted by every current OpenAI image model
+PATH = "/images/generations"
 # OpenAI answers a moderation refusal with HTTP 400 and one of these error codes.
 REFUSAL_CODES = ("moderation_blocked", "content_policy_violation")
-STYLE_HINT = {"realistic": "photorealistic", "design": "graphic design", "3d": "3D render",
-              "anime": "anime illustration"}
+# A 429 with this code is billing, not a rate limit: waiting does not help.
+QUOTA_CODE = "insufficient_quota"
 
 
-def size_for(aspect_ratio: str) -> str:
-    """The size whose shape is nearest the requested ratio (compared on a log scale)."""
-    width, height = (int(part) for part in aspect_ratio.split(":"))
-    wanted = math.log(width / height)
-
-    def distance(size: str) -> float:
-        w, h = (int(part) for part in size.split("x"))
-        return abs(math.log(w / h) - wanted)
-
-    return min(SIZES, key=distance)
-
-
-def prompt_for(request: ImageRequest) -> str:
-    parts = [request.prompt]
-    if request.style in STYLE_HINT:
-        parts.append(f"Style: {STYLE_HINT[request.style]}.")
-    if isinstance(request.color_palette, tuple):
-        parts.append(f"Colour palette: {', '.join(request.color_palette)}.")
-    elif request.color_palette:
-        parts.append(f"Colour palette: {request.color_palette}.")
-    if request.negative_prompt:
-        parts.append(f"Avoid: {request.negative_prompt}.")
-    return " ".join(parts)
-
-
-def body_for(request: ImageRequest, model: str) -> dict[str, Any]:
-    # No response_format: gpt-image models reject it and always answer b64_json; others default to url.
-    return {"model": model, "prompt": prompt_for(request), "n": 1,
-            "size": size_for(request.aspect_ratio)}
+def body_for(request: ImageRequest, capabilities: Capabilities) -> dict[str, Any]:
+    """The JSON body for one image of this row with the provider's model."""
+    settings = request.__dict__
+    model = capabilities.openai
+    body = {"model": model.name, "prompt": capabilities.prompt(settings), "n": 1,
+            "size": capabilities.size(request.aspect_ratio)}
+    quality = capabilities.quality(request.rendering)
+    if quality:
+        body["quality"] = quality
+    if model.takes_response_format:
+        body["response_format"] = "b64_json"  # gpt-image models refuse it and always answer so
+    return body
 
 
 class OpenAIProvider:
@@ -67,23 +53,26 @@ class OpenAIProvider:
         # make_provider has checked that the key is set.
         self._key = settings.openai_api_key
         self._base = settings.openai_base_url.rstrip("/")
-        self._model = settings.openai_model
+        self._capabilities = capabilities_for("openai", settings.openai_model)
         self._timeout = settings.provider_timeout
-        # Image links are only trusted from the API's own host (see _http.host_allowed).
-        self._hosts = (urlsplit(self._base).hostname or "",)
+        # We ask for base64; a compatible server that answers a link anyway is trusted only on
+        # the hosts listed (see _http.host_allowed).
+        self._hosts = settings.openai_image_hosts
         self._client = client
 
     def generate(self, request: ImageRequest, seed: int | None) -> GeneratedImage:
-        body = body_for(request, self._model)
+        body = body_for(request, self._capabilities)
         response = _http.send(self._client, "POST", self._base + PATH, service=SERVICE,
                               timeout=self._timeout, json=body,
                               headers={"Authorization": f"Bearer {self._key}"})
+        _raise_if_out_of_credit(response)
         _http.raise_for_status(response, service=SERVICE, secret=self._key,
                                refusal=_refusal(response))
         image = _http.first_image(response, SERVICE)
         # No seed: the API has none, so claiming one would make "used_seed" a lie.
         made = GeneratedImage(data=None, media_type=None, seed=None,
-                              prompt=image.get("revised_prompt") or body["prompt"])
+                              prompt=image.get("revised_prompt") or body["prompt"],
+                              size=body["size"])
         if image.get("b64_json"):
             return replace(made, data=(data := _decoded(image["b64_json"])),
                            media_type=_sniff(data))
@@ -103,14 +92,28 @@ def _decoded(b64: str) -> bytes:
         raise PermanentProviderError(f"{SERVICE} sent an image we could not decode.") from None
 
 
+def _error(response: httpx.Response) -> dict[str, Any]:
+    """OpenAI's `{"error": {"message", "type", "param", "code"}}`, or {}."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return {}
+    return error if isinstance(error, dict) else {}
+
+
+def _raise_if_out_of_credit(response: httpx.Response) -> None:
+    error = _error(response) if response.status_code == 429 else {}
+    if QUOTA_CODE in (error.get("code"), error.get("type")):
+        raise AccountProviderError(
+            f"{SERVICE} says the account has no credit left (insufficient_quota): add credit "
+            "or raise the limit in the OpenAI billing settings, then retry the failed rows.")
+
+
 def _refusal(response: httpx.Response) -> str | None:
     if response.status_code != 400:
         return None
-    try:
-        error = response.json().get("error") or {}
-    except (ValueError, AttributeError):
-        return None
-    if isinstance(error, dict) and error.get("code") in REFUSAL_CODES:
+    error = _error(response)
+    if error.get("code") in REFUSAL_CODES:
         return f"{SERVICE} refused the prompt (safety check): {error.get('message', '')}".strip()
     return None
 

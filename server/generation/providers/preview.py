@@ -117,7 +117,8 @@ class PreviewProvider:
     def generate(self, request: ImageRequest, seed: int | None) -> GeneratedImage:
         used_seed = seed_for(seed)
         return GeneratedImage(data=render(request, used_seed), media_type="image/png",
-                              seed=used_seed, prompt=request.prompt, preview=True)
+                              seed=used_seed, prompt=request.prompt, preview=True,
+                              size="%dx%d" % size_for(request.aspect_ratio))
 
     def fetch(self, image: GeneratedImage) -> GeneratedImage:
         return image  # drawn here: nothing to fetch
