@@ -106,8 +106,6 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "insufficient_quota": False,  # OpenAI answers every valid call 429 insufficient_quota
     "rng_seed": 0,  # seeds the RNG behind every *_fraction, so runs repeat exactly
     "url_ttl": 60.0,  # seconds an /ephemeral/ image link works
-    "image_base_url": None,  # base of returned image links; null = this server's own URL
-    "openai_response_format": "b64_json",  # what OpenAI answers when the request names none
     "extra_api_keys": [],  # other keys accepted: other accounts (stats count generations per key)
     "download_failures": 0,  # each image link answers 503 this many times before it works
     "image_base_url": None,  # base of returned image links; null = the image listener
@@ -480,15 +478,18 @@ class _Handler(BaseHTTPRequestHandler):
             state.in_flight += 1
             state.max_in_flight = max(state.max_in_flight, state.in_flight)
         try:
-            status = self._answer(endpoint, body)
+            self._answer(endpoint, body)
         except _Reject as reject:
-            status = str(reject.status)
+            self._count(str(reject.status))
             self._json(reject.status, reject.body, reject.headers)
         finally:
             with state.lock:
                 state.in_flight -= 1
-        with state.lock:
-            state.statuses[status] += 1
+
+    def _count(self, status: str) -> None:
+        """Counted before the answer leaves: once a client has it, a test may read the stats."""
+        with self.state.lock:
+            self.state.statuses[status] += 1
 
     def _answer(self, endpoint: str, body: bytes) -> str:
         """Validate, inject faults, then answer; returns the status recorded in the stats."""
@@ -506,6 +507,7 @@ class _Handler(BaseHTTPRequestHandler):
                                 "and billing details.", "insufficient_quota", "insufficient_quota")
         fault = self.state.decide_fault()
         if fault == "drop":
+            self._count("dropped")
             self._drop()
             return "dropped"
         self._raise_fault(fault, openai)
@@ -520,8 +522,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.state.generated_by_key[self._key_used()] += 1
             self.state.paid_but_lost += fault == "lost"
         if fault == "lost":  # billed and made, but the answer never arrives (no idempotency key)
+            self._count("paid_but_lost")
             self._drop()
             return "paid_but_lost"
+        self._count("200")
         self._json(200, result)
         return "200"
 
