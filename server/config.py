@@ -21,6 +21,9 @@ def _list(name: str, default: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in _env(name, default).split(",") if part.strip())
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
@@ -52,6 +55,21 @@ class Settings:
     bind: str = "127.0.0.1:8000"
     web_processes: int = 2
     web_threads: int = 8
+    # "auto": one person, no sign-in, when the server listens only on this computer (a loopback
+    # bind address) and no GOOGLE_CLIENT_ID is set; "on" / "off" force it.
+    single_user: str = "auto"
+    google_gsi_client_url: str = "https://accounts.google.com/gsi/client"
+    retention_days: float = 0.0  # delete batches older than this; 0 keeps them forever
+    smtp_url: str | None = None  # smtp://user:password@host:port (smtps:// for TLS); unset: no mail
+    mail_from: str = "sheetbatch@localhost"
+
+    @property
+    def single_user_mode(self) -> bool:
+        """One local person, no sign-in: only when nobody else can reach the server."""
+        if self.single_user in ("on", "off"):
+            return self.single_user == "on"
+        host = self.bind.rpartition(":")[0].strip("[]")
+        return host in LOOPBACK_HOSTS and not self.google_client_id
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -89,4 +107,9 @@ class Settings:
             bind=_env("SHEETBATCH_BIND", cls.bind),
             web_processes=int(_env("SHEETBATCH_WEB_PROCESSES", str(cls.web_processes))),
             web_threads=int(_env("SHEETBATCH_WEB_THREADS", str(cls.web_threads))),
+            single_user=_env("SHEETBATCH_SINGLE_USER", cls.single_user).lower(),
+            google_gsi_client_url=_env("GOOGLE_GSI_CLIENT_URL", cls.google_gsi_client_url),
+            retention_days=float(_env("SHEETBATCH_RETENTION_DAYS", "0")),
+            smtp_url=_env("SHEETBATCH_SMTP_URL"),
+            mail_from=_env("SHEETBATCH_MAIL_FROM", cls.mail_from),
         )

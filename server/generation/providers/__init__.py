@@ -16,7 +16,18 @@ from .base import (
 PROVIDER_NAMES = ("ideogram", "openai", "preview")
 
 __all__ = ["GeneratedImage", "PermanentProviderError", "Provider", "ProviderError",
-           "TransientProviderError", "PROVIDER_NAMES", "make_provider"]
+           "TransientProviderError", "PROVIDER_NAMES", "available_providers", "make_provider"]
+
+
+def available_providers(settings: Settings) -> list[str]:
+    """The providers that can run here: those with an API key, and the preview always."""
+    def runnable(name: str) -> bool:
+        try:
+            _require_key(name, settings)
+        except ValueError:
+            return False
+        return True
+    return [name for name in PROVIDER_NAMES if name == "preview" or runnable(name)]
 
 
 def make_provider(name: str, settings: Settings, client: httpx.Client | None = None) -> Provider:
