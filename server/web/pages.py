@@ -345,31 +345,36 @@ def visible_image(batch_id: str, name: str):
         request_ = batches.request(batch_id, int(name[:4]))
     except (ValueError, TypeError, BatchNotFound):
         abort(404)
-    if request_.visibility != "public" and current_person() != fields.get("owner"):
+    public = request_.visibility == "public"
+    if not public and current_person() != fields.get("owner"):
         abort(404)
     storage, key = batch_storage(fields, services().settings)
     if not isinstance(storage, LocalStorage):
-        return storage, storage.url(key, name)
+        return storage, storage.url(key, name), public
     path = storage.path(key, name)
     if not path.is_file():
         abort(404)
-    return storage, path
+    return storage, path, public
+
+
+def send_image(storage, where, public: bool, small: bool = False):
+    if not isinstance(storage, LocalStorage):
+        return redirect(where)  # buckets serve the full image; a resizing CDN can sit in front
+    response = send_file(thumbnail(where) if small else where, max_age=3600)
+    # A private image may sit in the owner's browser cache, never in a shared one.
+    response.cache_control.public = public
+    response.cache_control.private = not public
+    return response
 
 
 @blueprint.get("/i/<batch_id>/<name>")
 def image(batch_id: str, name: str):
-    storage, where = visible_image(batch_id, name)
-    if not isinstance(storage, LocalStorage):
-        return redirect(where)
-    return send_file(where, max_age=3600)
+    return send_image(*visible_image(batch_id, name))
 
 
 @blueprint.get("/i/<batch_id>/<name>/thumb")
 def image_thumb(batch_id: str, name: str):
-    storage, where = visible_image(batch_id, name)
-    if not isinstance(storage, LocalStorage):
-        return redirect(where)
-    return send_file(thumbnail(where), max_age=86400)
+    return send_image(*visible_image(batch_id, name), small=True)
 
 
 @blueprint.get("/u/<handle>")
