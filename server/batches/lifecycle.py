@@ -21,10 +21,12 @@ def delete_batch(batches: Batches, launcher: Launcher, settings: Settings, batch
     """Stop, settle and delete one batch; `BatchBusy` while images are being made (a worker
     would store its image after the folder is gone)."""
     fields = batches.fields(batch_id)
+    job_ids = batches.queue.job_ids(batch_id)
     batches.stop(batch_id)
     if RowStatus.GENERATING in batches.states(batch_id).values():
         raise BatchBusy("Images are being made right now; the batch is stopping. "
                         "Delete it again in a moment.")
+    batches.queue.delete_jobs(job_ids)
     launcher.settle(batch_id)
     # `sheetbatch run` keeps images in the person's own --out folder: never ours to delete.
     if not fields.get("storage_root"):
