@@ -54,6 +54,7 @@ def shoot(page, name: str, widths=(1280, 390)) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     for width in widths:
         page.set_viewport_size({"width": width, "height": 900})
+        assert no_horizontal_scroll(page), f"{name} scrolls sideways at {width} px"
         page.screenshot(path=str(SHOTS / f"web-{name}-{width}.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
 
@@ -64,6 +65,21 @@ def workbook(download) -> openpyxl.Workbook:
 
 def no_horizontal_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def unlabelled_controls(page) -> list[str]:
+    return page.evaluate("""[...document.querySelectorAll('input:not([type=hidden]), select')]
+        .filter(control => control.labels.length === 0).map(control => control.outerHTML)""")
+
+
+def focus_order(page, presses: int = 30) -> list[str]:
+    """What Tab reaches, from the top of the page: ids, or the text of links and buttons."""
+    page.goto(page.url.split("#")[0])  # a fresh load: focus starts at the top
+    reached = []
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("(e => e.id || e.textContent.trim())(document.activeElement)"))
+    return reached
 
 
 @pytest.fixture
@@ -157,7 +173,11 @@ def test_the_whole_flow_for_two_people(new_page, google, backend, backend_env, w
     assert page.locator("#available").inner_text() == "50.00 USD"
     assert page.locator("#first-row [data-setting='style']").inner_text() == "design"
     assert page.locator("#first-row [data-setting='seed_number']").inner_text() == "random"
-    assert no_horizontal_scroll(page)
+    assert unlabelled_controls(page) == []
+    order = focus_order(page)
+    assert order[0] == "Skip to content"
+    assert order.index("file") < order.index("provider") < order.index("upload") \
+        < order.index("replace") < order.index("marked" if "marked" in order else "start")
     shoot(page, "details")
 
     # Start with no worker running: the batch waits, so Stop catches it.
@@ -210,6 +230,7 @@ def test_the_whole_flow_for_two_people(new_page, google, backend, backend_env, w
     assert page.locator("#creations .creation").count() == 8
     page.wait_for_function("[...document.querySelectorAll('#creations img')]"
                            ".every(img => img.complete && img.naturalWidth > 0)")
+    assert unlabelled_controls(page) == []
     shoot(page, "creations")
     public = page.locator("#creations .creation[data-visibility='public']")
     assert public.count() == 1
