@@ -345,3 +345,32 @@ class TestSingleUser:
         # Proxied requests are not "this computer": single-user mode never serves them.
         forwarded = httpx.get(f"{backend}/", headers={"X-Forwarded-For": "203.0.113.9"})
         assert forwarded.status_code == 403 and "single-user" in forwarded.text
+
+
+def test_retry_failed_from_the_page(new_page, google, backend_env, workers, image_api, tmp_path):
+    """A row the provider refuses fails with its reason; once it would pass, Retry failed
+    makes only that row (the ideogram provider, against the image-API fake)."""
+    page = new_page()
+    sign_in(page, google, ADA)
+    rows = [["prompt", "visibility", "num_images"],
+            ["a quiet harbour at dawn", "public", "1"],
+            ["an UNSAFE harbour", "private", "1"]]
+    upload(page, write_csv(tmp_path / "harbour.csv", rows), provider="ideogram")
+    assert float(page.locator("#required").inner_text().split()[0]) > 0
+    page.click("#start")
+    workers.env = backend_env
+    workers.start(1)
+    page.wait_for_function("document.querySelector('.batch').dataset.status === "
+                           "'completed_with_errors'", timeout=90000)
+    assert page.locator(".batch [data-count='failed'] b").inner_text() == "1"
+    page.goto("/creations?status=failed")
+    page.locator("#creations .creation a").click()
+    assert page.locator(".notice.problem").inner_text()  # the provider's reason, in words
+    generated = image_api.stats()["generated"]
+
+    image_api.configure(unsafe_word="NOTHING-IS-UNSAFE-NOW")
+    page.goto("/")
+    page.click("[data-key^='retry-']")
+    page.wait_for_function("document.querySelector('.batch').dataset.status === 'completed'",
+                           timeout=90000)
+    assert image_api.stats()["generated"] == generated + 1
