@@ -47,10 +47,15 @@
     var before = statuses();
     fetch(list.dataset.url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (response) {
+        if (response.redirected) {  // signed out meanwhile: show the sign-in page instead
+          location.reload();
+          return null;
+        }
         if (!response.ok) { throw new Error("status " + response.status); }
         return response.text();
       })
       .then(function (html) {
+        if (html === null) { return; }
         var changed = html.trim() !== list.innerHTML.trim();
         if (changed) { replaceList(html); }
         var after = statuses();
