@@ -7,12 +7,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 import zipfile
 from pathlib import Path
 
 import httpx
 import openpyxl
 import pytest
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from server.files.results import RESULTS_NAME
 from server.sheet.marks import ERROR_COLOUR
@@ -36,6 +38,16 @@ if (window.Notification) {
   window.Notification = Recording;
 }
 """
+
+
+def week_old_zip_token(secret: str, batch_id: str, owner: str) -> str:
+    """A ZIP link as the server signs them (same secret, same salt), but minted a week ago."""
+    class WeekAgo(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time()) - 7 * 86400
+
+    serializer = URLSafeTimedSerializer(secret, signer=WeekAgo)
+    return serializer.dumps({"b": batch_id, "u": owner}, salt="zip")
 
 
 def sticker_rows() -> list[list[str]]:
@@ -268,6 +280,10 @@ def test_the_whole_flow_for_two_people(new_page, google, backend, backend_env, w
     assert visitor.goto(backend + "/download/not-a-real-link").status == 403
     assert visitor.locator("h1").inner_text() == "This download link does not work"
     shoot(visitor, "bad-link")
+    expired = week_old_zip_token(backend_env["SHEETBATCH_SECRET_KEY"], batch_id, ADA)
+    assert visitor.goto(f"/download/{expired}").status == 403
+    assert "expired" in visitor.locator("#message-text").inner_text()
+    shoot(visitor, "expired-link")
 
     # A second person sees none of the first one's batches, creations or private images.
     bob = new_page()
