@@ -174,8 +174,9 @@ class BatchItem:
         return self.status.replace("_", " ").capitalize()
 
     @property
-    def finished_count(self) -> int:
-        return self.images["done"] + self.images["failed"] + self.images["stopped"]
+    def made_count(self) -> int:
+        """Images the provider has answered for (made or failed); stopped ones are not progress."""
+        return self.images["done"] + self.images["failed"]
 
 
 def batch_items(owner: str) -> list[BatchItem]:

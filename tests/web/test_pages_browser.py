@@ -199,6 +199,7 @@ def test_the_whole_flow_for_two_people(new_page, google, backend, backend_env, w
     page.click("[data-key^='stop-']")
     page.wait_for_selector(".batch[data-status='stopped']")
     assert page.locator(".batch [data-count='stopped'] b").inner_text() == "8"
+    assert page.locator(".batch progress").get_attribute("value") == "0"
     shoot(page, "stopped")
     page.click("[data-key^='resume-']")
     page.wait_for_selector(".batch[data-status='queued']")
@@ -213,6 +214,7 @@ def test_the_whole_flow_for_two_people(new_page, google, backend, backend_env, w
               for name in ("done", "failed", "stopped", "pending")}
     assert counts == {"done": 8, "failed": 0, "stopped": 0, "pending": 0}
     assert page.locator(".batch [data-count='total']").inner_text() == "8"
+    assert page.locator(".batch progress").get_attribute("value") == "8"
     page.wait_for_function("window.__notes.length === 1")
     assert "complete" in page.evaluate("window.__notes[0].body")
     assert page.title().startswith("✓ Batch stickers.csv is complete")
