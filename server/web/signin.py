@@ -32,8 +32,9 @@ LOCAL_PERSON = "you@localhost"
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """The session cookie is Secure whenever the request came over TLS (through a proxy that
-    sets X-Forwarded-Proto, once the app trusts it), so a plain-HTTP localhost install works."""
+    """The session cookie is Secure whenever the request came over HTTPS as Flask sees it, so
+    a plain-HTTP localhost install still works. (Behind a TLS-terminating proxy, Flask sees
+    HTTPS only when the deployment trusts the proxy's X-Forwarded-Proto, e.g. with ProxyFix.)"""
 
     def get_cookie_secure(self, app) -> bool:
         return request.is_secure or super().get_cookie_secure(app)
