@@ -23,6 +23,9 @@ def _list(name: str, default: str, environ=os.environ) -> tuple[str, ...]:
     return tuple(part.strip() for part in _env(name, default, environ).split(",") if part.strip())
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
@@ -57,6 +60,21 @@ class Settings:
     bind: str = "127.0.0.1:8000"
     web_processes: int = 2
     web_threads: int = 8
+    # "auto": one person, no sign-in, when the server listens only on this computer (a loopback
+    # bind address) and no GOOGLE_CLIENT_ID is set; "on" / "off" force it.
+    single_user: str = "auto"
+    google_gsi_client_url: str = "https://accounts.google.com/gsi/client"
+    retention_days: float = 0.0  # delete batches older than this; 0 keeps them forever
+    smtp_url: str | None = None  # smtp://user:password@host:port (smtps:// for TLS); unset: no mail
+    mail_from: str = "sheetbatch@localhost"
+
+    @property
+    def single_user_mode(self) -> bool:
+        """One local person, no sign-in: only when nobody else can reach the server."""
+        if self.single_user in ("on", "off"):
+            return self.single_user == "on"
+        host = self.bind.rpartition(":")[0].strip("[]")
+        return host in LOOPBACK_HOSTS and not self.google_client_id
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -100,4 +118,9 @@ class Settings:
             bind=env("SHEETBATCH_BIND", cls.bind),
             web_processes=int(env("SHEETBATCH_WEB_PROCESSES", str(cls.web_processes))),
             web_threads=int(env("SHEETBATCH_WEB_THREADS", str(cls.web_threads))),
+            single_user=env("SHEETBATCH_SINGLE_USER", cls.single_user).lower(),
+            google_gsi_client_url=env("GOOGLE_GSI_CLIENT_URL", cls.google_gsi_client_url),
+            retention_days=float(env("SHEETBATCH_RETENTION_DAYS", "0")),
+            smtp_url=env("SHEETBATCH_SMTP_URL"),
+            mail_from=env("SHEETBATCH_MAIL_FROM", cls.mail_from),
         )

@@ -1,5 +1,6 @@
 """Background duties shared by all worker processes, done by one of them at a time: take back
-images of dead workers, flush sheet write-back, and settle budgets of finished batches."""
+images of dead workers, flush sheet write-back, settle budgets of finished batches (and mail
+their owners when SMTP is configured), and delete batches past the retention period."""
 from __future__ import annotations
 
 import logging
@@ -7,6 +8,8 @@ import threading
 import time
 
 from server.batches import keys
+from server.batches.lifecycle import delete_expired
+from server.batches.notify import mail_finished
 from server.services import Services
 
 log = logging.getLogger(__name__)
@@ -14,6 +17,7 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 0.5
 REAP_EVERY_SECONDS = 5.0
 SETTLE_EVERY_SECONDS = 1.0
+RETENTION_EVERY_SECONDS = 600.0
 
 
 class Housekeeper:
@@ -28,6 +32,9 @@ class Housekeeper:
             self.services.batches.reap()
         if self._turn("settle", SETTLE_EVERY_SECONDS):
             self.settle_finished()
+        if self._turn("retention", RETENTION_EVERY_SECONDS):
+            services = self.services
+            delete_expired(services.batches, services.launcher, services.settings)
         self.services.writeback.flush_due()
 
     def _turn(self, duty: str, seconds: float) -> bool:
@@ -45,6 +52,7 @@ class Housekeeper:
                 batches.mark_dirty(batch_id, status.rows)
                 if status.fields.get("kind") == "sheet":
                     self.services.writeback.register(batch_id)
+                mail_finished(self.services.settings, status)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.wait(TICK_SECONDS):

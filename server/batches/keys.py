@@ -12,8 +12,11 @@ BUDGETED_BATCHES = "sb:budgeted"          # set: batches whose reservation is no
 SHEET_BATCHES = "sb:sheet-batches"        # set: batches with rows to write back into a sheet
 
 
+BATCH_PARTS = ("req", "state", "img", "reaps", "dirty", "jobs")
+
+
 def batch(batch_id: str, part: str = "") -> str:
-    """The batch's hash, or one of its parts (`req`, `state`, `img`, `reaps`, `dirty`, `jobs`)."""
+    """The batch's hash, or one of its BATCH_PARTS."""
     return f"sb:b:{batch_id}" + (f":{part}" if part else "")
 
 
@@ -52,6 +55,11 @@ def breaker_probe(account: str) -> str:
 def owner_batches(owner: str) -> str:
     """Sorted set of the person's batches, scored by creation time."""
     return f"sb:owner:{owner}"
+
+
+def public_handle(handle: str) -> str:
+    """The email behind a public gallery's handle (web.pages)."""
+    return f"sb:handle:{handle}"
 
 
 def budget(owner: str, month: str) -> str:

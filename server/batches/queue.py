@@ -39,9 +39,18 @@ class BatchQueue:
             pipe.sadd(keys.account_queues(account), name)
             pipe.execute()
 
+    def job_ids(self, batch_id: str) -> list[str]:
+        return [j.decode() for j in self.redis.smembers(keys.batch(batch_id, "jobs"))]
+
+    def delete_jobs(self, job_ids: list[str]) -> None:
+        """Delete these jobs' records from RQ (for a deleted batch; none of them is running)."""
+        for job in Job.fetch_many(job_ids, connection=self.redis):
+            if job is not None:
+                job.delete()
+
     def cancel(self, batch_id: str) -> None:
         """Cancel the batch's jobs that are still waiting in the queue."""
-        job_ids = [j.decode() for j in self.redis.smembers(keys.batch(batch_id, "jobs"))]
+        job_ids = self.job_ids(batch_id)
         for job in Job.fetch_many(job_ids, connection=self.redis):
             if job is not None and job.get_status(refresh=False) == "queued":
                 try:

@@ -296,6 +296,24 @@ class Batches:
         self.queue.enqueue(account, batch_id, [_split(key) for key in again])
         return len(again)
 
+    def delete(self, batch_id: str) -> None:
+        """Forget the batch: its hash and parts, and its place in every set (images are the
+        caller's to delete first)."""
+        fields = self.fields(batch_id)
+        with self.redis.pipeline() as pipe:
+            pipe.delete(keys.batch(batch_id), *(keys.batch(batch_id, part) for part in keys.BATCH_PARTS))
+            pipe.zrem(keys.owner_batches(fields.get("owner", "")), batch_id)
+            for members in (keys.ACTIVE_BATCHES, keys.BUDGETED_BATCHES, keys.SHEET_BATCHES):
+                pipe.srem(members, batch_id)
+            pipe.execute()
+
+    def created_before(self, cutoff: float) -> list[str]:
+        """Every person's batches created before `cutoff` (a Unix time)."""
+        old = []
+        for owner_key in self.redis.scan_iter(match=keys.owner_batches("*")):
+            old += [b.decode() for b in self.redis.zrangebyscore(owner_key, "-inf", cutoff)]
+        return old
+
     def take_dirty_rows(self, batch_id: str) -> set[int]:
         """Rows changed since the last call (for write-back), emptied atomically."""
         with self.redis.pipeline() as pipe:

@@ -194,7 +194,8 @@ def serve_command(host: str, port: int) -> None:
     """Run the web API under gunicorn (config: server/web/gunicorn_conf.py)."""
     settings = Settings.from_env()
     with redis_url(settings) as url:
-        env = dict(os.environ, REDIS_URL=url)
+        # The app learns where it listens (single-user mode depends on it).
+        env = dict(os.environ, REDIS_URL=url, SHEETBATCH_BIND=f"{host}:{port}")
         command = [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG,
                    "-b", f"{host}:{port}", "server.web.app:create_app()"]
         sys.exit(run_until_signalled(command, env))

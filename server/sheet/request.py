@@ -52,4 +52,6 @@ class ImageRequest:
 def settings_as_dict(settings: dict[str, Any]) -> dict[str, Any]:
     """Settings as the person would write them (a palette of colours as one text)."""
     palette = settings["color_palette"]
-    return settings | {"color_palette": " ".join(palette) if isinstance(palette, tuple) else palette}
+    # A palette read back from JSON is a list.
+    joined = " ".join(palette) if isinstance(palette, (tuple, list)) else palette
+    return settings | {"color_palette": joined}

@@ -43,8 +43,10 @@ def _chunks(storage: Storage, batch_id: str, name: str) -> Iterator[bytes]:
             yield chunk
 
 
-def batch_zip(storage: Storage, batch_id: str) -> zipstream.ZipStream:
-    """A sized ZipStream of every stored image of the batch plus ``manifest.csv``.
+def batch_zip(storage: Storage, batch_id: str,
+              extras: dict[str, bytes] | None = None) -> zipstream.ZipStream:
+    """A sized ZipStream of every stored image of the batch plus ``manifest.csv`` (and any
+    `extras`, name → bytes, such as the results workbook).
 
     Nothing is read here: entries are queued and pulled one at a time while
     the caller iterates. ``len(result)`` is the exact byte count.
@@ -52,6 +54,8 @@ def batch_zip(storage: Storage, batch_id: str) -> zipstream.ZipStream:
     images = storage.list(batch_id)
     zs = zipstream.ZipStream(compress_type=zipstream.ZIP_STORED, sized=True)
     zs.add(manifest_csv(images), MANIFEST_NAME)
+    for name, data in (extras or {}).items():
+        zs.add(data, name)
     for img in images:
         if isinstance(storage, LocalStorage):
             # add_path reads the file in small blocks while streaming.

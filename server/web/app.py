@@ -1,7 +1,11 @@
 """The Flask app the add-in (and a browser) talks to: an app factory and its blueprints."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask, current_app
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
 
 from server.config import Settings
 from server.services import Services
@@ -16,11 +20,34 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Oversized uploads are refused before a byte is parsed (the multipart envelope gets a
     # little room on top of the file limit).
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_upload_bytes + 64 * 1024
-    from server.web import api, files, uploads
+    from server.web import api, files, messages, pages, signin, uploads
+    configure_sessions(app, services.settings)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(files.blueprint)
     app.register_blueprint(uploads.blueprint)
+    app.register_blueprint(signin.blueprint)
+    app.register_blueprint(pages.blueprint)
+    csrf = CSRFProtect(app)
+    # /api callers prove who they are with a bearer token, not a cookie; an upload link's
+    # signed token in its URL is unguessable by another site; Google's sign-in POST carries
+    # Google's own double-submit check.
+    for exempt in (api.blueprint, uploads.blueprint, signin.google_callback):
+        csrf.exempt(exempt)
+    app.register_error_handler(HTTPException, messages.http_error)
+    app.register_error_handler(CSRFError, lambda error: messages.message_page(
+        "This form has expired", "Reload the page and try again.", 400))
     return app
+
+
+def configure_sessions(app: Flask, settings: Settings) -> None:
+    from server.web.links import load_secret
+    from server.web.signin import SessionInterface
+    app.secret_key = load_secret(settings.secret_key, settings.data_dir)
+    app.session_interface = SessionInterface()
+    app.config.update(SESSION_COOKIE_NAME="sheetbatch", SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Lax",
+                      PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+                      WTF_CSRF_TIME_LIMIT=None)  # a token lives as long as the session
 
 
 def services() -> Services:

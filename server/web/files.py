@@ -13,11 +13,13 @@ from flask import (
 )
 
 from server.batches.store import BatchNotFound
+from server.files.results import RESULTS_NAME, results_workbook
 from server.storage import LocalStorage, batch_storage
 from server.storage.thumbnails import thumbnail
 from server.storage.zipper import batch_zip
 from server.web.app import services
 from server.web.links import BadLink
+from server.web.messages import message_page
 
 blueprint = Blueprint("files", __name__)
 
@@ -27,13 +29,20 @@ def download_zip(token: str):
     try:
         claim = services().signer.read_zip(token)
         fields = services().batches.owned_by(claim["b"], claim["u"])
-    except (BadLink, BatchNotFound) as error:
-        return Response(str(error) if isinstance(error, BadLink) else "Not found.",
-                        status=404 if isinstance(error, BatchNotFound) else 403,
-                        mimetype="text/plain")
+    except BadLink as error:
+        return message_page("This download link does not work", str(error), 403)
+    except BatchNotFound:
+        abort(404)
+    return zip_response(claim["b"], fields)
+
+
+def zip_response(batch_id: str, fields: dict[str, str]) -> Response:
+    """The batch's images, manifest.csv and results workbook, streamed."""
+    batches = services().batches
     storage, key = batch_storage(fields, services().settings)
-    archive = batch_zip(storage, key)
-    name = f"sheetbatch-{claim['b']}.zip"
+    workbook = results_workbook(batches.requests(batch_id), batches.status(batch_id).rows)
+    archive = batch_zip(storage, key, {RESULTS_NAME: workbook})
+    name = f"sheetbatch-{batch_id}.zip"
     return Response(archive, mimetype="application/zip", headers={
         "Content-Length": str(len(archive)),
         "Content-Disposition": f'attachment; filename="{name}"'})
@@ -80,7 +89,7 @@ def gallery(token: str):
         claim = services().signer.read_gallery(token)
         services().batches.owned_by(claim["b"], claim["u"])
     except BadLink as error:
-        return Response(str(error), status=403, mimetype="text/plain")
+        return message_page("This gallery link does not work", str(error), 403)
     except BatchNotFound:
         abort(404)
     batches, signer = services().batches, services().signer
@@ -108,7 +117,7 @@ def gallery_cards(batch_id: str, status) -> list[dict]:
             cards.append(base | {
                 "index": image["index"],
                 "thumb": url_for("files.thumb", token=signer.image_token(
-                    batch_id, image["name"], private=False)),
+                    batch_id, image["name"], private)),
                 "full": url_for("files.image", token=signer.image_token(
                     batch_id, image["name"], private))})
     return cards

@@ -2,6 +2,8 @@
 valid, so they are signed (unguessable) but do not expire."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -40,6 +42,11 @@ class Signer:
     def __init__(self, secret: str):
         self._timed = URLSafeTimedSerializer(secret)
         self._lasting = URLSafeSerializer(secret)
+        self._handle_key = hashlib.sha256(b"public-handle:" + secret.encode()).digest()
+
+    def public_handle(self, email: str) -> str:
+        """A stable name for the person's public gallery that does not reveal the email."""
+        return hmac.new(self._handle_key, email.encode(), hashlib.sha256).hexdigest()[:20]
 
     def zip_token(self, batch_id: str, owner: str) -> str:
         return self._timed.dumps({"b": batch_id, "u": owner}, salt="zip")
@@ -80,6 +87,7 @@ class Signer:
                 return serializer.loads(token, salt=salt)
             return serializer.loads(token, salt=salt, max_age=max_age)
         except SignatureExpired:
-            raise BadLink("This link has expired; ask the sidebar for a new one.") from None
+            raise BadLink("This link has expired. Ask the sidebar for a new one, or sign in to "
+                          "sheetbatch to see your batches.") from None
         except BadSignature:
             raise BadLink("This link is not valid.") from None

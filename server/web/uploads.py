@@ -3,13 +3,14 @@ gallery showing progress. The link to the page is signed and names its person (t
 asks for one), so the page needs no sign-in of its own."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
 from server.batches.launcher import OverBudget
 from server.files import UnreadableFile, human_size
 from server.generation.providers import available_providers, make_provider
 from server.web.app import services
 from server.web.links import BadLink
+from server.web.messages import message_page
 from server.web.upload_store import UploadNotFound
 
 blueprint = Blueprint("uploads", __name__)
@@ -29,7 +30,8 @@ def page(token: str, status: int = 200, **context) -> tuple[str, int]:
 
 @blueprint.errorhandler(BadLink)
 def bad_link(error: BadLink):
-    return Response(str(error), status=403, mimetype="text/plain")
+    return message_page("This upload link does not work", str(error), 403,
+                        action=("Sign in to upload on the batch page", url_for("pages.batch_page")))
 
 
 @blueprint.errorhandler(413)

@@ -1,10 +1,20 @@
 """A local stand-in for Google's token endpoints: the v1 certificate list that identity tokens
 are verified against, and tokeninfo for access tokens. It mints real RS256 identity tokens
-signed with its own key, so the backend's google-auth verification runs unchanged."""
+signed with its own key, so the backend's google-auth verification runs unchanged.
+
+It also plays Google Identity Services for web sign-in (developers.google.com/identity/gsi/web):
+`/gsi/client` is the script a page loads; it reads the page's `g_id_onload` element
+(`data-client_id`, `data-login_uri`), draws the "Sign in with Google" button into `.g_id_signin`,
+lets the person pick one of `accounts` (Google's account chooser), and then does what Google
+documents for a login URI: set the `g_csrf_token` cookie and POST the form fields `credential`
+(the ID token: RS256 JWT with iss, azp, aud, sub, email, email_verified, nbf, name, picture,
+given_name, family_name, iat, exp, jti), `g_csrf_token` and `select_by`."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import secrets
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +50,7 @@ class FakeGoogleAuth:
         self.signer = crypt.RSASigner.from_string(self.key_pem, key_id=KEY_ID)
         self.access_tokens: dict[str, dict] = {}
         self.tokeninfo_calls = 0
+        self.accounts: list[str] = []  # who can pick themselves in the account chooser
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
@@ -65,6 +76,17 @@ class FakeGoogleAuth:
         claims = {"iss": issuer, "aud": audience or self.audience, "sub": email,
                   "email": email, "email_verified": verified, "iat": now,
                   "exp": now + expires_in}
+        return jwt.encode(self.signer, claims).decode()
+
+    def gsi_credential(self, email: str, client_id: str, *, expires_in: int = 3600) -> str:
+        """The ID token Google Identity Services hands a page's login URI."""
+        now = int(time.time())
+        name = email.split("@")[0].replace(".", " ").title()
+        claims = {"iss": ISSUER, "azp": client_id, "aud": client_id,
+                  "sub": str(int(hashlib.sha256(email.encode()).hexdigest()[:16], 16)), "email": email, "email_verified": True,
+                  "nbf": now - 10, "name": name, "given_name": name.split()[0],
+                  "family_name": name.split()[-1], "picture": f"{self.url}/picture.png",
+                  "iat": now, "exp": now + expires_in, "jti": secrets.token_hex(20)}
         return jwt.encode(self.signer, claims).decode()
 
     def access_token(self, email: str, *, expires_in: int = 3600) -> str:
@@ -94,14 +116,85 @@ class FakeGoogleAuth:
                         return self._json(400, {"error": "invalid_token",
                                                 "error_description": "Invalid Value"})
                     return self._json(200, info)
+                if url.path == "/gsi/client":
+                    return self._send(200, GSI_CLIENT.encode(), "text/javascript")
+                if url.path == "/gsi/accounts":
+                    return self._json(200, {"accounts": fake.accounts})
+                if url.path == "/gsi/credential":
+                    query = parse_qs(url.query)
+                    email = query.get("email", [""])[0]
+                    client_id = query.get("client_id", [""])[0]
+                    if email not in fake.accounts or not client_id:
+                        return self._json(400, {"error": "invalid_request"})
+                    return self._json(200, {"credential": fake.gsi_credential(email, client_id)})
                 self._json(404, {"error": "not_found"})
 
             def _json(self, status: int, payload: dict) -> None:
-                data = json.dumps(payload).encode()
+                self._send(status, json.dumps(payload).encode(), "application/json")
+
+            def _send(self, status: int, data: bytes, content_type: str) -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                # The script and its calls come from the page's origin, as Google's do.
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
 
         return Handler
+
+
+# The stand-in for accounts.google.com/gsi/client: the button, the account chooser, and the
+# documented POST of the credential to the page's login URI.
+GSI_CLIENT = r"""
+(function () {
+  var origin = new URL(document.currentScript.src).origin;
+  function start() {
+    var onload = document.getElementById("g_id_onload");
+    var slot = document.querySelector(".g_id_signin");
+    if (!onload || !slot) { return; }
+    var button = document.createElement("button");
+    button.type = "button";
+    button.id = "gsi-button";
+    button.textContent = "Sign in with Google";
+    slot.appendChild(button);
+    button.addEventListener("click", function () {
+      fetch(origin + "/gsi/accounts").then(function (r) { return r.json(); }).then(function (data) {
+        var chooser = document.createElement("div");
+        chooser.setAttribute("role", "dialog");
+        chooser.setAttribute("aria-label", "Choose an account");
+        chooser.id = "gsi-chooser";
+        data.accounts.forEach(function (email) {
+          var pick = document.createElement("button");
+          pick.type = "button";
+          pick.textContent = "Continue as " + email;
+          pick.dataset.email = email;
+          pick.addEventListener("click", function () { choose(onload.dataset, email); });
+          chooser.appendChild(pick);
+        });
+        slot.appendChild(chooser);
+        chooser.querySelector("button") && chooser.querySelector("button").focus();
+      });
+    });
+  }
+  function choose(config, email) {
+    var query = "?client_id=" + encodeURIComponent(config.client_id) + "&email=" + encodeURIComponent(email);
+    fetch(origin + "/gsi/credential" + query).then(function (r) { return r.json(); }).then(function (data) {
+      var csrf = Math.random().toString(36).slice(2) + Date.now().toString(36);
+      document.cookie = "g_csrf_token=" + csrf + "; path=/; SameSite=Lax";
+      var form = document.createElement("form");
+      form.method = "POST";
+      form.action = config.login_uri;
+      [["credential", data.credential], ["g_csrf_token", csrf], ["select_by", "btn"]].forEach(function (pair) {
+        var input = document.createElement("input");
+        input.type = "hidden"; input.name = pair[0]; input.value = pair[1];
+        form.appendChild(input);
+      });
+      document.body.appendChild(form);
+      form.submit();
+    });
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); }
+  else { start(); }
+})();
+"""

@@ -1,0 +1,398 @@
+"""The brief's own flow as web pages: `/` (templates, upload, problems, details, start, and
+the progress list of the person's batches), Creations, the public gallery, and image links
+that honour each row's visibility."""
+from __future__ import annotations
+
+import io
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+
+from server.batches.launcher import OverBudget
+from server.batches.lifecycle import BatchBusy, delete_batch
+from server.batches.store import BatchNotFound
+from server.files import SUPPORTED, UnreadableFile, human_size
+from server.files.template import write_template
+from server.files.workbook import WorkbookGrid
+from server.generation.providers import available_providers
+from server.sheet.columns import COLUMN_NAMES
+from server.sheet.statuses import FINISHED, BatchStatus, RowStatus
+from server.storage import LocalStorage, batch_storage
+from server.storage.names import check_name
+from server.storage.thumbnails import thumbnail
+from server.web.app import services
+from server.web.files import zip_response
+from server.web.signin import current_person, owner_of_handle, public_handle, signed_in
+from server.web.upload_store import UploadNotFound
+
+blueprint = Blueprint("pages", __name__)
+PAGE_SIZE = 24
+CREATIONS_BATCHES = 500  # how many of a person's newest batches Creations looks through
+STATUS_FILTERS = ("done", "failed", "stopped", "pending")
+LIVE = (BatchStatus.QUEUED, BatchStatus.RUNNING, BatchStatus.STOPPING)
+
+
+# -- the batch page -------------------------------------------------------------------------
+
+@blueprint.get("/")
+@signed_in
+def batch_page():
+    upload_id = request.args.get("upload", "")
+    provider = chosen_provider(request.args.get("provider"))
+    if not upload_id:
+        return render_batch_page(provider=provider)
+    try:
+        checked = services().uploads.check(current_person(), upload_id)
+    except UploadNotFound:
+        return render_batch_page(404, provider=provider,
+                                 problem="That upload is gone (they are kept a day); upload the "
+                                         "file again.")
+    except UnreadableFile as error:
+        return render_batch_page(400, provider=provider, problem=str(error))
+    offer = services().launcher.estimate(checked.report, provider, current_person())
+    return render_batch_page(report=checked.report, offer=offer, upload_id=upload_id,
+                             provider=provider, filename=checked.path.name)
+
+
+def render_batch_page(status: int = 200, **context):
+    settings = services().settings
+    return render_template(
+        "batches.html", providers=available_providers(settings), columns=COLUMN_NAMES,
+        limit=human_size(settings.max_upload_bytes), accept=",".join(SUPPORTED),
+        batches=batch_items(current_person()), **context), status
+
+
+def chosen_provider(name: str | None) -> str:
+    runnable = available_providers(services().settings)
+    if name in runnable:
+        return name
+    default = services().settings.provider
+    return default if default in runnable else "preview"
+
+
+@blueprint.get("/templates/sheetbatch-<kind>.<ext>")
+def template_file(kind: str, ext: str):
+    if kind not in ("simple", "full") or ext not in ("csv", "xlsx"):
+        abort(404)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"sheetbatch-{kind}.{ext}"
+        write_template(path, full=kind == "full")
+        data = path.read_bytes()
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=path.name)
+
+
+@blueprint.post("/upload")
+@signed_in
+def upload():
+    provider = chosen_provider(request.form.get("provider"))
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return render_batch_page(400, provider=provider, problem="Choose a file first.")
+    try:
+        upload_id, _ = services().uploads.receive(current_person(), file.filename, file.stream)
+    except UnreadableFile as error:
+        return render_batch_page(400, provider=provider, problem=str(error))
+    return redirect(url_for("pages.batch_page", upload=upload_id, provider=provider) + "#details",
+                    code=303)
+
+
+@blueprint.errorhandler(413)
+def too_large(error):
+    limit = human_size(services().settings.max_upload_bytes)
+    return render_batch_page(413, problem=f"That file is larger than {limit}; a sheet of 499 "
+                                          "prompts is far smaller. Remove images or extra sheets "
+                                          "and save it again.")
+
+
+@blueprint.get("/uploads/<upload_id>/marked.xlsx")
+@signed_in
+def marked_copy(upload_id: str):
+    """The uploaded sheet with every problem cell coloured and its message as a comment."""
+    try:
+        checked = services().uploads.check(current_person(), upload_id)
+    except (UploadNotFound, UnreadableFile):
+        abort(404)
+    grid = WorkbookGrid(checked.path, checked.table)
+    grid.mark(checked.report)
+    out = io.BytesIO()
+    grid.save(out)
+    out.seek(0)
+    return send_file(out, as_attachment=True, download_name=f"{checked.path.stem}-marked.xlsx")
+
+
+@blueprint.post("/start")
+@signed_in
+def start():
+    provider = request.form.get("provider", "")
+    upload_id = request.form.get("upload_id", "")
+    if provider not in available_providers(services().settings):
+        flash(f"The provider {provider!r} cannot run here; choose another.", "problem")
+        return redirect(url_for("pages.batch_page", upload=upload_id), code=303)
+    try:
+        checked = services().uploads.check(current_person(), upload_id)
+        batch_id = services().launcher.launch(checked.report, current_person(), provider,
+                                              checked.path.name, extra={"kind": "file"})
+    except UploadNotFound:
+        flash("That upload is gone; upload the file again.", "problem")
+        return redirect(url_for("pages.batch_page"), code=303)
+    except (UnreadableFile, OverBudget) as error:
+        flash(str(error), "problem")
+        return redirect(url_for("pages.batch_page", upload=upload_id, provider=provider), code=303)
+    flash(f"Started {checked.path.name}: you can keep working; this page tells you when it is "
+          "done.", "info")
+    return redirect(url_for("pages.batch_page") + f"#batch-{batch_id}", code=303)
+
+
+# -- the progress list ------------------------------------------------------------------------
+
+@dataclass
+class BatchItem:
+    id: str
+    title: str
+    provider: str
+    created: float
+    status: str
+    images: dict[str, int]
+    can_stop: bool
+    can_resume: bool
+    can_retry: bool
+    can_delete: bool
+
+    @property
+    def label(self) -> str:
+        return self.status.replace("_", " ").capitalize()
+
+    @property
+    def made_count(self) -> int:
+        """Images the provider has answered for (made or failed); stopped ones are not progress."""
+        return self.images["done"] + self.images["failed"]
+
+
+def batch_items(owner: str) -> list[BatchItem]:
+    batches = services().batches
+    items = []
+    for batch_id in batches.list_for(owner):
+        try:
+            status = batches.status(batch_id)
+        except BatchNotFound:
+            continue  # deleted while we listed
+        images = status.images
+        items.append(BatchItem(
+            id=batch_id, title=status.fields.get("title") or batch_id,
+            provider=status.fields.get("provider", ""),
+            created=float(status.fields.get("created", 0)), status=status.status, images=images,
+            can_stop=status.status in (BatchStatus.QUEUED, BatchStatus.RUNNING),
+            can_resume=status.status == BatchStatus.STOPPED and images["stopped"] > 0,
+            can_retry=status.status in FINISHED and images["failed"] > 0,
+            can_delete=status.status in FINISHED))
+    return items
+
+
+@blueprint.get("/batches/list")
+@signed_in
+def batch_list():
+    """The progress list alone, for the page's live updates."""
+    return render_template("_batch_list.html", batches=batch_items(current_person()))
+
+
+def owned_batch(batch_id: str) -> dict[str, str]:
+    try:
+        return services().batches.owned_by(batch_id, current_person())
+    except BatchNotFound:
+        abort(404)
+
+
+@blueprint.post("/batches/<batch_id>/<action>")
+@signed_in
+def batch_action(batch_id: str, action: str):
+    owned_batch(batch_id)
+    launcher, owner = services().launcher, current_person()
+    try:
+        if action == "stop":
+            services().batches.stop(batch_id)
+        elif action in ("resume", "retry"):
+            launcher.resume(batch_id, owner, retry_failed=action == "retry")
+        elif action == "delete":
+            delete_batch(services().batches, launcher, services().settings, batch_id)
+            flash("Batch deleted with its images.", "info")
+        else:
+            abort(404)
+    except (OverBudget, BatchBusy) as error:
+        flash(str(error), "problem")
+    anchor = "" if action == "delete" else f"#batch-{batch_id}"
+    return redirect(url_for("pages.batch_page") + anchor, code=303)
+
+
+@blueprint.get("/batches/<batch_id>/zip")
+@signed_in
+def batch_zip(batch_id: str):
+    return zip_response(batch_id, owned_batch(batch_id))
+
+
+# -- creations --------------------------------------------------------------------------------
+
+@dataclass
+class Creation:
+    batch_id: str
+    batch_title: str
+    row: int
+    index: int
+    state: str
+    visibility: str
+    prompt: str
+    name: str | None
+    seed: int | None
+    used_prompt: str | None
+    error: str | None
+
+    @property
+    def filter_status(self) -> str:
+        return self.state if self.state in STATUS_FILTERS else "pending"
+
+
+def creations_of(owner: str, batch_ids: list[str]) -> list[Creation]:
+    """Every image (made or not) of these batches, newest batch first, in sheet order."""
+    batches, found = services().batches, []
+    for batch_id in batch_ids:
+        try:
+            status = batches.status(batch_id)
+            requests = batches.requests(batch_id)
+        except BatchNotFound:
+            continue
+        if status.fields.get("owner") != owner:
+            continue
+        results = {(row, image["index"]): image
+                   for row, result in status.rows.items() for image in result.images}
+        errors = {row: result.error for row, result in status.rows.items()}
+        for (row, index), state in sorted(batches.states(batch_id).items()):
+            image, request_ = results.get((row, index), {}), requests[row]
+            found.append(Creation(
+                batch_id=batch_id, batch_title=status.fields.get("title") or batch_id, row=row,
+                index=index, state=state, visibility=request_.visibility, prompt=request_.prompt,
+                name=image.get("name"), seed=image.get("seed"), used_prompt=image.get("prompt"),
+                error=errors.get(row) if state == RowStatus.FAILED else None))
+    return found
+
+
+def page_of(items: list, number: int) -> tuple[list, int]:
+    pages = max(1, -(-len(items) // PAGE_SIZE))
+    number = min(max(1, number), pages)
+    return items[(number - 1) * PAGE_SIZE:number * PAGE_SIZE], pages
+
+
+def page_number() -> int:
+    return request.args.get("page", 1, type=int) or 1
+
+
+@blueprint.get("/creations")
+@signed_in
+def creations():
+    owner = current_person()
+    mine = services().batches.list_for(owner, limit=CREATIONS_BATCHES)
+    batch = request.args.get("batch", "")
+    status = request.args.get("status", "")
+    chosen = [batch] if batch in mine else mine
+    items = [c for c in creations_of(owner, chosen) if not status or c.filter_status == status]
+    shown, pages = page_of(items, page_number())
+    titles = {item.id: item.title for item in batch_items(owner)}
+    return render_template("creations.html", creations=shown, pages=pages, page=page_number(),
+                           total=len(items), batch=batch if batch in mine else "",
+                           status=status if status in STATUS_FILTERS else "",
+                           statuses=STATUS_FILTERS, batch_titles=titles,
+                           handle=public_handle(owner))
+
+
+@blueprint.get("/creations/<batch_id>/<int:row>/<int:index>")
+@signed_in
+def creation(batch_id: str, row: int, index: int):
+    owned_batch(batch_id)
+    found = [c for c in creations_of(current_person(), [batch_id])
+             if (c.row, c.index) == (row, index)]
+    if not found:
+        abort(404)
+    item = found[0]
+    settings = services().batches.request(batch_id, row).as_dict()
+    share = None
+    if item.name and item.visibility == "private":
+        token = services().signer.image_token(batch_id, item.name, private=True)
+        share = url_for("files.image", token=token, _external=True)
+    elif item.name:
+        share = url_for("pages.image", batch_id=batch_id, name=item.name, _external=True)
+    return render_template("creation.html", item=item, settings=settings, share=share,
+                           provider=services().batches.fields(batch_id).get("provider"))
+
+
+# -- images by visibility ---------------------------------------------------------------------
+
+def visible_image(batch_id: str, name: str):
+    """Storage and where the image is, if the caller may see it: anyone for a public row,
+    only its signed-in owner for a private one (404 otherwise, so a private image's existence
+    is not revealed)."""
+    batches = services().batches
+    try:
+        check_name(name)
+        fields = batches.fields(batch_id)
+        request_ = batches.request(batch_id, int(name[:4]))
+    except (ValueError, TypeError, BatchNotFound):
+        abort(404)
+    public = request_.visibility == "public"
+    if not public and current_person() != fields.get("owner"):
+        abort(404)
+    storage, key = batch_storage(fields, services().settings)
+    if not isinstance(storage, LocalStorage):
+        return storage, storage.url(key, name), public
+    path = storage.path(key, name)
+    if not path.is_file():
+        abort(404)
+    return storage, path, public
+
+
+def send_image(storage, where, public: bool, small: bool = False):
+    if not isinstance(storage, LocalStorage):
+        return redirect(where)  # buckets serve the full image; a resizing CDN can sit in front
+    response = send_file(thumbnail(where) if small else where, max_age=3600)
+    # A private image may sit in the owner's browser cache, never in a shared one.
+    response.cache_control.public = public
+    response.cache_control.private = not public
+    return response
+
+
+@blueprint.get("/i/<batch_id>/<name>")
+def image(batch_id: str, name: str):
+    return send_image(*visible_image(batch_id, name))
+
+
+@blueprint.get("/i/<batch_id>/<name>/thumb")
+def image_thumb(batch_id: str, name: str):
+    return send_image(*visible_image(batch_id, name), small=True)
+
+
+@blueprint.get("/u/<handle>")
+def public_gallery(handle: str):
+    """The person's public images, newest batch first; anyone may look."""
+    owner = owner_of_handle(handle)
+    if owner is None:
+        abort(404)
+    mine = services().batches.list_for(owner, limit=CREATIONS_BATCHES)
+    items = [c for c in creations_of(owner, mine) if c.visibility == "public" and c.name]
+    shown, pages = page_of(items, page_number())
+    return render_template("public_gallery.html", creations=shown, pages=pages,
+                           page=page_number(), handle=handle, total=len(items))
+
+
+@blueprint.app_template_global()
+def page_url(number: int) -> str:
+    """This page's address with the same filters, at another page number."""
+    args = {key: value for key, value in request.args.items() if key != "page"}
+    return url_for(request.endpoint, **request.view_args, **args, page=number)

@@ -1,0 +1,149 @@
+"""Who is using the web pages: Google sign-in (the same identity as the add-in), kept in a
+Flask session cookie, or the one local person in single-user mode.
+
+Sign-in follows Google Identity Services: the page loads Google's script, which hands the
+person's ID token (`credential`) to our login endpoint in a form POST together with
+`g_csrf_token`, also set as a cookie (a double-submit check, as Google documents). The token is
+verified server-side with google-auth, exactly like the add-in's identity tokens.
+"""
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from functools import wraps
+
+from flask import (
+    Blueprint,
+    abort,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.sessions import SecureCookieSessionInterface
+
+from server.batches import keys
+from server.web.app import services
+from server.web.auth import NotAuthenticated, is_jwt
+
+blueprint = Blueprint("signin", __name__)
+LOCAL_PERSON = "you@localhost"
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the request came over HTTPS as Flask sees it, so
+    a plain-HTTP localhost install still works. (Behind a TLS-terminating proxy, Flask sees
+    HTTPS only when the deployment trusts the proxy's X-Forwarded-Proto, e.g. with ProxyFix.)"""
+
+    def get_cookie_secure(self, app) -> bool:
+        return request.is_secure or super().get_cookie_secure(app)
+
+
+def current_person() -> str | None:
+    """The signed-in person's email (the local person in single-user mode), or None."""
+    if services().settings.single_user_mode:
+        if not from_this_computer():
+            abort(403, "This sheetbatch runs in single-user mode and only answers this "
+                       "computer. Set GOOGLE_CLIENT_ID to let people sign in.")
+        remember_handle(LOCAL_PERSON)
+        return LOCAL_PERSON
+    return session.get("email")
+
+
+def from_this_computer() -> bool:
+    """A request from a loopback address that no proxy forwarded."""
+    forwarded = request.headers.get("X-Forwarded-For") or request.headers.get("Forwarded")
+    try:
+        return not forwarded and ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
+
+
+def signed_in(view):
+    """Pages for a signed-in person; anyone else goes to the sign-in page."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_person() is None:
+            return redirect(url_for("signin.signin_page", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def public_handle(email: str) -> str:
+    """The person's public gallery name: unguessable from the email, stable for ever."""
+    return services().signer.public_handle(email)
+
+
+def remember_handle(email: str) -> str:
+    handle = public_handle(email)
+    services().redis.set(keys.public_handle(handle), email)
+    return handle
+
+
+def owner_of_handle(handle: str) -> str | None:
+    email = services().redis.get(keys.public_handle(handle))
+    return email.decode() if email else None
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site (never //elsewhere) may follow a sign-in."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("pages.batch_page")
+
+
+@blueprint.get("/signin")
+def signin_page():
+    settings = services().settings
+    if current_person():
+        return redirect(safe_next(request.args.get("next")))
+    return render_template("signin.html", client_id=settings.google_client_id,
+                           gsi_url=settings.google_gsi_client_url,
+                           next=safe_next(request.args.get("next")))
+
+
+@blueprint.post("/signin/google")
+def google_callback():
+    """Google Identity Services posts `credential` (an ID token) and `g_csrf_token` here."""
+    cookie = request.cookies.get("g_csrf_token", "")
+    posted = request.form.get("g_csrf_token", "")
+    if not cookie or not hmac.compare_digest(cookie, posted):
+        return signin_problem("The sign-in could not be checked (the browser did not send "
+                              "Google's check). Try again.")
+    credential = request.form.get("credential", "")
+    if not is_jwt(credential):
+        return signin_problem("Google did not send a sign-in token. Try again.")
+    try:
+        caller = services().auth.identify(f"Bearer {credential}")
+    except NotAuthenticated as error:
+        return signin_problem(f"Google's sign-in was refused: {error}")
+    session.clear()
+    session.permanent = True
+    session["email"] = caller.email
+    remember_handle(caller.email)
+    return redirect(safe_next(request.args.get("next")), code=303)
+
+
+def signin_problem(message: str):
+    settings = services().settings
+    return render_template("signin.html", client_id=settings.google_client_id,
+                           gsi_url=settings.google_gsi_client_url, problem=message,
+                           next=safe_next(request.args.get("next"))), 400
+
+
+@blueprint.post("/signout")
+def signout():
+    session.clear()
+    return redirect(url_for("signin.signin_page"), code=303)
+
+
+@blueprint.app_context_processor
+def who_is_here() -> dict:
+    """Every page knows who is signed in (None for a visitor, never an error page's error)."""
+    settings = services().settings
+    if settings.single_user_mode:
+        person = LOCAL_PERSON if from_this_computer() else None
+    else:
+        person = session.get("email")
+    return {"person": person, "single_user": settings.single_user_mode}

@@ -1,0 +1,81 @@
+"""The web pages through Flask's test client on a real Redis (single-user mode, as a fresh
+install on this computer runs): limits before parsing, CSRF, friendly errors, templates."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import openpyxl
+import pytest
+
+from server.config import Settings
+from server.sheet.template import FULL_COLUMNS, SIMPLE_COLUMNS
+from server.web.app import create_app
+
+LOCAL = {"REMOTE_ADDR": "127.0.0.1"}
+
+
+@pytest.fixture
+def client(redis_server, redis_conn, tmp_path):
+    app = create_app(Settings(data_dir=tmp_path, redis_url=redis_server.url, secret_key="k",
+                              max_upload_bytes=1000))
+    return app.test_client()
+
+
+def csrf_token(client) -> str:
+    page = client.get("/", environ_base=LOCAL).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def upload(client, name: str, data: bytes, token: str | None = None):
+    form = {"provider": "preview", "file": (io.BytesIO(data), name)}
+    if token:
+        form["csrf_token"] = token
+    return client.post("/upload", data=form, content_type="multipart/form-data",
+                       environ_base=LOCAL)
+
+
+def problem(response) -> str:
+    return re.search(r'id="problem">([^<]+)', response.get_data(as_text=True)).group(1)
+
+
+def test_a_file_over_the_limit_is_refused_before_it_is_read(client):
+    token = csrf_token(client)
+    response = upload(client, "big.csv", b"prompt,visibility\n" * 500, token)
+    assert response.status_code == 400
+    assert problem(response).startswith("big.csv is 9 KB; the limit is 1 KB.")
+    # Far over the limit, the request itself is refused before the form is read.
+    response = upload(client, "huge.csv", b"prompt,visibility\n" * 5000, token)
+    assert response.status_code == 413
+    assert problem(response).startswith("That file is larger than 1 KB;")
+
+
+def test_only_spreadsheets_are_taken(client):
+    response = upload(client, "notes.txt", b"prompt\n", csrf_token(client))
+    assert response.status_code == 400
+    assert problem(response) == "notes.txt: upload a .csv, .xls or .xlsx file."
+
+
+def test_a_form_without_its_csrf_token_changes_nothing(client):
+    response = upload(client, "a.csv", b"prompt,visibility\na fox,public\n")
+    assert response.status_code == 400
+    assert "This form has expired" in response.get_data(as_text=True)
+
+
+def test_errors_are_pages_and_api_errors_stay_json(client):
+    page = client.get("/no-such-page", environ_base=LOCAL)
+    assert page.status_code == 404 and "Nothing here" in page.get_data(as_text=True)
+    api = client.get("/api/no-such-endpoint", environ_base=LOCAL)
+    assert api.status_code == 404 and api.get_json()["error"] == "not_found"
+
+
+@pytest.mark.parametrize("kind, columns", [("simple", SIMPLE_COLUMNS), ("full", FULL_COLUMNS)])
+def test_templates_download_as_csv_and_excel(client, kind, columns):
+    as_csv = client.get(f"/templates/sheetbatch-{kind}.csv")
+    assert as_csv.status_code == 200
+    assert next(csv.reader(io.StringIO(as_csv.get_data(as_text=True)))) == list(columns)
+    as_xlsx = client.get(f"/templates/sheetbatch-{kind}.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(as_xlsx.data)).active
+    assert [cell.value for cell in sheet[1]] == list(columns)
+    assert client.get(f"/templates/sheetbatch-{kind}.ods").status_code == 404
