@@ -42,6 +42,11 @@ def sheets_token(owner: str) -> str:
     return f"sb:token:{owner}"
 
 
+def marks(spreadsheet_id: str, sheet_id: int) -> str:
+    """JSON: what our validation marks on one sheet covered, to undo them (gsheets.marks)."""
+    return f"sb:marks:{spreadsheet_id}:{sheet_id}"
+
+
 def upload(upload_id: str) -> str:
     """An uploaded file: owner and path (web.upload_store)."""
     return f"sb:upload:{upload_id}"

@@ -23,6 +23,9 @@ from server.retry import parse_retry_after, retry_delay
 T = TypeVar("T")
 
 RETRY_AFTER_CAP = 300.0  # never sleep longer than this, whatever a server asks
+# (connect, read) seconds: a Google that does not answer is a transient error, not a hang, so
+# the add-in (whose own fetch dies after about 60 s) always hears back from us in time.
+REQUEST_TIMEOUT = (5.0, 15.0)
 
 
 class SheetsUnavailable(RuntimeError):
@@ -63,6 +66,7 @@ def sheets_client(access_token: str | None, settings: Settings) -> gspread.Clien
         client = gspread.service_account(filename=settings.service_account_file)
     if settings.google_api_url:
         point_session_at(client.http_client.session, settings.google_api_url)
+    client.set_timeout(REQUEST_TIMEOUT)
     return client
 
 

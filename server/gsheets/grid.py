@@ -15,7 +15,7 @@ from server.gsheets import anchors
 from server.gsheets.cells import text_format_request, text_value_request
 from server.gsheets.client import Spreadsheet
 from server.gsheets.contents import SheetContents, contents_of
-from server.gsheets.marks import mark_requests
+from server.gsheets.marks import MarkMemory, mark_requests
 from server.gsheets.template_tab import template_tab_requests
 from server.sheet.cells import time_converted_ratio
 from server.sheet.validation import Report
@@ -23,15 +23,15 @@ from server.sheet.validation import Report
 READ_FIELDS = ("sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)),"
                "data(startRow,startColumn,rowData(values(formattedValue,note,"
                "userEnteredFormat.backgroundColor)),"
-               "columnMetadata(developerMetadata(metadataId,metadataKey,metadataValue,location))),"
-               "developerMetadata(metadataId,metadataKey,metadataValue,location))")
+               "columnMetadata(developerMetadata(metadataId,metadataKey,metadataValue,location))))")
 
 
 class SheetGrid:
     def __init__(self, client: gspread.Client, spreadsheet_id: str, sheet_id: int | None = None,
-                 *, retry: Mapping[str, Any] | None = None):
+                 *, retry: Mapping[str, Any] | None = None, memory: MarkMemory | None = None):
         self.spreadsheet = Spreadsheet(client, spreadsheet_id, retry)
         self.sheet_id = sheet_id
+        self.memory = memory  # needed to read and mark (validation); write-back does without
 
     @property
     def spreadsheet_id(self) -> str:
@@ -50,14 +50,19 @@ class SheetGrid:
             answer = self.spreadsheet.call("post", ":getByDataFilter", params=params, json=body)
         contents = contents_of(answer["sheets"][0])
         self.sheet_id = contents.sheet_id
+        if self.memory:
+            contents.marks = self.memory.load(self.spreadsheet_id, contents.sheet_id)
         return contents
 
     def mark(self, contents: SheetContents, report: Report) -> None:
-        """Undo our previous marks, show the new ones, remember them: ONE batchUpdate (none if
-        there was nothing marked and nothing to mark)."""
+        """Undo our previous marks, show the new ones: ONE batchUpdate (none if nothing
+        changes); then remember them, once they are on the sheet."""
+        if self.memory is None:
+            raise TypeError("SheetGrid needs a MarkMemory to mark a sheet")
         requests = mark_requests(contents, report)
         if requests:
             self.spreadsheet.batch_update(requests)
+        self.memory.save(self.spreadsheet_id, contents.sheet_id, contents.marks)
 
     def fix_aspect_ratios(self, contents: SheetContents, report: Report) -> int:
         """Rewrite each time-converted ratio as text and make the column plain text: ONE

@@ -9,8 +9,14 @@ from server.config import Settings
 from server.gsheets.client import sheets_client
 from server.gsheets.contents import SheetContents
 from server.gsheets.grid import SheetGrid
+from server.gsheets.marks import MarkMemory
 from server.gsheets.writeback import WriteBack
 from server.sheet.validation import Report, validate
+
+# The add-in's UrlFetchApp gives up after about 60 s and our answers must come within 20 s, so a
+# web request never sleeps to retry Google: a 429/5xx becomes a 503 with Retry-After, and the
+# add-in (whose calls are safe to repeat) tries again.
+NO_RETRIES = {"attempts": 1}
 
 
 @dataclass
@@ -30,7 +36,8 @@ class SheetBatches:
     writeback: WriteBack
 
     def grid(self, access_token: str | None, spreadsheet_id: str, sheet_id: int | None) -> SheetGrid:
-        return SheetGrid(sheets_client(access_token, self.settings), spreadsheet_id, sheet_id)
+        return SheetGrid(sheets_client(access_token, self.settings), spreadsheet_id, sheet_id,
+                         memory=MarkMemory(self.launcher.batches.redis), retry=NO_RETRIES)
 
     def check(self, grid: SheetGrid) -> CheckedSheet:
         contents = grid.read()

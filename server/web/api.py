@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from server.batches.launcher import InvalidSheet, OverBudget
 from server.batches.store import BatchNotFound
 from server.generation.providers import PROVIDER_NAMES, make_provider
-from server.gsheets.client import SheetAccessError, SheetsUnavailable
+from server.gsheets.client import SheetAccessError, SheetsUnavailable, is_transient, retry_after
 from server.gsheets.tokens import store_token
 from server.sheet import columns
 from server.sheet.template import FULL_COLUMNS, SIMPLE_COLUMNS
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 PUBLIC = {"api.health", "api.openapi"}
 DEFAULT_TOKEN_SECONDS = 3000
+BUSY_RETRY_SECONDS = 10  # when Google is busy or unreachable and says nothing about when
 
 
 class ApiError(Exception):
@@ -75,6 +76,8 @@ def json_error(error: Exception):
         status, code, message, extra = 404, "not_found", "No such batch.", {}
     elif isinstance(error, (SheetAccessError, SheetsUnavailable)):
         status, code, message, extra = 403, "sheet_access", str(error), {}
+    elif is_transient(error):
+        return sheets_busy(error)
     elif isinstance(error, gspread.exceptions.APIError):
         status, code, extra = 502, "sheets_api", {}
         message = f"Google Sheets answered an error: {error.response.status_code}."
@@ -82,6 +85,18 @@ def json_error(error: Exception):
         log.exception("unexpected error")
         status, code, message, extra = 500, "internal", "Something went wrong on our side.", {}
     return jsonify({"error": code, "message": message, **extra}), status
+
+
+def sheets_busy(error: Exception):
+    """Google answered 429/5xx or could not be reached: 503 with Retry-After, at once (no retry
+    sleeps inside a request); every call the add-in repeats is safe to repeat."""
+    wait = int(min(retry_after(error) or BUSY_RETRY_SECONDS, 300))
+    message = ("Google Sheets is busy (too many requests a minute); try again in "
+               f"{wait} s." if getattr(getattr(error, "response", None), "status_code", 0) == 429
+               else f"Google Sheets could not be reached; try again in {wait} s.")
+    response = jsonify({"error": "sheets_busy", "message": message, "retry_after": wait})
+    response.headers["Retry-After"] = str(wait)
+    return response, 503
 
 
 def body(*required: str) -> dict:
