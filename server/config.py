@@ -39,7 +39,9 @@ class Settings:
     secret_key: str | None = None
     monthly_budget: float = 50.0
     flush_interval: float = 2.0
-    google_client_id: str | None = None
+    # Audiences an identity token may carry: the OAuth client id of each Apps Script project
+    # that calls us (a test deployment and the published add-on have different ones).
+    google_client_ids: tuple[str, ...] = ()
     google_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
     google_tokeninfo_url: str = "https://oauth2.googleapis.com/tokeninfo"
     google_issuers: tuple[str, ...] = ("accounts.google.com", "https://accounts.google.com")
@@ -75,7 +77,7 @@ class Settings:
             secret_key=_env("SHEETBATCH_SECRET_KEY"),
             monthly_budget=float(_env("SHEETBATCH_MONTHLY_BUDGET", "50")),
             flush_interval=float(_env("SHEETBATCH_FLUSH_INTERVAL", "2")),
-            google_client_id=_env("GOOGLE_CLIENT_ID"),
+            google_client_ids=_list("GOOGLE_CLIENT_ID", ""),
             google_certs_url=_env("GOOGLE_CERTS_URL", cls.google_certs_url),
             google_tokeninfo_url=_env("GOOGLE_TOKENINFO_URL", cls.google_tokeninfo_url),
             google_issuers=_list("GOOGLE_ISSUERS", ",".join(cls.google_issuers)),

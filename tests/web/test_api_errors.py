@@ -93,7 +93,7 @@ def app(redis_server, redis_conn, google, tmp_path):
     # Google Sheets is always a closed port, so no test can reach the real one by accident.
     return create_app(Settings(
         redis_url=redis_server.url, data_dir=tmp_path, secret_key="s",
-        google_client_id=google.audience, google_certs_url=google.certs_url,
+        google_client_ids=(google.audience,), google_certs_url=google.certs_url,
         google_tokeninfo_url=google.tokeninfo_url,
         google_api_url=f"http://127.0.0.1:{closed_port()}"))
 
