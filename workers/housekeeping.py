@@ -1,5 +1,6 @@
 """Background duties shared by all worker processes, done by one of them at a time: take back
-images of dead workers, flush sheet write-back, and settle budgets of finished batches."""
+images of dead workers, flush sheet write-back, settle budgets of finished batches, and delete
+the row anchors of finished sheet batches."""
 from __future__ import annotations
 
 import logging
@@ -14,6 +15,7 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 0.5
 REAP_EVERY_SECONDS = 5.0
 SETTLE_EVERY_SECONDS = 1.0
+ANCHORS_EVERY_SECONDS = 5.0
 
 
 class Housekeeper:
@@ -29,6 +31,8 @@ class Housekeeper:
         if self._turn("settle", SETTLE_EVERY_SECONDS):
             self.settle_finished()
         self.services.writeback.flush_due()
+        if self._turn("anchors", ANCHORS_EVERY_SECONDS):
+            self.services.writeback.clear_due_anchors()
 
     def _turn(self, duty: str, seconds: float) -> bool:
         return bool(self.redis.set(keys.duty(duty), 1, nx=True, px=int(seconds * 1000)))

@@ -10,6 +10,8 @@ PREFIX = "sb:"
 ACTIVE_BATCHES = "sb:active"              # set: batches with images still to make (store, reaper)
 BUDGETED_BATCHES = "sb:budgeted"          # set: batches whose reservation is not yet settled
 SHEET_BATCHES = "sb:sheet-batches"        # set: batches with rows to write back into a sheet
+ANCHORS_TO_CLEAR = "sb:anchors-to-clear"  # sorted set: finished sheet batches, by when their row
+                                          # anchors are to be deleted (gsheets.writeback)
 
 
 def batch(batch_id: str, part: str = "") -> str:

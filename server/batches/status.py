@@ -25,13 +25,25 @@ class BatchProgress:
     def as_dict(self, with_rows: bool = True) -> dict[str, Any]:
         data = {"id": self.id, "status": self.status, "counts": self.counts,
                 "images": self.images, "provider": self.fields.get("provider"),
-                "title": self.fields.get("title"), "created": float(self.fields.get("created", 0))}
+                "title": self.fields.get("title"), "created": float(self.fields.get("created", 0)),
+                **self.sheet()}
         if with_rows:
             data["rows"] = [{"row": r.row, "status": r.status, "error": r.error,
                              "images": [image.get("name") for image in r.images if image.get("name")],
                              "used_seed": r.seeds or None, "used_prompt": r.used_prompt}
                             for r in self.rows.values()]
         return data
+
+
+    def sheet(self) -> dict[str, Any]:
+        """Where a sheet batch lives, and how its status write-back is doing."""
+        if self.fields.get("kind") != "sheet":
+            return {}
+        sheet_id = self.fields.get("sheet_id")
+        return {"spreadsheet_id": self.fields.get("spreadsheet_id"),
+                "sheet_id": int(sheet_id) if sheet_id else None,
+                "writeback": {"state": self.fields.get("writeback", "ok"),
+                              "message": self.fields.get("writeback_message", "")}}
 
 
 def derive_status(batch_id: str, fields: dict[str, str], states: dict[tuple[int, int], str],

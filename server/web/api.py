@@ -25,7 +25,6 @@ from server.web.openapi import OPENAPI
 log = logging.getLogger(__name__)
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 PUBLIC = {"api.health", "api.openapi"}
-DEFAULT_TOKEN_SECONDS = 3000
 BUSY_RETRY_SECONDS = 10  # when Google is busy or unreachable and says nothing about when
 
 
@@ -41,14 +40,23 @@ def identify_caller():
         return None
     try:
         g.caller = services().auth.identify(request.headers.get("Authorization"))
+        token = sheets_token()
+        if token:
+            keep_token(token)
     except NotAuthenticated as error:
         raise ApiError(401, "unauthenticated", str(error)) from None
-    token = sheets_token()
-    if token:
-        seconds = min(DEFAULT_TOKEN_SECONDS, g.caller.expires_at - time.time()) \
-            if token == bearer() else DEFAULT_TOKEN_SECONDS
-        store_token(services().batches.redis, g.caller.email, token, seconds)
     return None
+
+
+def keep_token(token: str) -> None:
+    """Keep the person's access token for write-back for as long as Google says it lives (the
+    write-back of a waiting batch resumes with it at once)."""
+    owner = g.caller if token == bearer() else services().auth.identify(f"Bearer {token}")
+    if owner.email != g.caller.email:
+        raise ApiError(401, "unauthenticated", "The Google access token sent is another "
+                                               "account's; reload the sheet and try again.")
+    store_token(services().batches.redis, g.caller.email, token,
+                owner.token_expires_at - time.time())
 
 
 def bearer() -> str:
@@ -180,9 +188,11 @@ def insert_template():
 
 @blueprint.post("/token")
 def refresh_token():
-    data = body("access_token")
-    store_token(services().batches.redis, g.caller.email, data["access_token"],
-                DEFAULT_TOKEN_SECONDS)
+    """A fresh access token from the add-in (sidebar or its hourly trigger)."""
+    try:
+        keep_token(body("access_token")["access_token"].strip())
+    except NotAuthenticated as error:
+        raise ApiError(401, "unauthenticated", str(error)) from None
     return "", 204
 
 

@@ -25,7 +25,8 @@ CACHE_SECONDS = 300
 @dataclass(frozen=True)
 class Caller:
     email: str
-    expires_at: float
+    expires_at: float  # of this verification (at most CACHE_SECONDS away)
+    token_expires_at: float  # of the token itself
 
 
 class NotAuthenticated(Exception):
@@ -104,7 +105,8 @@ def _bearer(authorization: str | None) -> str:
 def _caller(email: str | None, verified, expires) -> Caller:
     if not email or str(verified).lower() not in ("true", "1"):
         raise NotAuthenticated("The token does not carry a verified email address.")
-    expires_at = min(float(expires or 0), time.time() + CACHE_SECONDS)
-    if expires_at <= time.time():
+    token_expires_at = float(expires or 0)
+    if token_expires_at <= time.time():
         raise NotAuthenticated("The token has expired.")
-    return Caller(email=email.lower(), expires_at=expires_at)
+    return Caller(email=email.lower(), token_expires_at=token_expires_at,
+                  expires_at=min(token_expires_at, time.time() + CACHE_SECONDS))
