@@ -49,6 +49,12 @@ def marks(spreadsheet_id: str, sheet_id: int) -> str:
     return f"sb:marks:{spreadsheet_id}:{sheet_id}"
 
 
+def start_request(owner: str, request_id: str) -> str:
+    """The batch a client's start request made ("starting" while it runs), so a retried
+    POST /api/batches never starts a second batch (web.api)."""
+    return f"sb:start:{owner}:{request_id}"
+
+
 def upload(upload_id: str) -> str:
     """An uploaded file: owner and path (web.upload_store)."""
     return f"sb:upload:{upload_id}"

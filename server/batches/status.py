@@ -8,6 +8,9 @@ from typing import Any
 from server.sheet.results import RowResult
 from server.sheet.statuses import COUNT_NAMES, FINISHED, SETTLED, BatchStatus, RowStatus
 
+COMPACT_FAILED_ROWS = 50  # a poll's answer stays under 2 KB whatever the batch size
+COMPACT_ERROR_CHARS = 200
+
 
 @dataclass
 class BatchProgress:
@@ -34,6 +37,15 @@ class BatchProgress:
                             for r in self.rows.values()]
         return data
 
+
+    def compact(self) -> dict[str, Any]:
+        """What the sidebar polls: counts, the first failed rows and one error, the sheet."""
+        failed = [r for r in self.rows.values() if r.status == RowStatus.FAILED]
+        error = next((r.error for r in failed if r.error), None)
+        return {"id": self.id, "status": self.status, "finished": self.finished,
+                "counts": self.counts, "title": (self.fields.get("title") or "")[:100],
+                "failed_rows": [r.row for r in failed[:COMPACT_FAILED_ROWS]],
+                "first_error": error[:COMPACT_ERROR_CHARS] if error else None, **self.sheet()}
 
     def sheet(self) -> dict[str, Any]:
         """Where a sheet batch lives, and how its status write-back is doing."""

@@ -11,6 +11,7 @@ from server.gsheets.contents import SheetContents
 from server.gsheets.grid import SheetGrid
 from server.gsheets.marks import MarkMemory
 from server.gsheets.writeback import WriteBack
+from server.sheet.cells import time_converted_ratio
 from server.sheet.validation import Report, validate
 
 # The add-in's UrlFetchApp gives up after about 60 s and our answers must come within 20 s, so a
@@ -25,8 +26,16 @@ class CheckedSheet:
     report: Report
 
     def as_dict(self) -> dict:
-        return self.report.as_dict() | {"sheet": {"id": self.contents.sheet_id,
-                                                  "title": self.contents.title}}
+        report = self.report.as_dict()
+        for problem in report["errors"] + report["warnings"]:
+            problem["fixable"] = is_fixable(problem)
+        return report | {"sheet": {"id": self.contents.sheet_id, "title": self.contents.title}}
+
+
+def is_fixable(problem: dict) -> bool:
+    """What the Fix button (`SheetBatches.fix`) repairs: a ratio the sheet turned into a time."""
+    return problem["column"] == "aspect_ratio" and problem["row"] is not None \
+        and time_converted_ratio(problem["value"]) is not None
 
 
 @dataclass

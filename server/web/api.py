@@ -15,7 +15,9 @@ from server.batches.store import BatchNotFound
 from server.generation.providers import PROVIDER_NAMES, make_provider
 from server.gsheets.client import SheetAccessError, SheetsUnavailable, is_transient, retry_after
 from server.gsheets.tokens import store_token
+from server.batches import keys
 from server.sheet import columns
+from server.sheet.statuses import COUNT_NAMES, FINISHED, BatchStatus, RowStatus
 from server.sheet.template import FULL_COLUMNS, SIMPLE_COLUMNS
 from server.web.app import services
 from server.web.auth import NotAuthenticated, is_jwt
@@ -162,7 +164,10 @@ def config():
         "result_columns": list(columns.RESULT_COLUMNS), "max_rows": columns.MAX_SHEET_ROWS,
         "template_columns": {"simple": list(SIMPLE_COLUMNS), "full": list(FULL_COLUMNS)},
         "prices": prices.per_image, "currency": prices.currency,
-        "providers": list(PROVIDER_NAMES), "default_provider": services().settings.provider})
+        "providers": list(PROVIDER_NAMES), "default_provider": services().settings.provider,
+        "statuses": {"row": list(RowStatus), "batch": list(BatchStatus),
+                     "finished": [s for s in BatchStatus if s in FINISHED],
+                     "counts": list(COUNT_NAMES)}})
 
 
 @blueprint.post("/validate")
@@ -208,20 +213,56 @@ def start_batch():
         make_provider(provider, services().settings)
     except ValueError as error:
         raise ApiError(400, "provider", str(error)) from None
-    grid = sheet_grid(data)
-    sheets = services().sheets
-    checked = sheets.validate(grid)
     if not data.get("confirm"):
+        grid = sheet_grid(data)
+        checked = services().sheets.validate(grid)
         return jsonify(services().launcher.estimate(checked.report, provider, g.caller.email)
                        | {"report": checked.as_dict()})
-    try:
-        batch_id = sheets.start(grid, checked, g.caller.email, provider, request.url_root)
-    except InvalidSheet as error:
-        raise ApiError(422, "invalid", str(error), report=checked.as_dict()) from None
-    except OverBudget as error:
-        raise ApiError(402, "budget", str(error), estimate=error.estimate,
-                       budget=error.budget) from None
-    return jsonify({"batch": services().batches.status(batch_id).as_dict()}), 201
+    with StartOnce(data.get("request_id")) as started:
+        if started.batch_id is None:
+            grid = sheet_grid(data)
+            checked = services().sheets.validate(grid)
+            try:
+                started.batch_id = services().sheets.start(grid, checked, g.caller.email,
+                                                           provider, request.url_root)
+            except InvalidSheet as error:
+                raise ApiError(422, "invalid", str(error), report=checked.as_dict()) from None
+            except OverBudget as error:
+                raise ApiError(402, "budget", str(error), estimate=error.estimate,
+                               budget=error.budget) from None
+    return jsonify({"batch": services().batches.status(started.batch_id).as_dict()}), 201
+
+
+class StartOnce:
+    """POST /api/batches with a client request id: a retry (UrlFetchApp gave up waiting, the
+    person clicked twice) gets the batch the first request started, never a second one."""
+    HOURS = 24
+
+    def __init__(self, request_id):
+        if request_id is not None and (not isinstance(request_id, str)
+                                       or not 8 <= len(request_id.strip()) <= 100):
+            raise ApiError(400, "bad_request", "request_id must be text of 8 to 100 characters.")
+        self.key = keys.start_request(g.caller.email, request_id.strip()) if request_id else None
+        self.batch_id: str | None = None
+
+    def __enter__(self):
+        redis = services().batches.redis
+        if self.key and not redis.set(self.key, "starting", nx=True, ex=self.HOURS * 3600):
+            known = (redis.get(self.key) or b"starting").decode()
+            if known == "starting":
+                raise ApiError(409, "starting", "This batch is still starting; ask again in a "
+                                                "few seconds.", retry_after=5)
+            self.batch_id = known
+        return self
+
+    def __exit__(self, kind, error, trace):
+        if self.key:
+            redis = services().batches.redis
+            if self.batch_id:
+                redis.set(self.key, self.batch_id, ex=self.HOURS * 3600)
+            else:  # nothing started: the same request id may try again
+                redis.delete(self.key)
+        return False
 
 
 @blueprint.get("/batches")
@@ -238,6 +279,13 @@ def list_batches():
 @owned
 def batch_status(batch_id: str):
     return jsonify(services().batches.status(batch_id).as_dict())
+
+
+@blueprint.get("/batches/<batch_id>/progress")
+@owned
+def batch_progress(batch_id: str):
+    """The sidebar's poll: small (under 2 KB) whatever the batch size."""
+    return jsonify(services().batches.status(batch_id).compact())
 
 
 @blueprint.post("/batches/<batch_id>/stop")
