@@ -29,7 +29,7 @@ class BatchProgress:
         data = {"id": self.id, "status": self.status, "counts": self.counts,
                 "images": self.images, "provider": self.fields.get("provider"),
                 "title": self.fields.get("title"), "created": float(self.fields.get("created", 0)),
-                **self.sheet()}
+                "finished": self.finished, **self.sheet()}
         if with_rows:
             data["rows"] = [{"row": r.row, "status": r.status, "error": r.error,
                              "images": [image.get("name") for image in r.images if image.get("name")],
@@ -43,7 +43,8 @@ class BatchProgress:
         failed = [r for r in self.rows.values() if r.status == RowStatus.FAILED]
         error = next((r.error for r in failed if r.error), None)
         return {"id": self.id, "status": self.status, "finished": self.finished,
-                "counts": self.counts, "title": (self.fields.get("title") or "")[:100],
+                "counts": self.counts, "images": self.images,
+                "title": (self.fields.get("title") or "")[:100],
                 "failed_rows": [r.row for r in failed[:COMPACT_FAILED_ROWS]],
                 "first_error": error[:COMPACT_ERROR_CHARS] if error else None, **self.sheet()}
 

@@ -30,10 +30,11 @@ WRITEBACK = {"type": "object", "properties": {
     "state": {"enum": ["ok", "waiting_for_person", "stopped"]}, "message": {"type": "string"}}}
 SHEET_OF_BATCH = {"spreadsheet_id": {"type": "string"}, "sheet_id": {"type": ["integer", "null"]},
                   "writeback": WRITEBACK}
-STATUS["properties"].update(SHEET_OF_BATCH)
+STATUS["properties"].update(SHEET_OF_BATCH, finished={"type": "boolean"})
 PROGRESS = {"type": "object", "properties": {
     "id": {"type": "string"}, "status": {"enum": list(BatchStatus)},
-    "finished": {"type": "boolean"}, "counts": COUNTS, "title": {"type": "string"},
+    "finished": {"type": "boolean"}, "counts": COUNTS, "images": COUNTS,
+    "title": {"type": "string"},
     "failed_rows": {"type": "array", "maxItems": 50, "items": {"type": "integer"}},
     "first_error": {"type": ["string", "null"]}, **SHEET_OF_BATCH}}
 ERROR = {"type": "object", "properties": {"error": {"type": "string"},
