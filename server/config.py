@@ -51,6 +51,8 @@ class Settings:
     s3_bucket: str | None = None
     s3_prefix: str = ""
     s3_endpoint: str | None = None
+    smtp_url: str | None = None  # smtp://, smtp+starttls:// or smtps://[user:password@]host[:port]
+    mail_from: str = "sheetbatch@localhost"
     bind: str = "127.0.0.1:8000"
     web_processes: int = 2
     web_threads: int = 8
@@ -88,6 +90,8 @@ class Settings:
             s3_bucket=_env("SHEETBATCH_S3_BUCKET"),
             s3_prefix=_env("SHEETBATCH_S3_PREFIX", ""),
             s3_endpoint=_env("SHEETBATCH_S3_ENDPOINT"),
+            smtp_url=_env("SHEETBATCH_SMTP_URL"),
+            mail_from=_env("SHEETBATCH_MAIL_FROM", cls.mail_from),
             bind=_env("SHEETBATCH_BIND", cls.bind),
             web_processes=int(_env("SHEETBATCH_WEB_PROCESSES", str(cls.web_processes))),
             web_threads=int(_env("SHEETBATCH_WEB_THREADS", str(cls.web_threads))),

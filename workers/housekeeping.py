@@ -44,7 +44,8 @@ class Housekeeper:
             status = batches.status(batch_id)
             if status.finished:
                 self.services.launcher.settle(batch_id)
-                self.redis.srem(keys.BUDGETED_BATCHES, batch_id)
+                if self.redis.srem(keys.BUDGETED_BATCHES, batch_id):
+                    self.services.notices.batch_finished(status)
                 # One last write of every row, in case a flush was lost with a crashed process.
                 batches.mark_dirty(batch_id, status.rows)
                 if status.fields.get("kind") == "sheet":
