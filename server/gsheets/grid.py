@@ -28,8 +28,9 @@ READ_FIELDS = ("sheets(properties(sheetId,title,gridProperties(rowCount,columnCo
 
 class SheetGrid:
     def __init__(self, client: gspread.Client, spreadsheet_id: str, sheet_id: int | None = None,
-                 *, retry: Mapping[str, Any] | None = None, memory: MarkMemory | None = None):
-        self.spreadsheet = Spreadsheet(client, spreadsheet_id, retry)
+                 *, retry: Mapping[str, Any] | None = None, memory: MarkMemory | None = None,
+                 deadline: float | None = None):
+        self.spreadsheet = Spreadsheet(client, spreadsheet_id, retry, deadline)
         self.sheet_id = sheet_id
         self.memory = memory  # needed to read and mark (validation); write-back does without
 

@@ -2,6 +2,7 @@
 register for write-back. The web API is a thin layer over this."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from server.batches.launcher import Launcher
@@ -15,9 +16,11 @@ from server.sheet.cells import time_converted_ratio
 from server.sheet.validation import Report, validate
 
 # The add-in's UrlFetchApp gives up after about 60 s and our answers must come within 20 s, so a
-# web request never sleeps to retry Google: a 429/5xx becomes a 503 with Retry-After, and the
-# add-in (whose calls are safe to repeat) tries again.
+# web request never sleeps to retry Google (a 429/5xx becomes a 503 with Retry-After, and the
+# add-in, whose calls are safe to repeat, tries again), and all its Sheets calls together end
+# within SHEETS_SECONDS.
 NO_RETRIES = {"attempts": 1}
+SHEETS_SECONDS = 17.0
 
 
 @dataclass
@@ -46,7 +49,8 @@ class SheetBatches:
 
     def grid(self, access_token: str | None, spreadsheet_id: str, sheet_id: int | None) -> SheetGrid:
         return SheetGrid(sheets_client(access_token, self.settings), spreadsheet_id, sheet_id,
-                         memory=MarkMemory(self.launcher.batches.redis), retry=NO_RETRIES)
+                         memory=MarkMemory(self.launcher.batches.redis), retry=NO_RETRIES,
+                         deadline=time.monotonic() + SHEETS_SECONDS)
 
     def check(self, grid: SheetGrid) -> CheckedSheet:
         contents = grid.read()

@@ -1,6 +1,7 @@
 """SheetGrid: real gspread over real HTTP to the Sheets emulator; request budgets from its log."""
 from __future__ import annotations
 
+import time
 import uuid
 
 import gspread
@@ -392,6 +393,19 @@ def test_transient_errors_are_retried(env, gc):
     env.inject(status=500, count=1)
     assert grid.read().rows[1] == ["cat", "public"]
     assert len(slept) == 2 and 0.5 <= slept[0] <= 1.0 and 1.0 <= slept[1] <= 1.5
+
+
+def test_calls_under_a_deadline_end_by_it(env, gc, memory):
+    """A web request's Sheets calls share one deadline: once too little time is left, the next
+    call is not sent and fails as a timeout (transient: the API answers 503 at once)."""
+    ws = new_sheet(gc, [HEADER, ["cat", "maybe"]])
+    env.set_latency(0.8)
+    grid = grid_of(gc, ws, memory, retry={"attempts": 1}, deadline=time.monotonic() + 1.5)
+    contents, report = check(grid)  # takes ~0.8 s: 0.7 s left, under the 1 s a call needs
+    budget = Budget(env)
+    with pytest.raises(requests.exceptions.Timeout):
+        grid.mark(contents, report)
+    assert budget.used() == {"read": 0, "write": 0}
 
 
 def test_permanent_error_is_not_retried(env, gc):
