@@ -12,6 +12,7 @@ from server.gsheets.cells import hex_colour
 
 COLUMN_KEY = "sheetbatch.column"       # per result column, value = its name
 ROW_KEY = "sheetbatch.row.{batch_id}"  # per submitted row, value = the row number at submission
+ROW_KEY_PREFIX = ROW_KEY.format(batch_id="")
 
 Look = tuple[str | None, str | None]  # a cell's (note, RRGGBB background)
 
@@ -26,6 +27,7 @@ class SheetContents(Table):
     marks: dict[str, dict] = field(default_factory=dict)  # A1 → what we remember of our mark
     column_anchors: dict[str, list[tuple[int, int]]] = field(
         default_factory=lambda: defaultdict(list))  # result column → [(metadataId, column)]
+    anchored_batches: set[str] = field(default_factory=set)  # batches with row anchors here
 
     def look(self, cell: tuple[int, int]) -> Look:
         return self.looks.get(cell, (None, None))
@@ -44,6 +46,10 @@ def contents_of(sheet: dict[str, Any]) -> SheetContents:
             _load_row(contents, r0 + i, c0, row_data.get("values") or [])
         for column in data.get("columnMetadata") or []:
             metadata += column.get("developerMetadata") or []
+        for row in data.get("rowMetadata") or []:
+            for md in row.get("developerMetadata") or []:
+                if md.get("metadataKey", "").startswith(ROW_KEY_PREFIX):
+                    contents.anchored_batches.add(md["metadataKey"][len(ROW_KEY_PREFIX):])
     while contents.rows and not contents.rows[-1]:
         contents.rows.pop()  # rows holding only formats (e.g. a text-formatted column) are not data
     contents.width = max((len(row) for row in contents.rows), default=0)

@@ -22,7 +22,7 @@ from server.sheet.validation import Report
 
 READ_FIELDS = ("sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)),"
                "data(startRow,startColumn,rowData(values(formattedValue,note,"
-               "userEnteredFormat.backgroundColor)),"
+               "userEnteredFormat.backgroundColor)),rowMetadata(developerMetadata(metadataKey)),"
                "columnMetadata(developerMetadata(metadataId,metadataKey,metadataValue,location))))")
 
 
@@ -89,9 +89,12 @@ class SheetGrid:
         return sheet_id, title
 
     def prepare_batch(self, contents: SheetContents, batch_id: str, rows: Iterable[int],
-                      report: Report) -> None:
-        """Result headers, column and row anchors, "queued" statuses: ONE batchUpdate."""
-        self.spreadsheet.batch_update(anchors.prepare_requests(contents, batch_id, rows, report))
+                      report: Report, forget: Iterable[str] = ()) -> None:
+        """Result headers, column and row anchors, "queued" statuses, and the deletion of the
+        row anchors of the batches in `forget`: ONE batchUpdate."""
+        requests = anchors.prepare_requests(contents, batch_id, rows, report)
+        requests += [anchors.clear_request(old) for old in forget]
+        self.spreadsheet.batch_update(requests)
 
     def write_results(self, results: dict[str, dict[int, dict[str, Any]]]
                       ) -> set[tuple[str, int]]:

@@ -75,9 +75,16 @@ class SheetBatches:
             report, owner, provider, contents.title,
             extra={"kind": "sheet", "spreadsheet_id": grid.spreadsheet_id,
                    "sheet_id": str(contents.sheet_id), "public_url": public_url},
-            prepare=lambda batch_id: grid.prepare_batch(contents, batch_id, report.rows, report))
+            prepare=lambda batch_id: grid.prepare_batch(contents, batch_id, report.rows, report,
+                                                        forget=self.forgotten(contents)))
         self.writeback.register(batch_id)
         return batch_id
+
+    def forgotten(self, contents: SheetContents) -> list[str]:
+        """The sweep for old anchors: row anchors on this sheet of batches we no longer know
+        (lost with a Redis, or left by another server) go with the next batch's start."""
+        batches = self.launcher.batches
+        return sorted(b for b in contents.anchored_batches if not batches.known(b))
 
     def resume(self, batch_id: str, owner: str, retry_failed: bool = False) -> int:
         again = self.launcher.resume(batch_id, owner, retry_failed)

@@ -118,6 +118,24 @@ def test_row_anchors_of_a_resumable_batch_are_swept_a_day_later(services, emulat
     assert row_anchors(emulator, sheet, batch_id) == []
 
 
+def test_anchors_of_batches_we_no_longer_know_go_with_the_next_start(services, emulator):
+    """E.g. Redis was lost: nothing would ever clear those anchors, and they fill the sheet's
+    metadata budget. The next batch started on the sheet deletes them in its one write."""
+    sheet = make_sheet(emulator)
+    sheet.spreadsheet.batch_update({"requests": [{"createDeveloperMetadata": {
+        "developerMetadata": {"metadataKey": ROW_KEY.format(batch_id="f0f0f0f0f0f0f0f0"),
+                              "metadataValue": str(row), "visibility": "DOCUMENT",
+                              "location": {"dimensionRange": {
+                                  "sheetId": sheet.id, "dimension": "ROWS",
+                                  "startIndex": row - 1, "endIndex": row}}}}}
+        for row in (2, 3)]})
+    kept = start(services, sheet)  # a batch we know keeps its anchors
+    batch_id = start(services, sheet)
+    assert row_anchors(emulator, sheet, "f0f0f0f0f0f0f0f0") == []
+    assert len(row_anchors(emulator, sheet, kept)) == 2
+    assert len(row_anchors(emulator, sheet, batch_id)) == 2
+
+
 def test_rows_wait_for_a_token_then_land(services, emulator):
     sheet = make_sheet(emulator)
     grid = services.sheets.grid(TOKEN, sheet.spreadsheet.id, sheet.id)
