@@ -10,12 +10,12 @@ import gspread
 from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from server.batches import keys
 from server.batches.launcher import InvalidSheet, OverBudget
 from server.batches.store import BatchNotFound
 from server.generation.providers import PROVIDER_NAMES, make_provider
 from server.gsheets.client import SheetAccessError, SheetsUnavailable, is_transient, retry_after
 from server.gsheets.tokens import store_token
-from server.batches import keys
 from server.sheet import columns
 from server.sheet.statuses import COUNT_NAMES, FINISHED, BatchStatus, RowStatus
 from server.sheet.template import FULL_COLUMNS, SIMPLE_COLUMNS
@@ -53,6 +53,9 @@ def identify_caller():
 def keep_token(token: str) -> None:
     """Keep the person's access token for write-back for as long as Google says it lives (the
     write-back of a waiting batch resumes with it at once)."""
+    if is_jwt(token):
+        raise ApiError(400, "bad_request", "access_token must be a Google OAuth access token "
+                                           "(ScriptApp.getOAuthToken()), not an identity token.")
     owner = g.caller if token == bearer() else services().auth.identify(f"Bearer {token}")
     if owner.email != g.caller.email:
         raise ApiError(401, "unauthenticated", "The Google access token sent is another "
