@@ -69,21 +69,30 @@ def test_the_batch_status_names_its_sheet(services, emulator):
     assert (status["spreadsheet_id"], status["sheet_id"]) == (sheet.spreadsheet.id, sheet.id)
 
 
-def test_a_deleted_spreadsheet_stops_write_back_with_a_message(services, emulator):
+@pytest.mark.parametrize("gone, says", [("deleted", "was not found"),
+                                         ("unshared", "is not shared with")])
+def test_a_lost_spreadsheet_stops_write_back_with_a_message(services, emulator, gone, says):
     sheet = make_sheet(emulator)
     batch_id = start(services, sheet)
     make_image(services, batch_id, 2)
     store_token(services.batches.redis, OWNER, TOKEN, 600)
-    del emulator.state.spreadsheets[sheet.spreadsheet.id]
-    wait_for(lambda: services.sheets.writeback.flush_due()
-             or writeback(services, batch_id)["state"] == "stopped", timeout=10,
-             what="write-back to stop")
-    assert "was not found" in writeback(services, batch_id)["message"]
-    assert not services.batches.redis.sismember(keys.SHEET_BATCHES, batch_id)
-    sent = len(emulator.log)
-    make_image(services, batch_id, 3)
-    services.sheets.writeback.flush_due()
-    assert len(emulator.log) == sent  # never retried
+    if gone == "deleted":
+        del emulator.state.spreadsheets[sheet.spreadsheet.id]
+    else:  # the owner (someone else) stopped sharing it with Alice: Google answers 403
+        emulator.state.spreadsheets[sheet.spreadsheet.id].owner = "owner@example.com"
+        emulator.state.emails[TOKEN] = OWNER
+    try:
+        wait_for(lambda: services.sheets.writeback.flush_due()
+                 or writeback(services, batch_id)["state"] == "stopped", timeout=10,
+                 what="write-back to stop")
+        assert says in writeback(services, batch_id)["message"]
+        assert not services.batches.redis.sismember(keys.SHEET_BATCHES, batch_id)
+        sent = len(emulator.log)
+        make_image(services, batch_id, 3)
+        services.sheets.writeback.flush_due()
+        assert len(emulator.log) == sent  # never retried
+    finally:
+        emulator.state.emails.pop(TOKEN, None)
 
 
 def test_row_anchors_go_when_a_batch_completes(services, emulator):
