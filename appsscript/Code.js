@@ -6,30 +6,31 @@
  * backend with two Google tokens:
  *   Authorization: Bearer <identity token>   who is calling (the backend verifies it)
  *   X-Google-Access-Token: <access token>    lets the backend read and mark this spreadsheet
- * The backend URL comes from the Script Property SHEETBATCH_URL (see README.md). Nothing here
- * logs a token, and nothing here knows the sheet's columns: they come from GET /api/config.
+ * The backend URL comes from the Script Property SHEETBATCH_URL (see README.md); it must be
+ * https:// and covered by the manifest's urlFetchWhitelist (`npm run allowlist -- <url>` writes
+ * it). Nothing here logs a token, and nothing here knows the sheet's columns or statuses: they
+ * come from GET /api/config.
  *
- * Scopes (appsscript.json): `spreadsheets.currentonly` is all this script needs for itself, but
- * the access token from ScriptApp.getOAuthToken() is forwarded to the Sheets REST API by the
- * backend, and Google does not document that the REST API accepts a `currentonly` token; so the
- * manifest also asks for `spreadsheets`. Drop it (and share sheets with the backend's service
- * account instead) if the wider consent screen is not acceptable — README.md explains both.
+ * Scopes (appsscript.json): `spreadsheets` (the backend forwards the access token to the Sheets
+ * REST API, which has no `currentonly`), `script.container.ui` (menu, sidebar),
+ * `script.external_request` (UrlFetchApp), `script.scriptapp` (the hourly token trigger),
+ * `openid` + `userinfo.email` (without them getIdentityToken() is null).
  */
 
 var MENU_TITLE = 'Batch images';
 var SIDEBAR_TITLE = 'Batch images';
 var URL_PROPERTY = 'SHEETBATCH_URL';
 var PENDING_PROPERTY = 'SHEETBATCH_PENDING_ACTION';
-// A Marketplace add-on must put its menu under Extensions (createAddonMenu); a script bound to
-// one spreadsheet may have a top-level menu. Set to true before publishing as an add-on.
-var PUBLISHED_AS_ADDON = false;
+var REFRESH_HANDLER = 'hourlyRefresh';
 var ALLOWED_METHODS = { GET: true, POST: true, PUT: true, PATCH: true, DELETE: true };
 
-/** Adds the "Batch images" menu. Runs in AuthMode.NONE too, so it touches nothing else. */
+/**
+ * Adds the menu under Extensions (createAddonMenu: right for an add-on, and it works in a bound
+ * script too). Runs in AuthMode.NONE too, so it touches nothing else: no properties, no fetch.
+ */
 function onOpen(e) {
-  var ui = SpreadsheetApp.getUi();
-  var menu = PUBLISHED_AS_ADDON ? ui.createAddonMenu() : ui.createMenu(MENU_TITLE);
-  menu.addItem('Open sidebar', 'showSidebar')
+  SpreadsheetApp.getUi().createAddonMenu()
+    .addItem('Open sidebar', 'showSidebar')
     .addItem('Insert template', 'insertTemplateFromMenu')
     .addItem('Validate sheet', 'validateFromMenu')
     .addToUi();
@@ -41,8 +42,7 @@ function onInstall(e) {
 
 function showSidebar() {
   var html = HtmlService.createHtmlOutputFromFile('Sidebar')
-    .setTitle(SIDEBAR_TITLE)
-    .setWidth(300);
+    .setTitle(SIDEBAR_TITLE);
   SpreadsheetApp.getUi().showSidebar(html);
 }
 
@@ -95,15 +95,22 @@ function backendUrl_() {
       'Project Settings → Script Properties and add ' + URL_PROPERTY +
       ' (for example https://sheetbatch.example.com).');
   }
-  if (!/^https?:\/\//i.test(url)) {
+  if (!/^https:\/\//i.test(url)) {
+    // The manifest's allowlist (urlFetchWhitelist) takes https:// prefixes only.
     throw new Error(URL_PROPERTY + ' must start with https:// (it is "' + url + '").');
   }
   return url.replace(/\/+$/, '');
 }
 
 function authHeaders_() {
+  var identity = ScriptApp.getIdentityToken();
+  if (!identity) {
+    // Apps Script returns null without the openid scope: never send "Bearer null".
+    throw new Error('Google gave this add-on no identity token: its manifest (appsscript.json) ' +
+      'must ask for the "openid" and "userinfo.email" scopes. Ask whoever installed it.');
+  }
   return {
-    Authorization: 'Bearer ' + ScriptApp.getIdentityToken(),
+    Authorization: 'Bearer ' + identity,
     'X-Google-Access-Token': ScriptApp.getOAuthToken()
   };
 }
@@ -205,6 +212,43 @@ function findSheetById_(spreadsheet, sheetId) {
 /** Hands the backend a fresh access token, so status write-back keeps working in long batches. */
 function refreshToken() {
   api('POST', '/api/token', { access_token: ScriptApp.getOAuthToken() });
+  return true;
+}
+
+/**
+ * While a batch runs, a time-driven trigger (at most hourly for add-ons) hands the backend a
+ * fresh token even with the sidebar closed, so status keeps landing in the sheet. The sidebar
+ * calls this when it sees a running batch; the trigger removes itself once none is running.
+ */
+function keepTokenFresh() {
+  var exists = ScriptApp.getProjectTriggers().some(function (trigger) {
+    return trigger.getHandlerFunction() === REFRESH_HANDLER;
+  });
+  if (!exists) {
+    ScriptApp.newTrigger(REFRESH_HANDLER).timeBased().everyHours(1).create();
+  }
+  return !exists;
+}
+
+/** The hourly trigger: a fresh token while any batch of the person's runs; else it retires. */
+function hourlyRefresh() {
+  var answer = api('GET', '/api/batches') || {};
+  var running = (answer.batches || []).some(function (batch) { return !batch.finished; });
+  if (running) {
+    refreshToken();
+    return true;
+  }
+  ScriptApp.getProjectTriggers().forEach(function (trigger) {
+    if (trigger.getHandlerFunction() === REFRESH_HANDLER) {
+      ScriptApp.deleteTrigger(trigger);
+    }
+  });
+  return false;
+}
+
+/** A toast in the sheet (e.g. "Batch complete"), seen even when the sidebar is scrolled away. */
+function notify(message, title) {
+  SpreadsheetApp.getActiveSpreadsheet().toast(String(message || ''), String(title || MENU_TITLE), 10);
   return true;
 }
 

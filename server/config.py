@@ -47,7 +47,9 @@ class Settings:
     secret_key: str | None = None
     monthly_budget: float = 50.0
     flush_interval: float = 2.0
-    google_client_id: str | None = None
+    # Audiences an identity token may carry: the OAuth client id of each Apps Script project
+    # that calls us (a test deployment and the published add-on have different ones).
+    google_client_ids: tuple[str, ...] = ()
     google_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
     google_tokeninfo_url: str = "https://oauth2.googleapis.com/tokeninfo"
     google_issuers: tuple[str, ...] = ("accounts.google.com", "https://accounts.google.com")
@@ -57,6 +59,8 @@ class Settings:
     s3_bucket: str | None = None
     s3_prefix: str = ""
     s3_endpoint: str | None = None
+    smtp_url: str | None = None  # smtp://, smtp+starttls:// or smtps://[user:password@]host[:port]
+    mail_from: str = "sheetbatch@localhost"
     bind: str = "127.0.0.1:8000"
     web_processes: int = 2
     web_threads: int = 8
@@ -65,8 +69,6 @@ class Settings:
     single_user: str = "auto"
     google_gsi_client_url: str = "https://accounts.google.com/gsi/client"
     retention_days: float = 0.0  # delete batches older than this; 0 keeps them forever
-    smtp_url: str | None = None  # smtp://user:password@host:port (smtps:// for TLS); unset: no mail
-    mail_from: str = "sheetbatch@localhost"
 
     @property
     def single_user_mode(self) -> bool:
@@ -74,7 +76,12 @@ class Settings:
         if self.single_user in ("on", "off"):
             return self.single_user == "on"
         host = self.bind.rpartition(":")[0].strip("[]")
-        return host in LOOPBACK_HOSTS and not self.google_client_id
+        return host in LOOPBACK_HOSTS and not self.google_client_ids
+
+    @property
+    def web_client_id(self) -> str | None:
+        """The OAuth client of the web page's sign-in: the first of GOOGLE_CLIENT_ID's list."""
+        return self.google_client_ids[0] if self.google_client_ids else None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -104,7 +111,7 @@ class Settings:
             secret_key=env("SHEETBATCH_SECRET_KEY"),
             monthly_budget=float(env("SHEETBATCH_MONTHLY_BUDGET", "50")),
             flush_interval=float(env("SHEETBATCH_FLUSH_INTERVAL", "2")),
-            google_client_id=env("GOOGLE_CLIENT_ID"),
+            google_client_ids=env_list("GOOGLE_CLIENT_ID", ""),
             google_certs_url=env("GOOGLE_CERTS_URL", cls.google_certs_url),
             google_tokeninfo_url=env("GOOGLE_TOKENINFO_URL", cls.google_tokeninfo_url),
             google_issuers=env_list("GOOGLE_ISSUERS", ",".join(cls.google_issuers)),

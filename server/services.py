@@ -82,6 +82,12 @@ class Services:
         return Authenticator(self.settings)
 
     @cached_property
+    def notices(self):
+        from server.batches.notices import Notices
+        return Notices(self.settings, lambda batch_id, owner:
+                       f"gallery/{self.signer.gallery_token(batch_id, owner)}")
+
+    @cached_property
     def image_maker(self):
         from server.generation.maker import ImageMaker
         return ImageMaker(self.batches, self.settings)

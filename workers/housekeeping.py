@@ -1,6 +1,7 @@
 """Background duties shared by all worker processes, done by one of them at a time: take back
 images of dead workers, flush sheet write-back, settle budgets of finished batches (and mail
-their owners when SMTP is configured), and delete batches past the retention period."""
+their owners when SMTP is configured), delete the row anchors of finished sheet batches, and
+delete batches past the retention period."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +10,6 @@ import time
 
 from server.batches import keys
 from server.batches.lifecycle import delete_expired
-from server.batches.notify import mail_finished
 from server.services import Services
 
 log = logging.getLogger(__name__)
@@ -18,6 +18,7 @@ TICK_SECONDS = 0.5
 REAP_EVERY_SECONDS = 5.0
 SETTLE_EVERY_SECONDS = 1.0
 RETENTION_EVERY_SECONDS = 600.0
+ANCHORS_EVERY_SECONDS = 5.0
 
 
 class Housekeeper:
@@ -36,6 +37,8 @@ class Housekeeper:
             services = self.services
             delete_expired(services.batches, services.launcher, services.settings)
         self.services.writeback.flush_due()
+        if self._turn("anchors", ANCHORS_EVERY_SECONDS):
+            self.services.writeback.clear_due_anchors()
 
     def _turn(self, duty: str, seconds: float) -> bool:
         return bool(self.redis.set(keys.duty(duty), 1, nx=True, px=int(seconds * 1000)))
@@ -47,12 +50,12 @@ class Housekeeper:
             status = batches.status(batch_id)
             if status.finished:
                 self.services.launcher.settle(batch_id)
-                self.redis.srem(keys.BUDGETED_BATCHES, batch_id)
+                if self.redis.srem(keys.BUDGETED_BATCHES, batch_id):
+                    self.services.notices.batch_finished(status)
                 # One last write of every row, in case a flush was lost with a crashed process.
                 batches.mark_dirty(batch_id, status.rows)
                 if status.fields.get("kind") == "sheet":
                     self.services.writeback.register(batch_id)
-                mail_finished(self.services.settings, status)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.wait(TICK_SECONDS):

@@ -1,15 +1,19 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { loadCode, fakeResponse } = require('./gas_fakes');
+const { loadCode, fakeResponse, DAILY_FETCHES } = require('./gas_fakes');
+const { allowlistEntry, writeAllowlist } = require('../allowlist');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 
 const plain = (value) => JSON.parse(JSON.stringify(value));
 
-test('onOpen adds the "Batch images" menu with its three items', () => {
-  const { gs, ui } = loadCode();
-  gs.onOpen({ authMode: 'NONE' });
+test('onOpen adds the add-on menu with its three items, even in AuthMode.NONE', () => {
+  const { gs, ui, trigger } = loadCode();
+  trigger('onOpen', 'NONE'); // the fakes refuse properties, fetches and tokens in this mode
   assert.equal(ui.menus.length, 1);
-  assert.equal(ui.menus[0].title, 'Batch images');
+  assert.equal(ui.menus[0].title, '(add-on)', 'createAddonMenu, as add-ons must');
   assert.deepEqual(plain(ui.menus[0].items), [
     { caption: 'Open sidebar', fn: 'showSidebar' },
     { caption: 'Insert template', fn: 'insertTemplateFromMenu' },
@@ -20,10 +24,16 @@ test('onOpen adds the "Batch images" menu with its three items', () => {
   }
 });
 
+test('AuthMode.NONE forbids what Google forbids there', () => {
+  const { gs, trigger } = loadCode();
+  gs.onOpen = () => gs.api('GET', '/api/config');
+  assert.throws(() => trigger('onOpen', 'NONE'), /AuthMode.NONE/);
+});
+
 test('onInstall builds the same menu', () => {
-  const { gs, ui } = loadCode();
-  gs.onInstall({ authMode: 'FULL' });
-  assert.equal(ui.menus[0].title, 'Batch images');
+  const { ui, trigger } = loadCode();
+  trigger('onInstall', 'FULL');
+  assert.equal(ui.menus[0].title, '(add-on)');
   assert.equal(ui.menus[0].items.length, 3);
 });
 
@@ -125,10 +135,76 @@ test('missing SHEETBATCH_URL is a clear error and nothing is fetched', () => {
   assert.equal(requests.length, 0);
 });
 
-test('a blank or non-http SHEETBATCH_URL is refused', () => {
+test('a blank, non-https or http SHEETBATCH_URL is refused', () => {
   assert.throws(() => loadCode({ url: '   ' }).gs.api('GET', '/api/config'), /not set/);
   assert.throws(() => loadCode({ url: 'backend.test' }).gs.api('GET', '/api/config'),
     /must start with https:\/\//);
+  assert.throws(() => loadCode({ url: 'http://backend.test' }).gs.api('GET', '/api/config'),
+    /must start with https:\/\//);
+});
+
+test('a backend outside the allowlist cannot be reached, as in Apps Script', () => {
+  const { gs, requests } = loadCode({ url: 'https://other.test', responses: () => fakeResponse(200, {}) });
+  assert.throws(() => gs.api('GET', '/api/config'), /not in the allowlist/);
+  assert.equal(requests.length, 0);
+  const placeholder = loadCode({ manifest: { urlFetchWhitelist: ['https://sheetbatch.example.com/'] } });
+  assert.throws(() => placeholder.gs.api('GET', '/api/config'), /not in the allowlist/);
+});
+
+test('allowlist.js writes the backend origin as the only https:// prefix', () => {
+  assert.equal(allowlistEntry('https://sheetbatch.example.org/some/path'), 'https://sheetbatch.example.org/');
+  assert.throws(() => allowlistEntry('http://sheetbatch.example.org'), /https:\/\/ addresses only/);
+  assert.throws(() => allowlistEntry('sheetbatch'), /Not a URL/);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'manifest-'));
+  const copy = path.join(dir, 'appsscript.json');
+  fs.copyFileSync(path.join(__dirname, '..', 'appsscript.json'), copy);
+  writeAllowlist('https://api.example.org:8443', copy);
+  const manifest = JSON.parse(fs.readFileSync(copy, 'utf8'));
+  assert.deepEqual(manifest.urlFetchWhitelist, ['https://api.example.org:8443/']);
+  const { gs } = loadCode({ url: 'https://api.example.org:8443', manifest,
+    responses: [fakeResponse(200, { ok: true })] });
+  assert.deepEqual(plain(gs.api('GET', '/api/config')), { ok: true });
+});
+
+test('without the openid scope there is no identity token, and no "Bearer null" is sent', () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'appsscript.json'), 'utf8'));
+  manifest.oauthScopes = manifest.oauthScopes.filter((scope) => scope !== 'openid');
+  const { gs, requests } = loadCode({ manifest, responses: () => fakeResponse(200, {}) });
+  assert.throws(() => gs.api('GET', '/api/config'), /no identity token.*openid/s);
+  assert.equal(requests.length, 0);
+});
+
+test('a backend slower than the fetch deadline is a failure, not a hang', () => {
+  const { gs } = loadCode({ responses: [fakeResponse(200, {}, 61)] });
+  assert.throws(() => gs.api('GET', '/api/config'), /Could not reach the sheetbatch server.*Timeout/s);
+});
+
+test('the daily fetch quota runs out as in Apps Script', () => {
+  const { gs, quota } = loadCode({ fetchesLeft: 1, responses: () => fakeResponse(200, {}) });
+  gs.api('GET', '/api/config');
+  assert.throws(() => gs.api('GET', '/api/config'), /too many times for one day/);
+  assert.equal(quota.left, 0);
+  assert.equal(loadCode().quota.left, DAILY_FETCHES);
+});
+
+test('keepTokenFresh installs one hourly trigger; it retires once no batch runs', () => {
+  const running = [fakeResponse(200, { batches: [{ id: 'b1', finished: false }] }), fakeResponse(204, '')];
+  const { gs, triggers, requests } = loadCode({ responses: running.concat(
+    [fakeResponse(200, { batches: [{ id: 'b1', finished: true }] })]) });
+  assert.equal(gs.keepTokenFresh(), true);
+  assert.equal(gs.keepTokenFresh(), false, 'never a second trigger');
+  assert.equal(triggers.triggers.length, 1);
+  assert.equal(triggers.triggers[0].getHandlerFunction(), 'hourlyRefresh');
+  assert.equal(gs.hourlyRefresh(), true);
+  assert.equal(requests[1].url, 'https://backend.test/api/token');
+  assert.equal(gs.hourlyRefresh(), false);
+  assert.equal(triggers.triggers.length, 0);
+});
+
+test('notify shows a toast in the sheet', () => {
+  const { gs, spreadsheet } = loadCode();
+  gs.notify('Batch complete: 8 images.', 'Batch images');
+  assert.deepEqual(plain(spreadsheet.toasts), [{ message: 'Batch complete: 8 images.', title: 'Batch images' }]);
 });
 
 test('api only reaches /api/ paths with known methods', () => {
@@ -195,13 +271,15 @@ test('the manifest asks for the documented scopes and the V8 runtime', () => {
   const manifest = require('../appsscript.json');
   assert.equal(manifest.runtimeVersion, 'V8');
   for (const scope of [
-    'https://www.googleapis.com/auth/spreadsheets.currentonly',
+    'https://www.googleapis.com/auth/spreadsheets',
     'https://www.googleapis.com/auth/script.container.ui',
+    'https://www.googleapis.com/auth/script.scriptapp',
     'https://www.googleapis.com/auth/script.external_request',
     'openid',
     'https://www.googleapis.com/auth/userinfo.email'
   ]) {
     assert.ok(manifest.oauthScopes.includes(scope), scope);
   }
-  assert.ok(Array.isArray(manifest.urlFetchWhitelist) && manifest.urlFetchWhitelist.length === 1);
+  // No placeholder allowlist: once present it is enforced (npm run allowlist writes the real one).
+  assert.equal(manifest.urlFetchWhitelist, undefined);
 });

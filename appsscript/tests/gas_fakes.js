@@ -1,16 +1,41 @@
 'use strict';
 // Small fakes of the Apps Script services Code.js calls, and a loader that runs Code.js in a
-// fresh vm context with them. Each fake records what it was asked to do.
+// fresh vm context with them. Each fake records what it was asked to do, and is as strict as
+// the real service where Google documents a limit (reference/google.md):
+//  - UrlFetchApp enforces the manifest's urlFetchWhitelist once present (https:// prefixes
+//    only), a fixed deadline (about 60 s: a scripted answer that takes longer throws), and the
+//    daily quota of URL fetches (20,000 for a consumer account);
+//  - ScriptApp.getIdentityToken() is null unless the manifest asks for `openid`;
+//  - in AuthMode.NONE (onOpen before the add-on is authorised) properties, fetches and tokens
+//    are refused;
+//  - time-driven triggers of an add-on run at most hourly.
 const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
 
 const CODE_PATH = path.join(__dirname, '..', 'Code.js');
+const MANIFEST_PATH = path.join(__dirname, '..', 'appsscript.json');
+const FETCH_DEADLINE_SECONDS = 60;
+const DAILY_FETCHES = 20000;
 
-function fakeResponse(status, body) {
+/** A scripted answer; `seconds` is how long the backend takes to give it. */
+function fakeResponse(status, body, seconds = 0.1) {
   const text = body === undefined || body === null ? ''
     : typeof body === 'string' ? body : JSON.stringify(body);
-  return { getResponseCode: () => status, getContentText: () => text };
+  return { getResponseCode: () => status, getContentText: () => text, seconds };
+}
+
+function checkAllowlist(manifest, url) {
+  const allowlist = manifest.urlFetchWhitelist;
+  if (allowlist === undefined) return;
+  for (const prefix of allowlist) {
+    if (!/^https:\/\/[^/]+\//.test(prefix)) {
+      throw new Error(`Invalid urlFetchWhitelist entry "${prefix}": only https:// prefixes ending in a path are allowed.`);
+    }
+  }
+  if (!allowlist.some((prefix) => url.startsWith(prefix))) {
+    throw new Error(`Exception: Script has attempted to access a URL that is not in the allowlist (urlFetchWhitelist): ${url}`);
+  }
 }
 
 class FakeRange {
@@ -50,6 +75,26 @@ class FakeMenu {
   addToUi() { this.ui.menus.push(this); }
 }
 
+class FakeTriggers {
+  constructor() { this.triggers = []; }
+  builder(handler) {
+    const triggers = this.triggers;
+    const timeBased = {
+      everyHours(n) {
+        if (!(n >= 1)) throw new Error('Add-on triggers run at most once an hour.');
+        this.hours = n; return this;
+      },
+      everyMinutes() { throw new Error('Add-on triggers run at most once an hour.'); },
+      create() {
+        const trigger = { getHandlerFunction: () => handler, hours: this.hours };
+        triggers.push(trigger);
+        return trigger;
+      }
+    };
+    return { timeBased: () => timeBased };
+  }
+}
+
 class FakeUi {
   constructor() { this.menus = []; this.sidebars = []; this.alerts = []; }
   createMenu(title) { return new FakeMenu(this, title); }
@@ -81,27 +126,52 @@ function loadCode(options = {}) {
     'url' in options ? (options.url === null ? {} : { SHEETBATCH_URL: options.url })
       : { SHEETBATCH_URL: 'https://backend.test/' });
   const userProperties = new FakeProperties({});
+  const manifest = Object.assign(JSON.parse(fs.readFileSync(MANIFEST_PATH, 'utf8')),
+    { urlFetchWhitelist: ['https://backend.test/'] }, options.manifest || {});
+  const quota = { left: options.fetchesLeft === undefined ? DAILY_FETCHES : options.fetchesLeft };
+  const triggers = new FakeTriggers();
+  const mode = { current: 'FULL' };
   const logs = [];
+  /** What AuthMode.NONE forbids (Google: no properties, no fetch, no tokens in onOpen). */
+  function authorised(service) {
+    if (mode.current === 'NONE') {
+      throw new Error(`You do not have permission to call ${service} in AuthMode.NONE.`);
+    }
+  }
+  function properties(store, name) {
+    return () => { authorised(name); return store; };
+  }
   const context = {
     SpreadsheetApp: { getUi: () => ui, getActiveSpreadsheet: () => spreadsheet },
     UrlFetchApp: {
       fetch(url, params) {
+        authorised('UrlFetchApp.fetch');
+        checkAllowlist(manifest, url);
+        if (quota.left <= 0) throw new Error('Exception: Service invoked too many times for one day: urlfetch.');
+        quota.left--;
         requests.push({ url, params: JSON.parse(JSON.stringify(params)) });
         if (options.fetchThrows) throw new Error(options.fetchThrows);
         const next = typeof scripted === 'function' ? scripted(url, params) : scripted.shift();
         if (!next) throw new Error('test: no scripted response for ' + url);
+        if (next.seconds > FETCH_DEADLINE_SECONDS) throw new Error('Exception: Timeout: ' + url);
         return next;
       }
     },
     ScriptApp: {
-      getOAuthToken: () => 'access-token-abc',
-      getIdentityToken: () => 'header.identity-token-xyz.signature',
+      getOAuthToken: () => { authorised('ScriptApp.getOAuthToken'); return 'access-token-abc'; },
+      getIdentityToken: () => {
+        authorised('ScriptApp.getIdentityToken');
+        return manifest.oauthScopes.includes('openid') ? 'header.identity-token-xyz.signature' : null;
+      },
+      getProjectTriggers: () => triggers.triggers.slice(),
+      newTrigger: (handler) => { authorised('ScriptApp.newTrigger'); return triggers.builder(handler); },
+      deleteTrigger: (trigger) => { triggers.triggers = triggers.triggers.filter((t) => t !== trigger); },
       AuthMode: { NONE: 'NONE', LIMITED: 'LIMITED', FULL: 'FULL' }
     },
     HtmlService: { createHtmlOutputFromFile: (file) => new FakeHtmlOutput(file) },
     PropertiesService: {
-      getScriptProperties: () => scriptProperties,
-      getUserProperties: () => userProperties
+      getScriptProperties: properties(scriptProperties, 'PropertiesService.getScriptProperties'),
+      getUserProperties: properties(userProperties, 'PropertiesService.getUserProperties')
     },
     Session: { getActiveUser: () => ({ getEmail: () => 'person@example.com' }) },
     Logger: { log: (...args) => logs.push(args.join(' ')) },
@@ -110,7 +180,17 @@ function loadCode(options = {}) {
   };
   vm.createContext(context);
   vm.runInContext(fs.readFileSync(CODE_PATH, 'utf8'), context, { filename: 'Code.js' });
-  return { gs: context, spreadsheet, ui, requests, scriptProperties, userProperties, logs };
+  /** Runs a simple trigger as Apps Script would: onOpen(e) in `authMode`. */
+  function trigger(name, authMode) {
+    mode.current = authMode;
+    try {
+      return context[name]({ authMode });
+    } finally {
+      mode.current = 'FULL';
+    }
+  }
+  return { gs: context, spreadsheet, ui, requests, scriptProperties, userProperties, logs,
+    manifest, quota, triggers, trigger };
 }
 
-module.exports = { loadCode, fakeResponse };
+module.exports = { loadCode, fakeResponse, FETCH_DEADLINE_SECONDS, DAILY_FETCHES };

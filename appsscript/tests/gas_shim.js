@@ -23,7 +23,8 @@
     email: 'tester@example.com',
     action: params.get('action') || null
   };
-  var gas = window.__gas = { calls: [], selected: [], inFlight: 0, maxInFlight: 0, tokenRefreshes: 0 };
+  var gas = window.__gas = { calls: [], selected: [], inFlight: 0, maxInFlight: 0, tokenRefreshes: 0,
+    toasts: [], triggers: 0 };
 
   function api(method, path, body) {
     method = String(method || 'GET').toUpperCase();
@@ -60,6 +61,14 @@
     refreshToken: function () {
       gas.tokenRefreshes++;
       return api('POST', '/api/token', { access_token: accessToken }).then(function () { return true; });
+    },
+    keepTokenFresh: function () {
+      gas.triggers = 1; // Code.js installs at most one hourly trigger
+      return true;
+    },
+    notify: function (message, title) {
+      gas.toasts.push({ message: message, title: title });
+      return true;
     },
     insertTemplate: function () {
       return api('POST', '/api/template', { spreadsheet_id: context.spreadsheetId, full: true }).then(function (answer) {

@@ -50,17 +50,43 @@ test('every server function the sidebar runs exists in Code.js', () => {
     assert.equal(typeof gs[name], 'function', `Code.js has no function ${name}()`);
     assert.ok(!name.endsWith('_'), `${name} is private (trailing underscore) and cannot be called`);
   }
-  for (const name of ['api', 'getContext', 'selectCell', 'refreshToken', 'insertTemplate']) {
+  for (const name of ['api', 'getContext', 'selectCell', 'refreshToken', 'insertTemplate',
+    'keepTokenFresh', 'notify']) {
     assert.ok(called.has(name), `the sidebar never calls ${name}()`);
   }
 });
 
 test('the sidebar is one self-contained file that works in the Apps Script sandbox', () => {
   assert.doesNotMatch(code, /<script[^>]+src=/i, 'no external scripts');
-  assert.doesNotMatch(code, /<link[^>]+stylesheet/i, 'no external stylesheets');
+  const sheets = code.match(/<link[^>]+stylesheet[^>]*>/gi) || [];
+  assert.deepEqual(sheets.map((tag) => /href="([^"]+)"/.exec(tag)[1]),
+    ['https://ssl.gstatic.com/docs/script/css/add-ons1.css'], "only Google's add-on CSS package");
   assert.doesNotMatch(code, /<\?|\?>/, 'no template scriptlets, so the file is served as is');
   assert.match(code, /aria-live=/);
   assert.match(code, /role="progressbar"/);
   assert.match(code, /MAX_IN_FLIGHT = [1-9]\b/);
   new Function(script); // the script parses
+});
+
+test('statuses, counts and what Fix repairs come from the backend, not from the sidebar', () => {
+  for (const status of ['completed_with_errors', 'stopping']) {
+    assert.ok(!script.includes(`'${status}'`), `Sidebar.html hard-codes the status "${status}"`);
+  }
+  assert.doesNotMatch(script, /\['done', 'failed'/, 'count names come from /api/config');
+  assert.match(script, /statuses\(\)\.finished/);
+  assert.match(script, /w\.fixable === true/);
+});
+
+test('the sidebar polls the compact progress, backing off from 5 s to 30 s', () => {
+  assert.match(script, /POLL_FAST_MS = 5000/);
+  assert.match(script, /POLL_IDLE_MAX_MS = 30000/);
+  assert.match(script, /'\/progress'/);
+  assert.doesNotMatch(script, /api\('GET', '\/api\/batches\/' \+ encodeURIComponent\(id\)\)/,
+    'the full status (every row) is never polled');
+});
+
+test('no text smaller than 12 px (Google add-on style: 13 px body)', () => {
+  const sizes = [...code.matchAll(/font-size:\s*(\d+)px/g)].map((m) => Number(m[1]));
+  assert.ok(sizes.length > 0 && sizes.every((px) => px >= 12), String(sizes));
+  assert.match(code, /font: 13px\/1\.45 Arial/);
 });

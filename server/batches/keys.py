@@ -10,6 +10,8 @@ PREFIX = "sb:"
 ACTIVE_BATCHES = "sb:active"              # set: batches with images still to make (store, reaper)
 BUDGETED_BATCHES = "sb:budgeted"          # set: batches whose reservation is not yet settled
 SHEET_BATCHES = "sb:sheet-batches"        # set: batches with rows to write back into a sheet
+ANCHORS_TO_CLEAR = "sb:anchors-to-clear"  # sorted set: finished sheet batches, by when their row
+                                          # anchors are to be deleted (gsheets.writeback)
 
 
 BATCH_PARTS = ("req", "state", "img", "reaps", "dirty", "jobs")
@@ -75,6 +77,17 @@ def in_flight(limit_key: str) -> str:
 def sheets_token(owner: str) -> str:
     """The person's Google access token, for write-back (gsheets.tokens)."""
     return f"sb:token:{owner}"
+
+
+def marks(spreadsheet_id: str, sheet_id: int) -> str:
+    """JSON: what our validation marks on one sheet covered, to undo them (gsheets.marks)."""
+    return f"sb:marks:{spreadsheet_id}:{sheet_id}"
+
+
+def start_request(owner: str, request_id: str) -> str:
+    """The batch a client's start request made ("starting" while it runs), so a retried
+    POST /api/batches never starts a second batch (web.api)."""
+    return f"sb:start:{owner}:{request_id}"
 
 
 def upload(upload_id: str) -> str:

@@ -8,6 +8,9 @@ from typing import Any
 from server.sheet.results import RowResult
 from server.sheet.statuses import COUNT_NAMES, FINISHED, SETTLED, BatchStatus, RowStatus
 
+COMPACT_FAILED_ROWS = 50  # a poll's answer stays under 2 KB whatever the batch size
+COMPACT_ERROR_CHARS = 200
+
 
 @dataclass
 class BatchProgress:
@@ -25,7 +28,8 @@ class BatchProgress:
     def as_dict(self, with_rows: bool = True) -> dict[str, Any]:
         data = {"id": self.id, "status": self.status, "counts": self.counts,
                 "images": self.images, "provider": self.fields.get("provider"),
-                "title": self.fields.get("title"), "created": float(self.fields.get("created", 0))}
+                "title": self.fields.get("title"), "created": float(self.fields.get("created", 0)),
+                "finished": self.finished, **self.sheet()}
         if with_rows:
             data["rows"] = [{"row": r.row, "status": r.status, "error": r.error,
                              "images": [image.get("name") for image in r.images if image.get("name")],
@@ -33,6 +37,27 @@ class BatchProgress:
                              "used_prompt": r.used_prompt}
                             for r in self.rows.values()]
         return data
+
+
+    def compact(self) -> dict[str, Any]:
+        """What the sidebar polls: counts, the first failed rows and one error, the sheet."""
+        failed = [r for r in self.rows.values() if r.status == RowStatus.FAILED]
+        error = next((r.error for r in failed if r.error), None)
+        return {"id": self.id, "status": self.status, "finished": self.finished,
+                "counts": self.counts, "images": self.images,
+                "title": (self.fields.get("title") or "")[:100],
+                "failed_rows": [r.row for r in failed[:COMPACT_FAILED_ROWS]],
+                "first_error": error[:COMPACT_ERROR_CHARS] if error else None, **self.sheet()}
+
+    def sheet(self) -> dict[str, Any]:
+        """Where a sheet batch lives, and how its status write-back is doing."""
+        if self.fields.get("kind") != "sheet":
+            return {}
+        sheet_id = self.fields.get("sheet_id")
+        return {"spreadsheet_id": self.fields.get("spreadsheet_id"),
+                "sheet_id": int(sheet_id) if sheet_id else None,
+                "writeback": {"state": self.fields.get("writeback", "ok"),
+                              "message": self.fields.get("writeback_message", "")}}
 
 
 def derive_status(batch_id: str, fields: dict[str, str], states: dict[tuple[int, int], str],

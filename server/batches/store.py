@@ -184,6 +184,13 @@ class Batches:
             raise BatchNotFound(batch_id)
         return {k.decode(): v.decode() for k, v in fields.items()}
 
+    def known(self, batch_id: str) -> bool:
+        return bool(self.redis.exists(keys.batch(batch_id)))
+
+    def note(self, batch_id: str, **fields: str) -> None:
+        """Set some of the batch's fields (e.g. how its sheet write-back is doing)."""
+        self.redis.hset(keys.batch(batch_id), mapping=fields)
+
     def owned_by(self, batch_id: str, owner: str) -> dict[str, str]:
         """The batch's fields if `owner` created it; otherwise it does not exist for them."""
         fields = self.fields(batch_id)

@@ -6,13 +6,11 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from server.gsheets.cells import text_value_request, typed_value
-from server.gsheets.contents import COLUMN_KEY, ROW_KEY, SheetContents
+from server.gsheets.contents import COLUMN_KEY, ROW_KEY, ROW_KEY_PREFIX, SheetContents
 from server.sheet.columns import IMAGE_COLUMNS
 from server.sheet.results import result_positions
 from server.sheet.statuses import RowStatus
 from server.sheet.validation import Report
-
-ROW_KEY_PREFIX = ROW_KEY.format(batch_id="")
 
 
 def prepare_requests(contents: SheetContents, batch_id: str, rows: Iterable[int],

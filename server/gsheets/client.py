@@ -23,6 +23,10 @@ from server.retry import parse_retry_after, retry_delay
 T = TypeVar("T")
 
 RETRY_AFTER_CAP = 300.0  # never sleep longer than this, whatever a server asks
+# (connect, read) seconds: a Google that does not answer is a transient error, not a hang, so
+# the add-in (whose own fetch dies after about 60 s) always hears back from us in time.
+REQUEST_TIMEOUT = (5.0, 15.0)
+MIN_CALL_SECONDS = 1.0  # under a deadline, a call with less time than this is not started
 
 
 class SheetsUnavailable(RuntimeError):
@@ -63,6 +67,7 @@ def sheets_client(access_token: str | None, settings: Settings) -> gspread.Clien
         client = gspread.service_account(filename=settings.service_account_file)
     if settings.google_api_url:
         point_session_at(client.http_client.session, settings.google_api_url)
+    client.set_timeout(REQUEST_TIMEOUT)
     return client
 
 
@@ -110,19 +115,27 @@ def call_with_retries(fn: Callable[[], T], *, attempts: int = 5, base: float = 1
 
 
 class Spreadsheet:
-    """One spreadsheet's REST calls (Sheets API v4), as the client's person or service account."""
+    """One spreadsheet's REST calls (Sheets API v4), as the client's person or service account.
+    With a `deadline` (time.monotonic()), every call together ends by then: a call with no time
+    left is a timeout (transient), so a web request answers in time whatever Google does."""
 
     def __init__(self, client: gspread.Client, spreadsheet_id: str,
-                 retry: Mapping[str, Any] | None = None):
+                 retry: Mapping[str, Any] | None = None, deadline: float | None = None):
         self.client = client
         self.id = spreadsheet_id
         self.retry = dict(retry or {})  # call_with_retries options (tests pass a fake sleep)
+        self.deadline = deadline
 
     def call(self, method: str, path: str = "", **kwargs: Any) -> dict:
         """One API request, e.g. ("post", ":batchUpdate"); `path` follows the spreadsheet id."""
         url = SPREADSHEET_URL % quote(self.id, safe="") + path
 
         def send() -> dict:
+            if self.deadline is not None:
+                left = self.deadline - time.monotonic()
+                if left < MIN_CALL_SECONDS:
+                    raise requests.exceptions.Timeout("no time left to ask Google Sheets")
+                self.client.set_timeout((min(REQUEST_TIMEOUT[0], left), min(REQUEST_TIMEOUT[1], left)))
             return self.client.http_client.request(method, url, **kwargs).json()
         try:
             return call_with_retries(send, **self.retry)

@@ -1,5 +1,6 @@
 """What one read of a sheet brings back: its cells as shown, plus what our earlier requests left
-there (our marks' memory and the result columns' anchors), for the requests that follow."""
+there (the result columns' anchors) and what we remember of our marks, for the requests that
+follow."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -8,10 +9,10 @@ from typing import Any
 
 from server.files.table import Table
 from server.gsheets.cells import hex_colour
-from server.gsheets.marks import MARK_KEY, decode_marks
 
 COLUMN_KEY = "sheetbatch.column"       # per result column, value = its name
 ROW_KEY = "sheetbatch.row.{batch_id}"  # per submitted row, value = the row number at submission
+ROW_KEY_PREFIX = ROW_KEY.format(batch_id="")
 
 Look = tuple[str | None, str | None]  # a cell's (note, RRGGBB background)
 
@@ -24,9 +25,9 @@ class SheetContents(Table):
     width: int = 0  # the widest row that holds a value
     looks: dict[tuple[int, int], Look] = field(default_factory=dict)  # 0-based cells with either
     marks: dict[str, dict] = field(default_factory=dict)  # A1 → what we remember of our mark
-    mark_metadata: list[int] = field(default_factory=list)  # ids of the entries holding `marks`
     column_anchors: dict[str, list[tuple[int, int]]] = field(
         default_factory=lambda: defaultdict(list))  # result column → [(metadataId, column)]
+    anchored_batches: set[str] = field(default_factory=set)  # batches with row anchors here
 
     def look(self, cell: tuple[int, int]) -> Look:
         return self.looks.get(cell, (None, None))
@@ -38,13 +39,17 @@ def contents_of(sheet: dict[str, Any]) -> SheetContents:
     grid = props.get("gridProperties") or {}
     contents = SheetContents(title=props["title"], rows=[], sheet_id=props["sheetId"],
                              row_count=grid.get("rowCount", 0), col_count=grid.get("columnCount", 0))
-    metadata = list(sheet.get("developerMetadata") or [])
+    metadata = []
     for data in sheet.get("data") or []:
         r0, c0 = data.get("startRow", 0), data.get("startColumn", 0)
         for i, row_data in enumerate(data.get("rowData") or []):
             _load_row(contents, r0 + i, c0, row_data.get("values") or [])
         for column in data.get("columnMetadata") or []:
             metadata += column.get("developerMetadata") or []
+        for row in data.get("rowMetadata") or []:
+            for md in row.get("developerMetadata") or []:
+                if md.get("metadataKey", "").startswith(ROW_KEY_PREFIX):
+                    contents.anchored_batches.add(md["metadataKey"][len(ROW_KEY_PREFIX):])
     while contents.rows and not contents.rows[-1]:
         contents.rows.pop()  # rows holding only formats (e.g. a text-formatted column) are not data
     contents.width = max((len(row) for row in contents.rows), default=0)
@@ -73,13 +78,9 @@ def _load_metadata(contents: SheetContents, metadata: list[dict]) -> None:
     seen = set()
     for md in metadata:
         if md["metadataId"] in seen:
-            continue  # the same entry may be listed both per sheet and per column
+            continue  # an entry spanning several columns is listed under each
         seen.add(md["metadataId"])
-        key = md.get("metadataKey")
-        if key == MARK_KEY:
-            contents.mark_metadata.append(md["metadataId"])
-            contents.marks.update(decode_marks(md.get("metadataValue")))
-        elif key == COLUMN_KEY:
+        if md.get("metadataKey") == COLUMN_KEY:
             span = (md.get("location") or {}).get("dimensionRange") or {}
             if span.get("sheetId", contents.sheet_id) == contents.sheet_id:
                 contents.column_anchors[md.get("metadataValue")].append(

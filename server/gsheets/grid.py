@@ -15,23 +15,24 @@ from server.gsheets import anchors
 from server.gsheets.cells import text_format_request, text_value_request
 from server.gsheets.client import Spreadsheet
 from server.gsheets.contents import SheetContents, contents_of
-from server.gsheets.marks import mark_requests
+from server.gsheets.marks import MarkMemory, mark_requests
 from server.gsheets.template_tab import template_tab_requests
 from server.sheet.cells import time_converted_ratio
 from server.sheet.validation import Report
 
 READ_FIELDS = ("sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)),"
                "data(startRow,startColumn,rowData(values(formattedValue,note,"
-               "userEnteredFormat.backgroundColor)),"
-               "columnMetadata(developerMetadata(metadataId,metadataKey,metadataValue,location))),"
-               "developerMetadata(metadataId,metadataKey,metadataValue,location))")
+               "userEnteredFormat.backgroundColor)),rowMetadata(developerMetadata(metadataKey)),"
+               "columnMetadata(developerMetadata(metadataId,metadataKey,metadataValue,location))))")
 
 
 class SheetGrid:
     def __init__(self, client: gspread.Client, spreadsheet_id: str, sheet_id: int | None = None,
-                 *, retry: Mapping[str, Any] | None = None):
-        self.spreadsheet = Spreadsheet(client, spreadsheet_id, retry)
+                 *, retry: Mapping[str, Any] | None = None, memory: MarkMemory | None = None,
+                 deadline: float | None = None):
+        self.spreadsheet = Spreadsheet(client, spreadsheet_id, retry, deadline)
         self.sheet_id = sheet_id
+        self.memory = memory  # needed to read and mark (validation); write-back does without
 
     @property
     def spreadsheet_id(self) -> str:
@@ -50,14 +51,19 @@ class SheetGrid:
             answer = self.spreadsheet.call("post", ":getByDataFilter", params=params, json=body)
         contents = contents_of(answer["sheets"][0])
         self.sheet_id = contents.sheet_id
+        if self.memory:
+            contents.marks = self.memory.load(self.spreadsheet_id, contents.sheet_id)
         return contents
 
     def mark(self, contents: SheetContents, report: Report) -> None:
-        """Undo our previous marks, show the new ones, remember them: ONE batchUpdate (none if
-        there was nothing marked and nothing to mark)."""
+        """Undo our previous marks, show the new ones: ONE batchUpdate (none if nothing
+        changes); then remember them, once they are on the sheet."""
+        if self.memory is None:
+            raise TypeError("SheetGrid needs a MarkMemory to mark a sheet")
         requests = mark_requests(contents, report)
         if requests:
             self.spreadsheet.batch_update(requests)
+        self.memory.save(self.spreadsheet_id, contents.sheet_id, contents.marks)
 
     def fix_aspect_ratios(self, contents: SheetContents, report: Report) -> int:
         """Rewrite each time-converted ratio as text and make the column plain text: ONE
@@ -83,9 +89,12 @@ class SheetGrid:
         return sheet_id, title
 
     def prepare_batch(self, contents: SheetContents, batch_id: str, rows: Iterable[int],
-                      report: Report) -> None:
-        """Result headers, column and row anchors, "queued" statuses: ONE batchUpdate."""
-        self.spreadsheet.batch_update(anchors.prepare_requests(contents, batch_id, rows, report))
+                      report: Report, forget: Iterable[str] = ()) -> None:
+        """Result headers, column and row anchors, "queued" statuses, and the deletion of the
+        row anchors of the batches in `forget`: ONE batchUpdate."""
+        requests = anchors.prepare_requests(contents, batch_id, rows, report)
+        requests += [anchors.clear_request(old) for old in forget]
+        self.spreadsheet.batch_update(requests)
 
     def write_results(self, results: dict[str, dict[int, dict[str, Any]]]
                       ) -> set[tuple[str, int]]:

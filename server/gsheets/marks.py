@@ -1,8 +1,10 @@
 """Our marks in a Google Sheet: problem cells coloured and noted in place, and undone at the next
 validation without touching the person's own notes and colours.
 
-What each marked cell looked like before is remembered in developer metadata on the sheet, so any
-backend process can undo the marks later.
+What each marked cell looked like before is remembered in Redis (per spreadsheet and sheet, for
+MEMORY_DAYS), so any backend process can undo the marks later. It used to live in developer
+metadata, but Google limits the metadata a sheet may hold, and a sheet full of problems with long
+notes of the person's own went far past it.
 """
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
+import redis
 from gspread.utils import a1_to_rowcol, rowcol_to_a1
 
+from server.batches import keys
 from server.gsheets.cells import grid_range, sheets_colour
 from server.sheet.marks import ERROR_COLOUR, WARNING_COLOUR, cell_marks
 from server.sheet.validation import Report
@@ -19,14 +23,31 @@ from server.sheet.validation import Report
 if TYPE_CHECKING:
     from server.gsheets.contents import Look, SheetContents
 
-MARK_KEY = "sheetbatch.marks"
 OUR_COLOURS = (ERROR_COLOUR, WARNING_COLOUR)
-MARKS_CHUNK = 25_000  # a metadata value may hold 30,000 characters; keep a margin
+MEMORY_DAYS = 90  # marks older than this are the person's to clear (Format > Clear formatting)
+
+
+class MarkMemory:
+    """What our marks on each sheet covered, in Redis."""
+
+    def __init__(self, connection: redis.Redis):
+        self.redis = connection
+
+    def load(self, spreadsheet_id: str, sheet_id: int) -> dict[str, dict]:
+        return decode_marks(self.redis.get(keys.marks(spreadsheet_id, sheet_id)))
+
+    def save(self, spreadsheet_id: str, sheet_id: int, marks: dict[str, dict]) -> None:
+        key = keys.marks(spreadsheet_id, sheet_id)
+        if marks:
+            self.redis.set(key, json.dumps(marks, separators=(",", ":"), ensure_ascii=False),
+                           ex=MEMORY_DAYS * 86400)
+        else:
+            self.redis.delete(key)
 
 
 def mark_requests(contents: SheetContents, report: Report) -> list[dict]:
-    """The requests that undo our previous marks, show the new ones and remember them (none when
-    nothing was marked and nothing is to be marked); `contents` is updated to match."""
+    """The requests that undo our previous marks and show the new ones (none when nothing
+    changes); `contents` (its looks and `marks`, what to remember) is updated to match."""
     base = _undo_plan(contents)
     final: dict[tuple[int, int], Look] = dict(base)
     remembered: dict[str, dict] = {}
@@ -37,13 +58,8 @@ def mark_requests(contents: SheetContents, report: Report) -> list[dict]:
     changed = {cell: look for cell, look in final.items() if contents.look(cell) != look}
     requests = [_style_request(contents.sheet_id, run, *look)
                 for run, look in _vertical_runs(changed)]
-    requests += [{"deleteDeveloperMetadata": {"dataFilter": {"developerMetadataLookup": {
-        "metadataId": mid}}}} for mid in contents.mark_metadata]
-    requests += [{"createDeveloperMetadata": {"developerMetadata": {
-        "metadataKey": MARK_KEY, "metadataValue": chunk, "visibility": "DOCUMENT",
-        "location": {"sheetId": contents.sheet_id}}}} for chunk in _encode_marks(remembered)]
     contents.looks.update(final)
-    contents.marks, contents.mark_metadata = remembered, []
+    contents.marks = remembered
     return requests
 
 
@@ -74,23 +90,7 @@ def _digest(note: str | None) -> str | None:
     return hashlib.sha1(note.encode()).hexdigest()[:10] if note else None
 
 
-def _encode_marks(marks: dict[str, dict]) -> list[str]:
-    """JSON values of at most MARKS_CHUNK characters each (one metadata entry per chunk), so
-    a sheet full of errors and long personal notes is still remembered exactly."""
-    chunks, current, size = [], {}, 2
-    for address, entry in sorted(marks.items(), key=lambda item: _cell(item[0])):
-        piece = len(json.dumps({address: entry}, separators=(",", ":"), ensure_ascii=False))
-        if current and size + piece > MARKS_CHUNK:
-            chunks.append(current)
-            current, size = {}, 2
-        current[address] = entry
-        size += piece
-    if current:
-        chunks.append(current)
-    return [json.dumps(chunk, separators=(",", ":"), ensure_ascii=False) for chunk in chunks]
-
-
-def decode_marks(value: str | None) -> dict[str, dict]:
+def decode_marks(value: bytes | str | None) -> dict[str, dict]:
     try:
         marks = json.loads(value or "{}")
     except ValueError:

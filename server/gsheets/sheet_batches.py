@@ -2,6 +2,7 @@
 register for write-back. The web API is a thin layer over this."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from server.batches.launcher import Launcher
@@ -9,8 +10,17 @@ from server.config import Settings
 from server.gsheets.client import sheets_client
 from server.gsheets.contents import SheetContents
 from server.gsheets.grid import SheetGrid
+from server.gsheets.marks import MarkMemory
 from server.gsheets.writeback import WriteBack
+from server.sheet.cells import time_converted_ratio
 from server.sheet.validation import Report, validate
+
+# The add-in's UrlFetchApp gives up after about 60 s and our answers must come within 20 s, so a
+# web request never sleeps to retry Google (a 429/5xx becomes a 503 with Retry-After, and the
+# add-in, whose calls are safe to repeat, tries again), and all its Sheets calls together end
+# within SHEETS_SECONDS.
+NO_RETRIES = {"attempts": 1}
+SHEETS_SECONDS = 17.0
 
 
 @dataclass
@@ -19,8 +29,16 @@ class CheckedSheet:
     report: Report
 
     def as_dict(self) -> dict:
-        return self.report.as_dict() | {"sheet": {"id": self.contents.sheet_id,
-                                                  "title": self.contents.title}}
+        report = self.report.as_dict()
+        for problem in report["errors"] + report["warnings"]:
+            problem["fixable"] = is_fixable(problem)
+        return report | {"sheet": {"id": self.contents.sheet_id, "title": self.contents.title}}
+
+
+def is_fixable(problem: dict) -> bool:
+    """What the Fix button (`SheetBatches.fix`) repairs: a ratio the sheet turned into a time."""
+    return problem["column"] == "aspect_ratio" and problem["row"] is not None \
+        and time_converted_ratio(problem["value"]) is not None
 
 
 @dataclass
@@ -30,7 +48,9 @@ class SheetBatches:
     writeback: WriteBack
 
     def grid(self, access_token: str | None, spreadsheet_id: str, sheet_id: int | None) -> SheetGrid:
-        return SheetGrid(sheets_client(access_token, self.settings), spreadsheet_id, sheet_id)
+        return SheetGrid(sheets_client(access_token, self.settings), spreadsheet_id, sheet_id,
+                         memory=MarkMemory(self.launcher.batches.redis), retry=NO_RETRIES,
+                         deadline=time.monotonic() + SHEETS_SECONDS)
 
     def check(self, grid: SheetGrid, provider: str | None = None) -> CheckedSheet:
         """Read and validate for `provider` (by default the configured one)."""
@@ -57,9 +77,16 @@ class SheetBatches:
             report, owner, provider, contents.title,
             extra={"kind": "sheet", "spreadsheet_id": grid.spreadsheet_id,
                    "sheet_id": str(contents.sheet_id), "public_url": public_url},
-            prepare=lambda batch_id: grid.prepare_batch(contents, batch_id, report.rows, report))
+            prepare=lambda batch_id: grid.prepare_batch(contents, batch_id, report.rows, report,
+                                                        forget=self.forgotten(contents)))
         self.writeback.register(batch_id)
         return batch_id
+
+    def forgotten(self, contents: SheetContents) -> list[str]:
+        """The sweep for old anchors: row anchors on this sheet of batches we no longer know
+        (lost with a Redis, or left by another server) go with the next batch's start."""
+        batches = self.launcher.batches
+        return sorted(b for b in contents.anchored_batches if not batches.known(b))
 
     def resume(self, batch_id: str, owner: str, retry_failed: bool = False) -> int:
         again = self.launcher.resume(batch_id, owner, retry_failed)

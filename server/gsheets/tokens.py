@@ -17,3 +17,7 @@ def store_token(connection: redis.Redis, owner: str, token: str, seconds: float)
 def token_for(connection: redis.Redis, owner: str) -> str | None:
     value = connection.get(keys.sheets_token(owner))
     return value.decode() if value else None
+
+
+def forget_token(connection: redis.Redis, owner: str) -> None:
+    connection.delete(keys.sheets_token(owner))

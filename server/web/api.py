@@ -10,12 +10,14 @@ import gspread
 from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from server.batches import keys
 from server.batches.launcher import InvalidSheet, OverBudget
 from server.batches.store import BatchNotFound
 from server.generation.providers import available_providers, make_provider
-from server.gsheets.client import SheetAccessError, SheetsUnavailable
+from server.gsheets.client import SheetAccessError, SheetsUnavailable, is_transient, retry_after
 from server.gsheets.tokens import store_token
 from server.sheet import columns
+from server.sheet.statuses import COUNT_NAMES, FINISHED, BatchStatus, RowStatus
 from server.sheet.template import FULL_COLUMNS, SIMPLE_COLUMNS
 from server.web.app import services
 from server.web.auth import NotAuthenticated, is_jwt
@@ -25,7 +27,7 @@ from server.web.openapi import OPENAPI
 log = logging.getLogger(__name__)
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 PUBLIC = {"api.health", "api.openapi"}
-DEFAULT_TOKEN_SECONDS = 3000
+BUSY_RETRY_SECONDS = 10  # when Google is busy or unreachable and says nothing about when
 
 
 class ApiError(Exception):
@@ -40,14 +42,26 @@ def identify_caller():
         return None
     try:
         g.caller = services().auth.identify(request.headers.get("Authorization"))
+        token = sheets_token()
+        if token:
+            keep_token(token)
     except NotAuthenticated as error:
         raise ApiError(401, "unauthenticated", str(error)) from None
-    token = sheets_token()
-    if token:
-        seconds = min(DEFAULT_TOKEN_SECONDS, g.caller.expires_at - time.time()) \
-            if token == bearer() else DEFAULT_TOKEN_SECONDS
-        store_token(services().batches.redis, g.caller.email, token, seconds)
     return None
+
+
+def keep_token(token: str) -> None:
+    """Keep the person's access token for write-back for as long as Google says it lives (the
+    write-back of a waiting batch resumes with it at once)."""
+    if is_jwt(token):
+        raise ApiError(400, "bad_request", "access_token must be a Google OAuth access token "
+                                           "(ScriptApp.getOAuthToken()), not an identity token.")
+    owner = g.caller if token == bearer() else services().auth.identify(f"Bearer {token}")
+    if owner.email != g.caller.email:
+        raise ApiError(401, "unauthenticated", "The Google access token sent is another "
+                                               "account's; reload the sheet and try again.")
+    store_token(services().batches.redis, g.caller.email, token,
+                owner.token_expires_at - time.time())
 
 
 def bearer() -> str:
@@ -75,6 +89,8 @@ def json_error(error: Exception):
         status, code, message, extra = 404, "not_found", "No such batch.", {}
     elif isinstance(error, (SheetAccessError, SheetsUnavailable)):
         status, code, message, extra = 403, "sheet_access", str(error), {}
+    elif is_transient(error):
+        return sheets_busy(error)
     elif isinstance(error, gspread.exceptions.APIError):
         status, code, extra = 502, "sheets_api", {}
         message = f"Google Sheets answered an error: {error.response.status_code}."
@@ -82,6 +98,18 @@ def json_error(error: Exception):
         log.exception("unexpected error")
         status, code, message, extra = 500, "internal", "Something went wrong on our side.", {}
     return jsonify({"error": code, "message": message, **extra}), status
+
+
+def sheets_busy(error: Exception):
+    """Google answered 429/5xx or could not be reached: 503 with Retry-After, at once (no retry
+    sleeps inside a request); every call the add-in repeats is safe to repeat."""
+    wait = int(min(retry_after(error) or BUSY_RETRY_SECONDS, 300))
+    message = ("Google Sheets is busy (too many requests a minute); try again in "
+               f"{wait} s." if getattr(getattr(error, "response", None), "status_code", 0) == 429
+               else f"Google Sheets could not be reached; try again in {wait} s.")
+    response = jsonify({"error": "sheets_busy", "message": message, "retry_after": wait})
+    response.headers["Retry-After"] = str(wait)
+    return response, 503
 
 
 def body(*required: str) -> dict:
@@ -140,7 +168,10 @@ def config():
         "template_columns": {"simple": list(SIMPLE_COLUMNS), "full": list(FULL_COLUMNS)},
         "prices": prices.per_image, "currency": prices.currency,
         "providers": list(available_providers(services().settings)),
-        "default_provider": services().settings.provider})
+        "default_provider": services().settings.provider,
+        "statuses": {"row": list(RowStatus), "batch": list(BatchStatus),
+                     "finished": [s for s in BatchStatus if s in FINISHED],
+                     "counts": list(COUNT_NAMES)}})
 
 
 def chosen_provider(data: dict) -> str:
@@ -180,9 +211,11 @@ def insert_template():
 
 @blueprint.post("/token")
 def refresh_token():
-    data = body("access_token")
-    store_token(services().batches.redis, g.caller.email, data["access_token"],
-                DEFAULT_TOKEN_SECONDS)
+    """A fresh access token from the add-in (sidebar or its hourly trigger)."""
+    try:
+        keep_token(body("access_token")["access_token"].strip())
+    except NotAuthenticated as error:
+        raise ApiError(401, "unauthenticated", str(error)) from None
     return "", 204
 
 
@@ -192,20 +225,56 @@ def refresh_token():
 def start_batch():
     data = body("spreadsheet_id")
     provider = chosen_provider(data)
-    grid = sheet_grid(data)
-    sheets = services().sheets
-    checked = sheets.validate(grid, provider)
     if not data.get("confirm"):
+        grid = sheet_grid(data)
+        checked = services().sheets.validate(grid, provider)
         return jsonify(services().launcher.estimate(checked.report, provider, g.caller.email)
                        | {"report": checked.as_dict()})
-    try:
-        batch_id = sheets.start(grid, checked, g.caller.email, provider, request.url_root)
-    except InvalidSheet as error:
-        raise ApiError(422, "invalid", str(error), report=checked.as_dict()) from None
-    except OverBudget as error:
-        raise ApiError(402, "budget", str(error), estimate=error.estimate,
-                       budget=error.budget) from None
-    return jsonify({"batch": services().batches.status(batch_id).as_dict()}), 201
+    with StartOnce(data.get("request_id")) as started:
+        if started.batch_id is None:
+            grid = sheet_grid(data)
+            checked = services().sheets.validate(grid, provider)
+            try:
+                started.batch_id = services().sheets.start(grid, checked, g.caller.email,
+                                                           provider, request.url_root)
+            except InvalidSheet as error:
+                raise ApiError(422, "invalid", str(error), report=checked.as_dict()) from None
+            except OverBudget as error:
+                raise ApiError(402, "budget", str(error), estimate=error.estimate,
+                               budget=error.budget) from None
+    return jsonify({"batch": services().batches.status(started.batch_id).as_dict()}), 201
+
+
+class StartOnce:
+    """POST /api/batches with a client request id: a retry (UrlFetchApp gave up waiting, the
+    person clicked twice) gets the batch the first request started, never a second one."""
+    HOURS = 24
+
+    def __init__(self, request_id):
+        if request_id is not None and (not isinstance(request_id, str)
+                                       or not 8 <= len(request_id.strip()) <= 100):
+            raise ApiError(400, "bad_request", "request_id must be text of 8 to 100 characters.")
+        self.key = keys.start_request(g.caller.email, request_id.strip()) if request_id else None
+        self.batch_id: str | None = None
+
+    def __enter__(self):
+        redis = services().batches.redis
+        if self.key and not redis.set(self.key, "starting", nx=True, ex=self.HOURS * 3600):
+            known = (redis.get(self.key) or b"starting").decode()
+            if known == "starting":
+                raise ApiError(409, "starting", "This batch is still starting; ask again in a "
+                                                "few seconds.", retry_after=5)
+            self.batch_id = known
+        return self
+
+    def __exit__(self, kind, error, trace):
+        if self.key:
+            redis = services().batches.redis
+            if self.batch_id:
+                redis.set(self.key, self.batch_id, ex=self.HOURS * 3600)
+            else:  # nothing started: the same request id may try again
+                redis.delete(self.key)
+        return False
 
 
 @blueprint.get("/batches")
@@ -222,6 +291,13 @@ def list_batches():
 @owned
 def batch_status(batch_id: str):
     return jsonify(services().batches.status(batch_id).as_dict())
+
+
+@blueprint.get("/batches/<batch_id>/progress")
+@owned
+def batch_progress(batch_id: str):
+    """The sidebar's poll: small (under 2 KB) whatever the batch size."""
+    return jsonify(services().batches.status(batch_id).compact())
 
 
 @blueprint.post("/batches/<batch_id>/stop")

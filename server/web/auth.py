@@ -25,7 +25,8 @@ CACHE_SECONDS = 300
 @dataclass(frozen=True)
 class Caller:
     email: str
-    expires_at: float
+    expires_at: float  # of this verification (at most CACHE_SECONDS away)
+    token_expires_at: float  # of the token itself
 
 
 class NotAuthenticated(Exception):
@@ -52,15 +53,21 @@ class Authenticator:
         return caller
 
     def _verify_identity(self, token: str) -> Caller:
-        if not self.settings.google_client_id:
+        accepted = self.settings.google_client_ids
+        if not accepted:
             # Without an audience to check, any Google identity token would pass.
             raise NotAuthenticated("Identity tokens need GOOGLE_CLIENT_ID set on the server.")
         request = google.auth.transport.requests.Request(session=self._session)
         try:
-            claims = id_token.verify_token(token, request, audience=self.settings.google_client_id,
+            # The audience is checked below, to name the refused one.
+            claims = id_token.verify_token(token, request, audience=None,
                                            certs_url=self.settings.google_certs_url)
         except (ValueError, google.auth.exceptions.GoogleAuthError) as error:
             raise NotAuthenticated(f"The identity token was refused: {error}") from None
+        if claims.get("aud") not in accepted:
+            raise NotAuthenticated(
+                f"The identity token is for the OAuth client {claims.get('aud')!r}, which this "
+                "server does not accept: add it to GOOGLE_CLIENT_ID (a comma-separated list).")
         if claims.get("iss") not in self.settings.google_issuers:
             raise NotAuthenticated("The identity token was not issued by Google.")
         return _caller(claims.get("email"), claims.get("email_verified"), claims.get("exp"))
@@ -74,9 +81,10 @@ class Authenticator:
         if response.status_code != 200:
             raise NotAuthenticated("The access token is not valid (expired or revoked).")
         info = response.json()
-        audience = self.settings.google_client_id
-        if audience and audience not in (info.get("aud"), info.get("azp")):
-            raise NotAuthenticated("The access token was issued to another application.")
+        accepted = self.settings.google_client_ids
+        if accepted and not {info.get("aud"), info.get("azp")} & set(accepted):
+            raise NotAuthenticated(f"The access token was issued to the OAuth client "
+                                   f"{info.get('aud')!r}, which this server does not accept.")
         expires = time.time() + float(info.get("expires_in", 0))
         return _caller(info.get("email"), info.get("email_verified"), expires)
 
@@ -97,7 +105,8 @@ def _bearer(authorization: str | None) -> str:
 def _caller(email: str | None, verified, expires) -> Caller:
     if not email or str(verified).lower() not in ("true", "1"):
         raise NotAuthenticated("The token does not carry a verified email address.")
-    expires_at = min(float(expires or 0), time.time() + CACHE_SECONDS)
-    if expires_at <= time.time():
+    token_expires_at = float(expires or 0)
+    if token_expires_at <= time.time():
         raise NotAuthenticated("The token has expired.")
-    return Caller(email=email.lower(), expires_at=expires_at)
+    return Caller(email=email.lower(), token_expires_at=token_expires_at,
+                  expires_at=min(token_expires_at, time.time() + CACHE_SECONDS))

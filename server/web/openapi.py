@@ -9,7 +9,8 @@ SHEET = {"type": "object", "required": ["spreadsheet_id"], "properties": {
                                                   "warnings); default: the configured one"}}}
 PROBLEM = {"type": "object", "properties": {
     "cell": {"type": ["string", "null"]}, "row": {"type": ["integer", "null"]},
-    "column": {"type": ["string", "null"]}, "value": {}, "message": {"type": "string"}}}
+    "column": {"type": ["string", "null"]}, "value": {}, "message": {"type": "string"},
+    "fixable": {"type": "boolean", "description": "the Fix button repairs it"}}}
 REPORT = {"type": "object", "properties": {
     "valid": {"type": "boolean"}, "rows": {"type": "integer"}, "images": {"type": "integer"},
     "cost": {"type": "object", "properties": {"currency": {"type": "string"},
@@ -27,6 +28,17 @@ STATUS = {"type": "object", "properties": {
     "rows": {"type": "array", "items": {"type": "object", "properties": {
         "row": {"type": "integer"}, "status": {"enum": list(RowStatus)},
         "error": {"type": ["string", "null"]}, "images": {"type": "array"}}}}}}
+WRITEBACK = {"type": "object", "properties": {
+    "state": {"enum": ["ok", "waiting_for_person", "stopped"]}, "message": {"type": "string"}}}
+SHEET_OF_BATCH = {"spreadsheet_id": {"type": "string"}, "sheet_id": {"type": ["integer", "null"]},
+                  "writeback": WRITEBACK}
+STATUS["properties"].update(SHEET_OF_BATCH, finished={"type": "boolean"})
+PROGRESS = {"type": "object", "properties": {
+    "id": {"type": "string"}, "status": {"enum": list(BatchStatus)},
+    "finished": {"type": "boolean"}, "counts": COUNTS, "images": COUNTS,
+    "title": {"type": "string"},
+    "failed_rows": {"type": "array", "maxItems": 50, "items": {"type": "integer"}},
+    "first_error": {"type": ["string", "null"]}, **SHEET_OF_BATCH}}
 ERROR = {"type": "object", "properties": {"error": {"type": "string"},
                                          "message": {"type": "string"}}}
 
@@ -64,7 +76,7 @@ OPENAPI = {
         "securitySchemes": {"google": {"type": "http", "scheme": "bearer",
                                        "description": "A Google identity or access token"}},
         "schemas": {"Problem": PROBLEM, "Report": REPORT, "Status": STATUS, "Error": ERROR,
-                    "Sheet": SHEET}},
+                    "Sheet": SHEET, "Progress": PROGRESS}},
     "security": [{"google": []}],
     "paths": {
         "/api/health": {"get": _operation("Liveness and Redis reachability", public=True)},
@@ -87,13 +99,22 @@ OPENAPI = {
             "post": _operation("Estimate (confirm false) or start (confirm true) a batch",
                                request={"allOf": [_ref("Sheet"), {"type": "object", "properties": {
                                    "provider": {"type": "string"},
-                                   "confirm": {"type": "boolean"}}}]},
+                                   "confirm": {"type": "boolean"},
+                                   "request_id": {"type": "string", "minLength": 8,
+                                                  "maxLength": 100, "description":
+                                                  "the client's id for this start: a retry "
+                                                  "with the same id returns the same batch"}}}]},
                                extra={"201": {"description": "Started", **_json(_ref("Status"))},
                                       "402": {"description": "Over budget", **_json(_ref("Error"))},
+                                      "409": {"description": "The same request_id is still "
+                                              "starting", **_json(_ref("Error"))},
                                       "422": {"description": "Sheet has errors",
                                               **_json(_ref("Error"))}})},
         "/api/batches/{batch_id}": {"parameters": BATCH_ID, "get": _operation(
             "Counts and per-row results", _ref("Status"), extra=NOT_FOUND)},
+        "/api/batches/{batch_id}/progress": {"parameters": BATCH_ID, "get": _operation(
+            "What the sidebar polls: counts, at most 50 failed rows, the sheet (under 2 KB)",
+            _ref("Progress"), extra=NOT_FOUND)},
         **{f"/api/batches/{{batch_id}}/{action}": {"parameters": BATCH_ID, "post": _operation(
             summary, _ref("Status"), extra=NOT_FOUND)} for action, summary in (
             ("stop", "Stop: queued images stop, running ones finish and are kept"),

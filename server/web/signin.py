@@ -98,7 +98,7 @@ def signin_page():
     settings = services().settings
     if current_person():
         return redirect(safe_next(request.args.get("next")))
-    return render_template("signin.html", client_id=settings.google_client_id,
+    return render_template("signin.html", client_id=settings.web_client_id,
                            gsi_url=settings.google_gsi_client_url,
                            next=safe_next(request.args.get("next")))
 
@@ -127,7 +127,7 @@ def google_callback():
 
 def signin_problem(message: str):
     settings = services().settings
-    return render_template("signin.html", client_id=settings.google_client_id,
+    return render_template("signin.html", client_id=settings.web_client_id,
                            gsi_url=settings.google_gsi_client_url, problem=message,
                            next=safe_next(request.args.get("next"))), 400
 

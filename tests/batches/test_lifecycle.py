@@ -10,7 +10,7 @@ from PIL import Image
 
 from server.batches import keys
 from server.batches.lifecycle import BatchBusy, delete_batch, delete_expired
-from server.batches.notify import mail_finished
+from server.batches.notices import Notices
 from server.batches.store import BatchNotFound
 from server.config import Settings
 from server.services import Services
@@ -38,7 +38,8 @@ def made_batch(services, images: int = 2) -> str:
     """A batch whose images are all made, stored and thumbnailed."""
     batches = services.batches
     batch_id = batches.create({2: ImageRequest("a fox", "private", num_images=images)},
-                              owner=OWNER, provider="preview", title="a fox")
+                              owner=OWNER, provider="preview", account="preview-account",
+                              title="a fox")
     storage = make_storage(services.settings)
     for index in range(1, images + 1):
         assert batches.claim(batch_id, 2, index, "me") == "ok"
@@ -71,7 +72,8 @@ def test_owner_deletes_a_batch_with_its_images_thumbnails_and_records(services):
 
 def test_a_batch_with_an_image_in_the_making_is_stopped_not_deleted(services):
     batch_id = services.batches.create({2: ImageRequest("a fox", "private", num_images=2)},
-                                       owner=OWNER, provider="preview")
+                                       owner=OWNER, provider="preview",
+                                       account="preview-account")
     assert services.batches.claim(batch_id, 2, 1, "worker") == "ok"
     with pytest.raises(BatchBusy):
         delete_batch(services.batches, services.launcher, services.settings, batch_id)
@@ -102,17 +104,17 @@ def test_the_owner_is_mailed_when_a_batch_finishes(services):
     with FakeSMTP("mailer", "s3cret") as smtp:
         settings = Settings(smtp_url=f"smtp://mailer:s3cret@127.0.0.1:{smtp.port}",
                             mail_from="batches@example.org")
-        mail_finished(settings, services.batches.status(batch_id))
+        Notices(settings).batch_finished(services.batches.status(batch_id))
         (message,) = smtp.messages
     assert message["To"] == OWNER and message["From"] == "batches@example.org"
-    assert message["Subject"] == "Your batch a fox is completed"
-    assert "2 of 2 images made" in message.get_content()
+    assert message["Subject"] == "Batch completed: a fox"
+    assert "Rows: 1 done, 0 failed, 0 stopped, of 1." in message.get_content()
 
 
 def test_a_mail_failure_is_logged_not_raised(services, caplog):
     batch_id = made_batch(services)
     with FakeSMTP("mailer", "s3cret") as smtp:
         settings = Settings(smtp_url=f"smtp://mailer:wrong@127.0.0.1:{smtp.port}")
-        mail_finished(settings, services.batches.status(batch_id))
+        Notices(settings).batch_finished(services.batches.status(batch_id))
         assert smtp.messages == []
-    assert "could not mail ada@example.com" in caplog.text
+    assert "could not email the end of batch" in caplog.text

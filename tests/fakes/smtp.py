@@ -16,6 +16,7 @@ class FakeSMTP:
         self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
+        self.url = f"smtp://127.0.0.1:{self.port}"
 
     def __enter__(self) -> "FakeSMTP":
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

@@ -1,12 +1,14 @@
 """SheetGrid: real gspread over real HTTP to the Sheets emulator; request budgets from its log."""
 from __future__ import annotations
 
+import time
 import uuid
 
 import gspread
 import pytest
 import requests
 
+from server.batches import keys
 from server.config import Settings
 from server.gsheets.client import (
     SheetAccessError,
@@ -16,7 +18,7 @@ from server.gsheets.client import (
 )
 from server.gsheets.contents import COLUMN_KEY, ROW_KEY
 from server.gsheets.grid import SheetGrid
-from server.gsheets.marks import MARK_KEY
+from server.gsheets.marks import MEMORY_DAYS, MarkMemory
 from server.money.prices import PriceTable
 from server.sheet.columns import RESULT_COLUMNS
 from server.sheet.validation import validate
@@ -54,8 +56,17 @@ def new_sheet(gc, rows, input_option="USER_ENTERED"):
     return ws
 
 
-def grid_of(gc, ws, **kw):
-    return SheetGrid(gc, ws.spreadsheet.id, ws.id, **kw)
+@pytest.fixture
+def memory(redis_conn):
+    return MarkMemory(redis_conn)
+
+
+def grid_of(gc, ws, memory=None, **kw):
+    return SheetGrid(gc, ws.spreadsheet.id, ws.id, memory=memory, **kw)
+
+
+def our_metadata(server, ws):
+    return list(server.state.spreadsheets[ws.spreadsheet.id].metadata.values())
 
 
 class Budget:
@@ -90,10 +101,10 @@ def batch_update(ws, *reqs):
 
 
 # --- read and validate --------------------------------------------------------------------
-def test_read_499_rows_is_one_request_and_validation_one_write(env, gc):
+def test_read_499_rows_is_one_request_and_validation_one_write(env, gc, memory):
     rows = [HEADER] + [[f"prompt {i}", "maybe", "16:9", "3"] for i in range(499)]
     ws = new_sheet(gc, rows)
-    grid = grid_of(gc, ws)
+    grid = grid_of(gc, ws, memory)
     budget = Budget(env)
     table = grid.read()
     assert budget.used() == {"read": 1, "write": 0}
@@ -107,10 +118,10 @@ def test_read_499_rows_is_one_request_and_validation_one_write(env, gc):
     grid.mark(contents, report)
     assert budget.used() == {"read": 1, "write": 1}
     assert bg(env, ws, "B500") == "F4C7C3" and bg(env, ws, "C2") == "FCE8B2"
-    # A second round undoes and re-marks, still within the same budget.
+    # A second round finds every mark already in place: one read, no write.
     budget = Budget(env)
     grid.mark(*check(grid))
-    assert budget.used() == {"read": 1, "write": 1}
+    assert budget.used() == {"read": 1, "write": 0}
 
 
 def test_read_first_sheet_without_id(env, gc):
@@ -125,7 +136,7 @@ def test_read_first_sheet_without_id(env, gc):
 
 
 # --- marks --------------------------------------------------------------------------------
-def test_marks_and_their_undoing_touch_only_our_marks(env, gc):
+def test_marks_and_their_undoing_touch_only_our_marks(env, gc, memory, redis_conn):
     ws = new_sheet(gc, [HEADER + ["mine"], ["cat", "private", "16:9"], ["dog", "maybe"],
                         ["", "public"], ["owl", "public"], ["fox", "public"]])
     ws.update_notes({"B3": "ask Ann", "E6": "my own note"})
@@ -134,7 +145,7 @@ def test_marks_and_their_undoing_touch_only_our_marks(env, gc):
                   "startColumnIndex": 4, "endColumnIndex": 5},
         "cell": {"userEnteredFormat": {"backgroundColor": RED}},
         "fields": "userEnteredFormat.backgroundColor"}})
-    grid = grid_of(gc, ws)
+    grid = grid_of(gc, ws, memory)
     contents, report = check(grid)
     grid.mark(contents, report)
     errors = {p.cell: p.message for p in report.errors}
@@ -142,10 +153,11 @@ def test_marks_and_their_undoing_touch_only_our_marks(env, gc):
     assert bg(env, ws, "B3") == "F4C7C3" and cell(env, ws, "B3")["note"] == errors["B3"]
     assert bg(env, ws, "C2") == "FCE8B2" and "16:9" in cell(env, ws, "C2")["note"]
     assert bg(env, ws, "E1") == "FCE8B2"  # the unknown header "mine" is a warning, in place
-    marks = [m for m in env.state.spreadsheets[ws.spreadsheet.id].metadata.values()
-             if m["metadataKey"] == MARK_KEY]
-    assert len(marks) == 1 and marks[0]["location"] == {"locationType": "SHEET",
-                                                         "sheetId": ws.id}
+    # The undo memory is ours, in Redis with a time to live: nothing of it in the sheet.
+    assert our_metadata(env, ws) == []
+    assert set(memory.load(ws.spreadsheet.id, ws.id)) == {"B3", "A4", "C2", "E1"}
+    key = keys.marks(ws.spreadsheet.id, ws.id)
+    assert 0 < redis_conn.ttl(key) <= MEMORY_DAYS * 86400
 
     # The person fixes B3 and A4, and recolours A4 themselves.
     ws.update([["bird", "public"]], "A4")
@@ -163,7 +175,7 @@ def test_marks_and_their_undoing_touch_only_our_marks(env, gc):
     assert bg(env, ws, "C2") == "FCE8B2"  # still a warning
     assert bg(env, ws, "E5") == "F4C7C3" and cell(env, ws, "E6")["note"] == "my own note"
 
-    # Fix the last warnings: a clean sheet keeps no mark of ours and no mark metadata.
+    # Fix the last warnings: a clean sheet keeps no mark of ours and no memory of marks.
     ws.update([["16:9"]], "C2", value_input_option="RAW")
     ws.update([[""]], "E1")
     grid.mark(*check(grid))
@@ -171,31 +183,30 @@ def test_marks_and_their_undoing_touch_only_our_marks(env, gc):
     assert bg(env, ws, "E1") is None
     assert bg(env, ws, "E5") == "F4C7C3" and cell(env, ws, "E6")["note"] == "my own note"
     assert cell(env, ws, "B3")["note"] == "ask Ann"
-    assert not any(m["metadataKey"] == MARK_KEY
-                   for m in env.state.spreadsheets[ws.spreadsheet.id].metadata.values())
+    assert memory.load(ws.spreadsheet.id, ws.id) == {} and not redis_conn.exists(key)
     budget = Budget(env)
     grid.mark(*check(grid))  # nothing marked and nothing to mark: no write at all
     assert budget.used() == {"read": 1, "write": 0}
 
 
-def test_sheet_level_problem_marks_a1_and_header_problem_its_cell(env, gc):
+def test_sheet_level_problem_marks_a1_and_header_problem_its_cell(env, gc, memory):
     ws = new_sheet(gc, [["Prompt", "visibility"], ["cat", "public"]])
-    grid = grid_of(gc, ws)
+    grid = grid_of(gc, ws, memory)
     grid.mark(*check(grid))
     assert bg(env, ws, "A1") == "F4C7C3"
     assert 'exactly "prompt"' in cell(env, ws, "A1")["note"]
 
 
-def test_marks_of_a_huge_sheet_fit_metadata_limits(env, gc):
+def test_marks_of_a_huge_sheet_leave_no_metadata(env, gc, memory):
+    """Remembering 499 long notes of the person's own (~200,000 characters) in developer
+    metadata went far past Google's limit per sheet; the memory is in Redis now."""
     long_note = "x" * 400
     rows = [HEADER] + [["", "maybe", "7:5", "9"] for _ in range(499)]
     ws = new_sheet(gc, rows)
     ws.update_notes({f"B{r}": f"{long_note} {r}" for r in range(2, 501)})
-    grid = grid_of(gc, ws)
+    grid = grid_of(gc, ws, memory)
     grid.mark(*check(grid))
-    values = [m["metadataValue"] for m in
-              env.state.spreadsheets[ws.spreadsheet.id].metadata.values()]
-    assert len(values) > 1 and all(len(v) <= 30000 for v in values)
+    assert our_metadata(env, ws) == []
     ws.update([["cat", "public", "1:1", "3.0"]] * 499, "A2")
     grid.mark(*check(grid))
     assert cell(env, ws, "B77")["note"] == f"{long_note} 77" and bg(env, ws, "B77") is None
@@ -382,6 +393,19 @@ def test_transient_errors_are_retried(env, gc):
     env.inject(status=500, count=1)
     assert grid.read().rows[1] == ["cat", "public"]
     assert len(slept) == 2 and 0.5 <= slept[0] <= 1.0 and 1.0 <= slept[1] <= 1.5
+
+
+def test_calls_under_a_deadline_end_by_it(env, gc, memory):
+    """A web request's Sheets calls share one deadline: once too little time is left, the next
+    call is not sent and fails as a timeout (transient: the API answers 503 at once)."""
+    ws = new_sheet(gc, [HEADER, ["cat", "maybe"]])
+    env.set_latency(0.8)
+    grid = grid_of(gc, ws, memory, retry={"attempts": 1}, deadline=time.monotonic() + 1.5)
+    contents, report = check(grid)  # takes ~0.8 s: 0.7 s left, under the 1 s a call needs
+    budget = Budget(env)
+    with pytest.raises(requests.exceptions.Timeout):
+        grid.mark(contents, report)
+    assert budget.used() == {"read": 0, "write": 0}
 
 
 def test_permanent_error_is_not_retried(env, gc):

@@ -2,11 +2,15 @@
 when the person's token is gone, and rows land once a fresh token arrives."""
 from __future__ import annotations
 
+import time
+
 import gspread
 import pytest
 from google.oauth2.credentials import Credentials
 
+from server.batches import keys
 from server.config import Settings
+from server.gsheets.contents import ROW_KEY
 from server.gsheets.endpoint import point_session_at
 from server.gsheets.tokens import store_token
 from server.services import Services
@@ -44,6 +48,103 @@ def status_column(sheet) -> list[str]:
     return [row[column] for row in values[1:]]
 
 
+def writeback(services, batch_id: str) -> dict:
+    return services.batches.status(batch_id).as_dict()["writeback"]
+
+
+def start(services, sheet) -> str:
+    grid = services.sheets.grid(TOKEN, sheet.spreadsheet.id, sheet.id)
+    return services.sheets.start(grid, services.sheets.validate(grid), OWNER, "preview",
+                                 "http://sheetbatch.test/")
+
+
+def row_anchors(emulator, sheet, batch_id: str) -> list[dict]:
+    return [m for m in emulator.state.spreadsheets[sheet.spreadsheet.id].metadata.values()
+            if m["metadataKey"] == ROW_KEY.format(batch_id=batch_id)]
+
+
+def test_the_batch_status_names_its_sheet(services, emulator):
+    sheet = make_sheet(emulator)
+    status = services.batches.status(start(services, sheet)).as_dict()
+    assert (status["spreadsheet_id"], status["sheet_id"]) == (sheet.spreadsheet.id, sheet.id)
+
+
+@pytest.mark.parametrize("gone, says", [("deleted", "was not found"),
+                                         ("unshared", "is not shared with")])
+def test_a_lost_spreadsheet_stops_write_back_with_a_message(services, emulator, gone, says):
+    sheet = make_sheet(emulator)
+    batch_id = start(services, sheet)
+    make_image(services, batch_id, 2)
+    store_token(services.batches.redis, OWNER, TOKEN, 600)
+    if gone == "deleted":
+        del emulator.state.spreadsheets[sheet.spreadsheet.id]
+    else:  # the owner (someone else) stopped sharing it with Alice: Google answers 403
+        emulator.state.spreadsheets[sheet.spreadsheet.id].owner = "owner@example.com"
+        emulator.state.emails[TOKEN] = OWNER
+    try:
+        wait_for(lambda: services.sheets.writeback.flush_due()
+                 or writeback(services, batch_id)["state"] == "stopped", timeout=10,
+                 what="write-back to stop")
+        assert says in writeback(services, batch_id)["message"]
+        assert not services.batches.redis.sismember(keys.SHEET_BATCHES, batch_id)
+        sent = len(emulator.log)
+        make_image(services, batch_id, 3)
+        services.sheets.writeback.flush_due()
+        assert len(emulator.log) == sent  # never retried
+    finally:
+        emulator.state.emails.pop(TOKEN, None)
+
+
+def test_row_anchors_go_when_a_batch_completes(services, emulator):
+    sheet = make_sheet(emulator)
+    batch_id = start(services, sheet)
+    assert len(row_anchors(emulator, sheet, batch_id)) == 2
+    store_token(services.batches.redis, OWNER, TOKEN, 600)
+    make_image(services, batch_id, 2)
+    make_image(services, batch_id, 3)
+    redis = services.batches.redis
+    wait_for(lambda: services.sheets.writeback.flush_due()
+             or redis.zscore(keys.ANCHORS_TO_CLEAR, batch_id), timeout=10,
+             what="the finished batch to leave write-back")
+    assert status_column(sheet) == ["done", "done"]
+    assert services.sheets.writeback.clear_due_anchors() == 1
+    assert row_anchors(emulator, sheet, batch_id) == []
+
+
+def test_row_anchors_of_a_resumable_batch_are_swept_a_day_later(services, emulator):
+    sheet = make_sheet(emulator)
+    batch_id = start(services, sheet)
+    store_token(services.batches.redis, OWNER, TOKEN, 600)
+    make_image(services, batch_id, 2)
+    services.batches.stop(batch_id)
+    redis = services.batches.redis
+    wait_for(lambda: services.sheets.writeback.flush_due()
+             or redis.zscore(keys.ANCHORS_TO_CLEAR, batch_id), timeout=10,
+             what="the stopped batch to leave write-back")
+    assert services.sheets.writeback.clear_due_anchors() == 0  # Resume may still need them
+    assert len(row_anchors(emulator, sheet, batch_id)) == 2
+    assert services.sheets.writeback.clear_due_anchors(now=time.time() + 86401) == 1
+    assert row_anchors(emulator, sheet, batch_id) == []
+
+
+def test_anchors_of_batches_we_no_longer_know_go_with_the_next_start(services, emulator):
+    """E.g. Redis was lost: nothing would ever clear those anchors, and they fill the sheet's
+    metadata budget. The next batch started on the sheet deletes them in its one write."""
+    sheet = make_sheet(emulator)
+    sheet.spreadsheet.batch_update({"requests": [{"createDeveloperMetadata": {
+        "developerMetadata": {"metadataKey": ROW_KEY.format(batch_id="f0f0f0f0f0f0f0f0"),
+                              "metadataValue": str(row), "visibility": "DOCUMENT",
+                              "location": {"dimensionRange": {
+                                  "sheetId": sheet.id, "dimension": "ROWS",
+                                  "startIndex": row - 1, "endIndex": row}}}}}
+        for row in (2, 3)]})
+    kept = start(services, sheet)  # a batch we know keeps its anchors
+    batch_id = start(services, sheet)
+    assert row_anchors(emulator, sheet, "f0f0f0f0f0f0f0f0") == []
+    assert len(row_anchors(emulator, sheet, kept)) == 2
+    assert len(row_anchors(emulator, sheet, batch_id)) == 2
+
+
 def test_rows_wait_for_a_token_then_land(services, emulator):
     sheet = make_sheet(emulator)
     grid = services.sheets.grid(TOKEN, sheet.spreadsheet.id, sheet.id)
@@ -55,10 +156,13 @@ def test_rows_wait_for_a_token_then_land(services, emulator):
     services.sheets.writeback.flush_due()  # no token stored, no service account: must wait
     assert status_column(sheet) == ["queued", "queued"]
     assert services.batches.redis.smembers(f"sb:b:{batch_id}:dirty") == {b"2"}
+    assert writeback(services, batch_id)["state"] == "waiting_for_person"
+    assert "sidebar" in writeback(services, batch_id)["message"]
 
     store_token(services.batches.redis, OWNER, TOKEN, 600)
     wait_for(lambda: services.sheets.writeback.flush_due() or
              status_column(sheet) == ["done", "queued"], timeout=10, what="the write-back")
+    assert writeback(services, batch_id) == {"state": "ok", "message": ""}
     values = sheet.get_all_records()
     assert values[0]["used_seed"] == 7 and values[0]["used_prompt"] == "used"
     assert values[0]["image_1"].startswith("http://sheetbatch.test/images/")

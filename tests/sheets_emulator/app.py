@@ -4,7 +4,7 @@ import time
 
 from flask import Flask, Response, request
 
-from . import batch, metadata, render, valuesapi
+from . import batch, discovery, metadata, render, valuesapi
 from .control import Emulator, request_kind
 from .errors import ApiError, bad_request
 
@@ -23,7 +23,8 @@ def create_app(emulator_state=None):
 
     @app.route("/v4/spreadsheets/<path:rest>", methods=["GET", "POST", "PUT", "DELETE"])
     def sheets(rest):
-        return _handle(emu, lambda token: _sheets_call(emu, token, rest), quota=True)
+        return _handle(emu, lambda token: _sheets_call(emu, token, rest), quota=True,
+                       described=True)
 
     @app.route("/drive/v3/files", methods=["GET", "POST"])
     @app.route("/drive/v3/files/<path:rest>", methods=["GET", "DELETE", "POST", "PATCH"])
@@ -37,13 +38,14 @@ def create_app(emulator_state=None):
             title = (body.get("properties") or {}).get("title") or "Untitled spreadsheet"
             ss = emu.state.create(title, owner_token=token)
             return render.spreadsheet(ss, {})
-        return _handle(emu, call, quota=True)
+        return _handle(emu, call, quota=True, described=True)
 
     return app
 
 
-def _handle(emu, call, quota):
-    """Common wrapper: latency, auth, fault injection, quota, state lock, log record."""
+def _handle(emu, call, quota, described=False):
+    """Common wrapper: latency, auth, fault injection, quota, Sheets v4 request checks (against
+    Google's discovery document), state lock, log record."""
     if emu.latency:
         time.sleep(emu.latency)
     kind = request_kind(request.method, request.path)
@@ -57,6 +59,9 @@ def _handle(emu, call, quota):
             raise injected
         if quota:
             emu.charge_quota(token, kind)
+        if described:
+            discovery.check_request(request.method, request.path, request.args.to_dict(flat=False),
+                                    _body() if request.method in ("POST", "PUT") else None)
         with emu.state.lock:
             result = call(token)
         if isinstance(result, Response):
@@ -69,7 +74,15 @@ def _handle(emu, call, quota):
         return _json(e.body(), e.code)
     finally:
         emu.record(method=request.method, path=request.path, query=request.query_string.decode(),
-                   token=token, status=status, kind=kind, time=time.time())
+                   args=request.args.to_dict(flat=False), body=_logged_body(), token=token,
+                   status=status, kind=kind, time=time.time())
+
+
+def _logged_body():
+    try:
+        return json.loads(request.data) if request.data else None
+    except ValueError:
+        return request.data.decode("utf-8", "replace")
 
 
 def _token():

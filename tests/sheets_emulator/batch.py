@@ -435,6 +435,7 @@ def update_developer_metadata(ss, args):
             if "location" in src:
                 src["location"] = metadata.location_for(ss, src["location"])
             fieldmask.copy_masked(md, src, tree)
+            metadata.check_size(ss, md)
             changed.append(copy.deepcopy(md))
     return {"updateDeveloperMetadata": {"developerMetadata": changed}}
 

@@ -19,9 +19,10 @@ class Emulator:
     """The emulator's whole state: the spreadsheets plus the test controls."""
 
     def __init__(self, state=None, read_quota=60, write_quota=60, quota_window=60.0,
-                 quotas_enabled=True):
+                 quotas_enabled=True, project_read_quota=300, project_write_quota=300):
         self.state = state or State()
         self.read_quota, self.write_quota = read_quota, write_quota
+        self.project_quota = {"read": project_read_quota, "write": project_write_quota}
         self.quota_window = quota_window
         self.quotas_enabled = quotas_enabled
         self.latency = 0.0
@@ -52,18 +53,24 @@ class Emulator:
         return None
 
     def charge_quota(self, token, kind):
-        """Rolling-window per-user quota (Google: 60 reads + 60 writes per minute per user)."""
+        """Rolling-window quotas, per user (Google: 60 reads + 60 writes per minute per user) and
+        per project (300 reads + 300 writes per minute, all users together; we are one
+        project)."""
         if not self.quotas_enabled:
             return
         limit = self.read_quota if kind == "read" else self.write_quota
         now = time.monotonic()
         with self._lock:
-            used = self._usage[(token, kind)]
-            while used and now - used[0] >= self.quota_window:
-                used.popleft()
+            used, everyone = self._usage[(token, kind)], self._usage[(None, kind)]
+            for window in (used, everyone):
+                while window and now - window[0] >= self.quota_window:
+                    window.popleft()
+            if len(everyone) >= self.project_quota[kind]:
+                raise quota_error(kind, per_user=False)
             if len(used) >= limit:
                 raise quota_error(kind)
             used.append(now)
+            everyone.append(now)
 
     def record(self, **rec):
         with self._lock:
@@ -84,16 +91,18 @@ class Emulator:
         return best
 
 
-def quota_error(kind):
+def quota_error(kind, per_user=True):
     metric = "Read requests" if kind == "read" else "Write requests"
-    message = (f"Quota exceeded for quota metric '{metric}' and limit '{metric} per minute per "
-               f"user' of service 'sheets.googleapis.com' for consumer "
+    scope, limit_name, value = ((" per user", "PerMinutePerUser", "60") if per_user
+                                else ("", "PerMinutePerProject", "300"))
+    message = (f"Quota exceeded for quota metric '{metric}' and limit '{metric} per minute"
+               f"{scope}' of service 'sheets.googleapis.com' for consumer "
                f"'project_number:000000000000'.")
     details = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
                 "reason": "RATE_LIMIT_EXCEEDED", "domain": "googleapis.com",
                 "metadata": {"quota_metric": f"sheets.googleapis.com/{kind}_requests",
-                             "quota_limit": f"{kind.capitalize()}RequestsPerMinutePerUser",
+                             "quota_limit": f"{kind.capitalize()}Requests{limit_name}",
                              "service": "sheets.googleapis.com",
                              "consumer": "projects/000000000000",
-                             "quota_limit_value": "60"}}]
+                             "quota_limit_value": value}}]
     return ApiError(429, message, details)

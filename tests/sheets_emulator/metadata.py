@@ -4,6 +4,11 @@ import copy
 from .errors import bad_request
 
 LOOKUP_KEYS = ("metadataId", "metadataKey", "metadataValue", "visibility")
+VISIBILITIES = ("DOCUMENT", "PROJECT")
+# Google limits the characters of metadata (keys plus values) per spreadsheet and per sheet;
+# third parties quote 30,000 (reference/google.md).
+MAX_CHARACTERS = 30_000
+CREATE = "Invalid requests[0].createDeveloperMetadata: "
 
 
 def location_for(ss, loc):
@@ -13,11 +18,14 @@ def location_for(ss, loc):
         sheet = ss.sheet_by_id(dr.get("sheetId", 0))
         dim = dr.get("dimension")
         if dim not in ("ROWS", "COLUMNS"):
-            raise bad_request("Invalid requests[0].createDeveloperMetadata: "
-                              "dimensionRange.dimension must be specified")
+            raise bad_request(CREATE + "dimensionRange.dimension must be specified")
         count = sheet.row_count if dim == "ROWS" else sheet.col_count
         dr.setdefault("startIndex", 0)
-        dr.setdefault("endIndex", count)
+        if dr.get("endIndex") is None:
+            raise bad_request(CREATE + "dimensionRange must be bounded (set endIndex)")
+        if not 0 <= dr["startIndex"] < dr["endIndex"] <= count:
+            raise bad_request(CREATE + f"dimensionRange [{dr['startIndex']}, {dr['endIndex']}) "
+                              f"is outside the sheet (size {count})")
         dr["sheetId"] = sheet.id
         return {"locationType": "ROW" if dim == "ROWS" else "COLUMN", "dimensionRange": dr}
     if "sheetId" in loc:
@@ -25,14 +33,15 @@ def location_for(ss, loc):
         return {"locationType": "SHEET", "sheetId": loc["sheetId"]}
     if loc.get("spreadsheet"):
         return {"locationType": "SPREADSHEET", "spreadsheet": True}
-    raise bad_request("Invalid requests[0].createDeveloperMetadata: location must be specified")
+    raise bad_request(CREATE + "location must be specified")
 
 
 def create(ss, md):
     md = copy.deepcopy(md)
-    if not md.get("visibility"):
-        raise bad_request("Invalid requests[0].createDeveloperMetadata: "
-                          "developerMetadata.visibility must be specified")
+    if not md.get("metadataKey"):
+        raise bad_request(CREATE + "developerMetadata.metadataKey must be specified")
+    if md.get("visibility") not in VISIBILITIES:
+        raise bad_request(CREATE + "developerMetadata.visibility must be DOCUMENT or PROJECT")
     mid = md.get("metadataId") or ss.new_metadata_id()
     if mid in ss.metadata:
         raise bad_request(f"Invalid requests[0].createDeveloperMetadata: "
@@ -40,7 +49,26 @@ def create(ss, md):
     md["metadataId"] = mid
     md["location"] = location_for(ss, md.get("location") or {})
     ss.metadata[mid] = md
+    check_size(ss, md)
     return copy.deepcopy(md)
+
+
+def sheet_of(md):
+    """The sheet id an entry lives on (sheet, row or column), or None for the spreadsheet's."""
+    loc = md["location"]
+    return (loc.get("dimensionRange") or {}).get("sheetId", loc.get("sheetId"))
+
+
+def check_size(ss, md):
+    """Refuse a create or update that takes its sheet (or the spreadsheet) over the limit."""
+    where = sheet_of(md)
+    used = sum(len(m.get("metadataKey") or "") + len(m.get("metadataValue") or "")
+               for m in ss.metadata.values() if sheet_of(m) == where)
+    if used > MAX_CHARACTERS:
+        place = "spreadsheet" if where is None else f"sheet {where}"
+        raise bad_request(f"Invalid requests[0].createDeveloperMetadata: the developer metadata "
+                          f"of {place} would hold {used} characters; the limit is "
+                          f"{MAX_CHARACTERS}.")
 
 
 def matches(ss, md, lookup):
@@ -52,7 +80,9 @@ def matches(ss, md, lookup):
         return False
     if "metadataLocation" in lookup:
         want = location_for(ss, lookup["metadataLocation"])
-        if lookup.get("locationMatchingStrategy") == "INTERSECTING_LOCATION":
+        # Google: without a strategy a lookup matches INTERSECTING locations.
+        if lookup.get("locationMatchingStrategy", "INTERSECTING_LOCATION") \
+                == "INTERSECTING_LOCATION":
             return _intersects(loc, want)
         return loc == want
     return True

@@ -51,9 +51,9 @@ def _sheet(ss, sheet, spans):
             if (p.get("range") or {}).get("sheetId", 0) == sheet.id]
     if prot:
         out["protectedRanges"] = prot
+    # Row and column metadata are listed under their DimensionProperties, not the sheet's.
     md = [copy.deepcopy(m) for m in ss.metadata.values()
-          if m["location"].get("sheetId") == sheet.id
-          or (m["location"].get("dimensionRange") or {}).get("sheetId") == sheet.id]
+          if m["location"]["locationType"] == "SHEET" and m["location"]["sheetId"] == sheet.id]
     if md:
         out["developerMetadata"] = md
     return out
@@ -73,18 +73,32 @@ def grid_data(ss, sheet, r0, c0, r1, c1):
         rows.pop()
     if rows:
         data["rowData"] = [{"values": row} if row else {} for row in rows]
-    data["rowMetadata"] = [_dim_meta(sheet.row_px.get(r), defaults.DEFAULT_ROW_PX)
-                           for r in range(r0, r1)]
-    data["columnMetadata"] = [_dim_meta(sheet.col_px.get(c), defaults.DEFAULT_COL_PX)
-                              for c in range(c0, c1)]
+    on_rows, on_columns = _on(ss, sheet, "ROWS"), _on(ss, sheet, "COLUMNS")
+    data["rowMetadata"] = [_dim_meta(sheet.row_px.get(r), defaults.DEFAULT_ROW_PX,
+                                     on_rows.get(r)) for r in range(r0, r1)]
+    data["columnMetadata"] = [_dim_meta(sheet.col_px.get(c), defaults.DEFAULT_COL_PX,
+                                        on_columns.get(c)) for c in range(c0, c1)]
     return data
 
 
-def _dim_meta(props, px):
+def _on(ss, sheet, dimension):
+    """Row (or column) index -> the developer metadata whose dimension range covers it."""
+    out = {}
+    for m in ss.metadata.values():
+        span = m["location"].get("dimensionRange")
+        if span and span["sheetId"] == sheet.id and span["dimension"] == dimension:
+            for i in range(span["startIndex"], span["endIndex"]):
+                out.setdefault(i, []).append(copy.deepcopy(m))
+    return out
+
+
+def _dim_meta(props, px, metadata=()):
     out = {"pixelSize": px}
     out.update(copy.deepcopy(props or {}))
     if not out.get("hiddenByUser"):
         out.pop("hiddenByUser", None)  # false is the proto default: not printed
+    if metadata:
+        out["developerMetadata"] = list(metadata)
     return out
 
 

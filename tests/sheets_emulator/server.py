@@ -56,8 +56,11 @@ class EmulatorServer:
     def quotas_enabled(self, value):
         self.emulator.quotas_enabled = value
 
-    def set_quota(self, read=None, write=None, window=None, enabled=None):
+    def set_quota(self, read=None, write=None, window=None, enabled=None, project_read=None,
+                  project_write=None):
         e = self.emulator
+        e.project_quota["read"] = project_read or e.project_quota["read"]
+        e.project_quota["write"] = project_write or e.project_quota["write"]
         e.read_quota = read if read is not None else e.read_quota
         e.write_quota = write if write is not None else e.write_quota
         e.quota_window = window if window is not None else e.quota_window

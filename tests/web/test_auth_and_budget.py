@@ -22,7 +22,7 @@ def issuer():
 
 @pytest.fixture
 def auth(issuer):
-    return Authenticator(Settings(google_client_id=issuer.audience,
+    return Authenticator(Settings(google_client_ids=(issuer.audience,),
                                   google_certs_url=issuer.certs_url,
                                   google_tokeninfo_url=issuer.tokeninfo_url))
 
@@ -42,11 +42,30 @@ def test_verified_access_tokens_are_cached(auth, issuer):
     assert issuer.tokeninfo_calls == before + 1
 
 
+def test_every_listed_audience_is_accepted(issuer):
+    """A test deployment and the published add-on are two Apps Script projects, two client ids."""
+    auth = Authenticator(Settings(google_client_ids=("test-deployment", issuer.audience),
+                                  google_certs_url=issuer.certs_url,
+                                  google_tokeninfo_url=issuer.tokeninfo_url))
+    for audience in ("test-deployment", issuer.audience):
+        token = issuer.identity_token("dana@example.com", audience=audience)
+        assert auth.identify(f"Bearer {token}").email == "dana@example.com"
+    with pytest.raises(NotAuthenticated, match="'published-elsewhere'"):
+        auth.identify("Bearer " + issuer.identity_token("e@x.com", audience="published-elsewhere"))
+
+
+def test_the_audience_list_is_read_from_a_comma_separated_setting(monkeypatch):
+    monkeypatch.setenv("GOOGLE_CLIENT_ID", "one.apps.googleusercontent.com, two.apps.googleusercontent.com")
+    assert Settings.from_env().google_client_ids == ("one.apps.googleusercontent.com",
+                                                     "two.apps.googleusercontent.com")
+
+
 @pytest.mark.parametrize("make, reason", [
     (lambda i: None, "Sign in required"),
     (lambda i: "Basic abc", "Sign in required"),
     (lambda i: "Bearer not-a-google-token", "not valid"),
-    (lambda i: "Bearer " + i.identity_token("e@x.com", audience="another-app"), "audience"),
+    (lambda i: "Bearer " + i.identity_token("e@x.com", audience="another-app"),
+     "OAuth client 'another-app'.*GOOGLE_CLIENT_ID"),
     (lambda i: "Bearer " + i.identity_token("e@x.com", issuer="https://evil.example"), "issued"),
     (lambda i: "Bearer " + i.identity_token("e@x.com", expires_in=-120), "expired"),
     (lambda i: "Bearer " + i.identity_token("e@x.com", verified=False), "verified email"),

@@ -27,6 +27,8 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.conftest import wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
 SIDEBAR = ROOT / "appsscript" / "Sidebar.html"
 SHIM = ROOT / "appsscript" / "tests" / "gas_shim.js"
@@ -36,12 +38,16 @@ from flask import Flask, jsonify, request  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 from werkzeug.wrappers import Response  # noqa: E402
 
+from server.gsheets.sheet_batches import is_fixable  # noqa: E402
 from server.money.prices import PriceTable  # noqa: E402
 from server.sheet import columns as schema  # noqa: E402
+from server.sheet.statuses import COUNT_NAMES, FINISHED, BatchStatus, RowStatus  # noqa: E402
 from server.sheet.validation import Report, validate  # noqa: E402
 
 SPREADSHEET_ID = "sheet-under-test"
-SETTLED = {"stopped", "completed", "completed_with_errors", "failed"}
+SETTLED = set(FINISHED)
+DOCS = ROOT / "docs"
+GOOGLE_CSS = "https://ssl.gstatic.com/docs/script/css/add-ons1.css"
 
 HEADER = ["prompt", "visibility", "aspect_ratio", "model", "num_images", "style"]
 BAD_SHEET = [
@@ -80,6 +86,8 @@ class StandIn:
     def report(self, sheet_id: int) -> tuple[dict, Report]:
         report = validate(self.sheets[sheet_id], self.prices)
         answer = report.as_dict() | {"sheet": {"id": sheet_id, "title": f"Sheet{sheet_id}"}}
+        for problem in answer["errors"] + answer["warnings"]:
+            problem["fixable"] = is_fixable(problem)
         return json.loads(json.dumps(answer, default=str)), report
 
     def spent(self) -> float:
@@ -116,7 +124,10 @@ class StandIn:
                     "styles_by_model": {k: list(v) for k, v in schema.STYLES_BY_MODEL.items()},
                     "result_columns": list(schema.RESULT_COLUMNS), "max_rows": schema.MAX_SHEET_ROWS,
                     "currency": me.prices.currency, "providers": ["ideogram", "openai", "preview"],
-                    "default_provider": "preview"}
+                    "default_provider": "preview",
+                    "statuses": {"row": list(RowStatus), "batch": list(BatchStatus),
+                                 "finished": [s for s in BatchStatus if s in FINISHED],
+                                 "counts": list(COUNT_NAMES)}}
 
         def sheet_id_of(body):
             if body.get("spreadsheet_id") != SPREADSHEET_ID or body.get("sheet_id") not in me.sheets:
@@ -176,6 +187,7 @@ class StandIn:
             batch_id = f"b{next(me.ids)}"
             me.batches[batch_id] = {
                 "id": batch_id, "status": "queued", "provider": body.get("provider") or "preview",
+                "sheet_id": sheet_id, "writeback": {"state": "ok", "message": ""},
                 "title": f"Sheet{sheet_id} · {answer['rows']} rows", "created": time.time(),
                 "cost": estimate["cost"],
                 "rows": [{"row": n, "status": "queued", "error": None, "images": [], "want": r.num_images,
@@ -196,6 +208,18 @@ class StandIn:
             with me.lock:
                 me.advance(batch_id)
                 return me.status(batch_id)
+
+        @app.get("/api/batches/<batch_id>/progress")
+        def progress(batch_id):
+            if batch_id not in me.batches:
+                return error(404, "not_found", "There is no batch with that id.")
+            with me.lock:
+                me.advance(batch_id)
+                full = me.status(batch_id)
+            failed = [r for r in full["rows"] if r["status"] == "failed"]
+            return {k: v for k, v in full.items() if k != "rows"} | {
+                "failed_rows": [r["row"] for r in failed[:50]],
+                "first_error": failed[0]["error"] if failed else None}
 
         @app.post("/api/batches/<batch_id>/<action>")
         def act(batch_id, action):
@@ -281,6 +305,8 @@ class StandIn:
                 images["pending"] += row["want"] - row["done"]
         return {"id": batch_id, "status": batch["status"], "counts": counts, "images": images,
                 "provider": batch["provider"], "title": batch["title"], "created": batch["created"],
+                "finished": batch["status"] in SETTLED, "spreadsheet_id": SPREADSHEET_ID,
+                "sheet_id": batch["sheet_id"], "writeback": batch["writeback"],
                 "rows": [{k: row[k] for k in ("row", "status", "error", "images", "used_seed", "used_prompt")}
                          for row in batch["rows"]]}
 
@@ -328,6 +354,8 @@ def open_sidebar(browser, base_url):
     def opener(sheet_id=0, **params):
         context = browser.new_context(viewport={"width": 300, "height": 900})
         contexts.append(context)
+        # No network here: Google's add-on CSS is answered as unreachable at once.
+        context.route(GOOGLE_CSS, lambda route: route.abort())
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
         query = urlencode({"spreadsheet_id": SPREADSHEET_ID, "sheet_id": sheet_id} | params)
@@ -426,8 +454,10 @@ def test_generate_start_progress_retry_and_download(open_sidebar, stand_in):
     page.click("#start")
     page.wait_for_selector("#progress:not(.hidden)")
     created = [r for r in stand_in.requests if r["path"] == "/api/batches" and r["method"] == "POST"]
-    assert created[-1]["body"] == {"spreadsheet_id": SPREADSHEET_ID, "sheet_id": 7,
-                                   "provider": "preview", "confirm": True}
+    sent = created[-1]["body"]
+    assert sent.pop("request_id").startswith("start-")
+    assert sent == {"spreadsheet_id": SPREADSHEET_ID, "sheet_id": 7, "provider": "preview",
+                    "confirm": True}
 
     page.wait_for_function("document.getElementById('batch-status').textContent === 'Completed with errors'",
                            timeout=30000)
@@ -460,7 +490,7 @@ def test_generate_start_progress_retry_and_download(open_sidebar, stand_in):
     assert "Batch complete" in page.locator("#message").inner_text()
     assert gas(page, "maxInFlight") <= 3
     assert gas(page, "tokenRefreshes") >= 1  # after retry
-    polls = [r for r in stand_in.requests if r["path"] == "/api/batches/b1"]
+    polls = [r for r in stand_in.requests if r["path"] == "/api/batches/b1/progress"]
     assert all(r["auth"] and r["access"] for r in polls)
 
 
@@ -477,9 +507,9 @@ def test_stop_resume_and_polling_pauses_while_hidden(open_sidebar, stand_in):
     page.click("#stop")
     page.wait_for_function("document.getElementById('batch-status').textContent === 'Stopped'")
     assert page.locator("#resume").is_visible() and not page.locator("#stop").is_visible()
-    stopped_at = len([r for r in stand_in.requests if r["path"] == "/api/batches/b1"])
+    stopped_at = len([r for r in stand_in.requests if r["path"] == "/api/batches/b1/progress"])
     time.sleep(2.5)
-    assert len([r for r in stand_in.requests if r["path"] == "/api/batches/b1"]) == stopped_at, \
+    assert len([r for r in stand_in.requests if r["path"] == "/api/batches/b1/progress"]) == stopped_at, \
         "a settled batch is not polled"
 
     page.click("#resume")
@@ -489,10 +519,11 @@ def test_stop_resume_and_polling_pauses_while_hidden(open_sidebar, stand_in):
         document.dispatchEvent(new Event('visibilitychange'));
     }""")
     time.sleep(0.5)
-    hidden_at = len([r for r in stand_in.requests if r["path"] == "/api/batches/b1"])
+    hidden_at = len([r for r in stand_in.requests if r["path"] == "/api/batches/b1/progress"])
     time.sleep(4.5)
-    assert len([r for r in stand_in.requests if r["path"] == "/api/batches/b1"]) == hidden_at, \
+    assert len([r for r in stand_in.requests if r["path"] == "/api/batches/b1/progress"]) == hidden_at, \
         "no polling while the sidebar is hidden"
+    stand_in.step = 3
     page.evaluate("""() => {
         Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});
         document.dispatchEvent(new Event('visibilitychange'));
@@ -527,7 +558,68 @@ def test_template_button_adds_the_template_sheet(open_sidebar, stand_in):
 
 
 
+def polls_of(stand_in, batch_id="b1"):
+    return len([r for r in stand_in.requests if r["path"] == f"/api/batches/{batch_id}/progress"])
+
+
+def test_polling_backs_off_while_nothing_changes(open_sidebar, stand_in, browser, base_url):
+    """5 s while rows change, doubling up to 30 s while they do not (Playwright's clock: the
+    page's timers run on a fake clock the test moves)."""
+    stand_in.step = 1
+    context = browser.new_context(viewport={"width": 300, "height": 900})
+    context.route(GOOGLE_CSS, lambda route: route.abort())
+    page = context.new_page()
+    page.clock.install()
+    page.goto(f"{base_url}/sidebar.html?" + urlencode({"spreadsheet_id": SPREADSHEET_ID,
+                                                        "sheet_id": 7}))
+    page.wait_for_function("document.getElementById('validate').disabled === false")
+    page.click("#generate")
+    page.wait_for_function("document.getElementById('start').disabled === false")
+    page.click("#start")
+    page.wait_for_function("document.getElementById('batch-status').textContent === 'Running'")
+    first = polls_of(stand_in)
+    page.clock.run_for(4900)
+    assert polls_of(stand_in) == first, "no poll before 5 s"
+    page.clock.run_for(200)
+    wait_for(lambda: polls_of(stand_in) == first + 1, timeout=10, what="the 5 s poll")
+    stand_in.step = 0  # nothing changes any more
+    page.clock.run_for(5100)
+    wait_for(lambda: polls_of(stand_in) == first + 2, timeout=10, what="the next 5 s poll")
+    delays = []
+    for _ in range(4):  # unchanged: 10 s, 20 s, then 30 s at most
+        before = polls_of(stand_in)
+        waited = 0
+        while polls_of(stand_in) == before:
+            page.clock.run_for(1000)
+            waited += 1
+            page.wait_for_timeout(50)
+        delays.append(waited)
+    assert delays == [10, 20, 30, 30], delays
+    context.close()
+
+
+def test_a_batch_waiting_for_the_person_says_so_and_sends_a_token(open_sidebar, stand_in):
+    page = open_sidebar(sheet_id=7)
+    page.click("#generate")
+    page.wait_for_function("document.getElementById('start').disabled === false")
+    stand_in.step = 0
+    page.click("#start")
+    page.wait_for_selector("#progress:not(.hidden)")
+    stand_in.batches["b1"]["writeback"] = {"state": "waiting_for_person",
+                                           "message": "Status is waiting for you."}
+    stand_in.step = 1
+    page.wait_for_selector("#writeback:not(.hidden)", timeout=15000)
+    assert page.locator("#writeback").inner_text() == "Status is waiting for you."
+    wait_for(lambda: gas(page, "tokenRefreshes") >= 1, timeout=10, what="a fresh token")
+    assert any(call["name"] == "keepTokenFresh" for call in gas(page, "calls"))
+
+
 # ---- the same sidebar against the real backend -----------------------------------------------
+def state_shot(page, state: str) -> None:
+    """A screenshot of one state of the sidebar, for the READMEs (docs/sidebar-<state>.png)."""
+    page.screenshot(path=str(DOCS / f"sidebar-{state}.png"), full_page=True)
+
+
 def proxy_to(backend_url: str):
     """WSGI app relaying every request to `backend_url`, so the page and the API share an origin."""
     client = httpx.Client(base_url=backend_url, timeout=60)
@@ -574,20 +666,21 @@ class TestRealBackend:
         rows[2][2] = "16:9"    # becomes the time 16:09:00 (USER_ENTERED)
         rows[4][1] = "secret"  # not a visibility
         sheet.update(rows, "A1", value_input_option="USER_ENTERED")
-        image_api.configure(latency=0.3)
         workers.env = backend_env
         workers.start(2)
 
+        image_api.configure(latency=3)  # slow enough to see it running, and to stop it
         page = open_sidebar(sheet_id=sheet.id, spreadsheet_id=spreadsheet.id,
                             id_token=google.identity_token(email), access_token=access)
         assert page.locator("#columns dt").all_text_contents()[:len(schema.COLUMN_NAMES)] == \
             list(schema.COLUMN_NAMES)
+        state_shot(page, "before-validation")
         page.click("#validate")
         page.wait_for_selector("#errors li, #message.error:not(:has-text('problem'))")
         assert page.locator("#errors li").count(), page.locator("#message").inner_text()
         assert [t.split()[0] for t in page.locator("#errors .problem").all_inner_texts()] == ["B5"]
         assert page.locator("#warnings .problem").first.inner_text().startswith("C3")
-        page.screenshot(path="/tmp/sidebar-real-validation.png", full_page=True)
+        state_shot(page, "problems")
         page.click("#errors .problem[data-cell='B5']")
         page.wait_for_function("window.__gas.selected.length === 1")
         assert gas(page, "selected") == [{"a1": "B5", "sheetId": sheet.id}]
@@ -601,13 +694,27 @@ class TestRealBackend:
         page.click("#generate")
         page.wait_for_function("document.getElementById('start').disabled === false")
         assert page.locator("#est-images").inner_text() == "5"
+        state_shot(page, "ready-with-cost")
         page.click("#start")
+        page.wait_for_function("['Queued', 'Running'].includes("
+                               "document.getElementById('batch-status').textContent)")
+        state_shot(page, "running")
+        page.click("#stop")
+        page.wait_for_function("document.getElementById('batch-status').textContent === 'Stopped'",
+                               timeout=60000)
+        assert page.locator("#resume").is_visible()
+        state_shot(page, "stopped")
+        image_api.configure(latency=0.3)
+        page.click("#resume")
         page.wait_for_function("document.getElementById('batch-status').textContent === 'Completed'",
                                timeout=90000)
         assert page.locator("#progress-text").inner_text() == "5 of 5 images finished."
         assert page.locator("#row-counts [data-count='done'] b").inner_text() == "5"
-        page.wait_for_timeout(600)
-        page.screenshot(path="/tmp/sidebar-real-complete.png", full_page=True)
+        assert gas(page, "toasts")[-1]["message"].startswith("Batch complete")
+        page.wait_for_timeout(600)  # let the bar's width transition finish
+        state_shot(page, "done")
+        wait_for(lambda: [row[5] for row in sheet.get_values("A2:F6")] == ["done"] * 5,
+                 timeout=30, interval=2, what="every status in the sheet")
         with page.context.expect_page() as popup:
             page.click("#download")
         tab = popup.value

@@ -1,0 +1,66 @@
+"""A notice to the person when a batch ends: an email, when the server has an SMTP relay
+(`SHEETBATCH_SMTP_URL`). The sidebar shows its own notice (and a toast) when it is open; the email
+reaches someone who closed it."""
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+from urllib.parse import unquote, urlsplit
+
+from server.batches.status import BatchProgress
+from server.config import Settings
+
+log = logging.getLogger(__name__)
+
+SMTP_TIMEOUT = 20
+
+
+class Notices:
+    def __init__(self, settings: Settings, gallery_link=None):
+        self.settings = settings
+        self.gallery_link = gallery_link  # (batch_id, owner) -> path of a signed gallery link
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.settings.smtp_url)
+
+    def batch_finished(self, status: BatchProgress) -> bool:
+        """Email the owner that the batch ended; False (logged) when it could not be sent."""
+        if not self.enabled or "@" not in status.fields.get("owner", ""):
+            return False  # no relay, or a command-line batch (no one to write to)
+        try:
+            self._send(self.message(status))
+        except (OSError, smtplib.SMTPException) as error:
+            log.warning("could not email the end of batch %s: %s", status.id, error)
+            return False
+        return True
+
+    def message(self, status: BatchProgress) -> EmailMessage:
+        owner, counts = status.fields["owner"], status.counts
+        title = status.fields.get("title") or status.id
+        words = status.status.replace("_", " ")
+        mail = EmailMessage()
+        mail["From"] = self.settings.mail_from
+        mail["To"] = owner
+        mail["Subject"] = f"Batch {words}: {title}"
+        lines = [f"Your batch \"{title}\" is {words}.", "",
+                 f"Rows: {counts['done']} done, {counts['failed']} failed, "
+                 f"{counts['stopped']} stopped, of {counts['total']}."]
+        base = status.fields.get("public_url", "").rstrip("/")
+        if base and self.gallery_link:
+            lines += ["", f"Images: {base}/{self.gallery_link(status.id, owner)}"]
+        mail.set_content("\n".join(lines) + "\n")
+        return mail
+
+    def _send(self, mail: EmailMessage) -> None:
+        url = urlsplit(self.settings.smtp_url)
+        secure = url.scheme == "smtps"
+        connect = smtplib.SMTP_SSL if secure else smtplib.SMTP
+        with connect(url.hostname, url.port or (465 if secure else 25),
+                     timeout=SMTP_TIMEOUT) as smtp:
+            if not secure and url.scheme == "smtp+starttls":
+                smtp.starttls()
+            if url.username:
+                smtp.login(unquote(url.username), unquote(url.password or ""))
+            smtp.send_message(mail)

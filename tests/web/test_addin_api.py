@@ -1,0 +1,142 @@
+"""What the Apps Script add-in relies on, through Flask's test client with real Redis, the local
+Google token issuer and the Sheets emulator over HTTP: safe retries, small polls, the token's
+real life, statuses from the backend."""
+from __future__ import annotations
+
+import json
+
+import gspread
+import pytest
+from google.oauth2.credentials import Credentials
+
+from server.batches import keys
+from server.config import Settings
+from server.gsheets.endpoint import point_session_at
+from server.sheet.statuses import COUNT_NAMES, BatchStatus, RowStatus
+from server.web.app import create_app
+
+ALICE = "alice@example.com"
+
+
+@pytest.fixture
+def app(redis_server, redis_conn, google, emulator, tmp_path):
+    return create_app(Settings(
+        redis_url=redis_server.url, data_dir=tmp_path, secret_key="s", monthly_budget=100,
+        google_client_ids=(google.audience,), google_certs_url=google.certs_url,
+        google_tokeninfo_url=google.tokeninfo_url, google_api_url=emulator.url))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def services(app):
+    return app.extensions["sheetbatch"]
+
+
+@pytest.fixture
+def alice(google) -> dict:
+    """As the add-in calls: identity token, plus the OAuth token for the sheet."""
+    return {"Authorization": f"Bearer {google.identity_token(ALICE)}",
+            "X-Google-Access-Token": google.access_token(ALICE)}
+
+
+@pytest.fixture
+def sheet(emulator, alice):
+    gc = gspread.authorize(Credentials(alice["X-Google-Access-Token"]))
+    point_session_at(gc.http_client.session, emulator.url)
+    ws = gc.create("add-in").sheet1
+    ws.update([["prompt", "visibility", "num_images", "aspect_ratio"],
+               ["a kite", "private", 1, "1:1"], ["a boat", "public", 1, "16:9"]], "A1",
+              value_input_option="USER_ENTERED")
+    return ws
+
+
+def test_a_retried_start_never_starts_twice(client, services, alice, sheet):
+    body = {"spreadsheet_id": sheet.spreadsheet.id, "sheet_id": sheet.id, "confirm": True,
+            "request_id": "start-7f3a9c1e"}
+    first = client.post("/api/batches", headers=alice, json=body)
+    assert first.status_code == 201, first.get_json()
+    again = client.post("/api/batches", headers=alice, json=body)
+    assert again.status_code == 201
+    assert again.get_json()["batch"]["id"] == first.get_json()["batch"]["id"]
+    assert len(services.batches.list_for(ALICE)) == 1
+    other = client.post("/api/batches", headers=alice, json=body | {"request_id": "start-other1"})
+    assert other.get_json()["batch"]["id"] != first.get_json()["batch"]["id"]
+
+
+def test_a_start_still_running_answers_409(client, services, alice, sheet):
+    services.batches.redis.set(keys.start_request(ALICE, "start-busy-01"), "starting")
+    response = client.post("/api/batches", headers=alice, json={
+        "spreadsheet_id": sheet.spreadsheet.id, "confirm": True, "request_id": "start-busy-01"})
+    assert response.status_code == 409 and response.get_json()["error"] == "starting"
+    assert services.batches.list_for(ALICE) == []
+
+
+def test_a_start_that_failed_may_be_retried_with_the_same_id(client, services, alice, sheet,
+                                                             emulator):
+    body = {"spreadsheet_id": sheet.spreadsheet.id, "confirm": True, "request_id": "start-503-01"}
+    emulator.inject(status=503, count=1)
+    failed = client.post("/api/batches", headers=alice, json=body)
+    assert failed.status_code == 503 and failed.headers["Retry-After"]
+    assert client.post("/api/batches", headers=alice, json=body).status_code == 201
+
+
+@pytest.mark.parametrize("request_id", [5, "short", "x" * 101])
+def test_a_bad_request_id_is_400(client, alice, sheet, request_id):
+    response = client.post("/api/batches", headers=alice, json={
+        "spreadsheet_id": sheet.spreadsheet.id, "confirm": True, "request_id": request_id})
+    assert response.status_code == 400 and "request_id" in response.get_json()["message"]
+
+
+def test_progress_is_small_whatever_the_batch_size(client, services, alice):
+    from server.sheet.request import ImageRequest
+    requests = {row: ImageRequest(prompt=f"p{row}", visibility="private", num_images=1)
+                for row in range(2, 501)}
+    batch_id = services.batches.create(requests, owner=ALICE, provider="preview",
+                                       account="preview-account", title="big",
+                                       extra={"kind": "sheet", "spreadsheet_id": "s" * 44,
+                                              "sheet_id": "123456"})
+    for row in requests:
+        assert services.batches.claim(batch_id, row, 1, "w") == "ok"
+        services.batches.settle(batch_id, row, 1, "w", "failed", {"error": "E" * 500})
+    response = client.get(f"/api/batches/{batch_id}/progress", headers=alice)
+    progress = response.get_json()
+    assert len(response.get_data()) < 2048
+    assert progress["counts"]["failed"] == 499 and len(progress["failed_rows"]) == 50
+    assert progress["sheet_id"] == 123456 and progress["finished"] is True
+    assert len(json.dumps(client.get(f"/api/batches/{batch_id}", headers=alice).get_json())) \
+        > 2048 * 10  # the full status is what the poll no longer sends
+
+
+def test_config_names_the_statuses_and_counts(client, alice):
+    statuses = client.get("/api/config", headers=alice).get_json()["statuses"]
+    assert statuses["row"] == list(RowStatus) and statuses["batch"] == list(BatchStatus)
+    assert statuses["counts"] == list(COUNT_NAMES)
+    assert "stopped" in statuses["finished"] and "running" not in statuses["finished"]
+
+
+def test_problems_say_whether_fix_repairs_them(client, alice, sheet):
+    report = client.post("/api/validate", headers=alice, json={
+        "spreadsheet_id": sheet.spreadsheet.id, "sheet_id": sheet.id}).get_json()
+    assert {w["cell"] for w in report["warnings"] if w["fixable"]} == {"D2", "D3"}
+    sheet.update([["mine"], ["x"]], "E1")  # an unknown column: a warning Fix cannot repair
+    report = client.post("/api/validate", headers=alice, json={
+        "spreadsheet_id": sheet.spreadsheet.id, "sheet_id": sheet.id}).get_json()
+    assert [w["fixable"] for w in report["warnings"] if w["column"] == "mine"] == [False]
+
+
+@pytest.mark.parametrize("lives", [120, 3599])
+def test_the_stored_token_keeps_its_real_life(client, services, google, alice, lives):
+    token = google.access_token(ALICE, expires_in=lives)
+    assert client.post("/api/token", headers=alice, json={"access_token": token}).status_code == 204
+    ttl = services.batches.redis.ttl(keys.sheets_token(ALICE))
+    assert lives - 10 <= ttl <= lives
+
+
+def test_someone_else_s_token_is_refused(client, google, alice):
+    response = client.post("/api/token", headers=alice,
+                           json={"access_token": google.access_token("mallory@example.com")})
+    assert response.status_code == 401 and "another account" in response.get_json()["message"]
