@@ -170,7 +170,9 @@ def test_stop_during_a_retry_wait_makes_no_further_call(batches, workers, image_
 def test_billing_refusal_fails_the_rest_of_the_batch_once(batches, workers, image_api, tmp_path):
     """OpenAI's 429 insufficient_quota is billing, not a rate limit: no retry, no hammering."""
     image_api.configure(insufficient_quota=True)
-    batch_id = start(batches, rows(6, images=2), tmp_path, provider="openai")
+    openai = Settings(openai_api_key=image_api.api_key)
+    batch_id = start(batches, rows(6, images=2), tmp_path,
+                     lambda name: account_id(name, openai), provider="openai")
     workers.start(1, OPENAI_API_KEY=image_api.api_key, OPENAI_BASE_URL=image_api.openai_url,
                   OPENAI_IMAGE_MODEL="dall-e-3")
     status = settled(batches, batch_id)
@@ -182,11 +184,11 @@ def test_billing_refusal_fails_the_rest_of_the_batch_once(batches, workers, imag
 
 
 def test_an_answer_lost_after_billing_is_retried_and_paid_again(batches, workers, image_api,
-                                                                 tmp_path):
+                                                                 tmp_path, account):
     """Neither API has an idempotency key: a generation whose answer is lost is billed, and the
     retry that makes the image is billed again. The fake counts it; the batch still completes."""
     image_api.configure(lost_every=2)
-    batch_id = start(batches, rows(2), tmp_path)
+    batch_id = start(batches, rows(2), tmp_path, account)
     workers.start(1)
     assert settled(batches, batch_id).status == "completed"
     stats = image_api.stats()
