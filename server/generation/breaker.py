@@ -18,6 +18,7 @@ FAILURES_TO_OPEN = 5
 FIRST_OPEN_SECONDS = 2.0
 MAX_OPEN_SECONDS = 30.0
 WAIT_FOR_PROBE_SECONDS = 1.0
+FORGET_AFTER_SECONDS = 2 * MAX_OPEN_SECONDS
 
 
 @contextmanager
@@ -64,6 +65,8 @@ class CircuitBreaker:
                 opened = self.redis.hincrby(self.key, "opened", 1)
                 seconds = min(MAX_OPEN_SECONDS, FIRST_OPEN_SECONDS * 2 ** (opened - 1))
                 self.redis.hset(self.key, "open_until", time.time() + seconds)
+            # An outage nobody has called into for a while is forgotten: the next call tests it.
+            self.redis.expire(self.key, int(FORGET_AFTER_SECONDS))
             self.redis.delete(self.probe_key)
 
     def is_open(self) -> bool:

@@ -138,10 +138,12 @@ class ImageMaker:
                                  self.settings.provider_timeout)
         limit = ConcurrencyLimit(self.batches.redis, fields["account"],
                                  self.settings.provider_concurrency, LEASE_SECONDS)
-        first_failure = None
+        first_failure, last_error = None, None
         for attempt in itertools.count():
             while (wait := breaker.wait_seconds()) > 0:
-                self._sleep_unless_stopped(fields["id"], wait, first_failure)
+                if last_error is not None:  # the deadline counts while the breaker waits too
+                    self._give_up_after_deadline(last_error, first_failure)
+                self._sleep_unless_stopped(fields["id"], min(wait, STOP_CHECK_SECONDS * 2))
             try:
                 with limit.slot():
                     image = provider.generate(request, seed)
@@ -150,11 +152,11 @@ class ImageMaker:
                 raise
             except TransientProviderError as error:
                 breaker.failed()
-                first_failure = first_failure or time.monotonic()
+                first_failure, last_error = first_failure or time.monotonic(), error
                 self._give_up_after_deadline(error, first_failure)
                 self._sleep_unless_stopped(fields["id"], retry_delay(
                     attempt, error.retry_after, base=0.5, max_wait=30.0,
-                    max_asked=MAX_WAIT_SECONDS), first_failure)
+                    max_asked=MAX_WAIT_SECONDS))
                 continue
             breaker.succeeded()
             return image
@@ -177,7 +179,7 @@ class ImageMaker:
             raise OutageOutlasted(
                 f"{error.reason} (still failing after {_duration(waited)}; gave up)") from error
 
-    def _sleep_unless_stopped(self, batch_id: str, seconds: float, since: float | None) -> None:
+    def _sleep_unless_stopped(self, batch_id: str, seconds: float) -> None:
         """Wait, checking that the batch is still wanted: nothing is paid after a stop."""
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:

@@ -25,7 +25,7 @@ def make_app(redis_server, redis_conn, google, tmp_path):
     def make(**keys):
         return create_app(Settings(
             redis_url=redis_server.url, data_dir=tmp_path, secret_key="s",
-            google_client_id=google.audience, google_certs_url=google.certs_url,
+            google_client_ids=(google.audience,), google_certs_url=google.certs_url,
             google_tokeninfo_url=google.tokeninfo_url,
             google_api_url=f"http://127.0.0.1:{free_port()}", **keys))
     return make

@@ -18,5 +18,6 @@ from server.config import Settings
 ])
 def test_single_user_mode_only_when_nobody_else_can_reach_the_server(bind, client_id, forced,
                                                                       expected):
-    settings = Settings(bind=bind, google_client_id=client_id, single_user=forced)
+    settings = Settings(bind=bind, google_client_ids=(client_id,) if client_id else (),
+                        single_user=forced)
     assert settings.single_user_mode is expected
