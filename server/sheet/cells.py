@@ -10,6 +10,7 @@ from server.sheet.columns import (
     ASPECT_RATIOS,
     COLUMNS_BY_NAME,
     MAX_PALETTE_COLOURS,
+    MAX_PROMPT_CHARS,
     MODELS,
     PALETTE_PRESETS,
     RENDERINGS,
@@ -40,8 +41,13 @@ def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+SHOWN_CHARS = 200  # a problem quotes at most this much of a cell: enough to find it
+
+
 def shown(value: Any) -> Any:
     """The value as the person saw it in the cell, for messages and JSON."""
+    if isinstance(value, str) and len(value) > SHOWN_CHARS:
+        return value[:SHOWN_CHARS - 1] + "…"
     if isinstance(value, dt.datetime) and value.date() in _TIME_ONLY_DATES:
         return value.time().isoformat()
     if isinstance(value, (dt.time, dt.date)):
@@ -85,7 +91,15 @@ def _whole_number(value: Any, column: str, what: str) -> int:
 def parse_prompt(value: Any) -> str:
     if is_blank(value):
         raise CellError("The prompt is empty. Every row needs a prompt describing the image.")
-    return text_of(value)
+    return _bounded_text(value, "The prompt")
+
+
+def _bounded_text(value: Any, what: str) -> str:
+    text = text_of(value)
+    if len(text) > MAX_PROMPT_CHARS:
+        raise CellError(f"{what} is {len(text):,} characters long; the limit is "
+                        f"{MAX_PROMPT_CHARS:,}. Shorten it.")
+    return text
 
 
 def parse_visibility(value: Any) -> str:
@@ -177,7 +191,7 @@ PARSERS = {
     "num_images": lambda value: _whole_number(value, "num_images", "Number of images"),
     "seed_number": lambda value: _whole_number(value, "seed_number", "Seed"),
     "rendering": lambda value: _choose(value, RENDERINGS, "Rendering"),
-    "negative_prompt": text_of,
+    "negative_prompt": lambda value: _bounded_text(value, "The negative prompt"),
     "style": lambda value: text_of(value).lower(),  # checked against the row's model
     "color_palette": parse_color_palette,
 }

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from server.batches.launcher import OverBudget
 from server.files import UnreadableFile, human_size
 from server.generation.providers import PROVIDER_NAMES, make_provider
+from server.sheet.validation import listed
 from server.web.app import services
 from server.web.links import BadLink
 from server.web.upload_store import UploadNotFound
@@ -22,6 +23,7 @@ def owner_of(token: str) -> str:
 def page(token: str, status: int = 200, **context) -> tuple[str, int]:
     settings = services().settings
     return render_template("upload.html", token=token, providers=PROVIDER_NAMES,
+                           listed=listed,
                            default_provider=settings.provider,
                            limit=human_size(settings.max_upload_bytes), **context), status
 

@@ -224,3 +224,14 @@ def test_json_stdout_is_only_json_for_odd_xls(tmp_path):
     result = run("validate", path, "--json")
     assert result.returncode == 0
     assert json.loads(result.stdout)["valid"] is True
+
+
+def test_terminal_escape_sequences_in_cells_are_not_printed(tmp_path):
+    """A cell could clear the screen, retitle the window or fake a line of output."""
+    hostile = ["\x1b[2J\x1b[Hcleared", "\x1b]0;pwned\x07title", "[bold]markup[/bold] \u202eevil"]
+    path = write_csv(tmp_path / "escapes.csv",
+                     [["prompt", "visibility"]] + [["a fox", value] for value in hostile])
+    result = run("validate", path)
+    assert result.returncode == 1
+    assert not any(ch in result.stdout for ch in "\x1b\x07\u202e"), repr(result.stdout)
+    assert "cleared" in result.stdout and "[bold]markup" in result.stdout
