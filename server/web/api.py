@@ -18,6 +18,7 @@ from server.gsheets.tokens import store_token
 from server.sheet import columns
 from server.sheet.template import FULL_COLUMNS, SIMPLE_COLUMNS
 from server.web.app import services
+from server.web import limits
 from server.web.auth import NotAuthenticated, is_jwt
 from server.web.links import GALLERY_SECONDS, UPLOAD_SECONDS, ZIP_SECONDS
 from server.web.openapi import OPENAPI
@@ -42,12 +43,19 @@ def identify_caller():
         g.caller = services().auth.identify(request.headers.get("Authorization"))
     except NotAuthenticated as error:
         raise ApiError(401, "unauthenticated", str(error)) from None
+    g.ticket = limits.enter(services().batches.redis, g.caller.email)
     token = sheets_token()
     if token:
         seconds = min(DEFAULT_TOKEN_SECONDS, g.caller.expires_at - time.time()) \
             if token == bearer() else DEFAULT_TOKEN_SECONDS
         store_token(services().batches.redis, g.caller.email, token, seconds)
     return None
+
+
+@blueprint.teardown_request
+def caller_done(error=None):
+    if "ticket" in g:
+        limits.leave(services().batches.redis, g.caller.email, g.ticket)
 
 
 def bearer() -> str:
@@ -71,6 +79,9 @@ def json_error(error: Exception):
     elif isinstance(error, HTTPException):
         status, code, message, extra = error.code, error.name.lower().replace(" ", "_"), \
             error.description, {}
+    elif isinstance(error, limits.TooBusy):
+        payload = {"error": "busy", "message": str(error)}
+        return jsonify(payload), 429, {"Retry-After": str(error.retry_after)}
     elif isinstance(error, BatchNotFound):
         status, code, message, extra = 404, "not_found", "No such batch.", {}
     elif isinstance(error, (SheetAccessError, SheetsUnavailable)):

@@ -11,7 +11,7 @@ from server.generation.providers import PROVIDER_NAMES, make_provider
 from server.sheet.validation import listed
 from server.web.app import services
 from server.web.links import BadLink
-from server.web.upload_store import UploadNotFound
+from server.web.upload_store import TooManyUploads, UploadNotFound
 
 blueprint = Blueprint("uploads", __name__)
 
@@ -58,6 +58,9 @@ def upload_file(token: str):
         upload_id, checked = services().uploads.receive(owner, file.filename, file.stream)
     except UnreadableFile as error:
         return page(token, 400, problem=str(error))
+    except TooManyUploads as error:
+        body, status = page(token, 429, problem=str(error))
+        return body, status, {"Retry-After": str(error.retry_after)}
     report = checked.report
     offer = services().launcher.estimate(report, provider, owner)
     return page(token, report=report, offer=offer, upload_id=upload_id, provider=provider,
@@ -73,6 +76,7 @@ def start(token: str):
         checked = services().uploads.check(owner, request.form.get("upload_id", ""))
         batch_id = services().launcher.launch(checked.report, owner, provider,
                                               checked.path.name, extra={"kind": "file"})
+        services().uploads.discard(owner, request.form["upload_id"])
     except (ValueError, UnreadableFile, OverBudget) as error:
         return page(token, 400, problem=str(error))
     except UploadNotFound:
