@@ -15,6 +15,7 @@ Keys (built in `server.batches.keys`; all under `sb:b:<batch id>`):
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from typing import Any, Iterable
@@ -112,6 +113,13 @@ class BatchNotFound(KeyError):
     pass
 
 
+BATCH_ID = re.compile(r"[0-9a-f]{16}")  # what new_batch_id makes
+
+
+def new_batch_id() -> str:
+    return secrets.token_hex(8)
+
+
 class Batches:
     """The batch store: every operation on batches goes through here."""
 
@@ -129,7 +137,7 @@ class Batches:
     def create(self, requests: dict[int, ImageRequest], *, owner: str, provider: str,
                title: str = "", storage_root: str = "", storage_key: str | None = None,
                extra: dict[str, str] | None = None, batch_id: str | None = None) -> str:
-        batch_id = batch_id or secrets.token_hex(8)
+        batch_id = batch_id or new_batch_id()
         storage_key = storage_key or batch_id
         states = {image_key(row, index): RowStatus.QUEUED
                   for row, request in requests.items()
@@ -155,7 +163,10 @@ class Batches:
         return {k.decode(): v.decode() for k, v in fields.items()}
 
     def owned_by(self, batch_id: str, owner: str) -> dict[str, str]:
-        """The batch's fields if `owner` created it; otherwise it does not exist for them."""
+        """The batch's fields if `owner` created it; otherwise it does not exist for them. An id
+        of another shape is not even looked up (it could name another kind of key)."""
+        if not BATCH_ID.fullmatch(batch_id):
+            raise BatchNotFound(batch_id)
         fields = self.fields(batch_id)
         if not secrets.compare_digest(fields.get("owner", ""), owner):
             raise BatchNotFound(batch_id)

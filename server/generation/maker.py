@@ -14,6 +14,7 @@ from server.batches.store import LEASE_SECONDS, Batches
 from server.config import Settings
 from server.generation.concurrency import ConcurrencyLimit
 from server.generation.providers import make_provider
+from server.generation.providers._http import redact
 from server.generation.providers.base import (
     PermanentProviderError,
     Provider,
@@ -54,6 +55,12 @@ class ImageMaker:
     def __init__(self, batches: Batches, settings: Settings):
         self.batches = batches
         self.settings = settings
+        self.keys = (settings.ideogram_api_key, settings.openai_api_key)
+
+    def scrubbed(self, text: str) -> str:
+        """Whatever a provider said, as we may store and show it: no API key in it, whatever
+        its case (an answer, an error or a host name could carry one)."""
+        return redact(text, *self.keys)
 
     def make(self, batch_id: str, row: int, index: int) -> str:
         """Run one image job; returns what happened (for the job's result)."""
@@ -70,7 +77,7 @@ class ImageMaker:
                     stored = self._generate(fields, storage, key, row, index)
                 except PermanentProviderError as error:
                     self.batches.settle(batch_id, row, index, token, RowStatus.FAILED,
-                                        {"error": error.reason})
+                                        {"error": self.scrubbed(error.reason)})
                     return RowStatus.FAILED
                 except BatchStopped:
                     self.batches.settle(batch_id, row, index, token, RowStatus.STOPPED, {})
@@ -100,7 +107,7 @@ class ImageMaker:
                 time.sleep(retry_delay(attempt, error.retry_after, base=0.5, max_wait=30.0,
                                        max_asked=MAX_WAIT_SECONDS))
         return storage.save(key, row, index, request.prompt, image.data, seed=image.seed,
-                            used_prompt=image.prompt, media_type=image.media_type,
+                            used_prompt=self.scrubbed(image.prompt), media_type=image.media_type,
                             preview=image.preview)
 
     @contextmanager
@@ -119,7 +126,7 @@ class ImageMaker:
         except Exception as error:
             log.exception("image %s row %s #%s failed unexpectedly", batch_id, row, index)
             self.batches.settle(batch_id, row, index, token, RowStatus.FAILED,
-                                {"error": f"Something went wrong on our side: {error}"})
+                                {"error": self.scrubbed(f"Something went wrong on our side: {error}")})
             raise
         finally:
             done.set()

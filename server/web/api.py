@@ -3,6 +3,7 @@ caller; batches belong to their creator and do not exist for anyone else."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from functools import wraps
 
@@ -107,11 +108,21 @@ def body(*required: str) -> dict:
     return data
 
 
+SPREADSHEET_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")  # as in docs.google.com/spreadsheets/d/<id>
+MAX_SHEET_ID = 2**31 - 1  # a tab's gid is a 32-bit signed integer
+
+
 def sheet_grid(data: dict):
+    spreadsheet_id = data["spreadsheet_id"].strip()
+    if not SPREADSHEET_ID.fullmatch(spreadsheet_id):
+        raise ApiError(400, "bad_request", "spreadsheet_id must be the id in the sheet's address "
+                                           "(letters, digits, - and _ only).")
     sheet_id = data.get("sheet_id")
-    if sheet_id is not None and (isinstance(sheet_id, bool) or not isinstance(sheet_id, int)):
-        raise ApiError(400, "bad_request", "sheet_id must be a whole number (the tab's gid).")
-    return services().sheets.grid(sheets_token(), data["spreadsheet_id"].strip(), sheet_id)
+    if sheet_id is not None and (isinstance(sheet_id, bool) or not isinstance(sheet_id, int)
+                                 or not 0 <= sheet_id <= MAX_SHEET_ID):
+        raise ApiError(400, "bad_request", f"sheet_id must be a whole number from 0 to "
+                                           f"{MAX_SHEET_ID} (the tab's gid).")
+    return services().sheets.grid(sheets_token(), spreadsheet_id, sheet_id)
 
 
 def owned(view):
