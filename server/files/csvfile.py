@@ -10,6 +10,7 @@ import io
 from pathlib import Path
 
 from server.files.table import (
+    MAX_CELL_CHARS,
     MAX_FILE_COLUMNS,
     MAX_FILE_ROWS,
     Table,
@@ -71,5 +72,8 @@ def read_csv(path: Path) -> Table:
         rows = read_limited(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter),
                             path.name)
     except csv.Error as error:
+        if "field larger than field limit" in str(error):
+            raise UnreadableFile(f"{path.name}: a cell holds far more than {MAX_CELL_CHARS:,} "
+                                 "characters, the most a cell may hold.") from None
         raise UnreadableFile(f"{path.name} is not a valid CSV file: {error}.") from None
     return Table(title=path.stem, rows=rows, warnings=warnings)

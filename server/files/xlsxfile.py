@@ -21,6 +21,9 @@ MAX_COMPRESSION_RATIO = 200
 # above all). A batch sheet's shared strings are under a megabyte; 8 MB is 499 prompts of 16,000
 # characters.
 MAX_PART_BYTES = 8 * 2**20
+# openpyxl parses a whole worksheet just to size it when the file gives no size (and a file
+# can leave it out): that costs seconds per 10 MB. A 499-row sheet is well under 2 MB.
+MAX_WORKSHEETS_BYTES = 32 * 2**20
 
 
 def check_unzipped_size(path: Path, limit: int) -> None:
@@ -36,6 +39,11 @@ def check_unzipped_size(path: Path, limit: int) -> None:
     if unzipped > limit or unzipped / packed > MAX_COMPRESSION_RATIO:
         raise UnreadableFile(f"{path.name} unpacks to {unzipped / 2**20:.0f} MB, which is far more "
                              "than a sheet of prompts needs; refusing to open it.")
+    sheets = sum(m.file_size for m in members if m.filename.startswith("xl/worksheets/sheet"))
+    if sheets > MAX_WORKSHEETS_BYTES:
+        raise UnreadableFile(f"{path.name} holds {sheets / 2**20:.0f} MB of sheets, far more than a "
+                             f"sheet of prompts needs (at most {MAX_WORKSHEETS_BYTES // 2**20} MB); "
+                             "refusing to open it.")
     for member in members:
         if member.file_size > MAX_PART_BYTES and not _streamed(member.filename):
             raise UnreadableFile(

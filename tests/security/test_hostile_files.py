@@ -22,9 +22,11 @@ from tests.security import hostile_files
 REFUSED = [  # maker, scale, what the one-line refusal says
     (hostile_files.shared_strings_bomb, 0.06, r"MB of text \(shared strings\).*at most 8 MB"),
     (hostile_files.wide_xlsx, 0.0, r"row 1 has 7,000 columns.*at most 100"),
+    (hostile_files.wide_xlsx, 0.3, r"holds \d+ MB of sheets.*at most 32 MB"),
     (hostile_files.wide_csv, 0.01, r"a line of 4,000 cells.*at most 100"),
     (hostile_files.bare_cr_csv, 1.0, r"more than 50,000 rows"),
     (hostile_files.long_cells_csv, 0.1, r"cell A2 holds 99,996 characters.*at most 50,000"),
+    (hostile_files.long_cells_csv, 1.0, r"a cell holds far more than 50,000 characters"),
     (hostile_files.inline_text_xlsx, 1.0, r"more than 16,000,000 characters"),
 ]
 
@@ -35,7 +37,7 @@ def settings(tmp_path) -> Settings:
 
 
 @pytest.mark.parametrize("maker, scale, message", REFUSED,
-                         ids=[maker.__name__ for maker, _, _ in REFUSED])
+                         ids=[f"{maker.__name__}-{scale}" for maker, scale, _ in REFUSED])
 def test_a_hostile_file_is_refused_with_one_clear_line(tmp_path, settings, maker, scale, message):
     path = maker(tmp_path, scale)
     with pytest.raises(UnreadableFile, match=message) as refused:
@@ -71,7 +73,7 @@ def upload_page(redis_server, redis_conn, tmp_path):
 
 
 @pytest.mark.parametrize("maker, scale, message", REFUSED,
-                         ids=[maker.__name__ for maker, _, _ in REFUSED])
+                         ids=[f"{maker.__name__}-{scale}" for maker, scale, _ in REFUSED])
 def test_the_upload_page_refuses_a_hostile_file(tmp_path, upload_page, maker, scale, message):
     client, page = upload_page
     path = maker(tmp_path, scale)
