@@ -150,6 +150,9 @@ BAD_AUTHORIZATION = {
     "other-audience": lambda google: "Bearer " + google.identity_token(ALICE, audience="other"),
     "expired": lambda google: "Bearer " + google.identity_token(ALICE, expires_in=-120),
     "unknown-access-token": lambda google: "Bearer ya29.never-issued",
+    "other-issuer": lambda google: "Bearer " + google.identity_token(ALICE,
+                                                                     issuer="https://evil.test"),
+    "unverified-email": lambda google: "Bearer " + google.identity_token(ALICE, verified=False),
 }
 
 
