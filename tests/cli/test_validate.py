@@ -235,3 +235,13 @@ def test_terminal_escape_sequences_in_cells_are_not_printed(tmp_path):
     assert result.returncode == 1
     assert not any(ch in result.stdout for ch in "\x1b\x07\u202e"), repr(result.stdout)
     assert "cleared" in result.stdout and "[bold]markup" in result.stdout
+
+
+def test_a_long_problem_list_is_capped_with_how_many_more(tmp_path):
+    from tests.security.hostile_files import many_problems_csv
+    result = run("validate", many_problems_csv(tmp_path))
+    assert result.returncode == 1
+    assert "and 3,792 more errors" in result.stdout
+    assert result.stdout.count("│ error │") == 201  # 200 listed, then the "more" line
+    data = json.loads(run("validate", many_problems_csv(tmp_path), "--json").stdout)
+    assert len(data["errors"]) == 201 and data["errors"][-1]["message"] == "and 3,792 more errors"
