@@ -47,6 +47,14 @@ def limit_key(name: str, settings: Settings) -> str:
     return hashlib.sha256(f"{name}:{secret or ''}".encode()).hexdigest()[:16]
 
 
+def what_failed(error: Exception) -> str:
+    """An unexpected error in words fit for the person's sheet: an OSError's reason without the
+    file name (our folders are none of their business), else the kind of error."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return type(error).__name__
+
+
 class BatchStopped(Exception):
     pass
 
@@ -126,7 +134,8 @@ class ImageMaker:
         except Exception as error:
             log.exception("image %s row %s #%s failed unexpectedly", batch_id, row, index)
             self.batches.settle(batch_id, row, index, token, RowStatus.FAILED,
-                                {"error": self.scrubbed(f"Something went wrong on our side: {error}")})
+                                {"error": self.scrubbed(f"Something went wrong on our side "
+                                                        f"({what_failed(error)}).")})
             raise
         finally:
             done.set()

@@ -121,3 +121,15 @@ def test_no_signed_link_or_token_reaches_a_log(app, caplog, line, secret):
     assert len(caplog.records) == 2
     assert secret not in caplog.text
     assert all(secret not in record.getMessage() for record in caplog.records)
+
+
+def test_an_unexpected_failure_tells_the_sheet_no_server_folder(batches, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the images should go")
+    batch_id = batches.create({2: ImageRequest(prompt="a fox", visibility="public", num_images=1)},
+                              owner=ALICE, provider="preview", storage_root=str(blocked),
+                              storage_key="images")
+    with pytest.raises(OSError):
+        ImageMaker(batches, Settings(data_dir=tmp_path)).make(batch_id, 2, 1)
+    error = batches.status(batch_id).rows[2].error
+    assert error.startswith("Something went wrong on our side (") and str(tmp_path) not in error
