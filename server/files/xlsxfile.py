@@ -41,9 +41,9 @@ def check_unzipped_size(path: Path, limit: int) -> None:
                              "than a sheet of prompts needs; refusing to open it.")
     sheets = sum(m.file_size for m in members if m.filename.startswith("xl/worksheets/sheet"))
     if sheets > MAX_WORKSHEETS_BYTES:
-        raise UnreadableFile(f"{path.name} holds {sheets / 2**20:.0f} MB of sheets, far more than a "
-                             f"sheet of prompts needs (at most {MAX_WORKSHEETS_BYTES // 2**20} MB); "
-                             "refusing to open it.")
+        raise UnreadableFile(f"{path.name} holds {sheets / 2**20:.0f} MB of sheets, far more than "
+                             "a sheet of prompts needs (at most "
+                             f"{MAX_WORKSHEETS_BYTES // 2**20} MB); refusing to open it.")
     for member in members:
         if member.file_size > MAX_PART_BYTES and not _streamed(member.filename):
             raise UnreadableFile(
@@ -59,7 +59,9 @@ def _streamed(name: str) -> bool:
 
 
 def _part_name(name: str) -> str:
-    return "text (shared strings)" if name.endswith("sharedStrings.xml") else name.rsplit("/", 1)[-1]
+    if name.endswith("sharedStrings.xml"):
+        return "text (shared strings)"
+    return name.rsplit("/", 1)[-1]
 
 
 def choose_sheet(names: list[str], wanted: str | None, path: Path) -> int:

@@ -93,7 +93,11 @@ class Uploads:
             return
         oldest = time.time() - KEEP_SECONDS
         for folder in self.folder.iterdir():
-            if folder.stat().st_mtime < oldest:
+            try:
+                stale = folder.stat().st_mtime < oldest
+            except FileNotFoundError:  # another request just deleted it
+                continue
+            if stale:
                 shutil.rmtree(folder, ignore_errors=True)
 
     def _path(self, owner: str, upload_id: str) -> Path:
