@@ -95,6 +95,21 @@ def upload(upload_id: str) -> str:
     return f"sb:upload:{upload_id}"
 
 
+def owner_uploads(owner: str) -> str:
+    """Sorted set of the person's pending uploads, scored by arrival (web.upload_store)."""
+    return f"sb:uploads:{owner}"
+
+
+def upload_count(owner: str) -> str:
+    """How many files the person uploaded in the current hour (web.upload_store)."""
+    return f"sb:upload-count:{owner}"
+
+
+def busy(person: str) -> str:
+    """Sorted set of the person's requests in progress, scored by start (web.limits)."""
+    return f"sb:busy:{person}"
+
+
 def duty(name: str) -> str:
     """Whose turn a housekeeping duty is (workers.housekeeping)."""
     return f"sb:duty:{name}"

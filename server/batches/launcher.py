@@ -3,14 +3,13 @@ first, the estimate reserved atomically before any job is queued. Sheets and upl
 both start their batches here."""
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Callable
 
 import redis
 
 from server.batches import keys
-from server.batches.store import Batches
+from server.batches.store import Batches, new_batch_id
 from server.money.budget import Budgets
 from server.money.cost import images_cost, is_free
 from server.money.prices import PriceTable
@@ -65,7 +64,7 @@ class Launcher:
             raise InvalidSheet(report)
         settled = settled or {}
         offer = self.estimate(report, provider, owner, settled)
-        batch_id = secrets.token_hex(8)
+        batch_id = new_batch_id()
         if not self.budgets.reserve(owner, batch_id, offer["estimate"]["cost"]):
             raise OverBudget(offer["estimate"], self.budgets.state(owner).as_dict())
         if prepare is not None:

@@ -15,6 +15,7 @@ Keys (built in `server.batches.keys`; all under `sb:b:<batch id>`):
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from typing import Any, Iterable
@@ -129,6 +130,13 @@ class BatchNotFound(KeyError):
     pass
 
 
+BATCH_ID = re.compile(r"[0-9a-f]{16}")  # what new_batch_id makes
+
+
+def new_batch_id() -> str:
+    return secrets.token_hex(8)
+
+
 class Batches:
     """The batch store: every operation on batches goes through here."""
 
@@ -152,7 +160,7 @@ class Batches:
         """A batch of every image of these rows, paid by `account` (an id of the provider key,
         never the key). Images in `settled` start in their given state and result (e.g. made
         by an earlier run); the rest are queued."""
-        batch_id = batch_id or secrets.token_hex(8)
+        batch_id = batch_id or new_batch_id()
         settled = settled or {}
         states = {(row, index): settled.get((row, index), (RowStatus.QUEUED, None))[0]
                   for row, request in requests.items()
@@ -192,7 +200,10 @@ class Batches:
         self.redis.hset(keys.batch(batch_id), mapping=fields)
 
     def owned_by(self, batch_id: str, owner: str) -> dict[str, str]:
-        """The batch's fields if `owner` created it; otherwise it does not exist for them."""
+        """The batch's fields if `owner` created it; otherwise it does not exist for them. An id
+        of another shape is not even looked up (it could name another kind of key)."""
+        if not BATCH_ID.fullmatch(batch_id):
+            raise BatchNotFound(batch_id)
         fields = self.fields(batch_id)
         if not secrets.compare_digest(fields.get("owner", ""), owner):
             raise BatchNotFound(batch_id)

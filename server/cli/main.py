@@ -6,11 +6,13 @@ import os
 import signal
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from server.cli.embedded_redis import redis_url
 from server.cli.run import EXIT_LOST, RunError, RunOptions, run_batch
@@ -21,7 +23,7 @@ from server.files.template import write_template
 from server.files.workbook import WorkbookGrid
 from server.generation.providers import PROVIDER_NAMES, make_provider
 from server.services import Services
-from server.sheet.validation import Report
+from server.sheet.validation import Report, listed
 from workers.start import run_workers
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
@@ -81,9 +83,10 @@ def print_report(report: Report) -> None:
         table = RichTable("", "cell", "column", "value", "problem", show_lines=False)
         for kind, style, problems in (("error", "red", report.errors),
                                       ("warning", "yellow", report.warnings)):
-            for problem in problems:
+            for problem in listed(problems, f"{kind}s"):
                 table.add_row(f"[{style}]{kind}[/{style}]", problem.cell or "—",
-                              problem.column or "—", _short(problem.value), problem.message)
+                              printable(problem.column or "—"), printable(_short(problem.value)),
+                              printable(problem.message))
         console.print(table)
     if report.valid:
         console.print("[green]Ready to generate.[/green]" if not report.warnings else
@@ -94,6 +97,14 @@ def print_report(report: Report) -> None:
 
 def money(report: Report) -> str:
     return f"${report.cost:.2f}" if report.currency == "USD" else f"{report.cost:.2f} {report.currency}"
+
+
+def printable(text: str) -> Text:
+    """Cell text as plain text for the terminal: control characters (escape sequences that could
+    clear the screen or retitle the window, bidi overrides) shown as \ufffd, brackets not read
+    as rich markup."""
+    return Text("".join("\ufffd" if unicodedata.category(ch) in ("Cc", "Cf") else ch
+                        for ch in text))
 
 
 def _short(value) -> str:
@@ -150,7 +161,8 @@ def run_command(file: Path, out: Path, sheet: str | None, provider: str | None, 
         console.print(f"Nothing was generated. The marked copy is {annotated}.")
         sys.exit(EXIT_INVALID)
     for warning in checked.report.warnings:
-        console.print(f"[yellow]warning[/yellow] {warning.cell or ''} {warning.message}")
+        console.print(Text.assemble(("warning", "yellow"), f" {warning.cell or ''} ",
+                                    printable(warning.message)))
     try:
         result = run_batch(checked, options, settings)
     except RunError as error:

@@ -27,9 +27,9 @@ def read_file(path: Path, sheet: str | None = None, *, max_bytes: int = 10 * 2**
     try:
         size = path.stat().st_size
     except OSError as error:
-        raise UnreadableFile(f"{path}: {error.strerror}.") from None
+        raise UnreadableFile(f"{path.name}: {error.strerror}.") from None
     if not path.is_file():
-        raise UnreadableFile(f"{path} is not a file.")
+        raise UnreadableFile(f"{path.name} is not a file.")
     if size > max_bytes:
         raise UnreadableFile(f"{path.name} is {human_size(size)}; the limit is "
                              f"{human_size(max_bytes)}. A sheet of 499 prompts is far smaller.")

@@ -9,10 +9,21 @@ import csv
 import io
 from pathlib import Path
 
-from server.files.table import MAX_FILE_ROWS, Table, UnreadableFile, too_many_rows
+from server.files.table import (
+    MAX_CELL_CHARS,
+    MAX_FILE_COLUMNS,
+    MAX_FILE_ROWS,
+    Table,
+    UnreadableFile,
+    read_limited,
+    too_many_rows,
+)
 from server.sheet.validation import Problem
 
 _DELIMITERS = ",;\t"
+# csv parses a whole row before we see it: a line with more delimiters than this is refused
+# before parsing (prompts may hold commas, so the bound is generous).
+MAX_DELIMITERS_PER_LINE = 10 * MAX_FILE_COLUMNS
 
 
 def _decode(data: bytes) -> tuple[str, list[Problem]]:
@@ -38,16 +49,31 @@ def _delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
+def line_count(text: str) -> int:
+    """Lines as the csv module ends them: at \n, \r\n and a bare \r (old Mac files)."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n") + 1
+
+
 def read_csv(path: Path) -> Table:
     text, warnings = _decode(path.read_bytes())
     if "\x00" in text:
         raise UnreadableFile(f"{path.name} does not look like a CSV file (it contains binary data).")
-    lines = text.count("\n") + 1
-    if lines > MAX_FILE_ROWS:
+    if line_count(text) > MAX_FILE_ROWS:
         raise too_many_rows(path.name)
-    delimiter = _delimiter(text.split("\n", 1)[0])
+    lines = text.splitlines()
+    delimiter = _delimiter(lines[0] if lines else "")
+    widest = max((line.count(delimiter) for line in lines), default=0)
+    del lines
+    if widest > MAX_DELIMITERS_PER_LINE:
+        raise UnreadableFile(f"{path.name} has a line of {widest + 1:,} cells; a batch sheet uses "
+                             f"about twenty, and at most {MAX_FILE_COLUMNS} are read. Delete the "
+                             "extra columns and save it again.")
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        rows = read_limited(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter),
+                            path.name)
     except csv.Error as error:
+        if "field larger than field limit" in str(error):
+            raise UnreadableFile(f"{path.name}: a cell holds far more than {MAX_CELL_CHARS:,} "
+                                 "characters, the most a cell may hold.") from None
         raise UnreadableFile(f"{path.name} is not a valid CSV file: {error}.") from None
     return Table(title=path.stem, rows=rows, warnings=warnings)

@@ -7,7 +7,14 @@ from typing import Any
 
 import xlrd
 
-from server.files.table import MAX_FILE_ROWS, Table, UnreadableFile, too_many_rows
+from server.files.table import (
+    MAX_FILE_ROWS,
+    Table,
+    UnreadableFile,
+    read_limited,
+    too_many_rows,
+    without_folders,
+)
 from server.files.xlsxfile import choose_sheet
 
 
@@ -29,7 +36,7 @@ def read_xls(path: Path, sheet: str | None) -> Table:
             book = xlrd.open_workbook(path, on_demand=True, logfile=quiet)
         except Exception as error:  # xlrd raises many kinds for a damaged file
             raise UnreadableFile(f"{path.name} could not be opened as an .xls workbook "
-                                 f"({error}).") from None
+                                 f"({without_folders(error, path)}).") from None
         try:
             position = choose_sheet(book.sheet_names(), sheet, path)
             return _read_sheet(book, position, path)
@@ -42,8 +49,8 @@ def _read_sheet(book: xlrd.Book, position: int, path: Path) -> Table:
         worksheet = book.sheet_by_index(position)
         if worksheet.nrows > MAX_FILE_ROWS:
             raise too_many_rows(path.name)
-        rows = [[_cell_value(cell, book.datemode) for cell in worksheet.row(index)]
-                for index in range(worksheet.nrows)]
+        rows = read_limited(([_cell_value(cell, book.datemode) for cell in worksheet.row(index)]
+                             for index in range(worksheet.nrows)), path.name)
     except UnreadableFile:
         raise
     except Exception as error:  # with on_demand the sheet is parsed only now

@@ -25,6 +25,7 @@ from server.config import Settings
 from server.generation.breaker import CircuitBreaker
 from server.generation.concurrency import ConcurrencyLimit
 from server.generation.providers import accounts_held, make_provider
+from server.generation.providers._http import redact
 from server.generation.providers.base import (
     AccountProviderError,
     GeneratedImage,
@@ -55,6 +56,15 @@ def provider_for(name: str, settings: Settings) -> Provider:
     return make_provider(name, settings)
 
 
+def what_failed(error: Exception) -> str:
+    """An unexpected error in words fit for the person's sheet: an OSError's reason without the
+    file name (our folders are none of their business), else the kind of error."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return type(error).__name__
+
+
+
 class BatchStopped(Exception):
     pass
 
@@ -68,6 +78,12 @@ class ImageMaker:
         self.batches = batches
         self.settings = settings
         self.accounts = accounts_held(settings)
+        self.keys = (settings.ideogram_api_key, settings.openai_api_key)
+
+    def scrubbed(self, text: str) -> str:
+        """Whatever a provider said, as we may store and show it: no API key in it, whatever
+        its case (an answer, an error or a host name could carry one)."""
+        return redact(text, *self.keys)
 
     def make(self, batch_id: str, row: int, index: int) -> str:
         """Run one image job; returns what happened (for the job's result)."""
@@ -97,8 +113,8 @@ class ImageMaker:
             image = self._paid_image(fields, storage, key, request, fingerprint, row, index)
         except PermanentProviderError as error:
             if isinstance(error, AccountProviderError):
-                self.batches.fail_remaining(batch_id, error.reason)  # no call can pay now
-            return RowStatus.FAILED, {"error": error.reason,
+                self.batches.fail_remaining(batch_id, self.scrubbed(error.reason))  # no call can pay
+            return RowStatus.FAILED, {"error": self.scrubbed(error.reason),
                                       "retryable": isinstance(error, OutageOutlasted)}
         except (BatchStopped, StorageUnavailable) as error:
             if isinstance(error, StorageUnavailable):
@@ -106,7 +122,8 @@ class ImageMaker:
             return RowStatus.STOPPED, {}
         try:
             stored = storage.save(key, row, index, request.prompt, image.data, seed=image.seed,
-                                  used_prompt=image.prompt, media_type=image.media_type,
+                                  used_prompt=self.scrubbed(image.prompt),
+                                  media_type=image.media_type,
                                   preview=image.preview, fingerprint=fingerprint,
                                   dimensions=image.size)
         except OSError as error:
@@ -210,7 +227,8 @@ class ImageMaker:
         except Exception as error:
             log.exception("image %s row %s #%s failed unexpectedly", batch_id, row, index)
             self.batches.settle(batch_id, row, index, token, RowStatus.FAILED,
-                                {"error": f"Something went wrong on our side: {error}",
+                                {"error": self.scrubbed(f"Something went wrong on our side "
+                                                        f"({what_failed(error)})."),
                                  "retryable": True})
             raise
         finally:

@@ -53,18 +53,32 @@ class SheetAccessError(Exception):
                    "it was deleted.", status)
 
 
+NEEDS_PERSON_TOKEN = ("This needs your own Google sign-in to the sheet, and none was sent. Close "
+                      "and reopen the Batch images sidebar, then try again.")
+
+
 def sheets_client(access_token: str | None, settings: Settings) -> gspread.Client:
-    """A gspread client acting as the person (their access token) or as our service account."""
-    if access_token:
-        # A bare token cannot refresh: a 401 later means "ask the add-in for a fresh token".
-        client = gspread.authorize(google.oauth2.credentials.Credentials(access_token))
-    else:
-        if not settings.service_account_file:
-            raise SheetsUnavailable(
-                "No Google access token was sent and no service account is configured; set "
-                "SHEETBATCH_SERVICE_ACCOUNT_FILE (or GOOGLE_APPLICATION_CREDENTIALS) to the "
-                "service account's JSON key file.")
-        client = gspread.service_account(filename=settings.service_account_file)
+    """A gspread client acting as the person, with their own access token. Every read or change
+    of a sheet on someone's behalf goes through here: their token proves they may open it."""
+    if not access_token:
+        raise SheetAccessError(NEEDS_PERSON_TOKEN, 403)
+    # A bare token cannot refresh: a 401 later means "ask the add-in for a fresh token".
+    return _pointed(gspread.authorize(google.oauth2.credentials.Credentials(access_token)),
+                    settings)
+
+
+def service_account_client(settings: Settings) -> gspread.Client:
+    """Our service account: only for writing status back into a sheet whose owner already
+    proved access with their own token (the batch was started with it)."""
+    if not settings.service_account_file:
+        raise SheetsUnavailable(
+            "The person's Google token has expired and no service account is configured; set "
+            "SHEETBATCH_SERVICE_ACCOUNT_FILE (or GOOGLE_APPLICATION_CREDENTIALS) to the "
+            "service account's JSON key file.")
+    return _pointed(gspread.service_account(filename=settings.service_account_file), settings)
+
+
+def _pointed(client: gspread.Client, settings: Settings) -> gspread.Client:
     if settings.google_api_url:
         point_session_at(client.http_client.session, settings.google_api_url)
     client.set_timeout(REQUEST_TIMEOUT)

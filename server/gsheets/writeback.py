@@ -17,7 +17,7 @@ import gspread
 from server.batches import keys
 from server.batches.store import BatchNotFound, Batches
 from server.config import Settings
-from server.gsheets.client import SheetAccessError, sheets_client
+from server.gsheets.client import SheetAccessError, service_account_client, sheets_client
 from server.gsheets.grid import SheetGrid
 from server.gsheets.tokens import forget_token, token_for
 from server.sheet.results import result_cells
@@ -44,7 +44,13 @@ class WriteBack:
         self.redis = batches.redis
         self.settings = settings
         self.signer = signer
-        self.client_factory = client_factory or (lambda token: sheets_client(token, settings))
+        self.client_factory = client_factory or self._client
+
+    def _client(self, token: str | None) -> gspread.Client:
+        """The owner's token while it lasts, then the service account: only sheet batches are
+        registered here, and starting one took the owner's own token (`SheetBatches.start`)."""
+        return sheets_client(token, self.settings) if token else \
+            service_account_client(self.settings)
 
     def register(self, batch_id: str) -> None:
         self.redis.sadd(keys.SHEET_BATCHES, batch_id)

@@ -10,6 +10,7 @@ from server.sheet.columns import (
     ASPECT_RATIOS,
     COLUMNS_BY_NAME,
     MAX_PALETTE_COLOURS,
+    MAX_PROMPT_CHARS,
     MODELS,
     PALETTE_PRESETS,
     RENDERINGS,
@@ -43,8 +44,13 @@ def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+SHOWN_CHARS = 200  # a problem quotes at most this much of a cell: enough to find it
+
+
 def shown(value: Any) -> Any:
     """The value as the person saw it in the cell, for messages and JSON."""
+    if isinstance(value, str) and len(value) > SHOWN_CHARS:
+        return value[:SHOWN_CHARS - 1] + "…"
     if isinstance(value, dt.datetime) and value.date() in _TIME_ONLY_DATES:
         return value.time().isoformat()
     if isinstance(value, (dt.time, dt.date)):
@@ -85,9 +91,13 @@ def _whole_number(value: Any, column: str, what: str) -> int:
     return int(number)
 
 
-def parse_text(value: Any) -> str:
-    """Free text, without control characters (a warning says they were removed)."""
+def parse_text(value: Any, what: str) -> str:
+    """Free text within the length the providers take, without control characters (a warning
+    says they were removed)."""
     text = text_of(value)
+    if len(text) > MAX_PROMPT_CHARS:
+        raise CellError(f"{what} is {len(text):,} characters long; the limit is "
+                        f"{MAX_PROMPT_CHARS:,}. Shorten it.")
     cleaned = CONTROL_CHARACTERS.sub("", text)
     if cleaned != text:
         raise CellWarning(f"{len(text) - len(cleaned)} invisible control character(s) were removed "
@@ -98,7 +108,7 @@ def parse_text(value: Any) -> str:
 def parse_prompt(value: Any) -> str:
     if is_blank(value) or not CONTROL_CHARACTERS.sub("", str(value)).strip():
         raise CellError("The prompt is empty. Every row needs a prompt describing the image.")
-    return parse_text(value)
+    return parse_text(value, "The prompt")
 
 
 def parse_visibility(value: Any) -> str:
@@ -190,7 +200,7 @@ PARSERS = {
     "num_images": lambda value: _whole_number(value, "num_images", "Number of images"),
     "seed_number": lambda value: _whole_number(value, "seed_number", "Seed"),
     "rendering": lambda value: _choose(value, RENDERINGS, "Rendering"),
-    "negative_prompt": parse_text,
+    "negative_prompt": lambda value: parse_text(value, "The negative prompt"),
     "style": lambda value: text_of(value).lower(),  # checked against the row's model
     "color_palette": parse_color_palette,
 }

@@ -10,6 +10,9 @@ MAX_DATA_ROWS = MAX_SHEET_ROWS - 1
 MAX_SEED = 2147483647
 MAX_PALETTE_COLOURS = 5
 MAX_IMAGES_PER_ROW = 4
+# The longest prompt any provider we call accepts (OpenAI's gpt-image-1: 32,000 characters; the
+# Ideogram API publishes no limit). Longer text is an error, never stored or sent.
+MAX_PROMPT_CHARS = 32_000
 
 MODELS = ("3.0", "2.0", "2a", "1.0")
 MODELS_WITH_PALETTE = ("3.0", "2.0", "2a")

@@ -70,8 +70,21 @@ class Report:
         return {"valid": self.valid, "rows": self.row_count, "images": self.images,
                 "cost": {"currency": self.currency, "total": self.cost},
                 "first_row": self.first_row,
-                "errors": [problem.as_dict() for problem in self.errors],
-                "warnings": [problem.as_dict() for problem in self.warnings]}
+                "errors": [problem.as_dict() for problem in listed(self.errors, "errors")],
+                "warnings": [problem.as_dict() for problem in listed(self.warnings, "warnings")]}
+
+
+# What is shown (JSON, the terminal, the upload page): a hostile sheet can hold tens of thousands
+# of problems; the marks in the sheet or workbook still show every one.
+MAX_LISTED_PROBLEMS = 200
+
+
+def listed(problems: list[Problem], kind: str) -> list[Problem]:
+    """At most MAX_LISTED_PROBLEMS, then one sheet-level line saying how many more there are."""
+    if len(problems) <= MAX_LISTED_PROBLEMS:
+        return problems
+    more = len(problems) - MAX_LISTED_PROBLEMS
+    return problems[:MAX_LISTED_PROBLEMS] + [Problem(f"and {more:,} more {kind}")]
 
 
 def cross_column_problems(values: dict[str, Any], model_ok: bool) -> dict[str, str]:

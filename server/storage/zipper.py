@@ -21,6 +21,16 @@ from server.storage import LocalStorage, Storage, StoredImage
 MANIFEST_NAME = "manifest.csv"
 MANIFEST_COLUMNS = ("row", "image", "file", "seed", "used_prompt", "preview")
 READ_CHUNK = 256 * 1024
+# Excel, LibreOffice and Sheets evaluate a CSV cell that starts with one of these as a formula
+# (OWASP "CSV injection"); a leading apostrophe makes them show it as the text it is.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value: object) -> object:
+    """A text cell that a spreadsheet program shows as text, never runs as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def manifest_csv(images: list[StoredImage]) -> bytes:
@@ -30,8 +40,8 @@ def manifest_csv(images: list[StoredImage]) -> bytes:
     writer.writerow(MANIFEST_COLUMNS)
     for img in images:
         seed = "" if img.seed is None else img.seed
-        writer.writerow([img.row, img.index, img.name, seed, img.prompt,
-                         "yes" if img.preview else "no"])
+        writer.writerow([inert(cell) for cell in (img.row, img.index, img.name, seed, img.prompt,
+                                                  "yes" if img.preview else "no")])
     # BOM so Excel reads non-ASCII prompts as UTF-8 instead of the local code page.
     return buf.getvalue().encode("utf-8-sig")
 

@@ -3,6 +3,7 @@ caller; batches belong to their creator and do not exist for anyone else."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from functools import wraps
 
@@ -20,6 +21,7 @@ from server.sheet import columns
 from server.sheet.statuses import COUNT_NAMES, FINISHED, BatchStatus, RowStatus
 from server.sheet.template import FULL_COLUMNS, SIMPLE_COLUMNS
 from server.web.app import services
+from server.web import limits
 from server.web.auth import NotAuthenticated, is_jwt
 from server.web.links import GALLERY_SECONDS, UPLOAD_SECONDS, ZIP_SECONDS
 from server.web.openapi import OPENAPI
@@ -47,7 +49,14 @@ def identify_caller():
             keep_token(token)
     except NotAuthenticated as error:
         raise ApiError(401, "unauthenticated", str(error)) from None
+    g.ticket = limits.enter(services().batches.redis, g.caller.email)
     return None
+
+
+@blueprint.teardown_request
+def caller_done(error=None):
+    if "ticket" in g:
+        limits.leave(services().batches.redis, g.caller.email, g.ticket)
 
 
 def keep_token(token: str) -> None:
@@ -85,6 +94,9 @@ def json_error(error: Exception):
     elif isinstance(error, HTTPException):
         status, code, message, extra = error.code, error.name.lower().replace(" ", "_"), \
             error.description, {}
+    elif isinstance(error, limits.TooBusy):
+        payload = {"error": "busy", "message": str(error)}
+        return jsonify(payload), 429, {"Retry-After": str(error.retry_after)}
     elif isinstance(error, BatchNotFound):
         status, code, message, extra = 404, "not_found", "No such batch.", {}
     elif isinstance(error, (SheetAccessError, SheetsUnavailable)):
@@ -124,11 +136,21 @@ def body(*required: str) -> dict:
     return data
 
 
+SPREADSHEET_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")  # as in docs.google.com/spreadsheets/d/<id>
+MAX_SHEET_ID = 2**31 - 1  # a tab's gid is a 32-bit signed integer
+
+
 def sheet_grid(data: dict):
+    spreadsheet_id = data["spreadsheet_id"].strip()
+    if not SPREADSHEET_ID.fullmatch(spreadsheet_id):
+        raise ApiError(400, "bad_request", "spreadsheet_id must be the id in the sheet's address "
+                                           "(letters, digits, - and _ only).")
     sheet_id = data.get("sheet_id")
-    if sheet_id is not None and (isinstance(sheet_id, bool) or not isinstance(sheet_id, int)):
-        raise ApiError(400, "bad_request", "sheet_id must be a whole number (the tab's gid).")
-    return services().sheets.grid(sheets_token(), data["spreadsheet_id"].strip(), sheet_id)
+    if sheet_id is not None and (isinstance(sheet_id, bool) or not isinstance(sheet_id, int)
+                                 or not 0 <= sheet_id <= MAX_SHEET_ID):
+        raise ApiError(400, "bad_request", f"sheet_id must be a whole number from 0 to "
+                                           f"{MAX_SHEET_ID} (the tab's gid).")
+    return services().sheets.grid(sheets_token(), spreadsheet_id, sheet_id)
 
 
 def owned(view):

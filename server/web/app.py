@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -15,6 +15,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     services = Services(settings or Settings.from_env())
     if not services.redis_url:
         raise RuntimeError("The web app needs REDIS_URL (sheetbatch serve sets it).")
+    from server.web import logs
+    logs.install(services.settings.ideogram_api_key, services.settings.openai_api_key)
     app = Flask(__name__)
     app.extensions["sheetbatch"] = services
     # Oversized uploads are refused before a byte is parsed (the multipart envelope gets a
@@ -33,10 +35,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Google's own double-submit check.
     for exempt in (api.blueprint, uploads.blueprint, signin.google_callback):
         csrf.exempt(exempt)
-    app.register_error_handler(HTTPException, messages.http_error)
+    app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(CSRFError, lambda error: messages.message_page(
         "This form has expired", "Reload the page and try again.", 400))
     return app
+
+
+def http_error(error: HTTPException):
+    """A path under /api/ that matches no route (or not with this method) never reaches the
+    blueprint's handlers: it is answered in JSON too; pages get a friendly page."""
+    if request.path.startswith("/api/"):
+        from server.web.api import json_error
+        return json_error(error)
+    from server.web import messages
+    return messages.http_error(error)
 
 
 def configure_sessions(app: Flask, settings: Settings) -> None:

@@ -3,10 +3,12 @@
 An identity token (a JWT from ScriptApp.getIdentityToken) is verified against Google's
 certificates with google-auth; anything else is taken as an OAuth access token and checked with
 Google's tokeninfo endpoint. Both endpoints come from settings so tests use a local issuer.
-Verified tokens are cached until they expire (at most five minutes), so polling stays cheap.
+Verified tokens are cached until they expire (at most five minutes), so polling stays cheap;
+refused ones for a minute, so a flood of bad tokens costs Google (and us) one call each at most.
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -20,6 +22,11 @@ from google.oauth2 import id_token
 from server.config import Settings
 
 CACHE_SECONDS = 300
+REFUSED_SECONDS = 60
+MAX_CACHED = 10_000  # tokens remembered either way; beyond it the oldest are forgotten first
+# One address: no spaces or control characters, one @, at most 254 characters (RFC 5321).
+# Non-ASCII is fine (internationalised addresses).
+EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,189}")
 
 
 @dataclass(frozen=True)
@@ -33,23 +40,48 @@ class NotAuthenticated(Exception):
     """The token is missing, malformed, expired or not Google's."""
 
 
+class GoogleUnreachable(NotAuthenticated):
+    """Google could not be asked; the token may be fine."""
+
+
+def _remember(cache: dict, token: str, entry, now: float) -> dict:
+    """`cache` with `token` added and expired entries dropped, never above MAX_CACHED."""
+    def until(value) -> float:
+        return value.expires_at if isinstance(value, Caller) else value[0]
+    kept = {k: v for k, v in cache.items() if until(v) > now}
+    while len(kept) >= MAX_CACHED:
+        kept.pop(next(iter(kept)))
+    kept[token] = entry
+    return kept
+
+
 class Authenticator:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._cache: dict[str, Caller] = {}
+        self._refused: dict[str, tuple[float, str]] = {}  # token → (until, why)
         self._lock = threading.Lock()
         self._session = requests.Session()
 
     def identify(self, authorization: str | None) -> Caller:
         token = _bearer(authorization)
+        now = time.time()
         with self._lock:
-            cached = self._cache.get(token)
-        if cached and cached.expires_at > time.time():
+            cached, refused = self._cache.get(token), self._refused.get(token)
+        if cached and cached.expires_at > now:
             return cached
-        caller = self._verify_identity(token) if is_jwt(token) else self._verify_access(token)
+        if refused and refused[0] > now:
+            raise NotAuthenticated(refused[1])
+        try:
+            caller = self._verify_identity(token) if is_jwt(token) else self._verify_access(token)
+        except NotAuthenticated as error:
+            if not isinstance(error, GoogleUnreachable):  # that one may pass in a moment
+                with self._lock:
+                    self._refused = _remember(self._refused, token, (now + REFUSED_SECONDS,
+                                                                     str(error)), now)
+            raise
         with self._lock:
-            self._cache = {k: v for k, v in self._cache.items() if v.expires_at > time.time()}
-            self._cache[token] = caller
+            self._cache = _remember(self._cache, token, caller, now)
         return caller
 
     def _verify_identity(self, token: str) -> Caller:
@@ -62,6 +94,8 @@ class Authenticator:
             # The audience is checked below, to name the refused one.
             claims = id_token.verify_token(token, request, audience=None,
                                            certs_url=self.settings.google_certs_url)
+        except google.auth.exceptions.TransportError:
+            raise GoogleUnreachable("Google could not be reached to check the token.") from None
         except (ValueError, google.auth.exceptions.GoogleAuthError) as error:
             raise NotAuthenticated(f"The identity token was refused: {error}") from None
         if claims.get("aud") not in accepted:
@@ -77,7 +111,7 @@ class Authenticator:
             response = httpx.get(self.settings.google_tokeninfo_url,
                                  params={"access_token": token}, timeout=10)
         except httpx.HTTPError:
-            raise NotAuthenticated("Google could not be reached to check the token.") from None
+            raise GoogleUnreachable("Google could not be reached to check the token.") from None
         if response.status_code != 200:
             raise NotAuthenticated("The access token is not valid (expired or revoked).")
         info = response.json()
@@ -103,8 +137,10 @@ def _bearer(authorization: str | None) -> str:
 
 
 def _caller(email: str | None, verified, expires) -> Caller:
-    if not email or str(verified).lower() not in ("true", "1"):
+    if not isinstance(email, str) or str(verified).lower() not in ("true", "1"):
         raise NotAuthenticated("The token does not carry a verified email address.")
+    if not EMAIL.fullmatch(email):
+        raise NotAuthenticated("The token's email address is not a valid address.")
     token_expires_at = float(expires or 0)
     if token_expires_at <= time.time():
         raise NotAuthenticated("The token has expired.")

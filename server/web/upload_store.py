@@ -1,9 +1,14 @@
-"""Spreadsheet files uploaded through the web page: kept for a day, per person, checked with
-the same readers and rules as the command line."""
+"""Spreadsheet files uploaded through the web page, checked with the same readers and rules as
+the command line, and kept no longer than needed: a file that cannot be started is deleted as
+soon as it is checked, a good one when its batch starts, and any left over after KEEP_SECONDS.
+Each person may upload MAX_UPLOADS_PER_HOUR files an hour and keep MAX_PENDING_UPLOADS at once,
+so nobody can fill the disk."""
 from __future__ import annotations
 
 import secrets
 import shutil
+import threading
+import time
 from pathlib import Path
 from typing import BinaryIO
 
@@ -17,11 +22,26 @@ from server.files.check import CheckedFile, check_file
 from server.money.prices import PriceTable
 from server.sheet.capabilities import PREVIEW, Capabilities
 
-KEEP_SECONDS = 24 * 3600
+KEEP_SECONDS = 30 * 60
+MAX_UPLOADS_PER_HOUR = 30
+MAX_PENDING_UPLOADS = 3  # with the upload size limit, at most 30 MB per person on disk
+MAX_NAME_CHARS = 100
+# One file read at a time per web process: with the readers' own limits, this bounds the memory
+# a process spends on uploads however many arrive at once.
+_READING = threading.BoundedSemaphore(1)
+READ_WAIT_SECONDS = 30
 
 
 class UploadNotFound(KeyError):
     pass
+
+
+class TooManyUploads(Exception):
+    """The person's hourly upload allowance is spent; `retry_after` says when it renews."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Uploads:
@@ -33,24 +53,92 @@ class Uploads:
 
     def receive(self, owner: str, filename: str, stream: BinaryIO,
                 capabilities: Capabilities = PREVIEW) -> tuple[str, CheckedFile]:
-        """Keep the file and check it for a provider; `UnreadableFile` when it cannot be read."""
-        name = secure_filename(filename or "") or "upload"
-        if Path(name).suffix.lower() not in SUPPORTED:
-            raise UnreadableFile(f"{filename}: upload a .csv, .xls or .xlsx file.")
+        """Keep the file and check it for a provider; `UnreadableFile` when it cannot be read at
+        all, `TooManyUploads` when the person's allowance is spent."""
+        name = stored_name(filename)
+        self._count_upload(owner)
+        self.sweep()
         upload_id = secrets.token_hex(8)
         path = self.folder / upload_id / name
         path.parent.mkdir(parents=True)
         with path.open("wb") as out:
             shutil.copyfileobj(stream, out, 64 * 1024)
         self.redis.set(keys.upload(upload_id), f"{owner}\n{path}", ex=KEEP_SECONDS)
-        return upload_id, self.check(owner, upload_id, capabilities)
+        self._keep_pending(owner, upload_id)
+        try:
+            checked = self.check(owner, upload_id, capabilities)
+        except UnreadableFile:
+            self.discard(owner, upload_id)
+            raise
+        if not checked.report.valid:  # it cannot be started: fixed, it comes back as a new file
+            self.discard(owner, upload_id)
+        return upload_id, checked
 
     def check(self, owner: str, upload_id: str,
               capabilities: Capabilities = PREVIEW) -> CheckedFile:
+        path = self._path(owner, upload_id)
+        if not _READING.acquire(timeout=READ_WAIT_SECONDS):
+            raise UnreadableFile("The server is busy checking other files; try again in a minute.")
+        try:
+            return check_file(path, None, self.settings, self.prices, capabilities)
+        finally:
+            _READING.release()
+
+    def discard(self, owner: str, upload_id: str) -> None:
+        """Delete the file (after its batch started, or once it is of no more use)."""
+        shutil.rmtree(self.folder / Path(upload_id).name, ignore_errors=True)
+        self.redis.delete(keys.upload(upload_id))
+        self.redis.zrem(keys.owner_uploads(owner), upload_id)
+
+    def sweep(self) -> None:
+        """Delete every upload older than KEEP_SECONDS (their Redis records have expired)."""
+        if not self.folder.is_dir():
+            return
+        oldest = time.time() - KEEP_SECONDS
+        for folder in self.folder.iterdir():
+            try:
+                stale = folder.stat().st_mtime < oldest
+            except FileNotFoundError:  # another request just deleted it
+                continue
+            if stale:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def _path(self, owner: str, upload_id: str) -> Path:
         value = self.redis.get(keys.upload(upload_id))
         if value is None:
             raise UploadNotFound(upload_id)
         stored_owner, path = value.decode().split("\n", 1)
         if not secrets.compare_digest(stored_owner, owner):
             raise UploadNotFound(upload_id)
-        return check_file(Path(path), None, self.settings, self.prices, capabilities)
+        return Path(path)
+
+    def _count_upload(self, owner: str) -> None:
+        key = keys.upload_count(owner)
+        with self.redis.pipeline() as pipe:
+            pipe.set(key, 0, ex=3600, nx=True)  # the hour starts with the first upload
+            pipe.incr(key)
+            pipe.ttl(key)
+            _, count, ttl = pipe.execute()
+        if count > MAX_UPLOADS_PER_HOUR:
+            minutes = max(1, -(-ttl // 60))
+            raise TooManyUploads(f"You have uploaded {MAX_UPLOADS_PER_HOUR} files in the last "
+                                 f"hour, the most we take; try again in {minutes} minutes.", ttl)
+
+    def _keep_pending(self, owner: str, upload_id: str) -> None:
+        """Remember the upload; the person's oldest ones beyond MAX_PENDING_UPLOADS go."""
+        key = keys.owner_uploads(owner)
+        self.redis.zadd(key, {upload_id: time.time()})
+        self.redis.expire(key, KEEP_SECONDS)
+        for old in self.redis.zrange(key, 0, -MAX_PENDING_UPLOADS - 1):
+            self.discard(owner, old.decode())
+
+
+def stored_name(filename: str) -> str:
+    """A safe, short file name that keeps the extension (a 300-character name is legal in a
+    browser but not on most disks)."""
+    name = secure_filename(filename or "") or "upload"
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED:
+        shown = filename if len(filename) <= 60 else filename[:59] + "…"
+        raise UnreadableFile(f"{shown}: upload a .csv, .xls or .xlsx file.")
+    return Path(name).stem[:MAX_NAME_CHARS] + suffix

@@ -8,10 +8,11 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from server.batches.launcher import OverBudget
 from server.files import UnreadableFile, human_size
 from server.generation.providers import available_providers, make_provider
+from server.sheet.validation import listed
 from server.web.app import services
 from server.web.links import BadLink
 from server.web.messages import message_page
-from server.web.upload_store import UploadNotFound
+from server.web.upload_store import TooManyUploads, UploadNotFound
 
 blueprint = Blueprint("uploads", __name__)
 
@@ -23,7 +24,7 @@ def owner_of(token: str) -> str:
 def page(token: str, status: int = 200, **context) -> tuple[str, int]:
     settings = services().settings
     return render_template("upload.html", token=token,
-                           providers=available_providers(settings),
+                           providers=available_providers(settings), listed=listed,
                            default_provider=settings.provider,
                            limit=human_size(settings.max_upload_bytes), **context), status
 
@@ -61,6 +62,9 @@ def upload_file(token: str):
                                                         services().capabilities(provider))
     except (ValueError, UnreadableFile) as error:
         return page(token, 400, problem=str(error))
+    except TooManyUploads as error:
+        body, status = page(token, 429, problem=str(error))
+        return body, status, {"Retry-After": str(error.retry_after)}
     report = checked.report
     offer = services().launcher.estimate(report, provider, owner)
     return page(token, report=report, offer=offer, upload_id=upload_id, provider=provider,
@@ -77,6 +81,7 @@ def start(token: str):
                                            services().capabilities(provider))
         batch_id = services().launcher.launch(checked.report, owner, provider,
                                               checked.path.name, extra={"kind": "file"})
+        services().uploads.discard(owner, request.form["upload_id"])
     except (ValueError, UnreadableFile, OverBudget) as error:
         return page(token, 400, problem=str(error))
     except UploadNotFound:

@@ -242,3 +242,22 @@ def test_provider_limits_are_warnings_for_the_chosen_provider(tmp_path):
     assert data["cost"]["total"] == pytest.approx(4 * 0.08)  # dall-e-3 standard 1792x1024
     unknown = run("validate", sheet, "--provider", "openai", env={"OPENAI_IMAGE_MODEL": "dall-e-9"})
     assert unknown.returncode == 2 and "Unknown OpenAI image model 'dall-e-9'" in unknown.stderr
+def test_terminal_escape_sequences_in_cells_are_not_printed(tmp_path):
+    """A cell could clear the screen, retitle the window or fake a line of output."""
+    hostile = ["\x1b[2J\x1b[Hcleared", "\x1b]0;pwned\x07title", "[bold]markup[/bold] \u202eevil"]
+    path = write_csv(tmp_path / "escapes.csv",
+                     [["prompt", "visibility"]] + [["a fox", value] for value in hostile])
+    result = run("validate", path)
+    assert result.returncode == 1
+    assert not any(ch in result.stdout for ch in "\x1b\x07\u202e"), repr(result.stdout)
+    assert "cleared" in result.stdout and "[bold]markup" in result.stdout
+
+
+def test_a_long_problem_list_is_capped_with_how_many_more(tmp_path):
+    from tests.security.hostile_files import many_problems_csv
+    result = run("validate", many_problems_csv(tmp_path))
+    assert result.returncode == 1
+    assert "and 3,792 more errors" in result.stdout
+    assert result.stdout.count("│ error │") == 201  # 200 listed, then the "more" line
+    data = json.loads(run("validate", many_problems_csv(tmp_path), "--json").stdout)
+    assert len(data["errors"]) == 201 and data["errors"][-1]["message"] == "and 3,792 more errors"

@@ -8,7 +8,12 @@ It also plays Google Identity Services for web sign-in (developers.google.com/id
 lets the person pick one of `accounts` (Google's account chooser), and then does what Google
 documents for a login URI: set the `g_csrf_token` cookie and POST the form fields `credential`
 (the ID token: RS256 JWT with iss, azp, aud, sub, email, email_verified, nbf, name, picture,
-given_name, family_name, iat, exp, jti), `g_csrf_token` and `select_by`."""
+given_name, family_name, iat, exp, jti), `g_csrf_token` and `select_by`.
+
+It also stands in for Google's OAuth token endpoint for service accounts: `service_account_file`
+writes a real JSON key file (a fresh RSA key) whose `token_uri` points here, and a JWT-bearer
+grant signed with that key gets an access token (RFC 7523, as oauth2.googleapis.com/token).
+`emails` maps every access token it issued to its account, for the Sheets emulator's ACLs."""
 from __future__ import annotations
 
 import datetime as dt
@@ -18,6 +23,7 @@ import secrets
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from cryptography import x509
@@ -28,6 +34,8 @@ from google.auth import crypt, jwt
 
 ISSUER = "https://accounts.google.com"
 KEY_ID = "fake-key-1"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"  # google-auth signs for this, whatever URI
 
 
 def _key_and_cert() -> tuple[bytes, bytes]:
@@ -49,6 +57,8 @@ class FakeGoogleAuth:
         self.key_pem, self.cert_pem = _key_and_cert()
         self.signer = crypt.RSASigner.from_string(self.key_pem, key_id=KEY_ID)
         self.access_tokens: dict[str, dict] = {}
+        self.emails: dict[str, str] = {}  # access token -> account, for the emulator's ACLs
+        self.service_accounts: dict[str, str] = {}  # key id -> public key (PEM)
         self.tokeninfo_calls = 0
         self.accounts: list[str] = []  # who can pick themselves in the account chooser
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -95,7 +105,39 @@ class FakeGoogleAuth:
                                      "expires_in": str(expires_in), "aud": self.audience,
                                      "azp": self.audience,
                                      "scope": "https://www.googleapis.com/auth/spreadsheets"}
+        self.emails[token] = email
         return token
+
+    @property
+    def token_uri(self) -> str:
+        return f"{self.url}/token"
+
+    def service_account_file(self, path: Path, email: str) -> Path:
+        """A service account's JSON key file, in Google's format, for a fresh RSA key."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        key_id = f"sa-key-{len(self.service_accounts) + 1}"
+        self.service_accounts[key_id] = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()).decode()
+        path.write_text(json.dumps({
+            "type": "service_account", "project_id": "sheetbatch-test", "private_key_id": key_id,
+            "private_key": private, "client_email": email, "client_id": "1",
+            "token_uri": self.token_uri}))
+        return path
+
+    def _service_account_token(self, form: dict[str, list[str]]) -> tuple[int, dict]:
+        """The JWT-bearer grant: the assertion must be signed by a key we handed out."""
+        if form.get("grant_type", [""])[0] != JWT_BEARER:
+            return 400, {"error": "unsupported_grant_type"}
+        assertion = form.get("assertion", [""])[0]
+        try:
+            claims = jwt.decode(assertion, certs=self.service_accounts,
+                                audience=[TOKEN_AUDIENCE, self.token_uri])
+        except (ValueError, KeyError):
+            return 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
+        return 200, {"access_token": self.access_token(claims["iss"]), "expires_in": 3599,
+                     "token_type": "Bearer"}
 
     def _handler(self):
         fake = self
@@ -128,6 +170,13 @@ class FakeGoogleAuth:
                         return self._json(400, {"error": "invalid_request"})
                     return self._json(200, {"credential": fake.gsi_credential(email, client_id)})
                 self._json(404, {"error": "not_found"})
+
+            def do_POST(self) -> None:  # noqa: N802
+                if urlsplit(self.path).path != "/token":
+                    return self._json(404, {"error": "not_found"})
+                length = int(self.headers.get("Content-Length") or 0)
+                form = parse_qs(self.rfile.read(length).decode())
+                self._json(*fake._service_account_token(form))
 
             def _json(self, status: int, payload: dict) -> None:
                 self._send(status, json.dumps(payload).encode(), "application/json")

@@ -14,6 +14,7 @@ from server.gsheets.client import (
     SheetAccessError,
     SheetsUnavailable,
     call_with_retries,
+    service_account_client,
     sheets_client,
 )
 from server.gsheets.contents import COLUMN_KEY, ROW_KEY
@@ -451,6 +452,8 @@ def test_access_errors_are_plain_english(env, gc):
     assert err.value.status == 403
 
 
-def test_client_needs_a_token_or_a_service_account(env):
+def test_a_person_client_needs_their_token_and_write_back_a_service_account(env):
+    with pytest.raises(SheetAccessError, match="reopen the Batch images sidebar"):
+        sheets_client(None, Settings(service_account_file="/any/key.json"))
     with pytest.raises(SheetsUnavailable, match="SHEETBATCH_SERVICE_ACCOUNT_FILE"):
-        sheets_client(None, Settings.from_env())
+        service_account_client(Settings())

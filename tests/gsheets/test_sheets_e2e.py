@@ -204,7 +204,7 @@ def test_malformed_requests_get_clear_answers_not_server_errors(backend, google)
         answer = post(path, payload)
         assert answer.status_code == 400, (path, payload, answer.text)
         assert answer.json()["message"]
-    # An identity token alone cannot open the sheet, and no service account is configured.
+    # An identity token alone never opens a sheet (tests/security/test_service_account.py).
     no_sheet_token = post("/api/validate", {"spreadsheet_id": "abc"})
     assert no_sheet_token.status_code == 403
-    assert "service account" in no_sheet_token.json()["message"]
+    assert "reopen the Batch images sidebar" in no_sheet_token.json()["message"]

@@ -67,6 +67,21 @@ def test_manifest(storage):
     assert [r["preview"] for r in rows[:3]] == ["no", "no", "yes"]
 
 
+FORMULA_PROMPTS = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1)",
+                   "\tTAB", "\rCR", "a = b, plain"]
+
+
+def test_manifest_cells_that_look_like_formulas_stay_text(tmp_path):
+    store = LocalStorage(tmp_path / "images", fsync=False)
+    for row, prompt in enumerate(FORMULA_PROMPTS, start=2):
+        store.save("b1", row, 1, prompt, png_bytes("x", 8), seed=1, used_prompt=prompt,
+                   media_type="image/png", preview=False)
+    with zipfile.ZipFile(io.BytesIO(stream(batch_zip(store, "b1")))) as zf:
+        text = zf.read(MANIFEST_NAME).decode("utf-8-sig")
+    used = [row["used_prompt"] for row in csv.DictReader(io.StringIO(text, newline=""))]
+    assert used == ["'" + p for p in FORMULA_PROMPTS[:-1]] + ["a = b, plain"]
+
+
 def test_content_length_equals_streamed_bytes(storage):
     fill(storage, rows=3, per_row=4)
     zs = batch_zip(storage, "b1")

@@ -150,6 +150,9 @@ BAD_AUTHORIZATION = {
     "other-audience": lambda google: "Bearer " + google.identity_token(ALICE, audience="other"),
     "expired": lambda google: "Bearer " + google.identity_token(ALICE, expires_in=-120),
     "unknown-access-token": lambda google: "Bearer ya29.never-issued",
+    "other-issuer": lambda google: "Bearer " + google.identity_token(ALICE,
+                                                                     issuer="https://evil.test"),
+    "unverified-email": lambda google: "Bearer " + google.identity_token(ALICE, verified=False),
 }
 
 
@@ -197,13 +200,26 @@ def test_a_missing_required_field_is_400(client, alice, method, path, operation,
     assert field in response.get_json()["message"]
 
 
-@pytest.mark.parametrize("sheet_id", ["x", True, 1.5, "3", [1]], ids=repr)
+@pytest.mark.parametrize("sheet_id", ["x", True, 1.5, "3", [1], -1, 2**31, 2**63], ids=repr)
 @pytest.mark.parametrize("method, path, operation", WITH_SHEET_ID)
 def test_sheet_id_must_be_a_whole_number(client, alice, method, path, operation, sheet_id):
     sent = valid_body(operation) | {"sheet_id": sheet_id}
     response = call(client, method, path, headers=alice, json=sent)
     assert error_of(response, 400) == "bad_request"
     assert "sheet_id" in response.get_json()["message"]
+
+
+@pytest.mark.parametrize("spreadsheet_id", [
+    "abc/../../../drive/v3/files", "abc?fields=*", "abc#x", "a b", "ünï", "x" * 201, "%2e%2e"],
+    ids=repr)
+@pytest.mark.parametrize("method, path, operation", READS_A_SHEET)
+def test_spreadsheet_id_must_look_like_one(client, google, method, path, operation,
+                                           spreadsheet_id):
+    signed_in = {"Authorization": f"Bearer {google.access_token(ALICE)}"}
+    sent = valid_body(operation) | {"spreadsheet_id": spreadsheet_id}
+    response = call(client, method, path, headers=signed_in, json=sent)
+    assert error_of(response, 400) == "bad_request"
+    assert "spreadsheet_id" in response.get_json()["message"]
 
 
 # -- batches --------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ provider (what is retried, which hosts we fetch images from) lives here.
 from __future__ import annotations
 
 from dataclasses import replace
+import re
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -24,10 +25,12 @@ MAX_REDIRECTS = 3
 MESSAGE_LIMIT = 300
 
 
-def redact(text: str, secret: str | None) -> str:
-    """Keys must never reach a sheet or a log, even when an API echoes them back."""
-    if secret:
-        text = text.replace(secret, "[redacted]")
+def redact(text: str, *secrets: str | None) -> str:
+    """Keys must never reach a sheet or a log, even when an API echoes them back, in any case
+    (host names, for one, come back lowercased)."""
+    for secret in secrets:
+        if secret:
+            text = re.sub(re.escape(secret), "[redacted]", text, flags=re.IGNORECASE)
     return text
 
 

@@ -1,0 +1,131 @@
+"""Benchmark: server memory and time per hostile upload (issue 10, finding 2).
+
+Starts a real `sheetbatch serve` (gunicorn, its default 2 processes × 8 threads, an embedded
+Redis), then uploads each file of the hostile corpus (tests/security/hostile_files.py, full size:
+the shapes the attack used) through the upload page, one at a time, and then several at once.
+Before each upload the peak RSS of every gunicorn worker is reset (`5` to /proc/PID/clear_refs)
+and afterwards read back (VmHWM in /proc/PID/status): the figure is the highest worker's peak.
+
+Run: .venv/bin/python bench/hostile_uploads.py
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from server.web.links import Signer  # noqa: E402
+from tests.conftest import free_port, wait_for  # noqa: E402
+from tests.conftest_validation import realistic_rows, write_xlsx  # noqa: E402
+from tests.security import hostile_files  # noqa: E402
+
+SECRET = "bench-secret"
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def gunicorn_workers(serve: subprocess.Popen) -> list[int]:
+    """sheetbatch serve → gunicorn master → its workers."""
+    masters = [pid for pid in children(serve.pid)
+               if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    return [worker for master in masters for worker in children(master)]
+
+
+def peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def reset_peaks(workers: list[int]) -> None:
+    for pid in workers:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def upload(base: str, person: str, path: Path) -> tuple[int, float, str]:
+    token = Signer(SECRET).upload_token(person)
+    started = time.monotonic()
+    with path.open("rb") as file:
+        response = httpx.post(f"{base}/upload/{token}", files={"file": (path.name, file)},
+                              data={"provider": "preview"}, timeout=600)
+    elapsed = time.monotonic() - started
+    text = response.text
+    said = text.split('role="alert">', 1)[1].split("</p>", 1)[0] if 'role="alert">' in text \
+        else f"checked: {text.count('<tr class=')} problem rows shown, {len(text) / 1024:.0f} KB"
+    return response.status_code, elapsed, said
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--together", type=int, default=3, help="uploads sent at once")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="sheetbatch-hostile-"))
+    files = [write_xlsx(folder / "legit-499-rows.xlsx", realistic_rows(499))]
+    files += [make(folder) for make in hostile_files.MAKERS]
+    port = free_port()
+    env = dict(os.environ, SHEETBATCH_DATA=str(folder / "data"), SHEETBATCH_SECRET_KEY=SECRET,
+               PYTHONPATH=str(ROOT))
+    env.pop("REDIS_URL", None)
+    serve = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port)],
+                             env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _healthy(base), timeout=60, what="sheetbatch serve")
+        workers = gunicorn_workers(serve)
+        print(f"# {platform.python_implementation()} {platform.python_version()}, "
+              f"{os.cpu_count()} CPUs, {len(workers)} gunicorn workers")
+        print(f"idle worker peak RSS: {max(peak_mb(pid) for pid in workers):.0f} MB\n")
+        print("| file | size | answer | time | peak worker RSS | what the person reads |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for number, path in enumerate(files):
+            reset_peaks(workers)
+            status, elapsed, said = upload(base, f"bench{number}@example.com", path)
+            print(f"| {path.name} | {path.stat().st_size / 2**20:.1f} MB | {status} | "
+                  f"{elapsed:.1f} s | {max(peak_mb(pid) for pid in workers):.0f} MB | "
+                  f"{said[:110]} |")
+        for path in (files[1], files[2]):  # the two worst: shared strings, wide sheet
+            reset_peaks(workers)
+            started = time.monotonic()
+            with ThreadPoolExecutor(args.together) as pool:
+                answers = list(pool.map(lambda n: upload(base, f"together{n}@example.com", path),
+                                        range(args.together)))
+            print(f"| {args.together} × {path.name} at once | | "
+                  f"{', '.join(str(a[0]) for a in answers)} | {time.monotonic() - started:.1f} s | "
+                  f"{max(peak_mb(pid) for pid in workers):.0f} MB | |")
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/api/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Hostile files are refused before they cost memory or CPU (issue 10, finding 2), through the
+readers the command line and the web page share, and through the upload page itself.
+
+The corpus is generated (tests/security/hostile_files.py), scaled down to just past each limit;
+bench/hostile_uploads.py uploads the full-size shapes to `sheetbatch serve` and measures memory.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from server.config import Settings
+from server.files import UnreadableFile
+from server.files.check import check_file
+from server.money.prices import PriceTable
+from server.sheet.columns import MAX_PROMPT_CHARS
+from server.sheet.validation import MAX_LISTED_PROBLEMS
+from server.web.app import create_app
+from tests.security import hostile_files
+
+REFUSED = [  # maker, scale, what the one-line refusal says
+    (hostile_files.shared_strings_bomb, 0.06, r"MB of text \(shared strings\).*at most 8 MB"),
+    (hostile_files.wide_xlsx, 0.0, r"row 1 has 7,000 columns.*at most 100"),
+    (hostile_files.wide_xlsx, 0.3, r"holds \d+ MB of sheets.*at most 32 MB"),
+    (hostile_files.wide_csv, 0.01, r"a line of 4,000 cells.*at most 100"),
+    (hostile_files.bare_cr_csv, 1.0, r"more than 50,000 rows"),
+    (hostile_files.long_cells_csv, 0.1, r"cell A2 holds 99,996 characters.*at most 50,000"),
+    (hostile_files.long_cells_csv, 1.0, r"a cell holds far more than 50,000 characters"),
+    (hostile_files.inline_text_xlsx, 1.0, r"more than 16,000,000 characters"),
+]
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.mark.parametrize("maker, scale, message", REFUSED,
+                         ids=[f"{maker.__name__}-{scale}" for maker, scale, _ in REFUSED])
+def test_a_hostile_file_is_refused_with_one_clear_line(tmp_path, settings, maker, scale, message):
+    path = maker(tmp_path, scale)
+    with pytest.raises(UnreadableFile, match=message) as refused:
+        check_file(path, None, settings, PriceTable.load(None))
+    assert "\n" not in str(refused.value) and str(tmp_path) not in str(refused.value)
+
+
+def test_a_prompt_over_the_providers_limit_is_a_validation_error(tmp_path, settings):
+    checked = check_file(hostile_files.long_prompts_csv(tmp_path), None, settings,
+                         PriceTable.load(None))
+    assert not checked.report.valid and not checked.report.rows
+    assert [e.cell for e in checked.report.errors] == ["A2", "A3", "A4", "A5", "A6"]
+    assert f"the limit is {MAX_PROMPT_CHARS:,}" in checked.report.errors[0].message
+    assert len(checked.report.errors[0].value) <= 200  # the cell is quoted, not copied
+
+
+def test_problem_lists_are_capped_with_how_many_more(tmp_path, settings):
+    report = check_file(hostile_files.many_problems_csv(tmp_path), None, settings,
+                        PriceTable.load(None)).report
+    assert len(report.errors) > 3000
+    shown = report.as_dict()["errors"]
+    assert len(shown) == MAX_LISTED_PROBLEMS + 1
+    assert shown[-1] == {"cell": None, "row": None, "column": None, "value": None,
+                         "message": f"and {len(report.errors) - MAX_LISTED_PROBLEMS:,} more errors"}
+
+
+@pytest.fixture
+def upload_page(redis_server, redis_conn, tmp_path):
+    app = create_app(Settings(redis_url=redis_server.url, data_dir=tmp_path / "data",
+                              secret_key="s"))
+    token = app.extensions["sheetbatch"].signer.upload_token("alice@example.com")
+    return app.test_client(), f"/upload/{token}"
+
+
+@pytest.mark.parametrize("maker, scale, message", REFUSED,
+                         ids=[f"{maker.__name__}-{scale}" for maker, scale, _ in REFUSED])
+def test_the_upload_page_refuses_a_hostile_file(tmp_path, upload_page, maker, scale, message):
+    client, page = upload_page
+    path = maker(tmp_path, scale)
+    with path.open("rb") as file:
+        response = client.post(page, data={"file": (file, path.name)})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert re.search(message, text.replace("&#34;", '"'))
+    assert str(tmp_path) not in text
+
+
+def test_the_upload_page_lists_a_capped_number_of_problems(tmp_path, upload_page):
+    client, page = upload_page
+    path = hostile_files.many_problems_csv(tmp_path)
+    with path.open("rb") as file:
+        response = client.post(page, data={"file": (file, path.name)})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert text.count('<tr class="error">') == MAX_LISTED_PROBLEMS + 1
+    assert re.search(r"and [\d,]+ more errors", text)
+    assert len(text) < 200_000

@@ -1,0 +1,108 @@
+"""Uploads cannot fill the disk and one person's burst cannot take every thread (issue 10,
+finding 3), through the Flask app on the embedded Redis."""
+from __future__ import annotations
+
+import io
+import os
+import time
+
+import pytest
+
+from server.config import Settings
+from server.web import limits
+from server.web.app import create_app
+from server.web.upload_store import KEEP_SECONDS, MAX_PENDING_UPLOADS, MAX_UPLOADS_PER_HOUR
+from tests.conftest import ROOT
+
+ALICE = "alice@example.com"
+GOOD = (ROOT / "examples" / "stickers.csv").read_bytes()
+BAD = b"prompt,visibility\na fox,secret\n"
+
+
+@pytest.fixture
+def app(redis_server, redis_conn, google, tmp_path):
+    return create_app(Settings(redis_url=redis_server.url, data_dir=tmp_path / "data",
+                               secret_key="s", google_client_id=google.audience,
+                               google_certs_url=google.certs_url,
+                               google_tokeninfo_url=google.tokeninfo_url))
+
+
+@pytest.fixture
+def uploads_folder(app):
+    return app.extensions["sheetbatch"].uploads.folder
+
+
+@pytest.fixture
+def upload(app):
+    client = app.test_client()
+    page = f"/upload/{app.extensions['sheetbatch'].signer.upload_token(ALICE)}"
+
+    def send(data: bytes, name: str = "sheet.csv"):
+        return client.post(page, data={"file": (io.BytesIO(data), name), "provider": "preview"})
+    send.start = lambda upload_id: client.post(f"{page}/start", data={
+        "upload_id": upload_id, "provider": "preview"})
+    return send
+
+
+def upload_id_of(response) -> str:
+    return response.get_data(as_text=True).split('name="upload_id" value="')[1].split('"')[0]
+
+
+def kept(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def test_a_file_that_cannot_start_is_deleted_once_checked(upload, uploads_folder):
+    assert upload(BAD).status_code == 200
+    assert upload(b"\x00\x01 not a table", "x.csv").status_code == 400
+    assert kept(uploads_folder) == []
+
+
+def test_a_good_file_is_kept_until_its_batch_starts(upload, uploads_folder):
+    upload_id = upload_id_of(upload(GOOD))
+    assert kept(uploads_folder) == [upload_id]
+    assert upload.start(upload_id).status_code == 303
+    assert kept(uploads_folder) == []
+
+
+def test_uploads_left_over_are_swept_after_a_short_time(upload, uploads_folder):
+    forgotten = upload_id_of(upload(GOOD))
+    old = time.time() - KEEP_SECONDS - 1
+    os.utime(uploads_folder / forgotten, (old, old))
+    fresh = upload_id_of(upload(GOOD))
+    assert kept(uploads_folder) == [fresh]
+
+
+def test_a_person_keeps_a_few_uploads_at_most(upload, uploads_folder):
+    ids = [upload_id_of(upload(GOOD)) for _ in range(MAX_PENDING_UPLOADS + 2)]
+    assert kept(uploads_folder) == sorted(ids[-MAX_PENDING_UPLOADS:])
+    assert upload.start(ids[0]).status_code == 404  # the oldest went
+
+
+def test_a_person_uploads_a_limited_number_of_files_an_hour(upload):
+    for _ in range(MAX_UPLOADS_PER_HOUR):
+        assert upload(BAD).status_code == 200
+    refused = upload(BAD)
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    assert "try again in" in refused.get_data(as_text=True)
+
+
+def test_a_300_character_file_name_is_fine(upload, uploads_folder):
+    response = upload(GOOD, "n" * 300 + ".csv")
+    assert response.status_code == 200
+    assert len(os.listdir(uploads_folder / upload_id_of(response))[0]) <= 104
+
+
+def test_one_person_has_a_few_requests_in_progress_at_most(app, google, redis_conn):
+    client = app.test_client()
+    alice = {"Authorization": f"Bearer {google.identity_token(ALICE)}"}
+    running = [limits.enter(redis_conn, ALICE) for _ in range(limits.MAX_REQUESTS_IN_PROGRESS)]
+    refused = client.get("/api/batches", headers=alice)
+    assert refused.status_code == 429 and refused.get_json()["error"] == "busy"
+    assert refused.headers["Retry-After"]
+    bob = {"Authorization": f"Bearer {google.identity_token('bob@example.com')}"}
+    assert client.get("/api/batches", headers=bob).status_code == 200  # others are not slowed
+    limits.leave(redis_conn, ALICE, running.pop())
+    assert client.get("/api/batches", headers=alice).status_code == 200
+    assert client.get("/api/batches", headers=alice).status_code == 200  # each request left
