@@ -3,6 +3,7 @@ working default; the README's configuration table lists them all."""
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,11 @@ class Settings:
     bind: str = "127.0.0.1:8000"
     web_processes: int = 2
     web_threads: int = 8
+    public_url: str | None = None  # the address people reach us at; None: the request's own
+    trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-* headers we believe
+    node: str = "local"  # this machine's name in logs, worker names and image records
+    commit: str | None = None  # the source commit deployed (the image build sets it)
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -89,4 +95,9 @@ class Settings:
             bind=_env("SHEETBATCH_BIND", cls.bind),
             web_processes=int(_env("SHEETBATCH_WEB_PROCESSES", str(cls.web_processes))),
             web_threads=int(_env("SHEETBATCH_WEB_THREADS", str(cls.web_threads))),
+            public_url=_env("SHEETBATCH_PUBLIC_URL"),
+            trusted_proxies=int(_env("SHEETBATCH_TRUSTED_PROXIES", "0")),
+            node=_env("SHEETBATCH_NODE", socket.gethostname()),
+            commit=_env("SHEETBATCH_COMMIT"),
+            log_level=_env("SHEETBATCH_LOG_LEVEL", cls.log_level).upper(),
         )

@@ -16,12 +16,17 @@ import threading
 
 from rq import Queue, SimpleWorker
 
+from server import logs
 from server.batches.queue import QUEUE_NAME
+from server.generation.maker import worker_name
 from server.services import connect
 from workers.housekeeping import Housekeeper
 from workers.jobs import worker_services
 
 SUPERVISE_EVERY_SECONDS = 1.0
+# An idle worker heartbeats every WORKER_TTL - 15 s and RQ forgets one silent for WORKER_TTL + 60 s,
+# so /api/ready notices a dead machine within about two minutes.
+WORKER_TTL = 60
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +37,16 @@ def run_one_worker(redis_url: str) -> None:
     os.environ["REDIS_URL"] = redis_url
     stop = threading.Event()
     connection = connect(redis_url)
+    settings = worker_services().settings
+    logs.setup(settings)
     housekeeper = Housekeeper(worker_services())
     threading.Thread(target=housekeeper.run, args=(stop,), daemon=True).start()
     try:
         # Jobs run in the worker process itself: a fork per image cost more than the image call
         # itself on small machines, and the claim lease already covers a worker killed mid-job.
-        SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(
-            logging_level="WARNING")
+        SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection,
+                     name=worker_name(settings), worker_ttl=WORKER_TTL).work(
+            logging_level="WARNING")  # RQ's per-job lines would lack our context
     finally:
         stop.set()
 

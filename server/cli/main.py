@@ -12,7 +12,9 @@ import click
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from server import logs
 from server.cli.embedded_redis import redis_url
+from server.cli.ops import admin, announce, wait_for_redis
 from server.cli.run import RunOptions, run_batch
 from server.config import Settings
 from server.files import UnreadableFile
@@ -160,21 +162,34 @@ def describe_run(report: Report, options: RunOptions) -> None:
 def worker_command(count: int) -> None:
     """Run RQ workers for the batch queue (REDIS_URL, or the embedded Redis)."""
     settings = Settings.from_env()
+    logs.setup(settings)
     with redis_url(settings) as url:
+        wait_for_redis(url)
+        announce("worker", settings, url, processes=count)
         run_workers(url, count)
 
 
 @main.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-def serve_command(host: str, port: int) -> None:
+@click.option("--host", help="Address to listen on (default: from SHEETBATCH_BIND, 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default: from SHEETBATCH_BIND, 8000).")
+def serve_command(host: str | None, port: int | None) -> None:
     """Run the web API under gunicorn (config: server/web/gunicorn_conf.py)."""
     settings = Settings.from_env()
+    logs.setup(settings)
+    bind_host, _, bind_port = settings.bind.rpartition(":")
+    bind = f"{host or bind_host}:{port or bind_port}"
     with redis_url(settings) as url:
+        wait_for_redis(url)
+        announce("web", settings, url, listening=f"http://{bind}",
+                 public_url=settings.public_url, trusted_proxies=settings.trusted_proxies,
+                 processes=settings.web_processes, threads=settings.web_threads)
         env = dict(os.environ, REDIS_URL=url)
-        command = [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG,
-                   "-b", f"{host}:{port}", "server.web.app:create_app()"]
+        command = [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG, "-b", bind,
+                   "server.web.app:create_app()"]
         sys.exit(run_until_signalled(command, env))
+
+
+main.add_command(admin)
 
 
 def run_until_signalled(command: list[str], env: dict[str, str]) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import time
 import uuid
@@ -46,6 +47,11 @@ def limit_key(name: str, settings: Settings) -> str:
     return hashlib.sha256(f"{name}:{secret or ''}".encode()).hexdigest()[:16]
 
 
+def worker_name(settings: Settings) -> str:
+    """This worker process, named by its machine: its RQ name and each image's `worker`."""
+    return f"{settings.node}.{os.getpid()}"
+
+
 class BatchStopped(Exception):
     pass
 
@@ -77,7 +83,7 @@ class ImageMaker:
                     return RowStatus.STOPPED
             self.batches.settle(batch_id, row, index, token, RowStatus.DONE, {
                 "name": stored.name, "seed": stored.seed, "prompt": stored.prompt,
-                "preview": stored.preview})
+                "preview": stored.preview, "worker": worker_name(self.settings)})
         return RowStatus.DONE
 
     def _generate(self, fields, storage, key, row, index):

@@ -10,6 +10,7 @@ import gspread
 from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from server import logs
 from server.batches.launcher import InvalidSheet, OverBudget
 from server.batches.store import BatchNotFound
 from server.generation.providers import PROVIDER_NAMES, make_provider
@@ -17,14 +18,15 @@ from server.gsheets.client import SheetAccessError, SheetsUnavailable
 from server.gsheets.tokens import store_token
 from server.sheet import columns
 from server.sheet.template import FULL_COLUMNS, SIMPLE_COLUMNS
-from server.web.app import services
+from server.web.app import public_root, services
 from server.web.auth import NotAuthenticated, is_jwt
 from server.web.links import GALLERY_SECONDS, UPLOAD_SECONDS, ZIP_SECONDS
 from server.web.openapi import OPENAPI
+from server.web.readiness import readiness
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("api", __name__, url_prefix="/api")
-PUBLIC = {"api.health", "api.openapi"}
+PUBLIC = {"api.health", "api.ready", "api.openapi"}
 DEFAULT_TOKEN_SECONDS = 3000
 
 
@@ -42,6 +44,7 @@ def identify_caller():
         g.caller = services().auth.identify(request.headers.get("Authorization"))
     except NotAuthenticated as error:
         raise ApiError(401, "unauthenticated", str(error)) from None
+    logs.bind(user=g.caller.email)
     token = sheets_token()
     if token:
         seconds = min(DEFAULT_TOKEN_SECONDS, g.caller.expires_at - time.time()) \
@@ -107,6 +110,7 @@ def owned(view):
     """Resolve <batch_id> to a batch of the caller's, or 404 as if it did not exist."""
     @wraps(view)
     def wrapper(batch_id: str):
+        logs.bind(batch_id=batch_id)
         services().batches.owned_by(batch_id, g.caller.email)
         return view(batch_id)
     return wrapper
@@ -116,8 +120,15 @@ def owned(view):
 
 @blueprint.get("/health")
 def health():
-    services().batches.redis.ping()
+    """Liveness: the process answers (a load balancer restarts it when this fails)."""
     return jsonify({"ok": True})
+
+
+@blueprint.get("/ready")
+def ready():
+    """Readiness: Redis answers, storage takes a write, workers were seen recently."""
+    report = readiness(services())
+    return jsonify(report), 200 if report["ok"] else 503
 
 
 @blueprint.get("/openapi.json")
@@ -190,7 +201,7 @@ def start_batch():
         return jsonify(services().launcher.estimate(checked.report, provider, g.caller.email)
                        | {"report": checked.as_dict()})
     try:
-        batch_id = sheets.start(grid, checked, g.caller.email, provider, request.url_root)
+        batch_id = sheets.start(grid, checked, g.caller.email, provider, public_root())
     except InvalidSheet as error:
         raise ApiError(422, "invalid", str(error), report=checked.as_dict()) from None
     except OverBudget as error:
@@ -243,7 +254,7 @@ def requeue(batch_id: str, retry_failed: bool):
 
 
 def signed_link(path: str, seconds: int):
-    return jsonify({"url": f"{request.url_root.rstrip('/')}/{path}", "expires_in": seconds})
+    return jsonify({"url": f"{public_root()}{path}", "expires_in": seconds})
 
 
 @blueprint.post("/batches/<batch_id>/gallery-link")

@@ -1,4 +1,5 @@
 """gunicorn settings for `sheetbatch serve` (and the Procfile / Dockerfile), from Settings."""
+from server import logs
 from server.config import Settings
 
 _settings = Settings.from_env()
@@ -13,3 +14,5 @@ graceful_timeout = 20
 accesslog = None
 errorlog = "-"
 loglevel = "warning"
+# Every line, gunicorn's included, as one JSON object (server/logs.py).
+logconfig_dict = logs.handler_config(_settings)
