@@ -58,6 +58,7 @@ class Settings:
     node: str = "local"  # this machine's name in logs, worker names and image records
     commit: str | None = None  # the source commit deployed (the image build sets it)
     log_level: str = "INFO"
+    workers: int = 1  # worker processes one `sheetbatch worker` runs
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -100,4 +101,5 @@ class Settings:
             node=_env("SHEETBATCH_NODE", socket.gethostname()),
             commit=_env("SHEETBATCH_COMMIT"),
             log_level=_env("SHEETBATCH_LOG_LEVEL", cls.log_level).upper(),
+            workers=int(_env("SHEETBATCH_WORKERS", "1")),
         )

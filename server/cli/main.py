@@ -157,11 +157,12 @@ def describe_run(report: Report, options: RunOptions) -> None:
 
 
 @main.command("worker")
-@click.option("-n", "--count", default=1, show_default=True, type=click.IntRange(1, 256),
-              help="Worker processes to run.")
-def worker_command(count: int) -> None:
+@click.option("-n", "--count", type=click.IntRange(1, 256),
+              help="Worker processes to run (default: SHEETBATCH_WORKERS, 1).")
+def worker_command(count: int | None) -> None:
     """Run RQ workers for the batch queue (REDIS_URL, or the embedded Redis)."""
     settings = Settings.from_env()
+    count = count or settings.workers
     logs.setup(settings)
     with redis_url(settings) as url:
         wait_for_redis(url)
