@@ -21,6 +21,7 @@ from server.web.readiness import package_version
 
 log = logging.getLogger("sheetbatch.start")
 REDIS_WAIT_SECONDS = 60.0
+ADMIN_REDIS_WAIT_SECONDS = 3.0
 
 
 def usable_providers(settings: Settings) -> list[str]:
@@ -76,6 +77,7 @@ def spend_command(month: str | None, as_json: bool) -> None:
     """What each person spent and has reserved, per month."""
     settings = Settings.from_env()
     with redis_url(settings) as url:
+        wait_for_redis(url, timeout=ADMIN_REDIS_WAIT_SECONDS)
         services = Services(settings, url)
         rows = services.budgets.spending(month)
     if as_json:
@@ -101,6 +103,7 @@ def queue_command(as_json: bool) -> None:
 
     settings = Settings.from_env()
     with redis_url(settings) as url:
+        wait_for_redis(url, timeout=ADMIN_REDIS_WAIT_SECONDS)
         connection = connect(url)
         queue = Queue(QUEUE_NAME, connection=connection)
         workers = Worker.all(connection=connection)
