@@ -12,6 +12,9 @@ BUDGETED_BATCHES = "sb:budgeted"          # set: batches whose reservation is no
 SHEET_BATCHES = "sb:sheet-batches"        # set: batches with rows to write back into a sheet
 
 
+BATCH_PARTS = ("req", "state", "img", "reaps", "dirty", "jobs")
+
+
 def batch(batch_id: str, part: str = "") -> str:
     """The batch's hash, or one of its parts (`req`, `state`, `img`, `reaps`, `dirty`, `jobs`)."""
     return f"sb:b:{batch_id}" + (f":{part}" if part else "")

@@ -164,6 +164,24 @@ class Batches:
     def list_for(self, owner: str, limit: int = 50) -> list[str]:
         return [b.decode() for b in self.redis.zrevrange(keys.owner_batches(owner), 0, limit - 1)]
 
+    def created_before(self, cutoff: float) -> list[str]:
+        """Every person's batches created before `cutoff` (a Unix time)."""
+        found = []
+        for owner_key in self.redis.scan_iter(match=keys.owner_batches("*"), count=500):
+            found += [b.decode() for b in self.redis.zrangebyscore(owner_key, "-inf", cutoff)]
+        return found
+
+    def forget(self, batch_id: str) -> None:
+        """Remove every trace of a batch from Redis (its images are storage's business)."""
+        owner = self.fields(batch_id)["owner"]
+        with self.redis.pipeline() as pipe:
+            pipe.delete(keys.batch(batch_id), *(keys.batch(batch_id, part)
+                                                for part in keys.BATCH_PARTS))
+            pipe.zrem(keys.owner_batches(owner), batch_id)
+            for collection in (keys.ACTIVE_BATCHES, keys.BUDGETED_BATCHES, keys.SHEET_BATCHES):
+                pipe.srem(collection, batch_id)
+            pipe.execute()
+
     def request(self, batch_id: str, row: int) -> ImageRequest:
         raw = self.redis.hget(keys.batch(batch_id, "req"), str(row))
         return ImageRequest(**json.loads(raw))

@@ -67,7 +67,7 @@ def wait_for_redis(url: str, timeout: float = REDIS_WAIT_SECONDS) -> None:
 
 @click.group()
 def admin() -> None:
-    """Look at a running deployment (REDIS_URL): spending and the queue."""
+    """Look after a running deployment (REDIS_URL): spending, the queue, retention."""
 
 
 @admin.command("spend")
@@ -118,3 +118,33 @@ def queue_command(as_json: bool) -> None:
     for name, value in facts.items():
         click.echo(f"{name.replace('_', ' ')}: "
                    f"{', '.join(value) or '—' if isinstance(value, list) else value}")
+
+
+@admin.command("purge")
+@click.option("--older-than", "days", required=True, type=click.FloatRange(min=0),
+              help="Days: finished batches created longer ago than this are removed.")
+@click.option("--yes", is_flag=True, help="Remove them; without it, only list what would go.")
+def purge_command(days: float, yes: bool) -> None:
+    """Retention: remove finished batches (their images and their records) older than N days.
+
+    Images of `sheetbatch run` batches live in that run's --out folder and are left alone.
+    Links to removed images stop working, in sheets too. Spending records are kept."""
+    from server.storage import batch_storage
+
+    settings = Settings.from_env()
+    with redis_url(settings) as url:
+        wait_for_redis(url, timeout=ADMIN_REDIS_WAIT_SECONDS)
+        batches = Services(settings, url).batches
+        old = [batch_id for batch_id in batches.created_before(time.time() - days * 86400)
+               if batches.status(batch_id).finished]
+        for batch_id in old:
+            fields = batches.fields(batch_id)
+            click.echo(f"{'removing' if yes else 'would remove'} {batch_id} "
+                       f"({fields.get('owner')}, {fields.get('title')!r})")
+            if yes:
+                if not fields.get("storage_root"):
+                    storage, key = batch_storage(fields, settings)
+                    storage.delete_batch(key)
+                batches.forget(batch_id)
+    click.echo(f"{len(old)} finished batch(es) older than {days:g} days"
+               f"{' removed' if yes else '; run again with --yes to remove them'}.")
