@@ -44,6 +44,16 @@ def scope(**fields) -> Iterator[None]:
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object a line; any configured secret is replaced wherever it appears in it (a
+    last line of defence: nothing should log one in the first place)."""
+
+    def __init__(self, settings: Settings | None = None):
+        super().__init__()
+        settings = settings or Settings.from_env()
+        self.secrets = [value for value in (settings.ideogram_api_key, settings.openai_api_key,
+                                            settings.secret_key, _password(settings.redis_url))
+                        if value and len(value) >= 4]
+
     def format(self, record: logging.LogRecord) -> str:
         context = _context.get()
         entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
@@ -55,36 +65,19 @@ class JsonFormatter(logging.Formatter):
                       if key not in _STANDARD and key not in entry})
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
-
-
-class SecretFilter(logging.Filter):
-    """A last line of defence: the configured secrets are replaced wherever they appear."""
-
-    def __init__(self, settings: Settings | None = None):
-        super().__init__()
-        settings = settings or Settings.from_env()
-        self.secrets = [value for value in (settings.ideogram_api_key, settings.openai_api_key,
-                                            settings.secret_key, _password(settings.redis_url))
-                        if value and len(value) >= 4]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            for secret in self.secrets:
-                message = message.replace(secret, REDACTED)
-            record.msg, record.args = message, None
-        return True
+        line = json.dumps(entry, default=str, ensure_ascii=False)
+        for secret in self.secrets:
+            line = line.replace(secret, REDACTED)
+        return line
 
 
 def handler_config(settings: Settings) -> dict:
     """A `logging.config.dictConfig` for every process (gunicorn reads it too)."""
     return {
         "version": 1, "disable_existing_loggers": False,
-        "formatters": {"json": {"()": JsonFormatter}},
-        "filters": {"secrets": {"()": SecretFilter, "settings": settings}},
+        "formatters": {"json": {"()": JsonFormatter, "settings": settings}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": sys.stderr,
-                                "formatter": "json", "filters": ["secrets"]}},
+                                "formatter": "json"}},
         "root": {"level": settings.log_level, "handlers": ["stderr"]},
         # gunicorn's errors go through ours; its access lines would carry the signed paths of
         # download and image links, so they go nowhere (web/request_log.py logs each request).
