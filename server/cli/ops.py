@@ -43,10 +43,11 @@ def announce(role: str, settings: Settings, url: str, **details) -> None:
     facts = {"role": role, "version": package_version(), "commit": settings.commit,
              "node": settings.node, "redis": logs.safe_url(url), "storage": storage,
              "providers": providers, "default_provider": settings.provider, **details}
+    said = {name: ", ".join(value) if isinstance(value, list) else value
+            for name, value in facts.items()
+            if name not in ("role", "version") and value not in (None, "")}
     log.info("sheetbatch %s %s: %s", role, facts["version"],
-                ", ".join(f"{name} {value}" for name, value in facts.items()
-                          if name not in ("role", "version") and value not in (None, "")),
-                extra=facts)
+             "; ".join(f"{name} {value}" for name, value in said.items()), extra=facts)
 
 
 def wait_for_redis(url: str, timeout: float = REDIS_WAIT_SECONDS) -> None:

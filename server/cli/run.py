@@ -55,6 +55,8 @@ class RunOptions:
 @contextmanager
 def worker_processes(url: str, count: int) -> Iterator[subprocess.Popen]:
     env = dict(os.environ, REDIS_URL=url)
+    # The progress bar tells the person how it goes; a line per image would bury it.
+    env.setdefault("SHEETBATCH_LOG_LEVEL", "WARNING")
     process = subprocess.Popen([sys.executable, "-m", "server", "worker", "-n", str(count)],
                                env=env, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
