@@ -15,12 +15,11 @@ import httpx
 import pytest
 
 from server.batches.store import Batches
-from server.services import connect
 from tests.conftest import ROOT, free_port
 from tests.deploy.web_batch import start_upload_batch, wait_finished, wait_ready
 
 pytestmark = pytest.mark.processes
-ALICE = "alice@example.com"
+ALICE = "scale.out@example.com"  # nobody else's spending in the shared test Redis
 
 
 @pytest.fixture
@@ -49,7 +48,7 @@ def machine(env: dict, tmp_path, name: str, *command: str) -> subprocess.Popen:
 
 
 def test_two_worker_groups_share_one_redis_and_one_bucket(shared_env, tmp_path, google,
-                                                          redis_server, bucket, moto_endpoint):
+                                                          redis_conn, bucket, moto_endpoint):
     port = free_port()
     processes = [machine(shared_env, tmp_path, "web-host", "serve", "--port", str(port)),
                  machine(shared_env, tmp_path, "machine-a", "worker", "-n", "2"),
@@ -63,7 +62,7 @@ def test_two_worker_groups_share_one_redis_and_one_bucket(shared_env, tmp_path, 
         status = wait_finished(url, google, ALICE, batch_id)
         assert status["status"] == "completed" and status["images"]["done"] == 8
 
-        rows = Batches(connect(redis_server.url)).status(batch_id).rows
+        rows = Batches(redis_conn).status(batch_id).rows
         makers = {image["worker"].rpartition(".")[0] for row in rows.values() for image in row.images}
         assert makers == {"machine-a", "machine-b"}
 
