@@ -3,12 +3,14 @@ first, the estimate reserved atomically before any job is queued. Sheets and upl
 both start their batches here."""
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Callable
 
 import redis
 
+from server import logs
 from server.batches import keys
 from server.batches.store import Batches
 from server.money.budget import Budgets
@@ -16,6 +18,9 @@ from server.money.cost import images_cost, is_free
 from server.money.prices import PriceTable
 from server.sheet.statuses import RowStatus
 from server.sheet.validation import Report
+
+
+log = logging.getLogger(__name__)
 
 
 class InvalidSheet(Exception):
@@ -63,6 +68,9 @@ class Launcher:
         self.batches.create(report.rows, owner=owner, provider=provider, title=title,
                             batch_id=batch_id, extra=extra)
         self.redis.sadd(keys.BUDGETED_BATCHES, batch_id)
+        logs.bind(batch_id=batch_id)  # the rest of this request's lines are about it
+        log.info("batch started: %s images with %s, %s reserved", report.images, provider,
+                 offer["estimate"]["cost"], extra={"images": report.images, "provider": provider})
         return batch_id
 
     def resume(self, batch_id: str, owner: str, retry_failed: bool = False) -> int:
@@ -75,6 +83,8 @@ class Launcher:
         again = (self.batches.retry_failed(batch_id) if retry_failed
                  else self.batches.resume(batch_id))
         self.redis.sadd(keys.BUDGETED_BATCHES, batch_id)
+        log.info("batch %s: %s images queued again", "retried" if retry_failed else "resumed",
+                 again, extra={"images": again})
         return again
 
     def cost(self, batch_id: str, wanted: tuple[str, ...]) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
+from server import logs
 from server.batches.launcher import OverBudget
 from server.files import UnreadableFile, human_size
 from server.generation.providers import PROVIDER_NAMES, make_provider
@@ -16,7 +17,9 @@ blueprint = Blueprint("uploads", __name__)
 
 
 def owner_of(token: str) -> str:
-    return services().signer.read_upload(token)["u"]
+    owner = services().signer.read_upload(token)["u"]
+    logs.bind(user=owner)
+    return owner
 
 
 def page(token: str, status: int = 200, **context) -> tuple[str, int]:

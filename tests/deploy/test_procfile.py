@@ -101,5 +101,8 @@ def test_procfile_stack_runs_a_batch(backend_env, tmp_path, google):
     assert starts["worker"]["providers"] == ["ideogram", "preview"]
     images = [entry for entry in entries if entry.get("outcome") == "done"]
     assert len(images) == 8 and {(e["batch_id"], e["user"]) for e in images} == {(batch_id, ALICE)}
+    [started] = [entry for entry in entries if entry["message"].startswith("batch started")]
+    assert (started["user"], started["batch_id"], started["images"]) == (ALICE, batch_id, 8)
     requests = [entry for entry in entries if entry["logger"] == "sheetbatch.request"]
     assert any(entry["user"] == ALICE and entry["batch_id"] == batch_id for entry in requests)
+    assert all(entry["request_id"] for entry in requests)
