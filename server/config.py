@@ -3,6 +3,7 @@ working default; the README's configuration table lists them all."""
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -64,6 +65,12 @@ class Settings:
     bind: str = "127.0.0.1:8000"
     web_processes: int = 2
     web_threads: int = 8
+    public_url: str | None = None  # the address people reach us at; None: the request's own
+    trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-* headers we believe
+    node: str = "local"  # this machine's name in logs, worker names and image records
+    commit: str | None = None  # the source commit deployed (the image build sets it)
+    log_level: str = "INFO"
+    workers: int = 1  # worker processes one `sheetbatch worker` runs
     # "auto": one person, no sign-in, when the server listens only on this computer (a loopback
     # bind address) and no GOOGLE_CLIENT_ID is set; "on" / "off" force it.
     single_user: str = "auto"
@@ -130,4 +137,10 @@ class Settings:
             retention_days=float(env("SHEETBATCH_RETENTION_DAYS", "0")),
             smtp_url=env("SHEETBATCH_SMTP_URL"),
             mail_from=env("SHEETBATCH_MAIL_FROM", cls.mail_from),
+            public_url=env("SHEETBATCH_PUBLIC_URL"),
+            trusted_proxies=int(env("SHEETBATCH_TRUSTED_PROXIES", "0")),
+            node=env("SHEETBATCH_NODE", socket.gethostname()),
+            commit=env("SHEETBATCH_COMMIT"),
+            log_level=env("SHEETBATCH_LOG_LEVEL", cls.log_level).upper(),
+            workers=int(env("SHEETBATCH_WORKERS", "1")),
         )

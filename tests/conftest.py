@@ -187,6 +187,19 @@ def backend(backend_env):
 
 
 @pytest.fixture(scope="session")
+def moto_endpoint():
+    """A real HTTP S3 fake (moto server mode) on a free port."""
+    pytest.importorskip("boto3", reason="boto3 not installed: S3 storage not tested")
+    server_mod = pytest.importorskip(
+        "moto.server", reason="moto[server] not installed: S3 storage not tested")
+    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def browser():
     """Real headless Chromium, driven by Playwright."""
     if not CHROMIUM.exists():

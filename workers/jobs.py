@@ -1,10 +1,14 @@
 """RQ job functions: thin, they call into `server/`."""
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 
+from server import logs
 from server.config import Settings
 from server.services import Services
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
@@ -14,4 +18,9 @@ def worker_services() -> Services:
 
 
 def generate_image(batch_id: str, row: int, index: int) -> str:
-    return worker_services().image_maker.make(batch_id, row, index)
+    owner = worker_services().batches.fields(batch_id).get("owner")
+    with logs.scope(batch_id=batch_id, user=owner):
+        outcome = worker_services().image_maker.make(batch_id, row, index)
+        log.info("image %s row %s #%s: %s", batch_id, row, index, outcome,
+                 extra={"row": row, "index": index, "outcome": outcome})
+        return outcome

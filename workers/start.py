@@ -15,7 +15,9 @@ import subprocess
 import sys
 import threading
 
+from server import logs
 from server.cli.children import start_child
+from server.generation.maker import worker_name
 from server.services import connect
 from workers.housekeeping import Housekeeper
 from workers.jobs import worker_services
@@ -32,11 +34,14 @@ def run_one_worker(redis_url: str) -> None:
     os.environ["REDIS_URL"] = redis_url
     services = worker_services()
     stop = threading.Event()
+    settings = services.settings
+    logs.setup(settings)
     threading.Thread(target=Housekeeper(services).run, args=(stop,), daemon=True).start()
     try:
         connection = connect(redis_url)
-        BatchWorker(connection, services.image_maker.accounts, services.batches.queue).work(
-            logging_level="WARNING")
+        BatchWorker(connection, services.image_maker.accounts, services.batches.queue,
+                    name=worker_name(settings)).work(
+            logging_level="WARNING")  # RQ's per-job lines would lack our context
     finally:
         stop.set()
 

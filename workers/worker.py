@@ -12,15 +12,17 @@ from rq.utils import now
 
 from server.batches.queue import SHARED_QUEUE, BatchQueue
 
-# A worker looks for newly started batches this often while it has nothing to do.
+# A worker looks for newly started batches this often while it has nothing to do (and
+# heartbeats each time); RQ forgets one silent for WORKER_TTL + 60 s, so /api/ready notices a
+# dead machine within about a minute and a half.
 REFRESH_SECONDS = 1
 WORKER_TTL = 30
 
 
 class BatchWorker(SimpleWorker):
-    def __init__(self, connection, accounts: list[str], batch_queue: BatchQueue):
+    def __init__(self, connection, accounts: list[str], batch_queue: BatchQueue, name: str):
         super().__init__([Queue(SHARED_QUEUE, connection=connection)], connection=connection,
-                         worker_ttl=WORKER_TTL)
+                         worker_ttl=WORKER_TTL, name=name)
         self.accounts = accounts
         self.batch_queue = batch_queue
         self._last_served = ""

@@ -17,6 +17,9 @@ ANCHORS_TO_CLEAR = "sb:anchors-to-clear"  # sorted set: finished sheet batches, 
 BATCH_PARTS = ("req", "state", "img", "reaps", "dirty", "jobs")
 
 
+BATCH_PARTS = ("req", "state", "img", "reaps", "dirty", "jobs")
+
+
 def batch(batch_id: str, part: str = "") -> str:
     """The batch's hash, or one of its BATCH_PARTS."""
     return f"sb:b:{batch_id}" + (f":{part}" if part else "")
@@ -118,3 +121,14 @@ def duty(name: str) -> str:
 def flush(spreadsheet_id: str, part: str) -> str:
     """Write-back pacing for one spreadsheet: `turn`, `lock`, `backoff`, `failures`."""
     return f"sb:flush-{part}:{spreadsheet_id}"
+
+
+def budget_owner_month(key: str) -> tuple[str, str]:
+    """The person and month a `budget` key is for (months have no colon; emails may)."""
+    owner, _, month = key.removeprefix("sb:budget:").rpartition(":")
+    return owner, month
+
+
+def budgets(month: str = "*") -> str:
+    """A SCAN pattern matching every person's budget hash for the month (or every month)."""
+    return budget("*", month)

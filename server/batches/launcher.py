@@ -3,11 +3,13 @@ first, the estimate reserved atomically before any job is queued. Sheets and upl
 both start their batches here."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Callable
 
 import redis
 
+from server import logs
 from server.batches import keys
 from server.batches.store import Batches, new_batch_id
 from server.money.budget import Budgets
@@ -19,6 +21,7 @@ from server.sheet.validation import Report
 
 
 Settled = dict[tuple[int, int], tuple[str, dict]]  # (row, index) → (state, result)
+log = logging.getLogger(__name__)
 
 
 class InvalidSheet(Exception):
@@ -77,6 +80,9 @@ class Launcher:
                             extra={**(extra or {}), "reused_cost": str(reused)}, settled=settled,
                             storage_root=storage_root, storage_key=storage_key)
         self.redis.sadd(keys.BUDGETED_BATCHES, batch_id)
+        logs.bind(batch_id=batch_id)  # the rest of this request's lines are about it
+        log.info("batch started: %s images with %s, %s reserved", report.images, provider,
+                 offer["estimate"]["cost"], extra={"images": report.images, "provider": provider})
         return batch_id
 
     def _queued_cost(self, report: Report, provider: str, settled: Settled) -> float:
@@ -100,6 +106,8 @@ class Launcher:
         again = (self.batches.retry_failed(batch_id, account) if retry_failed
                  else self.batches.resume(batch_id, account))
         self.redis.sadd(keys.BUDGETED_BATCHES, batch_id)
+        log.info("batch %s: %s images queued again", "retried" if retry_failed else "resumed",
+                 again, extra={"images": again})
         return again
 
     def cost(self, batch_id: str, wanted: tuple[str, ...]) -> float:

@@ -212,6 +212,13 @@ class Batches:
     def list_for(self, owner: str, limit: int = 50) -> list[str]:
         return [b.decode() for b in self.redis.zrevrange(keys.owner_batches(owner), 0, limit - 1)]
 
+    def created_before(self, cutoff: float) -> list[str]:
+        """Every person's batches created before `cutoff` (a Unix time)."""
+        found = []
+        for owner_key in self.redis.scan_iter(match=keys.owner_batches("*"), count=500):
+            found += [b.decode() for b in self.redis.zrangebyscore(owner_key, "-inf", cutoff)]
+        return found
+
     def request(self, batch_id: str, row: int) -> ImageRequest:
         raw = self.redis.hget(keys.batch(batch_id, "req"), str(row))
         return ImageRequest.from_json(raw)
@@ -319,18 +326,12 @@ class Batches:
         caller's to delete first)."""
         fields = self.fields(batch_id)
         with self.redis.pipeline() as pipe:
-            pipe.delete(keys.batch(batch_id), *(keys.batch(batch_id, part) for part in keys.BATCH_PARTS))
+            pipe.delete(keys.batch(batch_id),
+                        *(keys.batch(batch_id, part) for part in keys.BATCH_PARTS))
             pipe.zrem(keys.owner_batches(fields.get("owner", "")), batch_id)
             for members in (keys.ACTIVE_BATCHES, keys.BUDGETED_BATCHES, keys.SHEET_BATCHES):
                 pipe.srem(members, batch_id)
             pipe.execute()
-
-    def created_before(self, cutoff: float) -> list[str]:
-        """Every person's batches created before `cutoff` (a Unix time)."""
-        old = []
-        for owner_key in self.redis.scan_iter(match=keys.owner_batches("*")):
-            old += [b.decode() for b in self.redis.zrangebyscore(owner_key, "-inf", cutoff)]
-        return old
 
     def take_dirty_rows(self, batch_id: str) -> set[int]:
         """Rows changed since the last call (for write-back), emptied atomically."""

@@ -14,7 +14,9 @@ from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from server import logs
 from server.cli.embedded_redis import redis_url
+from server.cli.ops import admin, announce, wait_for_redis
 from server.cli.run import EXIT_LOST, RunError, RunOptions, run_batch
 from server.config import Settings
 from server.files import UnreadableFile
@@ -190,27 +192,41 @@ def fail(message: str, code: int) -> None:
 
 
 @main.command("worker")
-@click.option("-n", "--count", default=1, show_default=True, type=click.IntRange(1, 256),
-              help="Worker processes to run.")
-def worker_command(count: int) -> None:
+@click.option("-n", "--count", type=click.IntRange(1, 256),
+              help="Worker processes to run (default: SHEETBATCH_WORKERS, 1).")
+def worker_command(count: int | None) -> None:
     """Run RQ workers for the batch queue (REDIS_URL, or the embedded Redis)."""
     settings = Settings.from_env()
+    count = count or settings.workers
+    logs.setup(settings)
     with redis_url(settings) as url:
+        wait_for_redis(url)
+        announce("worker", settings, url, processes=count)
         run_workers(url, count)
 
 
 @main.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-def serve_command(host: str, port: int) -> None:
+@click.option("--host", help="Address to listen on (default: from SHEETBATCH_BIND, 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default: from SHEETBATCH_BIND, 8000).")
+def serve_command(host: str | None, port: int | None) -> None:
     """Run the web API under gunicorn (config: server/web/gunicorn_conf.py)."""
     settings = Settings.from_env()
+    logs.setup(settings)
+    bind_host, _, bind_port = settings.bind.rpartition(":")
+    bind = f"{host or bind_host}:{port or bind_port}"
     with redis_url(settings) as url:
+        wait_for_redis(url)
+        announce("web", settings, url, listening=f"http://{bind}",
+                 public_url=settings.public_url, trusted_proxies=settings.trusted_proxies,
+                 processes=settings.web_processes, threads=settings.web_threads)
         # The app learns where it listens (single-user mode depends on it).
-        env = dict(os.environ, REDIS_URL=url, SHEETBATCH_BIND=f"{host}:{port}")
-        command = [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG,
-                   "-b", f"{host}:{port}", "server.web.app:create_app()"]
+        env = dict(os.environ, REDIS_URL=url, SHEETBATCH_BIND=bind)
+        command = [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG, "-b", bind,
+                   "server.web.app:create_app()"]
         sys.exit(run_until_signalled(command, env))
+
+
+main.add_command(admin)
 
 
 def run_until_signalled(command: list[str], env: dict[str, str]) -> int:

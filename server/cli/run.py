@@ -264,10 +264,12 @@ def worker_processes(url: str, count: int, settings: Settings,
     """`sheetbatch worker -n COUNT`, dying with this process; stopped in order on the way out
     (each worker finishes the image it is making, so nothing paid is thrown away). Their log
     goes to `log`: the terminal shows only the run's own lines."""
+    env = dict(os.environ, REDIS_URL=url)
+    # The progress bar tells the person how it goes; a line per image would bury it.
+    env.setdefault("SHEETBATCH_LOG_LEVEL", "WARNING")
     with open(log, "ab") as output:
         process = start_child([sys.executable, "-m", "server", "worker", "-n", str(count)],
-                              env=dict(os.environ, REDIS_URL=url), stdin=subprocess.DEVNULL,
-                              stdout=output, stderr=output)
+                              env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=output)
     try:
         yield process
     finally:

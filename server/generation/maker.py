@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import os
 import threading
 import time
 import uuid
@@ -63,6 +64,11 @@ def what_failed(error: Exception) -> str:
         return error.strerror
     return type(error).__name__
 
+
+
+def worker_name(settings: Settings) -> str:
+    """This worker process, named by its machine: its RQ name and each image's `worker`."""
+    return f"{settings.node}.{os.getpid()}"
 
 
 class BatchStopped(Exception):
@@ -133,7 +139,7 @@ class ImageMaker:
             return RowStatus.STOPPED, {}
         with _tolerating_redis():  # the image is stored; a leftover copy only expires
             self.batches.drop_unsaved(place, row, index)
-        return RowStatus.DONE, stored.result()
+        return RowStatus.DONE, stored.result() | {"worker": worker_name(self.settings)}
 
     def _paid_image(self, fields, storage, key, request: ImageRequest, fingerprint: str,
                     row: int, index: int) -> GeneratedImage:

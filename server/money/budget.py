@@ -73,6 +73,17 @@ class Budgets:
         return BudgetState(self.limit, float(values.get(b"spent", 0)),
                            float(values.get(b"reserved", 0)), self.currency)
 
+    def spending(self, month: str | None = None) -> list[tuple[str, str, BudgetState]]:
+        """(person, month, state) for everyone who reserved or spent, in one month or all."""
+        found = []
+        for key in self.redis.scan_iter(match=keys.budgets(month or "*"), count=500):
+            owner, key_month = keys.budget_owner_month(key.decode())
+            values = self.redis.hgetall(key)
+            found.append((owner, key_month, BudgetState(
+                self.limit, float(values.get(b"spent", 0)), float(values.get(b"reserved", 0)),
+                self.currency)))
+        return sorted(found, key=lambda item: (item[1], item[0]))
+
     def reserve(self, owner: str, batch_id: str, amount: float) -> bool:
         return bool(self._reserve(keys=[self.key(owner), keys.batch(batch_id)],
                                   args=[amount, self.limit]))

@@ -117,6 +117,14 @@ class LocalStorage:
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
+    def check_writable(self) -> None:
+        """Write and remove a small file; raises OSError when storage would refuse an image."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._write_temp(self.root, b"ready").unlink()
+
+    def describe(self) -> str:
+        return f"local folder {self.root}"
+
     def delete_batch(self, batch_id: str) -> None:
         shutil.rmtree(self.batch_dir(batch_id), ignore_errors=True)
 

@@ -94,6 +94,16 @@ class S3Storage:
 
     def check_room(self, batch_id: str, min_free: int) -> None:
         """A bucket has no free-space figure to check; a failed save pauses the batch instead."""
+    def check_writable(self) -> None:
+        """Write and remove a small object; raises when the bucket would refuse an image."""
+        key = f"{self.prefix}/.ready/{uuid.uuid4().hex}" if self.prefix else \
+            f".ready/{uuid.uuid4().hex}"
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=b"ready")
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def describe(self) -> str:
+        endpoint = self.client.meta.endpoint_url
+        return f"bucket s3://{self.bucket}/{self.prefix} at {endpoint}"
 
     def delete_batch(self, batch_id: str) -> None:
         keys = [obj["Key"] for obj in self._objects(self._batch_prefix(batch_id))]

@@ -11,6 +11,7 @@ import gspread
 from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from server import logs
 from server.batches import keys
 from server.batches.launcher import InvalidSheet, OverBudget
 from server.batches.store import BatchNotFound
@@ -20,15 +21,16 @@ from server.gsheets.tokens import store_token
 from server.sheet import columns
 from server.sheet.statuses import COUNT_NAMES, FINISHED, BatchStatus, RowStatus
 from server.sheet.template import FULL_COLUMNS, SIMPLE_COLUMNS
-from server.web.app import services
 from server.web import limits
+from server.web.app import public_root, services
 from server.web.auth import NotAuthenticated, is_jwt
 from server.web.links import GALLERY_SECONDS, UPLOAD_SECONDS, ZIP_SECONDS
 from server.web.openapi import OPENAPI
+from server.web.readiness import readiness
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("api", __name__, url_prefix="/api")
-PUBLIC = {"api.health", "api.openapi"}
+PUBLIC = {"api.health", "api.ready", "api.openapi"}
 BUSY_RETRY_SECONDS = 10  # when Google is busy or unreachable and says nothing about when
 
 
@@ -49,6 +51,7 @@ def identify_caller():
             keep_token(token)
     except NotAuthenticated as error:
         raise ApiError(401, "unauthenticated", str(error)) from None
+    logs.bind(user=g.caller.email)
     g.ticket = limits.enter(services().batches.redis, g.caller.email)
     return None
 
@@ -157,6 +160,7 @@ def owned(view):
     """Resolve <batch_id> to a batch of the caller's, or 404 as if it did not exist."""
     @wraps(view)
     def wrapper(batch_id: str):
+        logs.bind(batch_id=batch_id)
         services().batches.owned_by(batch_id, g.caller.email)
         return view(batch_id)
     return wrapper
@@ -166,8 +170,15 @@ def owned(view):
 
 @blueprint.get("/health")
 def health():
-    services().batches.redis.ping()
+    """Liveness: the process answers (a load balancer restarts it when this fails)."""
     return jsonify({"ok": True})
+
+
+@blueprint.get("/ready")
+def ready():
+    """Readiness: Redis answers, storage takes a write, workers were seen recently."""
+    report = readiness(services())
+    return jsonify(report), 200 if report["ok"] else 503
 
 
 @blueprint.get("/openapi.json")
@@ -258,7 +269,7 @@ def start_batch():
             checked = services().sheets.validate(grid, provider)
             try:
                 started.batch_id = services().sheets.start(grid, checked, g.caller.email,
-                                                           provider, request.url_root)
+                                                           provider, public_root())
             except InvalidSheet as error:
                 raise ApiError(422, "invalid", str(error), report=checked.as_dict()) from None
             except OverBudget as error:
@@ -350,7 +361,7 @@ def requeue(batch_id: str, retry_failed: bool):
 
 
 def signed_link(path: str, seconds: int):
-    return jsonify({"url": f"{request.url_root.rstrip('/')}/{path}", "expires_in": seconds})
+    return jsonify({"url": f"{public_root()}{path}", "expires_in": seconds})
 
 
 @blueprint.post("/batches/<batch_id>/gallery-link")

@@ -22,6 +22,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Oversized uploads are refused before a byte is parsed (the multipart envelope gets a
     # little room on top of the file limit).
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_upload_bytes + 64 * 1024
+    if services.settings.trusted_proxies:
+        # Believe X-Forwarded-For/Proto/Host/Prefix from exactly that many proxies, no more.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = services.settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
+                                x_prefix=hops)
+    from server.web import request_log
+    request_log.install(app)
     from server.web import api, files, messages, pages, signin, uploads
     configure_sessions(app, services.settings)
     app.register_blueprint(api.blueprint)
@@ -60,6 +68,11 @@ def configure_sessions(app: Flask, settings: Settings) -> None:
                       SESSION_COOKIE_SAMESITE="Lax",
                       PERMANENT_SESSION_LIFETIME=timedelta(days=14),
                       WTF_CSRF_TIME_LIMIT=None)  # a token lives as long as the session
+def public_root() -> str:
+    """Where people reach us, for every link we hand out: the configured public URL, else the
+    request's own root (behind proxies, as ProxyFix rebuilt it from their headers)."""
+    from flask import request
+    return (services().settings.public_url or request.url_root).rstrip("/") + "/"
 
 
 def services() -> Services:

@@ -79,7 +79,11 @@ OPENAPI = {
                     "Sheet": SHEET, "Progress": PROGRESS}},
     "security": [{"google": []}],
     "paths": {
-        "/api/health": {"get": _operation("Liveness and Redis reachability", public=True)},
+        "/api/health": {"get": _operation("Liveness: the process answers", public=True)},
+        "/api/ready": {"get": _operation(
+            "Readiness: Redis, storage writable, workers seen recently, version and commit",
+            public=True, extra={"503": {"description": "Not ready: the failed check has ok false",
+                                        **_json({"type": "object"})}})},
         "/api/openapi.json": {"get": _operation("This document", public=True)},
         "/api/config": {"get": _operation("Columns, enumerations, defaults and prices")},
         "/api/validate": {"post": _operation("Validate the sheet and mark bad cells in place",

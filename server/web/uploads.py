@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
+from server import logs
 from server.batches.launcher import OverBudget
 from server.files import UnreadableFile, human_size
 from server.generation.providers import available_providers, make_provider
@@ -18,7 +19,9 @@ blueprint = Blueprint("uploads", __name__)
 
 
 def owner_of(token: str) -> str:
-    return services().signer.read_upload(token)["u"]
+    owner = services().signer.read_upload(token)["u"]
+    logs.bind(user=owner)
+    return owner
 
 
 def page(token: str, status: int = 200, **context) -> tuple[str, int]:

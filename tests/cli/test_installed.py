@@ -1,6 +1,7 @@
 """The installed program, not the checkout: the wheel goes into a fresh virtualenv outside the
-repository, and `sheetbatch run` and `sheetbatch serve` work from there (everything they need at
-run time — templates, price table, gunicorn config — is package data)."""
+repository, and `sheetbatch run`, `serve` and `worker` work from there (everything they need at
+run time — templates, price table, gunicorn config — is package data): the README's deploy steps
+without Docker, up to a server that passes /api/ready and runs a batch."""
 from __future__ import annotations
 
 import os
@@ -14,6 +15,7 @@ import pytest
 
 from server.cli.embedded_redis import EmbeddedRedis
 from tests.conftest import ROOT, free_port, wait_for
+from tests.deploy.web_batch import start_upload_batch, wait_finished, wait_ready
 
 pytestmark = [pytest.mark.processes, pytest.mark.slow]
 
@@ -53,12 +55,17 @@ def test_installed_run_makes_the_example_batch(installed, tmp_path):
         assert len([n for n in archive.namelist() if n.endswith(".png")]) == 8
 
 
-def test_installed_serve_answers(installed, tmp_path):
+def test_installed_serve_and_worker_run_a_batch(installed, tmp_path, google):
     redis = EmbeddedRedis(tmp_path / "redis").start()
     port = free_port()
-    env = clean_env(tmp_path) | {"REDIS_URL": redis.url}
+    env = clean_env(tmp_path) | {
+        "REDIS_URL": redis.url, "SHEETBATCH_SECRET_KEY": "installed-test-signing-key",
+        "GOOGLE_CLIENT_ID": google.audience, "GOOGLE_CERTS_URL": google.certs_url,
+        "GOOGLE_TOKENINFO_URL": google.tokeninfo_url}
     server = subprocess.Popen([installed, "serve", "--port", str(port)], cwd=tmp_path, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([installed, "worker", "-n", "2"], cwd=tmp_path, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
 
     def health():
@@ -70,7 +77,14 @@ def test_installed_serve_answers(installed, tmp_path):
     try:
         wait_for(health, timeout=60, what="the installed `sheetbatch serve` to answer")
         assert httpx.get(f"{url}/api/openapi.json").json()["info"]["title"] == "sheetbatch"
+        assert wait_ready(url, workers=2)["version"] == "0.1.0"
+        batch_id = start_upload_batch(url, google, "alice@example.com",
+                                      ROOT / "examples" / "stickers.csv", "preview")
+        status = wait_finished(url, google, "alice@example.com", batch_id)
+        assert status["status"] == "completed" and status["images"]["done"] == 8
+        assert len(list((tmp_path / "data" / "images" / batch_id).glob("*.png"))) == 8
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (worker, server):
+            process.terminate()
+            process.wait(timeout=30)
         redis.stop()

@@ -11,7 +11,7 @@ import pytest
 
 from server.storage import LocalStorage
 from server.storage.zipper import MANIFEST_NAME, batch_zip, write_zip
-from tests.storage.test_storage import moto_endpoint, png_bytes, s3_storage  # noqa: F401  (fixtures)
+from tests.storage.test_storage import png_bytes, s3_storage  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(params=["local", "s3"])
