@@ -64,6 +64,13 @@ class BatchQueue:
         name = keys.batch_queue(account, batch_id)
         self.redis.srem(keys.account_queues(account), name)
 
+    def every_queue(self) -> list[Queue]:
+        """The shared queue and every active batch's queue, of every account (for operators)."""
+        names = {SHARED_QUEUE}
+        for key in self.redis.scan_iter(match=keys.account_queues("*")):
+            names |= {name.decode() for name in self.redis.smembers(key)}
+        return [Queue(name, connection=self.redis) for name in sorted(names)]
+
     def active(self, accounts: list[str]) -> list[str]:
         """The queue names of every active batch of these accounts."""
         if not accounts:

@@ -97,19 +97,20 @@ def spend_command(month: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of lines.")
 def queue_command(as_json: bool) -> None:
     """How many images wait, are being made or failed, and which workers are alive."""
-    from rq import Queue, Worker
+    from rq import Worker
 
     from server.batches import keys
-    from server.batches.queue import QUEUE_NAME
+    from server.batches.queue import BatchQueue
 
     settings = Settings.from_env()
     with redis_url(settings) as url:
         wait_for_redis(url, timeout=ADMIN_REDIS_WAIT_SECONDS)
         connection = connect(url)
-        queue = Queue(QUEUE_NAME, connection=connection)
+        queues = BatchQueue(connection, settings.outage_deadline).every_queue()
         workers = Worker.all(connection=connection)
-        facts = {"queued": queue.count, "running": queue.started_job_registry.count,
-                 "failed_jobs": queue.failed_job_registry.count,
+        facts = {"queued": sum(queue.count for queue in queues),
+                 "running": sum(queue.started_job_registry.count for queue in queues),
+                 "failed_jobs": sum(queue.failed_job_registry.count for queue in queues),
                  "active_batches": connection.scard(keys.ACTIVE_BATCHES),
                  "workers": sorted(worker.name for worker in workers),
                  "busy_workers": sum(worker.get_state() == "busy" for worker in workers)}

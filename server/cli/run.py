@@ -142,7 +142,7 @@ def run_lock(path: Path, out: Path) -> Iterator[None]:
 def start(services: Services, checked: CheckedFile, options: RunOptions, state_file: Path) -> str:
     """Plan against what the folder already holds, say what it will do and cost, then start."""
     previous = _previous_batch(state_file)
-    _retire(services.batches, previous)
+    _retire(services, previous)
     plan = plan_run(services.batches, checked, options, previous)
     plan.cost = services.launcher.estimate(checked.report, options.provider, _owner(),
                                            plan.settled)["estimate"]["cost"]
@@ -205,13 +205,15 @@ def _failures(batches: Batches, batch_id: str | None,
     return failed
 
 
-def _retire(batches: Batches, batch_id: str | None) -> None:
-    """The previous run's batch, if a killed run left it going, stops for good: its images are
-    in the folder, and two batches must never make the same image."""
+def _retire(services: Services, batch_id: str | None) -> None:
+    """The previous run's batch, if a stopped or killed run left it going, stops for good (its
+    images are in the folder, and two batches must never make the same image), and is settled:
+    what it made is charged, the rest of its reservation goes back to the month's budget."""
     if batch_id is not None:
         try:
-            if not batches.status(batch_id).finished:
-                batches.stop(batch_id)
+            if not services.batches.status(batch_id).finished:
+                services.batches.stop(batch_id)
+            services.launcher.settle(batch_id)
         except BatchNotFound:
             pass
 

@@ -145,8 +145,8 @@ class LocalStorage:
         try:
             meta = json.loads(meta_path.read_bytes())
             size = self.path(batch_id, meta["name"]).stat().st_size
-        except FileNotFoundError:
-            return None  # metadata renamed, image not yet (or the writer died)
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # metadata renamed, image not yet (or the writer died; or no folder)
         return _from_meta(batch_id, meta, size)
 
     def open(self, batch_id: str, name: str) -> IO[bytes]:

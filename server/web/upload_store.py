@@ -70,8 +70,8 @@ class Uploads:
         except UnreadableFile:
             self.discard(owner, upload_id)
             raise
-        if not checked.report.valid:  # it cannot be started: fixed, it comes back as a new file
-            self.discard(owner, upload_id)
+        # A file with problems stays for the short keep time too: the batch page shows its
+        # problems and offers the marked copy (the fixed file comes back as a new upload).
         return upload_id, checked
 
     def check(self, owner: str, upload_id: str,

@@ -40,6 +40,7 @@ def assert_exact(figures: harness.Figures) -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP, signal.SIGTERM])
 def test_a_stop_signal_to_the_group_stops_cleanly_and_the_rerun_finishes(run, signum):
+    run.fake.configure(latency=1.0)  # slow enough that the signal lands mid-batch
     figures = harness.interrupted(run, signum, signal.Signals(signum).name)
     assert figures.exits == [1, 0] and figures.notes == "clean stop", figures
     assert_exact(figures)

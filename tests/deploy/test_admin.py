@@ -27,8 +27,10 @@ def purge(env: dict[str, str], *options: str) -> str:
 def test_purge_removes_old_finished_batches_only(batches, redis_conn, redis_server, tmp_path):
     env = dict(os.environ, REDIS_URL=redis_server.url, SHEETBATCH_DATA=str(tmp_path))
     request = {2: ImageRequest("A red boat", "private", num_images=1)}
-    finished = batches.create(request, owner="alice@example.com", provider="preview", title="Old")
-    running = batches.create(request, owner="bob@example.com", provider="preview", title="Busy")
+    finished = batches.create(request, owner="alice@example.com", provider="preview",
+                              account="preview-account", title="Old")
+    running = batches.create(request, owner="bob@example.com", provider="preview",
+                             account="preview-account", title="Busy")
     batches.stop(finished)
     storage = LocalStorage(tmp_path / "images")
     storage.save(finished, 2, 1, "A red boat", b"\x89PNG fake", seed=1, used_prompt="A red boat")
@@ -44,4 +46,7 @@ def test_purge_removes_old_finished_batches_only(batches, redis_conn, redis_serv
                    for part in ("", *keys.BATCH_PARTS))
     assert batches.list_for("alice@example.com") == []
     assert batches.list_for("bob@example.com") == [running]
-    assert Budgets(redis_conn, 50).state("alice@example.com").reserved == 0.5
+    # Settled first, as when its owner deletes it: what it made is charged (nothing here) and
+    # the rest of its reservation goes back; the month's spending record stays.
+    assert Budgets(redis_conn, 50).state("alice@example.com").reserved == 0.0
+    assert redis_conn.exists(Budgets.key("alice@example.com"))

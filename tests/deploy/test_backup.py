@@ -46,7 +46,8 @@ def test_a_snapshot_copy_restores_the_batches(tmp_path):
         batches = Batches(connection)
         batch_id = batches.create({2: ImageRequest("A red boat", "private", num_images=2),
                                    3: ImageRequest("A blue boat", "private", num_images=1)},
-                                  owner="alice@example.com", provider="preview", title="Boats")
+                                  owner="alice@example.com", provider="preview",
+                                  account="preview-account", title="Boats")
         assert Budgets(connection, 50).reserve("alice@example.com", batch_id, 1.25)
         before = batches.status(batch_id).as_dict()
 

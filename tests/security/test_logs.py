@@ -51,7 +51,8 @@ def test_no_secret_or_signed_link_reaches_the_log(logged_backend, backend_env, g
     # Alice's batch, stored where the server keeps images, with an image no decoder can read.
     batch_id = services.batches.create(
         {2: ImageRequest(prompt="a fox", visibility="public", num_images=1)},
-        owner=ALICE, provider="preview", storage_root=backend_env["SHEETBATCH_DATA"] + "/images",
+        owner=ALICE, provider="preview", account="preview-account",
+        storage_root=backend_env["SHEETBATCH_DATA"] + "/images",
         storage_key="broken")
     storage, key = batch_storage(services.batches.fields(batch_id), services.settings)
     image = storage.save(key, 2, 1, "a fox", b"\x89PNG\r\n\x1a\n but not really", seed=1,

@@ -9,6 +9,7 @@ import pytest
 
 from server.batches import keys
 from server.config import Settings
+from server.generation.providers import account_id
 from server.generation.maker import ImageMaker
 from server.sheet.request import ImageRequest
 from server.web.app import create_app
@@ -20,7 +21,7 @@ BATCH_PARTS = ("req", "state", "img", "reaps", "dirty", "jobs")
 @pytest.fixture
 def app(redis_server, redis_conn, google, tmp_path):
     return create_app(Settings(redis_url=redis_server.url, data_dir=tmp_path / "data",
-                               secret_key="s", google_client_id=google.audience,
+                               secret_key="s", google_client_ids=(google.audience,),
                                google_certs_url=google.certs_url,
                                google_tokeninfo_url=google.tokeninfo_url))
 
@@ -38,7 +39,7 @@ def alice(google) -> dict:
 def test_every_part_of_a_batch_is_404_not_a_redis_error(app, client, alice, redis_conn):
     batches = app.extensions["sheetbatch"].batches
     batch_id = batches.create({2: ImageRequest(prompt="a fox", visibility="public", num_images=1)},
-                              owner=ALICE, provider="preview")
+                              owner=ALICE, provider="preview", account="preview-account")
     redis_conn.sadd(keys.batch(batch_id, "dirty"), 2)
     assert {part for part in BATCH_PARTS if redis_conn.exists(keys.batch(batch_id, part))} >= {
         "req", "state", "jobs", "dirty"}
@@ -85,14 +86,16 @@ def test_a_refused_token_is_asked_about_once(client, google):
 def test_the_provider_key_never_reaches_what_we_store(batches, image_api, tmp_path):
     """An answer echoing the key in another case, and a link on a host named after it."""
     settings = Settings(data_dir=tmp_path, ideogram_api_key=image_api.api_key,
-                        ideogram_base_url=image_api.url, ideogram_image_hosts=("127.0.0.1",))
+                        ideogram_base_url=image_api.url,
+                        ideogram_image_hosts=(image_api.image_host,))
     maker = ImageMaker(batches, settings)
+    account = account_id("ideogram", settings)
     echoed = ImageRequest(prompt=f"a sign saying {image_api.api_key.upper()}", visibility="public",
                           num_images=1, magic_prompt="off", model="3.0")
-    batch_id = batches.create({2: echoed}, owner=ALICE, provider="ideogram")
+    batch_id = batches.create({2: echoed}, owner=ALICE, provider="ideogram", account=account)
     assert maker.make(batch_id, 2, 1) == "done"
     image_api.configure(image_base_url=f"http://{image_api.api_key}.invalid")
-    failed = batches.create({2: echoed}, owner=ALICE, provider="ideogram")
+    failed = batches.create({2: echoed}, owner=ALICE, provider="ideogram", account=account)
     assert maker.make(failed, 2, 1) == "failed"
     done, refused = batches.status(batch_id).rows[2], batches.status(failed).rows[2]
     said = [done.images[0]["prompt"], refused.error]  # what the provider's answers gave us
@@ -126,10 +129,13 @@ def test_no_signed_link_or_token_reaches_a_log(app, caplog, line, secret):
 def test_an_unexpected_failure_tells_the_sheet_no_server_folder(batches, tmp_path):
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the images should go")
+    settings = Settings(data_dir=tmp_path)
     batch_id = batches.create({2: ImageRequest(prompt="a fox", visibility="public", num_images=1)},
-                              owner=ALICE, provider="preview", storage_root=str(blocked),
-                              storage_key="images")
-    with pytest.raises(OSError):
-        ImageMaker(batches, Settings(data_dir=tmp_path)).make(batch_id, 2, 1)
-    error = batches.status(batch_id).rows[2].error
-    assert error.startswith("Something went wrong on our side (") and str(tmp_path) not in error
+                              owner=ALICE, provider="preview",
+                              account=account_id("preview", settings),
+                              storage_root=str(blocked), storage_key="images")
+    # Storage that cannot take an image pauses the batch before anything is paid for; what the
+    # person reads says why, without the server's folders.
+    assert ImageMaker(batches, settings).make(batch_id, 2, 1) == "stopped"
+    paused = batches.fields(batch_id)["paused"]
+    assert paused.startswith("Images cannot be stored (") and str(tmp_path) not in paused

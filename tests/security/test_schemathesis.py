@@ -18,7 +18,7 @@ EXAMPLES = 6
 @pytest.fixture
 def app(redis_server, redis_conn, google, tmp_path):
     return create_app(Settings(redis_url=redis_server.url, data_dir=tmp_path / "data",
-                               secret_key="s", google_client_id=google.audience,
+                               secret_key="s", google_client_ids=(google.audience,),
                                google_certs_url=google.certs_url,
                                google_tokeninfo_url=google.tokeninfo_url))
 

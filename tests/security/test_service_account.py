@@ -35,7 +35,7 @@ def acl_emulator(emulator, google):
 def settings(redis_server, redis_conn, google, acl_emulator, tmp_path) -> Settings:
     key_file = google.service_account_file(tmp_path / "service-account.json", ROBOT)
     return Settings(redis_url=redis_server.url, data_dir=tmp_path / "data", secret_key="s",
-                    google_client_id=google.audience, google_certs_url=google.certs_url,
+                    google_client_ids=(google.audience,), google_certs_url=google.certs_url,
                     google_tokeninfo_url=google.tokeninfo_url, google_api_url=acl_emulator.url,
                     service_account_file=str(key_file), flush_interval=0.1)
 

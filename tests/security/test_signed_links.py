@@ -42,7 +42,8 @@ def world(app):
     """Alice's batch with one stored private image, and every kind of link to it."""
     services = app.extensions["sheetbatch"]
     request = ImageRequest(prompt="a fox", visibility="private", num_images=1)
-    batch_id = services.batches.create({2: request}, owner=ALICE, provider="preview")
+    batch_id = services.batches.create({2: request}, owner=ALICE, provider="preview",
+                                       account="preview-account")
     storage, key = batch_storage(services.batches.fields(batch_id), services.settings)
     png = io.BytesIO()
     Image.new("RGB", (64, 64), "orange").save(png, format="PNG")

@@ -22,7 +22,7 @@ BAD = b"prompt,visibility\na fox,secret\n"
 @pytest.fixture
 def app(redis_server, redis_conn, google, tmp_path):
     return create_app(Settings(redis_url=redis_server.url, data_dir=tmp_path / "data",
-                               secret_key="s", google_client_id=google.audience,
+                               secret_key="s", google_client_ids=(google.audience,),
                                google_certs_url=google.certs_url,
                                google_tokeninfo_url=google.tokeninfo_url))
 
@@ -52,10 +52,19 @@ def kept(folder) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
-def test_a_file_that_cannot_start_is_deleted_once_checked(upload, uploads_folder):
-    assert upload(BAD).status_code == 200
+def test_a_file_that_cannot_be_read_is_deleted_once_checked(upload, uploads_folder):
     assert upload(b"\x00\x01 not a table", "x.csv").status_code == 400
     assert kept(uploads_folder) == []
+
+
+def test_a_file_with_problems_is_kept_only_for_the_short_keep_time(upload, uploads_folder):
+    # Kept so that its problems and marked copy can be shown; swept like any other upload.
+    with_problems = upload_id_of(upload(BAD))
+    assert kept(uploads_folder) == [with_problems]
+    old = time.time() - KEEP_SECONDS - 1
+    os.utime(uploads_folder / with_problems, (old, old))
+    fresh = upload_id_of(upload(GOOD))
+    assert kept(uploads_folder) == [fresh]
 
 
 def test_a_good_file_is_kept_until_its_batch_starts(upload, uploads_folder):
