@@ -39,8 +39,11 @@ def assert_exact(figures: harness.Figures) -> None:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP, signal.SIGTERM])
-def test_a_stop_signal_to_the_group_stops_cleanly_and_the_rerun_finishes(run, signum):
-    run.fake.configure(latency=1.0)  # slow enough that the signal lands mid-batch
+def test_a_stop_signal_to_the_group_stops_cleanly_and_the_rerun_finishes(run_env, image_api,
+                                                                         tmp_path, signum):
+    # Enough images that the signal lands with some still queued (4 workers take 4 at a time).
+    image_api.configure(latency=0.5)
+    run = harness.Run(run_env, tmp_path, image_api, 16, 1)
     figures = harness.interrupted(run, signum, signal.Signals(signum).name)
     assert figures.exits == [1, 0] and figures.notes == "clean stop", figures
     assert_exact(figures)
