@@ -12,18 +12,9 @@ from server.config import Settings
 from server.generation.providers import account_id
 from server.generation.maker import ImageMaker
 from server.sheet.request import ImageRequest
-from server.web.app import create_app
 
 ALICE = "alice@example.com"
 BATCH_PARTS = ("req", "state", "img", "reaps", "dirty", "jobs")
-
-
-@pytest.fixture
-def app(redis_server, redis_conn, google, tmp_path):
-    return create_app(Settings(redis_url=redis_server.url, data_dir=tmp_path / "data",
-                               secret_key="s", google_client_ids=(google.audience,),
-                               google_certs_url=google.certs_url,
-                               google_tokeninfo_url=google.tokeninfo_url))
 
 
 @pytest.fixture

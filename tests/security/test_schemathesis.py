@@ -3,24 +3,13 @@ minute): whatever it sends, signed in or not, no answer is a server error. Throu
 interface, on the embedded Redis, with Alice's identity token from the local fake issuer."""
 from __future__ import annotations
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.core import NotSet
 
-from server.config import Settings
-from server.web.app import create_app
 from server.web.openapi import OPENAPI
 
 EXAMPLES = 6
-
-
-@pytest.fixture
-def app(redis_server, redis_conn, google, tmp_path):
-    return create_app(Settings(redis_url=redis_server.url, data_dir=tmp_path / "data",
-                               secret_key="s", google_client_ids=(google.audience,),
-                               google_certs_url=google.certs_url,
-                               google_tokeninfo_url=google.tokeninfo_url))
 
 
 def test_the_schema_is_what_the_app_serves(app):

@@ -8,23 +8,13 @@ import time
 
 import pytest
 
-from server.config import Settings
 from server.web import limits
-from server.web.app import create_app
 from server.web.upload_store import KEEP_SECONDS, MAX_PENDING_UPLOADS, MAX_UPLOADS_PER_HOUR
 from tests.conftest import ROOT
 
 ALICE = "alice@example.com"
 GOOD = (ROOT / "examples" / "stickers.csv").read_bytes()
 BAD = b"prompt,visibility\na fox,secret\n"
-
-
-@pytest.fixture
-def app(redis_server, redis_conn, google, tmp_path):
-    return create_app(Settings(redis_url=redis_server.url, data_dir=tmp_path / "data",
-                               secret_key="s", google_client_ids=(google.audience,),
-                               google_certs_url=google.certs_url,
-                               google_tokeninfo_url=google.tokeninfo_url))
 
 
 @pytest.fixture
