@@ -96,19 +96,29 @@ class SheetGrid:
         requests += [anchors.clear_request(old) for old in forget]
         self.spreadsheet.batch_update(requests)
 
-    def write_results(self, results: dict[str, dict[int, dict[str, Any]]]
-                      ) -> set[tuple[str, int]]:
-        """batch → submitted row → {result column: value}. ONE metadata search (where are the
-        rows and columns now?) + ONE batchUpdate. Returns the (batch, row) pairs whose row was
-        deleted; they are skipped."""
+    def result_columns(self) -> dict[str, int]:
+        """Result column name → current 0-based column: ONE developerMetadata:search (write-back
+        caches the answer, see `write_results`)."""
+        found = self.spreadsheet.call("post", "/developerMetadata:search",
+                                      json=anchors.column_search())
+        return anchors.found_columns(found, self.sheet_id)
+
+    def write_results(self, results: dict[str, dict[int, dict[str, Any]]],
+                      columns: dict[str, int] | None = None) -> set[tuple[str, int]]:
+        """batch → submitted row → {result column: value}, at the result `columns` (None: look
+        them up first, one more request): ONE values:batchUpdateByDataFilter, each row found by
+        its anchor wherever sorts, inserts and deletes have put it. Returns the (batch, row)
+        pairs whose row was deleted; they are skipped."""
         if not any(results.values()):
             return set()
-        found = self.spreadsheet.call("post", "/developerMetadata:search",
-                                      json=anchors.anchor_search(list(results)))
-        requests, missing = anchors.result_requests(results, *anchors.found_anchors(found))
-        if requests:
-            self.spreadsheet.batch_update(requests)
-        return missing
+        data, order = anchors.result_data(
+            results, self.result_columns() if columns is None else columns)
+        if not data:
+            return set()
+        # USER_ENTERED only for the =IMAGE and =HYPERLINK formulas: text is quoted (see anchors).
+        answer = self.spreadsheet.call("post", "/values:batchUpdateByDataFilter", json={
+            "valueInputOption": "USER_ENTERED", "data": data})
+        return set(order) - anchors.written_rows(answer)
 
     def clear_batch_anchors(self, batch_id: str) -> None:
         """Forget a finished batch's row anchors: ONE batchUpdate."""
