@@ -12,6 +12,8 @@ BUDGETED_BATCHES = "sb:budgeted"          # set: batches whose reservation is no
 SHEET_BATCHES = "sb:sheet-batches"        # set: batches with rows to write back into a sheet
 ANCHORS_TO_CLEAR = "sb:anchors-to-clear"  # sorted set: finished sheet batches, by when their row
                                           # anchors are to be deleted (gsheets.writeback)
+SHEETS_REQUESTS = "sb:sheets-requests"    # sorted set: write-back's Sheets requests of the last
+                                          # minute, all sheets together (gsheets.pacing)
 
 
 BATCH_PARTS = ("req", "state", "img", "reaps", "dirty", "jobs")
@@ -100,6 +102,12 @@ def duty(name: str) -> str:
     return f"sb:duty:{name}"
 
 
+def sheets_requests(owner: str) -> str:
+    """Sorted set: write-back's Sheets requests of the last minute for one person (gsheets.pacing)."""
+    return f"sb:sheets-requests:{owner}"
+
+
 def flush(spreadsheet_id: str, part: str) -> str:
-    """Write-back pacing for one spreadsheet: `turn`, `lock`, `backoff`, `failures`."""
+    """Write-back pacing for one spreadsheet: `turn`, `lock`, `backoff`, `failures`, `last`
+    (when it was last written), `columns` (where its result columns are)."""
     return f"sb:flush-{part}:{spreadsheet_id}"

@@ -1,5 +1,7 @@
 """Status write-back into Google Sheets, coalesced: workers only mark rows dirty in Redis; one
-flusher per spreadsheet sends one batched write per interval, whatever the worker count.
+flusher per spreadsheet sends ONE request per interval (values:batchUpdateByDataFilter, each row
+found by its anchor), whatever the worker count; the interval stretches as more sheets are
+active, so that all of them keep within a shared request budget (`pacing`).
 
 A write that fails puts its rows back to dirty and backs off, so nothing is lost. Without a
 live token of the person's (and no service account), rows wait, and the batch says so
@@ -8,8 +10,10 @@ no longer shared (403/404) is permanent: write-back stops for the batch, with a 
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections import Counter
 from typing import Any, Callable
 
 import gspread
@@ -17,8 +21,9 @@ import gspread
 from server.batches import keys
 from server.batches.store import BatchNotFound, Batches
 from server.config import Settings
-from server.gsheets.client import SheetAccessError, sheets_client
+from server.gsheets.client import RETRY_AFTER_CAP, SheetAccessError, retry_after, sheets_client
 from server.gsheets.grid import SheetGrid
+from server.gsheets.pacing import SheetsPacing
 from server.gsheets.tokens import forget_token, token_for
 from server.sheet.results import result_cells
 from server.sheet.statuses import BatchStatus
@@ -35,6 +40,8 @@ ANCHOR_GIVE_UP_SECONDS = 30 * 86400  # no token came back for this long: leave t
 WAITING_MESSAGE = ("Status is waiting for you: open the sheet's Batch images sidebar (or keep the "
                    "sheet's hourly refresh installed) so we can write it.")
 FLUSH_LOCK_SECONDS = 300  # longer than any one Sheets request; frees itself if a flusher dies
+COLUMNS_MEMORY = 300  # seconds the result columns' places are trusted without a new look-up
+LAST_FLUSH_MEMORY = 3600  # seconds a sheet's last flush time orders it among the waiting
 
 
 class WriteBack:
@@ -45,38 +52,67 @@ class WriteBack:
         self.settings = settings
         self.signer = signer
         self.client_factory = client_factory or (lambda token: sheets_client(token, settings))
+        self.pacing = SheetsPacing(self.redis, settings.sheets_requests_per_minute,
+                                   settings.flush_interval)
 
     def register(self, batch_id: str) -> None:
         self.redis.sadd(keys.SHEET_BATCHES, batch_id)
         self.redis.zrem(keys.ANCHORS_TO_CLEAR, batch_id)
+        # A new batch may have added result columns: look them up again at the next flush.
+        spreadsheet_id = self.batches.fields(batch_id).get("spreadsheet_id")
+        if spreadsheet_id:
+            self.redis.delete(keys.flush(spreadsheet_id, "columns"))
 
     def flush_due(self) -> None:
-        """Flush every spreadsheet whose interval has passed and that no one else is flushing."""
-        by_sheet: dict[tuple[str, str, str], list[str]] = {}
-        for raw in self.redis.smembers(keys.SHEET_BATCHES):
-            batch_id = raw.decode()
-            fields = self.batches.fields(batch_id)
-            key = (fields["spreadsheet_id"], fields.get("sheet_id", ""), fields["owner"])
-            by_sheet.setdefault(key, []).append(batch_id)
-        for (spreadsheet_id, sheet_id, owner), batch_ids in by_sheet.items():
-            if not self._take_turn(spreadsheet_id):
+        """Flush the spreadsheets with rows to write whose turn has come, longest-waiting first
+        (a sheet whose batch just started or changed after a quiet spell goes first), as long
+        as the shared request budget (`pacing`) has room; the others wait for a later pass."""
+        sheets = self._sheets()
+        per_owner = Counter(owner for _, _, owner in sheets)
+        waiting = []
+        for sheet, batch_ids in sheets.items():
+            if any(self.redis.exists(keys.batch(b, "dirty")) for b in batch_ids):
+                waiting.append(sheet)
+            else:
+                self._forget_finished(batch_ids, {})
+        last = self.redis.mget([keys.flush(s[0], "last") for s in waiting]) if waiting else []
+        for (spreadsheet_id, sheet_id, owner), _ in sorted(zip(waiting, last),
+                                                          key=lambda pair: float(pair[1] or 0)):
+            interval = self.pacing.interval(len(sheets), per_owner[owner])
+            if not self._take_turn(spreadsheet_id, owner, interval):
                 continue
             # One flush at a time per spreadsheet, even when one outlasts the interval: a write
             # computed earlier must never land after, and over, a newer one.
             lock = self.redis.lock(keys.flush(spreadsheet_id, "lock"), timeout=FLUSH_LOCK_SECONDS)
             if lock.acquire(blocking=False):
                 try:
-                    self.flush(spreadsheet_id, sheet_id, owner, batch_ids)
+                    self.flush(spreadsheet_id, sheet_id, owner,
+                               sheets[(spreadsheet_id, sheet_id, owner)])
                 finally:
                     lock.release()
 
-    def _take_turn(self, spreadsheet_id: str) -> bool:
-        """At most one flush per spreadsheet per interval, across all processes; the lock is
-        left to expire, which is what spaces the writes."""
-        if self.redis.exists(keys.flush(spreadsheet_id, "backoff")):
+    def _sheets(self) -> dict[tuple[str, str, str], list[str]]:
+        """(spreadsheet, sheet, owner) → the batches writing into it."""
+        by_sheet: dict[tuple[str, str, str], list[str]] = {}
+        for raw in self.redis.smembers(keys.SHEET_BATCHES):
+            batch_id = raw.decode()
+            fields = self.batches.fields(batch_id)
+            key = (fields["spreadsheet_id"], fields.get("sheet_id", ""), fields["owner"])
+            by_sheet.setdefault(key, []).append(batch_id)
+        return by_sheet
+
+    def _take_turn(self, spreadsheet_id: str, owner: str, interval: float) -> bool:
+        """At most one flush per spreadsheet per interval, across all processes, and only with
+        room in the request budget (two requests when the result columns must be looked up);
+        the turn key is left to expire, which is what spaces the writes."""
+        if self.redis.exists(keys.flush(spreadsheet_id, "backoff"),
+                             keys.flush(spreadsheet_id, "turn")):
             return False
-        interval_ms = int(self.settings.flush_interval * 1000)
-        return bool(self.redis.set(keys.flush(spreadsheet_id, "turn"), 1, nx=True, px=interval_ms))
+        cost = 1 if self.redis.exists(keys.flush(spreadsheet_id, "columns")) else 2
+        if not self.pacing.take(owner, cost):
+            return False
+        return bool(self.redis.set(keys.flush(spreadsheet_id, "turn"), 1, nx=True,
+                                   px=int(interval * 1000)))
 
     def flush(self, spreadsheet_id: str, sheet_id: str, owner: str, batch_ids: list[str]) -> int:
         dirty = {batch_id: self.batches.take_dirty_rows(batch_id) for batch_id in batch_ids}
@@ -90,11 +126,11 @@ class WriteBack:
             return self._wait_for_person(dirty)
         try:
             client = self.client_factory(token)
-            # No retries inside a flush: a failed write waits for the next turn (with back-off)
-            # and is then sent with fresh values.
+            # No retries inside a flush: a failed write waits for the next turn (with back-off,
+            # at least as long as a 429's Retry-After) and is then sent with fresh values.
             grid = SheetGrid(client, spreadsheet_id, int(sheet_id) if sheet_id else None,
                              retry={"attempts": 1})
-            grid.write_results(results)
+            grid.write_results(results, self._columns(grid))
         except SheetAccessError as error:
             if error.status == 401:  # the token died early (revoked): ask for a fresh one
                 forget_token(self.redis, owner)
@@ -105,10 +141,23 @@ class WriteBack:
             self._back_off(spreadsheet_id, error)
             return 0
         self.redis.delete(keys.flush(spreadsheet_id, "failures"))
+        self.redis.set(keys.flush(spreadsheet_id, "last"), time.time(), ex=LAST_FLUSH_MEMORY)
         for batch_id in dirty:
             if self.batches.fields(batch_id).get("writeback", WRITING) != WRITING:
                 self.batches.note(batch_id, writeback=WRITING, writeback_message="")
         return sum(len(rows) for rows in dirty.values())
+
+    def _columns(self, grid: SheetGrid) -> dict[str, int]:
+        """Where the result columns are: looked up once (one request) and kept, so that each
+        flush is ONE request; forgotten when a batch starts on the sheet, when a write fails,
+        and after COLUMNS_MEMORY (in case the person moved columns)."""
+        key = keys.flush(grid.spreadsheet_id, "columns")
+        cached = self.redis.get(key)
+        if cached is not None:
+            return json.loads(cached)
+        columns = grid.result_columns()
+        self.redis.set(key, json.dumps(columns), ex=COLUMNS_MEMORY)
+        return columns
 
     def _put_back(self, dirty: dict[str, set[int]]) -> None:
         for batch_id, rows in dirty.items():
@@ -183,6 +232,8 @@ class WriteBack:
         token = token_for(self.redis, fields["owner"])
         if token is None and not self.settings.service_account_file:
             return False
+        if not self.pacing.take(fields["owner"]):
+            return False  # no room in the request budget now: the next sweep
         grid = SheetGrid(self.client_factory(token), fields["spreadsheet_id"],
                          retry={"attempts": 1})
         try:
@@ -195,9 +246,13 @@ class WriteBack:
         return True
 
     def _back_off(self, spreadsheet_id: str, error: Exception) -> None:
+        """Wait before the next flush of this sheet: exponential, and never less than what a
+        429's Retry-After asks. Nobody sleeps: the sheet's turn is simply not taken."""
+        self.redis.delete(keys.flush(spreadsheet_id, "columns"))
         failures = self.redis.incr(keys.flush(spreadsheet_id, "failures"))
         self.redis.expire(keys.flush(spreadsheet_id, "failures"), 3600)
         wait = min(MAX_BACKOFF_SECONDS, self.settings.flush_interval * 2 ** failures)
+        wait = max(wait, min(retry_after(error) or 0, RETRY_AFTER_CAP))
         self.redis.set(keys.flush(spreadsheet_id, "backoff"), 1, px=int(wait * 1000))
         log.warning("sheet write-back failed (%s); retrying in %.0f s",
                     type(error).__name__, wait)
