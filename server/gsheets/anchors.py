@@ -8,7 +8,8 @@ from typing import Any, Iterable
 
 from server.gsheets.cells import text_value_request
 from server.gsheets.contents import COLUMN_KEY, ROW_KEY, ROW_KEY_PREFIX, SheetContents
-from server.sheet.columns import IMAGE_COLUMNS
+from server.sheet.cells import text_of
+from server.sheet.columns import IMAGE_COLUMNS, RESULT_COLUMNS
 from server.sheet.results import result_positions
 from server.sheet.statuses import RowStatus
 from server.sheet.validation import Report
@@ -79,6 +80,17 @@ def found_columns(found: dict, sheet_id: int | None) -> dict[str, int]:
     return by_sheet.get(sheet_id, {})
 
 
+def header_columns(answer: dict) -> dict[str, int]:
+    """Result column name → 0-based column, from a values:batchGetByDataFilter of the header row."""
+    ranges = answer.get("valueRanges") or [{}]
+    header = (ranges[0].get("valueRange", {}).get("values") or [[]])[0]
+    columns: dict[str, int] = {}
+    for column, name in enumerate(header):
+        if text_of(name) in RESULT_COLUMNS:  # as validation reads them (read_header)
+            columns.setdefault(text_of(name), column)
+    return columns
+
+
 def result_data(results: dict[str, dict[int, dict[str, Any]]], columns: dict[str, int]
                 ) -> tuple[list[dict], list[tuple[str, int]]]:
     """One DataFilterValueRange per row, addressed by its row anchor (Google finds the row
@@ -114,6 +126,11 @@ def written_rows(answer: dict) -> set[tuple[str, int]]:
 def clear_request(batch_id: str) -> dict:
     return {"deleteDeveloperMetadata": {"dataFilter": {
         "developerMetadataLookup": {"metadataKey": ROW_KEY.format(batch_id=batch_id)}}}}
+
+
+def clear_columns_request() -> dict:
+    return {"deleteDeveloperMetadata": {"dataFilter": {
+        "developerMetadataLookup": {"metadataKey": COLUMN_KEY}}}}
 
 
 def _result_value(name: str, value: Any) -> Any:

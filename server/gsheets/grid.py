@@ -101,7 +101,14 @@ class SheetGrid:
         caches the answer, see `write_results`)."""
         found = self.spreadsheet.call("post", "/developerMetadata:search",
                                       json=anchors.column_search())
-        return anchors.found_columns(found, self.sheet_id)
+        columns = anchors.found_columns(found, self.sheet_id)
+        if "status" in columns:
+            return columns
+        # Their anchors went with the last batch's (see clear_batch_anchors): the headers say.
+        body = {"dataFilters": [{"gridRange": {"sheetId": self.sheet_id or 0,
+                                               "startRowIndex": 0, "endRowIndex": 1}}]}
+        header = self.spreadsheet.call("post", "/values:batchGetByDataFilter", json=body)
+        return anchors.header_columns(header)
 
     def write_results(self, results: dict[str, dict[int, dict[str, Any]]],
                       columns: dict[str, int] | None = None) -> set[tuple[str, int]]:
@@ -120,6 +127,10 @@ class SheetGrid:
             "valueInputOption": "USER_ENTERED", "data": data})
         return set(order) - anchors.written_rows(answer)
 
-    def clear_batch_anchors(self, batch_id: str) -> None:
-        """Forget a finished batch's row anchors: ONE batchUpdate."""
-        self.spreadsheet.batch_update([anchors.clear_request(batch_id)])
+    def clear_batch_anchors(self, batch_id: str, columns_too: bool = False) -> None:
+        """Forget a finished batch's row anchors, and the result columns' anchors when no other
+        batch uses them (so nothing of ours is left on the sheet): ONE batchUpdate."""
+        requests = [anchors.clear_request(batch_id)]
+        if columns_too:
+            requests.append(anchors.clear_columns_request())
+        self.spreadsheet.batch_update(requests)

@@ -237,13 +237,29 @@ class WriteBack:
         grid = SheetGrid(self.client_factory(token), fields["spreadsheet_id"],
                          retry={"attempts": 1})
         try:
-            grid.clear_batch_anchors(batch_id)
+            grid.clear_batch_anchors(batch_id, columns_too=not self._others_on(
+                fields["spreadsheet_id"], batch_id))
         except SheetAccessError as error:
             return error.status != 401
         except Exception as error:  # transient: the next sweep tries again
             log.warning("clearing row anchors of %s failed (%s)", batch_id, type(error).__name__)
             return False
         return True
+
+    def _others_on(self, spreadsheet_id: str, batch_id: str) -> bool:
+        """Whether another batch still writes into, or may resume on, this spreadsheet (and so
+        needs its result columns' anchors). A batch started meanwhile finds its columns by
+        their headers (SheetGrid.result_columns)."""
+        others = {raw.decode() for raw in self.redis.smembers(keys.SHEET_BATCHES)}
+        others |= {raw.decode() for raw in self.redis.zrange(keys.ANCHORS_TO_CLEAR, 0, -1)}
+        others.discard(batch_id)
+        for other in others:
+            try:
+                if self.batches.fields(other).get("spreadsheet_id") == spreadsheet_id:
+                    return True
+            except BatchNotFound:
+                continue
+        return False
 
     def _back_off(self, spreadsheet_id: str, error: Exception) -> None:
         """Wait before the next flush of this sheet: exponential, and never less than what a

@@ -412,6 +412,17 @@ def test_clear_batch_anchors(env, gc):
     assert grid.write_results({"b1": {2: {"status": "done"}}}) == {("b1", 2)}
 
 
+def test_without_column_anchors_the_headers_place_the_results(env, gc):
+    ws, grid, _ = started_batch(gc)
+    grid.clear_batch_anchors("b1", columns_too=True)
+    assert our_metadata(env, ws) == []
+    budget = Budget(env)
+    columns = grid.result_columns()
+    assert budget.used() == {"read": 2, "write": 0}  # the search, then the header row
+    header = ws.row_values(1)
+    assert columns == {name: header.index(name) for name in RESULT_COLUMNS}
+
+
 # --- retries and errors ---------------------------------------------------------------------
 def test_transient_errors_are_retried(env, gc):
     ws = new_sheet(gc, [HEADER, ["cat", "public"]])

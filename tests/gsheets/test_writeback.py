@@ -10,7 +10,7 @@ from google.oauth2.credentials import Credentials
 
 from server.batches import keys
 from server.config import Settings
-from server.gsheets.contents import ROW_KEY
+from server.gsheets.contents import COLUMN_KEY, ROW_KEY
 from server.gsheets.endpoint import point_session_at
 from server.gsheets.tokens import store_token
 from server.services import Services
@@ -71,6 +71,11 @@ def row_anchors(emulator, sheet, batch_id: str) -> list[dict]:
             if m["metadataKey"] == ROW_KEY.format(batch_id=batch_id)]
 
 
+def our_metadata(emulator, sheet) -> list[dict]:
+    return [m for m in emulator.state.spreadsheets[sheet.spreadsheet.id].metadata.values()
+            if m["metadataKey"].startswith("sheetbatch.")]
+
+
 def test_the_batch_status_names_its_sheet(services, emulator):
     sheet = make_sheet(emulator)
     status = services.batches.status(start(services, sheet)).as_dict()
@@ -117,6 +122,29 @@ def test_row_anchors_go_when_a_batch_completes(services, emulator):
     assert status_column(sheet) == ["done", "done"]
     assert services.sheets.writeback.clear_due_anchors() == 1
     assert row_anchors(emulator, sheet, batch_id) == []
+    assert our_metadata(emulator, sheet) == []  # the result columns' anchors went too
+
+    next_batch = start(services, sheet)  # anchors its rows and result columns again
+    make_image(services, next_batch, 3)
+    wait_for(lambda: services.sheets.writeback.flush_due()
+             or not redis.exists(keys.batch(next_batch, "dirty")), timeout=10,
+             what="the next batch's write-back")
+    assert status_column(sheet) == ["queued", "done"]
+
+
+def test_result_column_anchors_stay_while_another_batch_needs_them(services, emulator):
+    sheet = make_sheet(emulator)
+    store_token(services.batches.redis, OWNER, TOKEN, 600)
+    first, second = start(services, sheet), start(services, sheet)
+    for row in (2, 3):
+        make_image(services, first, row)
+    redis = services.batches.redis
+    wait_for(lambda: services.sheets.writeback.flush_due()
+             or redis.zscore(keys.ANCHORS_TO_CLEAR, first), timeout=10,
+             what="the first batch to leave write-back")
+    assert services.sheets.writeback.clear_due_anchors() == 1
+    assert {m["metadataKey"] for m in our_metadata(emulator, sheet)} == {
+        COLUMN_KEY, ROW_KEY.format(batch_id=second)}
 
 
 def test_row_anchors_of_a_resumable_batch_are_swept_a_day_later(services, emulator):
