@@ -79,7 +79,7 @@ class SheetBatches:
                    "sheet_id": str(contents.sheet_id), "public_url": public_url},
             prepare=lambda batch_id: grid.prepare_batch(contents, batch_id, report.rows, report,
                                                         forget=self.forgotten(contents)))
-        self.writeback.register(batch_id)
+        self.writeback.started(batch_id)
         return batch_id
 
     def forgotten(self, contents: SheetContents) -> list[str]:

@@ -58,10 +58,12 @@ class WriteBack:
     def register(self, batch_id: str) -> None:
         self.redis.sadd(keys.SHEET_BATCHES, batch_id)
         self.redis.zrem(keys.ANCHORS_TO_CLEAR, batch_id)
-        # A new batch may have added result columns: look them up again at the next flush.
-        spreadsheet_id = self.batches.fields(batch_id).get("spreadsheet_id")
-        if spreadsheet_id:
-            self.redis.delete(keys.flush(spreadsheet_id, "columns"))
+
+    def started(self, batch_id: str) -> None:
+        """A new batch writes into its sheet; it may have added result columns, so they are
+        looked up again at the next flush."""
+        self.register(batch_id)
+        self.redis.delete(keys.flush(self.batches.fields(batch_id)["spreadsheet_id"], "columns"))
 
     def flush_due(self) -> None:
         """Flush the spreadsheets with rows to write whose turn has come, longest-waiting first
