@@ -109,5 +109,10 @@ def sheets_requests(owner: str) -> str:
 
 def flush(spreadsheet_id: str, part: str) -> str:
     """Write-back pacing for one spreadsheet: `turn`, `lock`, `backoff`, `failures`, `last`
-    (when it was last written), `columns` (where its result columns are)."""
+    (when it was last written)."""
     return f"sb:flush-{part}:{spreadsheet_id}"
+
+
+def result_columns(spreadsheet_id: str, sheet_id: str) -> str:
+    """Where write-back last knew one sheet's result columns (JSON name → column)."""
+    return f"sb:result-columns:{spreadsheet_id}:{sheet_id}"

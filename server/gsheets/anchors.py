@@ -19,7 +19,7 @@ def prepare_requests(contents: SheetContents, batch_id: str, rows: Iterable[int]
                      report: Report) -> list[dict]:
     """Result headers, column and row anchors and a "queued" status for each submitted row."""
     sheet_id = contents.sheet_id
-    positions = result_positions(report.result_columns, contents.width)
+    positions = placed_columns(contents, report)
     requests = []
     needed = max(positions.values()) + 1
     if needed > contents.col_count:
@@ -38,6 +38,11 @@ def prepare_requests(contents: SheetContents, batch_id: str, rows: Iterable[int]
         requests.append(text_value_request(sheet_id, row - 1, positions["status"],
                                            RowStatus.QUEUED))
     return requests
+
+
+def placed_columns(contents: SheetContents, report: Report) -> dict[str, int]:
+    """Where a batch started on this sheet puts its result columns (0-based)."""
+    return result_positions(report.result_columns, contents.width)
 
 
 def _column_anchor_requests(contents: SheetContents, positions: dict[str, int]) -> list[dict]:

@@ -59,11 +59,13 @@ class WriteBack:
         self.redis.sadd(keys.SHEET_BATCHES, batch_id)
         self.redis.zrem(keys.ANCHORS_TO_CLEAR, batch_id)
 
-    def started(self, batch_id: str) -> None:
-        """A new batch writes into its sheet; it may have added result columns, so they are
-        looked up again at the next flush."""
+    def started(self, batch_id: str, columns: dict[str, int]) -> None:
+        """A new batch writes into its sheet, its result columns where its start put them: its
+        first flush, like every other, is ONE request."""
         self.register(batch_id)
-        self.redis.delete(keys.flush(self.batches.fields(batch_id)["spreadsheet_id"], "columns"))
+        fields = self.batches.fields(batch_id)
+        self.redis.set(keys.result_columns(fields["spreadsheet_id"], fields.get("sheet_id", "")),
+                       json.dumps(columns), ex=COLUMNS_MEMORY)
 
     def flush_due(self) -> None:
         """Flush the spreadsheets with rows to write whose turn has come, longest-waiting first
@@ -81,7 +83,7 @@ class WriteBack:
         for (spreadsheet_id, sheet_id, owner), _ in sorted(zip(waiting, last),
                                                           key=lambda pair: float(pair[1] or 0)):
             interval = self.pacing.interval(len(sheets), per_owner[owner])
-            if not self._take_turn(spreadsheet_id, owner, interval):
+            if not self._take_turn(spreadsheet_id, sheet_id, owner, interval):
                 continue
             # One flush at a time per spreadsheet, even when one outlasts the interval: a write
             # computed earlier must never land after, and over, a newer one.
@@ -103,14 +105,15 @@ class WriteBack:
             by_sheet.setdefault(key, []).append(batch_id)
         return by_sheet
 
-    def _take_turn(self, spreadsheet_id: str, owner: str, interval: float) -> bool:
+    def _take_turn(self, spreadsheet_id: str, sheet_id: str, owner: str,
+                   interval: float) -> bool:
         """At most one flush per spreadsheet per interval, across all processes, and only with
         room in the request budget (two requests when the result columns must be looked up);
         the turn key is left to expire, which is what spaces the writes."""
         if self.redis.exists(keys.flush(spreadsheet_id, "backoff"),
                              keys.flush(spreadsheet_id, "turn")):
             return False
-        cost = 1 if self.redis.exists(keys.flush(spreadsheet_id, "columns")) else 2
+        cost = 1 if self.redis.exists(keys.result_columns(spreadsheet_id, sheet_id)) else 2
         if not self.pacing.take(owner, cost):
             return False
         return bool(self.redis.set(keys.flush(spreadsheet_id, "turn"), 1, nx=True,
@@ -132,7 +135,7 @@ class WriteBack:
             # at least as long as a 429's Retry-After) and is then sent with fresh values.
             grid = SheetGrid(client, spreadsheet_id, int(sheet_id) if sheet_id else None,
                              retry={"attempts": 1})
-            grid.write_results(results, self._columns(grid))
+            grid.write_results(results, self._columns(grid, sheet_id))
         except SheetAccessError as error:
             if error.status == 401:  # the token died early (revoked): ask for a fresh one
                 forget_token(self.redis, owner)
@@ -140,6 +143,7 @@ class WriteBack:
             return self._stop(dirty, str(error))
         except Exception as error:  # keep every row for the next turn, whatever went wrong
             self._put_back(dirty)
+            self.redis.delete(keys.result_columns(spreadsheet_id, sheet_id))
             self._back_off(spreadsheet_id, error)
             return 0
         self.redis.delete(keys.flush(spreadsheet_id, "failures"))
@@ -149,11 +153,11 @@ class WriteBack:
                 self.batches.note(batch_id, writeback=WRITING, writeback_message="")
         return sum(len(rows) for rows in dirty.values())
 
-    def _columns(self, grid: SheetGrid) -> dict[str, int]:
-        """Where the result columns are: looked up once (one request) and kept, so that each
-        flush is ONE request; forgotten when a batch starts on the sheet, when a write fails,
-        and after COLUMNS_MEMORY (in case the person moved columns)."""
-        key = keys.flush(grid.spreadsheet_id, "columns")
+    def _columns(self, grid: SheetGrid, sheet_id: str) -> dict[str, int]:
+        """Where the result columns are: as the batch's start placed them, else looked up (one
+        request), and kept, so that each flush is ONE request; forgotten when a write fails and
+        after COLUMNS_MEMORY (in case the person moved columns)."""
+        key = keys.result_columns(grid.spreadsheet_id, sheet_id)
         cached = self.redis.get(key)
         if cached is not None:
             return json.loads(cached)
@@ -266,7 +270,6 @@ class WriteBack:
     def _back_off(self, spreadsheet_id: str, error: Exception) -> None:
         """Wait before the next flush of this sheet: exponential, and never less than what a
         429's Retry-After asks. Nobody sleeps: the sheet's turn is simply not taken."""
-        self.redis.delete(keys.flush(spreadsheet_id, "columns"))
         failures = self.redis.incr(keys.flush(spreadsheet_id, "failures"))
         self.redis.expire(keys.flush(spreadsheet_id, "failures"), 3600)
         wait = min(MAX_BACKOFF_SECONDS, self.settings.flush_interval * 2 ** failures)
