@@ -17,6 +17,7 @@ from collections import Counter
 from typing import Any, Callable
 
 import gspread
+import redis
 
 from server.batches import keys
 from server.batches.store import BatchNotFound, Batches
@@ -211,11 +212,25 @@ class WriteBack:
         """A finished batch whose rows are all written leaves write-back; its anchors are
         due to be cleared."""
         for batch_id in batch_ids:
-            status = self.batches.status(batch_id)
-            if batch_id not in dirty and status.finished:
-                self.redis.srem(keys.SHEET_BATCHES, batch_id)
+            if batch_id not in dirty:
+                self._forget_if_finished(batch_id)
+
+    def _forget_if_finished(self, batch_id: str) -> None:
+        """Only while no row is waiting: a row marked dirty meanwhile (the last image of the
+        batch, say) aborts the transaction, and the batch stays for the next pass."""
+        with self.redis.pipeline() as pipe:
+            try:
+                pipe.watch(keys.batch(batch_id, "dirty"))
+                status = self.batches.status(batch_id)
+                if pipe.exists(keys.batch(batch_id, "dirty")) or not status.finished:
+                    return
                 wait = 0 if status.status == BatchStatus.COMPLETED else RESUMABLE_ANCHOR_SECONDS
-                self.redis.zadd(keys.ANCHORS_TO_CLEAR, {batch_id: time.time() + wait})
+                pipe.multi()
+                pipe.srem(keys.SHEET_BATCHES, batch_id)
+                pipe.zadd(keys.ANCHORS_TO_CLEAR, {batch_id: time.time() + wait})
+                pipe.execute()
+            except redis.WatchError:
+                return
 
     def clear_due_anchors(self, now: float | None = None) -> int:
         """Delete the row anchors of finished batches that are due (ONE write per batch);
