@@ -79,22 +79,27 @@ class WriteBack:
             if any(self.redis.exists(keys.batch(b, "dirty")) for b in batch_ids):
                 waiting.append(sheet)
             else:
-                self._forget_finished(batch_ids, {})
+                self._locked(sheet[0], lambda: self._forget_finished(batch_ids, {}))
         last = self.redis.mget([keys.flush(s[0], "last") for s in waiting]) if waiting else []
         for (spreadsheet_id, sheet_id, owner), _ in sorted(zip(waiting, last),
                                                           key=lambda pair: float(pair[1] or 0)):
             interval = self.pacing.interval(len(sheets), per_owner[owner])
-            if not self._take_turn(spreadsheet_id, sheet_id, owner, interval):
-                continue
-            # One flush at a time per spreadsheet, even when one outlasts the interval: a write
-            # computed earlier must never land after, and over, a newer one.
-            lock = self.redis.lock(keys.flush(spreadsheet_id, "lock"), timeout=FLUSH_LOCK_SECONDS)
-            if lock.acquire(blocking=False):
-                try:
-                    self.flush(spreadsheet_id, sheet_id, owner,
-                               sheets[(spreadsheet_id, sheet_id, owner)])
-                finally:
-                    lock.release()
+            if self._take_turn(spreadsheet_id, sheet_id, owner, interval):
+                batch_ids = sheets[(spreadsheet_id, sheet_id, owner)]
+                self._locked(spreadsheet_id,
+                             lambda: self.flush(spreadsheet_id, sheet_id, owner, batch_ids))
+
+    def _locked(self, spreadsheet_id: str, duty: Callable[[], Any]) -> None:
+        """Do `duty` unless another process holds the spreadsheet's flush lock. One flush at a
+        time per spreadsheet, even when one outlasts the interval: a write computed earlier
+        must never land after, and over, a newer one; and a batch is never forgotten while a
+        flush of its rows is out (if that fails, the rows come back and must still be written)."""
+        lock = self.redis.lock(keys.flush(spreadsheet_id, "lock"), timeout=FLUSH_LOCK_SECONDS)
+        if lock.acquire(blocking=False):
+            try:
+                duty()
+            finally:
+                lock.release()
 
     def _sheets(self) -> dict[tuple[str, str, str], list[str]]:
         """(spreadsheet, sheet, owner) → the batches writing into it."""
