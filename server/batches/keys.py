@@ -103,13 +103,13 @@ def duty(name: str) -> str:
 
 
 def sheets_requests(owner: str) -> str:
-    """Sorted set: write-back's Sheets requests of the last minute for one person (gsheets.pacing)."""
+    """Sorted set: write-back's Sheets requests of the last minute for one person (pacing)."""
     return f"sb:sheets-requests:{owner}"
 
 
 def flush(spreadsheet_id: str, part: str) -> str:
     """Write-back pacing for one spreadsheet: `turn`, `lock`, `backoff`, `failures`, `last`
-    (when it was last written)."""
+    (when it was last written), `idle` (when it was last checked for finished batches)."""
     return f"sb:flush-{part}:{spreadsheet_id}"
 
 

@@ -86,7 +86,7 @@ def found_columns(found: dict, sheet_id: int | None) -> dict[str, int]:
 
 
 def header_columns(answer: dict) -> dict[str, int]:
-    """Result column name → 0-based column, from a values:batchGetByDataFilter of the header row."""
+    """Result column name → 0-based column, from a values:batchGetByDataFilter of row 1."""
     ranges = answer.get("valueRanges") or [{}]
     header = (ranges[0].get("valueRange", {}).get("values") or [[]])[0]
     columns: dict[str, int] = {}

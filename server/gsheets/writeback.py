@@ -42,6 +42,7 @@ WAITING_MESSAGE = ("Status is waiting for you: open the sheet's Batch images sid
                    "sheet's hourly refresh installed) so we can write it.")
 FLUSH_LOCK_SECONDS = 300  # longer than any one Sheets request; frees itself if a flusher dies
 COLUMNS_MEMORY = 300  # seconds the result columns' places are trusted without a new look-up
+IDLE_CHECK_SECONDS = 2.0  # how often a sheet with nothing to write is checked for finished batches
 LAST_FLUSH_MEMORY = 3600  # seconds a sheet's last flush time orders it among the waiting
 
 
@@ -78,7 +79,8 @@ class WriteBack:
         for sheet, batch_ids in sheets.items():
             if any(self.redis.exists(keys.batch(b, "dirty")) for b in batch_ids):
                 waiting.append(sheet)
-            else:
+            elif self.redis.set(keys.flush(sheet[0], "idle"), 1, nx=True,
+                                px=int(IDLE_CHECK_SECONDS * 1000)):
                 self._locked(sheet[0], lambda: self._forget_finished(batch_ids, {}))
         last = self.redis.mget([keys.flush(s[0], "last") for s in waiting]) if waiting else []
         for (spreadsheet_id, sheet_id, owner), _ in sorted(zip(waiting, last),
@@ -226,8 +228,10 @@ class WriteBack:
         with self.redis.pipeline() as pipe:
             try:
                 pipe.watch(keys.batch(batch_id, "dirty"))
+                if pipe.exists(keys.batch(batch_id, "dirty")):
+                    return
                 status = self.batches.status(batch_id)
-                if pipe.exists(keys.batch(batch_id, "dirty")) or not status.finished:
+                if not status.finished:
                     return
                 wait = 0 if status.status == BatchStatus.COMPLETED else RESUMABLE_ANCHOR_SECONDS
                 pipe.multi()
