@@ -48,6 +48,8 @@ class Settings:
     secret_key: str | None = None
     monthly_budget: float = 50.0
     flush_interval: float = 2.0
+    # Write-back's share of the project's Sheets quota (Google: 300 writes a minute per project).
+    sheets_requests_per_minute: int = 240
     # Audiences an identity token may carry: the OAuth client id of each Apps Script project
     # that calls us (a test deployment and the published add-on have different ones).
     google_client_ids: tuple[str, ...] = ()
@@ -118,6 +120,8 @@ class Settings:
             secret_key=env("SHEETBATCH_SECRET_KEY"),
             monthly_budget=float(env("SHEETBATCH_MONTHLY_BUDGET", "50")),
             flush_interval=float(env("SHEETBATCH_FLUSH_INTERVAL", "2")),
+            sheets_requests_per_minute=int(env("SHEETBATCH_SHEETS_REQUESTS_PER_MINUTE",
+                                               str(cls.sheets_requests_per_minute))),
             google_client_ids=env_list("GOOGLE_CLIENT_ID", ""),
             google_certs_url=env("GOOGLE_CERTS_URL", cls.google_certs_url),
             google_tokeninfo_url=env("GOOGLE_TOKENINFO_URL", cls.google_tokeninfo_url),

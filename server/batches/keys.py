@@ -12,6 +12,8 @@ BUDGETED_BATCHES = "sb:budgeted"          # set: batches whose reservation is no
 SHEET_BATCHES = "sb:sheet-batches"        # set: batches with rows to write back into a sheet
 ANCHORS_TO_CLEAR = "sb:anchors-to-clear"  # sorted set: finished sheet batches, by when their row
                                           # anchors are to be deleted (gsheets.writeback)
+SHEETS_REQUESTS = "sb:sheets-requests"    # sorted set: write-back's Sheets requests of the last
+                                          # minute, all sheets together (gsheets.pacing)
 
 
 BATCH_PARTS = ("req", "state", "img", "reaps", "dirty", "jobs")
@@ -118,8 +120,14 @@ def duty(name: str) -> str:
     return f"sb:duty:{name}"
 
 
+def sheets_requests(owner: str) -> str:
+    """Sorted set: write-back's Sheets requests of the last minute for one person (pacing)."""
+    return f"sb:sheets-requests:{owner}"
+
+
 def flush(spreadsheet_id: str, part: str) -> str:
-    """Write-back pacing for one spreadsheet: `turn`, `lock`, `backoff`, `failures`."""
+    """Write-back pacing for one spreadsheet: `turn`, `lock`, `backoff`, `failures`, `last`
+    (when it was last written), `idle` (when it was last checked for finished batches)."""
     return f"sb:flush-{part}:{spreadsheet_id}"
 
 
@@ -132,3 +140,6 @@ def budget_owner_month(key: str) -> tuple[str, str]:
 def budgets(month: str = "*") -> str:
     """A SCAN pattern matching every person's budget hash for the month (or every month)."""
     return budget("*", month)
+def result_columns(spreadsheet_id: str, sheet_id: str) -> str:
+    """Where write-back last knew one sheet's result columns (JSON name → column)."""
+    return f"sb:result-columns:{spreadsheet_id}:{sheet_id}"

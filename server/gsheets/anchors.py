@@ -1,13 +1,15 @@
 """Row and column anchors: developer metadata on each submitted row and each result column, so
 status lands on the row that was submitted even after the person inserts, deletes or sorts rows;
-and the result cells written there (text RAW, links as links, the preview as =IMAGE())."""
+and the result cells written there in ONE values:batchUpdateByDataFilter, each row addressed by
+its anchor (text stays text, links as =HYPERLINK, the preview as =IMAGE())."""
 from __future__ import annotations
 
 from typing import Any, Iterable
 
-from server.gsheets.cells import text_value_request, typed_value
+from server.gsheets.cells import text_value_request
 from server.gsheets.contents import COLUMN_KEY, ROW_KEY, ROW_KEY_PREFIX, SheetContents
-from server.sheet.columns import IMAGE_COLUMNS
+from server.sheet.cells import text_of
+from server.sheet.columns import IMAGE_COLUMNS, RESULT_COLUMNS
 from server.sheet.results import result_positions
 from server.sheet.statuses import RowStatus
 from server.sheet.validation import Report
@@ -17,7 +19,7 @@ def prepare_requests(contents: SheetContents, batch_id: str, rows: Iterable[int]
                      report: Report) -> list[dict]:
     """Result headers, column and row anchors and a "queued" status for each submitted row."""
     sheet_id = contents.sheet_id
-    positions = result_positions(report.result_columns, contents.width)
+    positions = placed_columns(contents, report)
     requests = []
     needed = max(positions.values()) + 1
     if needed > contents.col_count:
@@ -36,6 +38,11 @@ def prepare_requests(contents: SheetContents, batch_id: str, rows: Iterable[int]
         requests.append(text_value_request(sheet_id, row - 1, positions["status"],
                                            RowStatus.QUEUED))
     return requests
+
+
+def placed_columns(contents: SheetContents, report: Report) -> dict[str, int]:
+    """Where a batch started on this sheet puts its result columns (0-based)."""
+    return result_positions(report.result_columns, contents.width)
 
 
 def _column_anchor_requests(contents: SheetContents, positions: dict[str, int]) -> list[dict]:
@@ -58,48 +65,67 @@ def _column_anchor_requests(contents: SheetContents, positions: dict[str, int]) 
     return requests
 
 
-def anchor_search(batch_ids: list[str]) -> dict:
-    """The body of ONE developerMetadata:search for these batches' rows and every result column."""
-    filters = [{"developerMetadataLookup": {"metadataKey": ROW_KEY.format(batch_id=b)}}
-               for b in batch_ids]
-    filters.append({"developerMetadataLookup": {"metadataKey": COLUMN_KEY}})
-    return {"dataFilters": filters}
+def column_search() -> dict:
+    """The body of ONE developerMetadata:search for every result column's anchor."""
+    return {"dataFilters": [{"developerMetadataLookup": {"metadataKey": COLUMN_KEY}}]}
 
 
-def found_anchors(found: dict) -> tuple[dict, dict]:
-    """(batch, submitted row) → (sheetId, current 0-based row) and (sheetId, column name) →
-    current 0-based column, from the search's answer."""
-    rows, columns = {}, {}
+def found_columns(found: dict, sheet_id: int | None) -> dict[str, int]:
+    """Result column name → current 0-based column on `sheet_id` (None: the sheet that holds
+    the status column), from the search's answer."""
+    by_sheet: dict[int, dict[str, int]] = {}
     for match in found.get("matchedDeveloperMetadata") or []:
         md = match["developerMetadata"]
         span = (md.get("location") or {}).get("dimensionRange")
-        if not span:
-            continue
-        where = (span.get("sheetId", 0), span.get("startIndex", 0))
-        key, value = md.get("metadataKey", ""), md.get("metadataValue", "")
-        if key == COLUMN_KEY:
-            columns.setdefault((where[0], value), where[1])
-        elif key.startswith(ROW_KEY_PREFIX) and value.isdigit():
-            rows.setdefault((key[len(ROW_KEY_PREFIX):], int(value)), where)
-    return rows, columns
+        if span and md.get("metadataKey") == COLUMN_KEY:
+            by_sheet.setdefault(span.get("sheetId", 0), {}).setdefault(
+                md.get("metadataValue", ""), span.get("startIndex", 0))
+    if sheet_id is None:
+        sheet_id = next((sheet for sheet, names in by_sheet.items() if "status" in names), None)
+    return by_sheet.get(sheet_id, {})
 
 
-def result_requests(results: dict[str, dict[int, dict[str, Any]]], rows: dict,
-                    columns: dict) -> tuple[list[dict], set[tuple[str, int]]]:
-    """updateCells for every row's result cells where its anchors are now, and the (batch, row)
-    pairs whose row was deleted."""
-    missing, requests = set(), []
+def header_columns(answer: dict) -> dict[str, int]:
+    """Result column name → 0-based column, from a values:batchGetByDataFilter of row 1."""
+    ranges = answer.get("valueRanges") or [{}]
+    header = (ranges[0].get("valueRange", {}).get("values") or [[]])[0]
+    columns: dict[str, int] = {}
+    for column, name in enumerate(header):
+        if text_of(name) in RESULT_COLUMNS:  # as validation reads them (read_header)
+            columns.setdefault(text_of(name), column)
+    return columns
+
+
+def result_data(results: dict[str, dict[int, dict[str, Any]]], columns: dict[str, int]
+                ) -> tuple[list[dict], list[tuple[str, int]]]:
+    """One DataFilterValueRange per row, addressed by its row anchor (Google finds the row
+    wherever it is now), and the (batch, row) each one is for, in the same order. Each row's
+    values skip (null) every column up to its result cells, so the person's cells are untouched."""
+    data, order = [], []
     for batch_id, by_row in results.items():
         for row, cells in by_row.items():
-            anchor = rows.get((batch_id, row))
-            if anchor is None:
-                missing.add((batch_id, row))
+            placed = {columns[name]: _result_value(name, value)
+                      for name, value in cells.items() if name in columns}
+            if not placed:
                 continue
-            sheet_id, index = anchor
-            placed = {columns[(sheet_id, name)]: (name, value) for name, value in cells.items()
-                      if (sheet_id, name) in columns}
-            requests += _row_requests(sheet_id, index, placed)
-    return requests, missing
+            values = [placed.get(column) for column in range(max(placed) + 1)]
+            data.append({"dataFilter": {"developerMetadataLookup": {
+                "locationType": "ROW", "metadataKey": ROW_KEY.format(batch_id=batch_id),
+                "metadataValue": str(row)}}, "majorDimension": "ROWS", "values": [values]})
+            order.append((batch_id, row))
+    return data, order
+
+
+def written_rows(answer: dict) -> set[tuple[str, int]]:
+    """The (batch, row) pairs a values:batchUpdateByDataFilter answer says it wrote: a row
+    anchor that matched nothing (its row was deleted) has no response."""
+    written = set()
+    for response in answer.get("responses") or []:
+        lookup = (response.get("dataFilter") or {}).get("developerMetadataLookup") or {}
+        key = lookup.get("metadataKey", "")
+        if key.startswith(ROW_KEY_PREFIX):
+            written.add((key[len(ROW_KEY_PREFIX):], int(lookup["metadataValue"])))
+    return written
 
 
 def clear_request(batch_id: str) -> dict:
@@ -107,35 +133,29 @@ def clear_request(batch_id: str) -> dict:
         "developerMetadataLookup": {"metadataKey": ROW_KEY.format(batch_id=batch_id)}}}}
 
 
-def _row_requests(sheet_id: int, row: int, placed: dict[int, tuple[str, Any]]) -> list[dict]:
-    """updateCells for one row's result cells, one request per run of adjacent columns."""
-    requests, run = [], []
-    for column in sorted(placed):
-        if run and column != run[-1] + 1:
-            requests.append(_run_request(sheet_id, row, run, placed))
-            run = []
-        run.append(column)
-    if run:
-        requests.append(_run_request(sheet_id, row, run, placed))
-    return requests
+def clear_columns_request() -> dict:
+    return {"deleteDeveloperMetadata": {"dataFilter": {
+        "developerMetadataLookup": {"metadataKey": COLUMN_KEY}}}}
 
 
-def _run_request(sheet_id: int, row: int, run: list[int], placed: dict) -> dict:
-    return {"updateCells": {
-        "start": {"sheetId": sheet_id, "rowIndex": row, "columnIndex": run[0]},
-        "rows": [{"values": [_result_cell(*placed[c]) for c in run]}],
-        # The link is in the mask for every cell so a cleared image cell loses its link too.
-        "fields": "userEnteredValue,userEnteredFormat.textFormat.link"}}
-
-
-def _result_cell(name: str, value: Any) -> dict:
-    """CellData for one result: RAW semantics (text stays text), except the preview formula."""
+def _result_value(name: str, value: Any) -> Any:
+    """One result as typed into the UI (the write is USER_ENTERED, for the formulas): text gets
+    the leading apostrophe that keeps it text, so nothing of ours or the person's (a prompt,
+    an error) becomes a formula or a number; links are =HYPERLINK, the preview =IMAGE; ""
+    clears the cell."""
     if value is None or value == "":
-        return {}  # the field is in the mask, so this clears the cell
+        return ""
+    if isinstance(value, (list, tuple)):
+        value = ", ".join(map(str, value))
+    if isinstance(value, (bool, int, float)):
+        return value
+    text = str(value)
     if name == "preview":
-        url = str(value).replace('"', '""')
-        return {"userEnteredValue": {"formulaValue": f'=IMAGE("{url}")'}}
-    cell = typed_value(", ".join(map(str, value)) if isinstance(value, (list, tuple)) else value)
-    if name in IMAGE_COLUMNS and str(value).startswith(("https://", "http://")):
-        cell["userEnteredFormat"] = {"textFormat": {"link": {"uri": str(value)}}}
-    return cell
+        return f'=IMAGE("{_formula_text(text)}")'
+    if name in IMAGE_COLUMNS and text.startswith(("https://", "http://")):
+        return f'=HYPERLINK("{_formula_text(text)}", "{_formula_text(text)}")'
+    return "'" + text
+
+
+def _formula_text(text: str) -> str:
+    return text.replace('"', '""')

@@ -96,20 +96,41 @@ class SheetGrid:
         requests += [anchors.clear_request(old) for old in forget]
         self.spreadsheet.batch_update(requests)
 
-    def write_results(self, results: dict[str, dict[int, dict[str, Any]]]
-                      ) -> set[tuple[str, int]]:
-        """batch → submitted row → {result column: value}. ONE metadata search (where are the
-        rows and columns now?) + ONE batchUpdate. Returns the (batch, row) pairs whose row was
-        deleted; they are skipped."""
+    def result_columns(self) -> dict[str, int]:
+        """Result column name → current 0-based column: ONE developerMetadata:search (write-back
+        caches the answer, see `write_results`)."""
+        found = self.spreadsheet.call("post", "/developerMetadata:search",
+                                      json=anchors.column_search())
+        columns = anchors.found_columns(found, self.sheet_id)
+        if "status" in columns:
+            return columns
+        # Their anchors went with the last batch's (see clear_batch_anchors): the headers say.
+        body = {"dataFilters": [{"gridRange": {"sheetId": self.sheet_id or 0,
+                                               "startRowIndex": 0, "endRowIndex": 1}}]}
+        header = self.spreadsheet.call("post", "/values:batchGetByDataFilter", json=body)
+        return anchors.header_columns(header)
+
+    def write_results(self, results: dict[str, dict[int, dict[str, Any]]],
+                      columns: dict[str, int] | None = None) -> set[tuple[str, int]]:
+        """batch → submitted row → {result column: value}, at the result `columns` (None: look
+        them up first, one more request): ONE values:batchUpdateByDataFilter, each row found by
+        its anchor wherever sorts, inserts and deletes have put it. Returns the (batch, row)
+        pairs whose row was deleted; they are skipped."""
         if not any(results.values()):
             return set()
-        found = self.spreadsheet.call("post", "/developerMetadata:search",
-                                      json=anchors.anchor_search(list(results)))
-        requests, missing = anchors.result_requests(results, *anchors.found_anchors(found))
-        if requests:
-            self.spreadsheet.batch_update(requests)
-        return missing
+        data, order = anchors.result_data(
+            results, self.result_columns() if columns is None else columns)
+        if not data:
+            return set()
+        # USER_ENTERED only for the =IMAGE and =HYPERLINK formulas: text is quoted (see anchors).
+        answer = self.spreadsheet.call("post", "/values:batchUpdateByDataFilter", json={
+            "valueInputOption": "USER_ENTERED", "data": data})
+        return set(order) - anchors.written_rows(answer)
 
-    def clear_batch_anchors(self, batch_id: str) -> None:
-        """Forget a finished batch's row anchors: ONE batchUpdate."""
-        self.spreadsheet.batch_update([anchors.clear_request(batch_id)])
+    def clear_batch_anchors(self, batch_id: str, columns_too: bool = False) -> None:
+        """Forget a finished batch's row anchors, and the result columns' anchors when no other
+        batch uses them (so nothing of ours is left on the sheet): ONE batchUpdate."""
+        requests = [anchors.clear_request(batch_id)]
+        if columns_too:
+            requests.append(anchors.clear_columns_request())
+        self.spreadsheet.batch_update(requests)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from server.batches.launcher import Launcher
 from server.config import Settings
+from server.gsheets import anchors
 from server.gsheets.client import sheets_client
 from server.gsheets.contents import SheetContents
 from server.gsheets.grid import SheetGrid
@@ -79,7 +80,7 @@ class SheetBatches:
                    "sheet_id": str(contents.sheet_id), "public_url": public_url},
             prepare=lambda batch_id: grid.prepare_batch(contents, batch_id, report.rows, report,
                                                         forget=self.forgotten(contents)))
-        self.writeback.register(batch_id)
+        self.writeback.started(batch_id, anchors.placed_columns(contents, report))
         return batch_id
 
     def forgotten(self, contents: SheetContents) -> list[str]:

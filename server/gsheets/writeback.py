@@ -1,5 +1,7 @@
 """Status write-back into Google Sheets, coalesced: workers only mark rows dirty in Redis; one
-flusher per spreadsheet sends one batched write per interval, whatever the worker count.
+flusher per spreadsheet sends ONE request per interval (values:batchUpdateByDataFilter, each row
+found by its anchor), whatever the worker count; the interval stretches as more sheets are
+active, so that all of them keep within a shared request budget (`pacing`).
 
 A write that fails puts its rows back to dirty and backs off, so nothing is lost. Without a
 live token of the person's (and no service account), rows wait, and the batch says so
@@ -8,17 +10,27 @@ no longer shared (403/404) is permanent: write-back stops for the batch, with a 
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections import Counter
 from typing import Any, Callable
 
 import gspread
+import redis
 
 from server.batches import keys
 from server.batches.store import BatchNotFound, Batches
 from server.config import Settings
-from server.gsheets.client import SheetAccessError, service_account_client, sheets_client
+from server.gsheets.client import (
+    RETRY_AFTER_CAP,
+    SheetAccessError,
+    retry_after,
+    service_account_client,
+    sheets_client,
+)
 from server.gsheets.grid import SheetGrid
+from server.gsheets.pacing import SheetsPacing
 from server.gsheets.tokens import forget_token, token_for
 from server.sheet.results import result_cells
 from server.sheet.statuses import BatchStatus
@@ -35,6 +47,9 @@ ANCHOR_GIVE_UP_SECONDS = 30 * 86400  # no token came back for this long: leave t
 WAITING_MESSAGE = ("Status is waiting for you: open the sheet's Batch images sidebar (or keep the "
                    "sheet's hourly refresh installed) so we can write it.")
 FLUSH_LOCK_SECONDS = 300  # longer than any one Sheets request; frees itself if a flusher dies
+COLUMNS_MEMORY = 300  # seconds the result columns' places are trusted without a new look-up
+IDLE_CHECK_SECONDS = 2.0  # how often a sheet with nothing to write is checked for finished batches
+LAST_FLUSH_MEMORY = 3600  # seconds a sheet's last flush time orders it among the waiting
 
 
 class WriteBack:
@@ -45,6 +60,8 @@ class WriteBack:
         self.settings = settings
         self.signer = signer
         self.client_factory = client_factory or self._client
+        self.pacing = SheetsPacing(self.redis, settings.sheets_requests_per_minute,
+                                   settings.flush_interval)
 
     def _client(self, token: str | None) -> gspread.Client:
         """The owner's token while it lasts, then the service account: only sheet batches are
@@ -56,33 +73,71 @@ class WriteBack:
         self.redis.sadd(keys.SHEET_BATCHES, batch_id)
         self.redis.zrem(keys.ANCHORS_TO_CLEAR, batch_id)
 
+    def started(self, batch_id: str, columns: dict[str, int]) -> None:
+        """A new batch writes into its sheet, its result columns where its start put them: its
+        first flush, like every other, is ONE request."""
+        self.register(batch_id)
+        fields = self.batches.fields(batch_id)
+        self.redis.set(keys.result_columns(fields["spreadsheet_id"], fields.get("sheet_id", "")),
+                       json.dumps(columns), ex=COLUMNS_MEMORY)
+
     def flush_due(self) -> None:
-        """Flush every spreadsheet whose interval has passed and that no one else is flushing."""
+        """Flush the spreadsheets with rows to write whose turn has come, longest-waiting first
+        (a sheet whose batch just started or changed after a quiet spell goes first), as long
+        as the shared request budget (`pacing`) has room; the others wait for a later pass."""
+        sheets = self._sheets()
+        per_owner = Counter(owner for _, _, owner in sheets)
+        waiting = []
+        for sheet, batch_ids in sheets.items():
+            if any(self.redis.exists(keys.batch(b, "dirty")) for b in batch_ids):
+                waiting.append(sheet)
+            elif self.redis.set(keys.flush(sheet[0], "idle"), 1, nx=True,
+                                px=int(IDLE_CHECK_SECONDS * 1000)):
+                self._locked(sheet[0], lambda: self._forget_finished(batch_ids, {}))
+        last = self.redis.mget([keys.flush(s[0], "last") for s in waiting]) if waiting else []
+        for (spreadsheet_id, sheet_id, owner), _ in sorted(zip(waiting, last),
+                                                          key=lambda pair: float(pair[1] or 0)):
+            interval = self.pacing.interval(len(sheets), per_owner[owner])
+            if self._take_turn(spreadsheet_id, sheet_id, owner, interval):
+                batch_ids = sheets[(spreadsheet_id, sheet_id, owner)]
+                self._locked(spreadsheet_id,
+                             lambda: self.flush(spreadsheet_id, sheet_id, owner, batch_ids))
+
+    def _locked(self, spreadsheet_id: str, duty: Callable[[], Any]) -> None:
+        """Do `duty` unless another process holds the spreadsheet's flush lock. One flush at a
+        time per spreadsheet, even when one outlasts the interval: a write computed earlier
+        must never land after, and over, a newer one; and a batch is never forgotten while a
+        flush of its rows is out (if that fails, the rows come back and must still be written)."""
+        lock = self.redis.lock(keys.flush(spreadsheet_id, "lock"), timeout=FLUSH_LOCK_SECONDS)
+        if lock.acquire(blocking=False):
+            try:
+                duty()
+            finally:
+                lock.release()
+
+    def _sheets(self) -> dict[tuple[str, str, str], list[str]]:
+        """(spreadsheet, sheet, owner) → the batches writing into it."""
         by_sheet: dict[tuple[str, str, str], list[str]] = {}
         for raw in self.redis.smembers(keys.SHEET_BATCHES):
             batch_id = raw.decode()
             fields = self.batches.fields(batch_id)
             key = (fields["spreadsheet_id"], fields.get("sheet_id", ""), fields["owner"])
             by_sheet.setdefault(key, []).append(batch_id)
-        for (spreadsheet_id, sheet_id, owner), batch_ids in by_sheet.items():
-            if not self._take_turn(spreadsheet_id):
-                continue
-            # One flush at a time per spreadsheet, even when one outlasts the interval: a write
-            # computed earlier must never land after, and over, a newer one.
-            lock = self.redis.lock(keys.flush(spreadsheet_id, "lock"), timeout=FLUSH_LOCK_SECONDS)
-            if lock.acquire(blocking=False):
-                try:
-                    self.flush(spreadsheet_id, sheet_id, owner, batch_ids)
-                finally:
-                    lock.release()
+        return by_sheet
 
-    def _take_turn(self, spreadsheet_id: str) -> bool:
-        """At most one flush per spreadsheet per interval, across all processes; the lock is
-        left to expire, which is what spaces the writes."""
-        if self.redis.exists(keys.flush(spreadsheet_id, "backoff")):
+    def _take_turn(self, spreadsheet_id: str, sheet_id: str, owner: str,
+                   interval: float) -> bool:
+        """At most one flush per spreadsheet per interval, across all processes, and only with
+        room in the request budget (two requests when the result columns must be looked up);
+        the turn key is left to expire, which is what spaces the writes."""
+        if self.redis.exists(keys.flush(spreadsheet_id, "backoff"),
+                             keys.flush(spreadsheet_id, "turn")):
             return False
-        interval_ms = int(self.settings.flush_interval * 1000)
-        return bool(self.redis.set(keys.flush(spreadsheet_id, "turn"), 1, nx=True, px=interval_ms))
+        cost = 1 if self.redis.exists(keys.result_columns(spreadsheet_id, sheet_id)) else 2
+        if not self.pacing.take(owner, cost):
+            return False
+        return bool(self.redis.set(keys.flush(spreadsheet_id, "turn"), 1, nx=True,
+                                   px=int(interval * 1000)))
 
     def flush(self, spreadsheet_id: str, sheet_id: str, owner: str, batch_ids: list[str]) -> int:
         dirty = {batch_id: self.batches.take_dirty_rows(batch_id) for batch_id in batch_ids}
@@ -96,11 +151,11 @@ class WriteBack:
             return self._wait_for_person(dirty)
         try:
             client = self.client_factory(token)
-            # No retries inside a flush: a failed write waits for the next turn (with back-off)
-            # and is then sent with fresh values.
+            # No retries inside a flush: a failed write waits for the next turn (with back-off,
+            # at least as long as a 429's Retry-After) and is then sent with fresh values.
             grid = SheetGrid(client, spreadsheet_id, int(sheet_id) if sheet_id else None,
                              retry={"attempts": 1})
-            grid.write_results(results)
+            grid.write_results(results, self._columns(grid, sheet_id))
         except SheetAccessError as error:
             if error.status == 401:  # the token died early (revoked): ask for a fresh one
                 forget_token(self.redis, owner)
@@ -108,13 +163,27 @@ class WriteBack:
             return self._stop(dirty, str(error))
         except Exception as error:  # keep every row for the next turn, whatever went wrong
             self._put_back(dirty)
+            self.redis.delete(keys.result_columns(spreadsheet_id, sheet_id))
             self._back_off(spreadsheet_id, error)
             return 0
         self.redis.delete(keys.flush(spreadsheet_id, "failures"))
+        self.redis.set(keys.flush(spreadsheet_id, "last"), time.time(), ex=LAST_FLUSH_MEMORY)
         for batch_id in dirty:
             if self.batches.fields(batch_id).get("writeback", WRITING) != WRITING:
                 self.batches.note(batch_id, writeback=WRITING, writeback_message="")
         return sum(len(rows) for rows in dirty.values())
+
+    def _columns(self, grid: SheetGrid, sheet_id: str) -> dict[str, int]:
+        """Where the result columns are: as the batch's start placed them, else looked up (one
+        request), and kept, so that each flush is ONE request; forgotten when a write fails and
+        after COLUMNS_MEMORY (in case the person moved columns)."""
+        key = keys.result_columns(grid.spreadsheet_id, sheet_id)
+        cached = self.redis.get(key)
+        if cached is not None:
+            return json.loads(cached)
+        columns = grid.result_columns()
+        self.redis.set(key, json.dumps(columns), ex=COLUMNS_MEMORY)
+        return columns
 
     def _put_back(self, dirty: dict[str, set[int]]) -> None:
         for batch_id, rows in dirty.items():
@@ -162,11 +231,27 @@ class WriteBack:
         """A finished batch whose rows are all written leaves write-back; its anchors are
         due to be cleared."""
         for batch_id in batch_ids:
-            status = self.batches.status(batch_id)
-            if batch_id not in dirty and status.finished:
-                self.redis.srem(keys.SHEET_BATCHES, batch_id)
+            if batch_id not in dirty:
+                self._forget_if_finished(batch_id)
+
+    def _forget_if_finished(self, batch_id: str) -> None:
+        """Only while no row is waiting: a row marked dirty meanwhile (the last image of the
+        batch, say) aborts the transaction, and the batch stays for the next pass."""
+        with self.redis.pipeline() as pipe:
+            try:
+                pipe.watch(keys.batch(batch_id, "dirty"))
+                if pipe.exists(keys.batch(batch_id, "dirty")):
+                    return
+                status = self.batches.status(batch_id)
+                if not status.finished:
+                    return
                 wait = 0 if status.status == BatchStatus.COMPLETED else RESUMABLE_ANCHOR_SECONDS
-                self.redis.zadd(keys.ANCHORS_TO_CLEAR, {batch_id: time.time() + wait})
+                pipe.multi()
+                pipe.srem(keys.SHEET_BATCHES, batch_id)
+                pipe.zadd(keys.ANCHORS_TO_CLEAR, {batch_id: time.time() + wait})
+                pipe.execute()
+            except redis.WatchError:
+                return
 
     def clear_due_anchors(self, now: float | None = None) -> int:
         """Delete the row anchors of finished batches that are due (ONE write per batch);
@@ -189,10 +274,13 @@ class WriteBack:
         token = token_for(self.redis, fields["owner"])
         if token is None and not self.settings.service_account_file:
             return False
+        if not self.pacing.take(fields["owner"]):
+            return False  # no room in the request budget now: the next sweep
         grid = SheetGrid(self.client_factory(token), fields["spreadsheet_id"],
                          retry={"attempts": 1})
         try:
-            grid.clear_batch_anchors(batch_id)
+            grid.clear_batch_anchors(batch_id, columns_too=not self._others_on(
+                fields["spreadsheet_id"], batch_id))
         except SheetAccessError as error:
             return error.status != 401
         except Exception as error:  # transient: the next sweep tries again
@@ -200,10 +288,28 @@ class WriteBack:
             return False
         return True
 
+    def _others_on(self, spreadsheet_id: str, batch_id: str) -> bool:
+        """Whether another batch still writes into, or may resume on, this spreadsheet (and so
+        needs its result columns' anchors). A batch started meanwhile finds its columns by
+        their headers (SheetGrid.result_columns)."""
+        others = {raw.decode() for raw in self.redis.smembers(keys.SHEET_BATCHES)}
+        others |= {raw.decode() for raw in self.redis.zrange(keys.ANCHORS_TO_CLEAR, 0, -1)}
+        others.discard(batch_id)
+        for other in others:
+            try:
+                if self.batches.fields(other).get("spreadsheet_id") == spreadsheet_id:
+                    return True
+            except BatchNotFound:
+                continue
+        return False
+
     def _back_off(self, spreadsheet_id: str, error: Exception) -> None:
+        """Wait before the next flush of this sheet: exponential, and never less than what a
+        429's Retry-After asks. Nobody sleeps: the sheet's turn is simply not taken."""
         failures = self.redis.incr(keys.flush(spreadsheet_id, "failures"))
         self.redis.expire(keys.flush(spreadsheet_id, "failures"), 3600)
         wait = min(MAX_BACKOFF_SECONDS, self.settings.flush_interval * 2 ** failures)
+        wait = max(wait, min(retry_after(error) or 0, RETRY_AFTER_CAP))
         self.redis.set(keys.flush(spreadsheet_id, "backoff"), 1, px=int(wait * 1000))
         log.warning("sheet write-back failed (%s); retrying in %.0f s",
                     type(error).__name__, wait)

@@ -90,6 +90,7 @@ MAGIC_SUFFIX = ", richly detailed, cinematic lighting, carefully composed"
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "latency": 0.0,  # seconds each generation takes (not applied to 4xx/5xx/429/dropped answers)
+    "latency_max": None,  # with it, each generation takes between latency and this, at random
     "rate_limit_fraction": 0.0,  # share of valid generate calls answered 429
     "rate_limit_every": 0,  # every k-th valid generate call answered 429 (0 = off)
     "retry_after": "1",  # Retry-After header on 429: seconds or an HTTP date; null = no header
@@ -140,6 +141,11 @@ class _State:
         if changes.get("reset") or changes.get("reset_stats"):
             self.reset_stats()
         return self.snapshot_config()
+
+    def generation_time(self) -> float:
+        low, high = self.config["latency"], self.config["latency_max"]
+        # Its own random source: the faults' sequence stays the same with or without spread.
+        return float(low) if high is None else random.uniform(float(low), float(high))
 
     def snapshot_config(self) -> dict[str, Any]:
         with self.lock:
@@ -513,7 +519,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._raise_fault(fault, openai)
         if self.state.config["unsafe_word"] and self.state.config["unsafe_word"] in prompt:
             raise self._refusal(openai)
-        time.sleep(float(self.state.config["latency"]))
+        time.sleep(self.state.generation_time())
         result = (self._openai_result(fields) if openai
                   else self._ideogram_result(endpoint, fields, seed, fault))
         # Count before answering: once the client has its answer, a test may reset the stats.

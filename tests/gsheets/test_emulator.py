@@ -141,6 +141,26 @@ def test_batch_update_by_data_filter_writes_anchored_row(server, ws):
     assert found.json()["matchedDeveloperMetadata"][0]["developerMetadata"]["metadataId"] == mid
 
 
+def test_batch_update_by_data_filter_as_documented(server, ws):
+    """Null values leave cells alone; values go to every range a filter matches; a filter that
+    matches nothing has no response; values wider than a matched range fail the request."""
+    ws.update([["keep", "keep"], ["keep", "keep"]], "A1")
+    for row in (0, 1):
+        _row_metadata(ws, row, key="both")
+    path = f"/v4/spreadsheets/{ws.spreadsheet.id}/values:batchUpdateByDataFilter"
+    lookup = lambda key: {"developerMetadataLookup": {"metadataKey": key}}  # noqa: E731
+    r = api(server, "POST", path, json={"valueInputOption": "USER_ENTERED", "data": [
+        {"dataFilter": lookup("both"), "values": [[None, "'=text", "=1+1"]]},
+        {"dataFilter": lookup("nothing"), "values": [["x"]]}]})
+    assert r.status_code == 200, r.text
+    assert [resp["dataFilter"] for resp in r.json()["responses"]] == [lookup("both")]
+    assert ws.get("A1:C2") == [["keep", "=text", "2"]] * 2  # the quote keeps text as text
+    too_wide = [[None] * (ws.col_count + 1)]
+    r = api(server, "POST", path, json={"valueInputOption": "RAW", "data": [
+        {"dataFilter": lookup("both"), "values": too_wide}]})
+    assert r.status_code == 400
+
+
 def test_write_quota_is_per_user(server):
     sid = server.state.create("quota").id
     path = f"/v4/spreadsheets/{sid}/values/A1?valueInputOption=RAW"

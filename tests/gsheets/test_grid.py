@@ -345,29 +345,57 @@ def test_results_follow_a_sort(env, gc):
     assert ws.cell(7, seed_col).value == "200"  # p2 is now the last row
 
 
+def test_one_request_per_write_follows_sorts_inserts_and_deletes(env, gc):
+    """With the result columns known, each write is ONE request, and every status still lands
+    on its own row after the person sorts, inserts and deletes rows between writes."""
+    ws, grid, _ = started_batch(gc, n=8)
+    columns = grid.result_columns()
+    batch_update(ws, {"sortRange": {
+        "range": {"sheetId": ws.id, "startRowIndex": 1, "endRowIndex": 9},
+        "sortSpecs": [{"dimensionIndex": 0, "sortOrder": "DESCENDING"}]}})
+    budget = Budget(env)
+    assert grid.write_results({"b1": {2: {"status": "done"}, 3: {"status": "failed"}}},
+                              columns) == set()
+    assert budget.used() == {"read": 0, "write": 1}
+    batch_update(ws, {"insertDimension": {"range": {"sheetId": ws.id, "dimension": "ROWS",
+                                                    "startIndex": 2, "endIndex": 4}}})
+    ws.delete_rows(ws.col_values(1).index("p5") + 1)
+    budget = Budget(env)
+    assert grid.write_results({"b1": {r: {"status": "generating"} for r in (4, 5, 6)}},
+                              columns) == {("b1", 5)}
+    assert budget.used() == {"read": 0, "write": 1}
+    assert statuses(ws) == {"p9": "queued", "p8": "queued", "p7": "queued", "p6": "generating",
+                            "p4": "generating", "p3": "failed", "p2": "done", "": ""}
+
+
 def test_result_values_raw_text_links_preview_and_budget(env, gc):
     ws, grid, _ = started_batch(gc, n=40)
     url = "https://img.example/a b\"1.png"
     values = {row: {"status": "done", "image_1": url, "image_2": None, "preview": url,
-                    "used_seed": "11, 12", "used_prompt": "=1+1", "error": None}
+                    "used_seed": "11, 12", "used_prompt": "=1+1", "error": "'quoted"}
               for row in range(2, 42)}
     budget = Budget(env)
-    assert grid.write_results({"b1": values}) == set()
-    assert budget.used() == {"read": 1, "write": 1}
+    columns = grid.result_columns()
+    assert budget.used() == {"read": 1, "write": 0}
+    budget = Budget(env)
+    assert grid.write_results({"b1": values}, columns) == set()
+    assert budget.used() == {"read": 0, "write": 1}  # 40 rows, one request
     header = ws.row_values(1)
     a1 = lambda name, row: gspread.utils.rowcol_to_a1(row, header.index(name) + 1)
     assert cell(env, ws, a1("used_prompt", 9))["userEnteredValue"] == {"stringValue": "=1+1"}
     assert ws.acell(a1("used_prompt", 9)).value == "=1+1"  # shown as typed, not computed
-    assert ws.acell(a1("used_seed", 9)).value == "11, 12"
+    assert ws.acell(a1("used_seed", 9)).value == "11, 12"  # text, not a number
+    assert ws.acell(a1("error", 9)).value == "'quoted"  # only our own quote is taken off
     preview = cell(env, ws, a1("preview", 9))["userEnteredValue"]
     assert preview == {"formulaValue": '=IMAGE("https://img.example/a b""1.png")'}
-    assert ws.acell(a1("preview", 9), value_render_option="FORMULA").value == \
-        preview["formulaValue"]
-    image = cell(env, ws, a1("image_1", 9))
-    assert image["userEnteredValue"] == {"stringValue": url}
-    assert image["userEnteredFormat"]["textFormat"]["link"] == {"uri": url}
-    # None clears a cell, link included.
-    grid.write_results({"b1": {9: {"image_1": None, "status": "failed"}}})
+    image = cell(env, ws, a1("image_1", 9))["userEnteredValue"]
+    assert image == {"formulaValue": '=HYPERLINK("https://img.example/a b""1.png", '
+                                     '"https://img.example/a b""1.png")'}
+    assert ws.acell(a1("image_1", 9)).value == "https://img.example/a b\"1.png"
+    # The person's own cells in those rows are untouched.
+    assert ws.row_values(9)[:2] == ["p9", "public"]
+    # "" clears a cell, its link included.
+    grid.write_results({"b1": {9: {"image_1": None, "status": "failed"}}}, columns)
     assert cell(env, ws, a1("image_1", 9)) == {}
     assert ws.acell(a1("status", 9)).value == "failed"
     budget = Budget(env)
@@ -383,6 +411,17 @@ def test_clear_batch_anchors(env, gc):
     metadata = env.state.spreadsheets[ws.spreadsheet.id].metadata.values()
     assert not any(m["metadataKey"].startswith("sheetbatch.row.") for m in metadata)
     assert grid.write_results({"b1": {2: {"status": "done"}}}) == {("b1", 2)}
+
+
+def test_without_column_anchors_the_headers_place_the_results(env, gc):
+    ws, grid, _ = started_batch(gc)
+    grid.clear_batch_anchors("b1", columns_too=True)
+    assert our_metadata(env, ws) == []
+    budget = Budget(env)
+    columns = grid.result_columns()
+    assert budget.used() == {"read": 2, "write": 0}  # the search, then the header row
+    header = ws.row_values(1)
+    assert columns == {name: header.index(name) for name in RESULT_COLUMNS}
 
 
 # --- retries and errors ---------------------------------------------------------------------

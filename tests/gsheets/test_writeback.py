@@ -10,13 +10,21 @@ from google.oauth2.credentials import Credentials
 
 from server.batches import keys
 from server.config import Settings
-from server.gsheets.contents import ROW_KEY
+from server.gsheets.contents import COLUMN_KEY, ROW_KEY
 from server.gsheets.endpoint import point_session_at
 from server.gsheets.tokens import store_token
 from server.services import Services
 from tests.conftest import wait_for
+from tests.sheets_emulator.server import EmulatorServer
 
 TOKEN, OWNER = "ya29.writeback-test", "alice@example.com"
+
+
+@pytest.fixture
+def emulator():
+    """One per test: each test's Sheets requests have the per-user quota to themselves."""
+    with EmulatorServer() as server:
+        yield server
 
 
 @pytest.fixture
@@ -61,6 +69,11 @@ def start(services, sheet) -> str:
 def row_anchors(emulator, sheet, batch_id: str) -> list[dict]:
     return [m for m in emulator.state.spreadsheets[sheet.spreadsheet.id].metadata.values()
             if m["metadataKey"] == ROW_KEY.format(batch_id=batch_id)]
+
+
+def our_metadata(emulator, sheet) -> list[dict]:
+    return [m for m in emulator.state.spreadsheets[sheet.spreadsheet.id].metadata.values()
+            if m["metadataKey"].startswith("sheetbatch.")]
 
 
 def test_the_batch_status_names_its_sheet(services, emulator):
@@ -109,6 +122,29 @@ def test_row_anchors_go_when_a_batch_completes(services, emulator):
     assert status_column(sheet) == ["done", "done"]
     assert services.sheets.writeback.clear_due_anchors() == 1
     assert row_anchors(emulator, sheet, batch_id) == []
+    assert our_metadata(emulator, sheet) == []  # the result columns' anchors went too
+
+    next_batch = start(services, sheet)  # anchors its rows and result columns again
+    make_image(services, next_batch, 3)
+    wait_for(lambda: services.sheets.writeback.flush_due()
+             or not redis.exists(keys.batch(next_batch, "dirty")), timeout=10,
+             what="the next batch's write-back")
+    assert status_column(sheet) == ["queued", "done"]
+
+
+def test_result_column_anchors_stay_while_another_batch_needs_them(services, emulator):
+    sheet = make_sheet(emulator)
+    store_token(services.batches.redis, OWNER, TOKEN, 600)
+    first, second = start(services, sheet), start(services, sheet)
+    for row in (2, 3):
+        make_image(services, first, row)
+    redis = services.batches.redis
+    wait_for(lambda: services.sheets.writeback.flush_due()
+             or redis.zscore(keys.ANCHORS_TO_CLEAR, first), timeout=10,
+             what="the first batch to leave write-back")
+    assert services.sheets.writeback.clear_due_anchors() == 1
+    assert {m["metadataKey"] for m in our_metadata(emulator, sheet)} == {
+        COLUMN_KEY, ROW_KEY.format(batch_id=second)}
 
 
 def test_row_anchors_of_a_resumable_batch_are_swept_a_day_later(services, emulator):
@@ -167,3 +203,75 @@ def test_rows_wait_for_a_token_then_land(services, emulator):
     assert values[0]["used_seed"] == 7 and values[0]["used_prompt"] == "used"
     assert values[0]["image_1"].startswith("http://sheetbatch.test/images/")
     assert values[1]["image_1"] == ""
+
+
+# --- one request per flush, one budget for every process ------------------------------------
+def write_back_requests(emulator, since: int) -> list[str]:
+    return [entry["path"].rsplit("/", 1)[-1] for entry in emulator.log[since:]
+            if "values:batchUpdateByDataFilter" in entry["path"]
+            or "developerMetadata:search" in entry["path"]]
+
+
+def test_each_flush_is_one_request(services, emulator):
+    sheet = make_sheet(emulator)
+    batch_id = start(services, sheet)
+    store_token(services.batches.redis, OWNER, TOKEN, 600)
+    writeback, redis = services.sheets.writeback, services.batches.redis
+    mark = len(emulator.log)
+    make_image(services, batch_id, 2)
+    wait_for(lambda: writeback.flush_due() or not redis.exists(keys.batch(batch_id, "dirty")),
+             timeout=10, what="the first flush")
+    assert status_column(sheet) == ["done", "queued"]
+    assert write_back_requests(emulator, mark) == ["values:batchUpdateByDataFilter"]
+    # The person sorts the rows (p3 first): the next status still lands on its own row.
+    sheet.spreadsheet.batch_update({"requests": [{"sortRange": {
+        "range": {"sheetId": sheet.id, "startRowIndex": 1, "endRowIndex": 3},
+        "sortSpecs": [{"dimensionIndex": 0, "sortOrder": "ASCENDING"}]}}]})
+    assert sheet.col_values(1)[1:] == ["a boat", "a kite"]
+    mark = len(emulator.log)
+    make_image(services, batch_id, 3)
+    wait_for(lambda: writeback.flush_due() or not redis.exists(keys.batch(batch_id, "dirty")),
+             timeout=10, what="the second flush")
+    assert status_column(sheet) == ["done", "done"]
+    assert write_back_requests(emulator, mark) == ["values:batchUpdateByDataFilter"]
+    assert sheet.get_all_records()[0]["image_1"].startswith("http://sheetbatch.test/images/")
+
+
+def test_all_processes_keep_to_one_request_budget(redis_server, services, emulator, tmp_path):
+    """Two processes' write-back (two Services on one Redis), three sheets, a budget of 2 a
+    minute: two sheets are written, the third waits for room in the budget, its rows kept."""
+    settings = Settings(redis_url=redis_server.url, data_dir=tmp_path, secret_key="s",
+                        flush_interval=0.2, google_api_url=emulator.url,
+                        sheets_requests_per_minute=2)
+    processes = [Services(settings).sheets.writeback, Services(settings).sheets.writeback]
+    store_token(services.batches.redis, OWNER, TOKEN, 600)
+    sheets = [make_sheet(emulator) for _ in range(3)]
+    batch_ids = [start(services, sheet) for sheet in sheets]
+    assert processes[0].pacing.interval(3, 3) == 90.0  # 3 sheets share 2 requests a minute
+    mark = len(emulator.log)
+    for batch_id in batch_ids:
+        make_image(services, batch_id, 2)
+    redis = services.batches.redis
+    wait_for(lambda: [p.flush_due() for p in processes]
+             and sum(not redis.exists(keys.batch(b, "dirty")) for b in batch_ids) == 2,
+             timeout=10, what="two sheets written")
+    for process in processes:
+        process.flush_due()
+    assert len(write_back_requests(emulator, mark)) == 2
+    assert sum(redis.exists(keys.batch(b, "dirty")) for b in batch_ids) == 1
+    assert sorted(status_column(s)[0] for s in sheets) == ["done", "done", "queued"]
+
+
+def test_a_429_is_honoured_for_its_retry_after_without_sleeping(services, emulator):
+    sheet = make_sheet(emulator)
+    batch_id = start(services, sheet)
+    store_token(services.batches.redis, OWNER, TOKEN, 600)
+    make_image(services, batch_id, 2)
+    emulator.inject(status=429, count=1, path_contains="batchUpdateByDataFilter", retry_after=30)
+    services.sheets.writeback.flush_due()  # returns at once: nobody sleeps 30 s
+    redis = services.batches.redis
+    backoff = redis.pttl(keys.flush(sheet.spreadsheet.id, "backoff"))
+    assert 25_000 < backoff <= 30_000  # not the 0.4 s its own back-off would have been
+    assert redis.smembers(keys.batch(batch_id, "dirty")) == {b"2"}
+    services.sheets.writeback.flush_due()
+    assert status_column(sheet) == ["queued", "queued"]

@@ -71,7 +71,9 @@ def _handle(emu, call, quota, described=False):
         return _json(result)
     except ApiError as e:
         status = e.code
-        return _json(e.body(), e.code)
+        answer = _json(e.body(), e.code)
+        answer.headers.update(e.headers)
+        return answer
     finally:
         emu.record(method=request.method, path=request.path, query=request.query_string.decode(),
                    args=request.args.to_dict(flat=False), body=_logged_body(), token=token,

@@ -39,17 +39,31 @@ class Emulator:
             self._usage.clear()
             self.latency = 0.0
 
-    def inject(self, status=500, count=1, path_contains=None, message=None):
+    def inject(self, status=500, count=1, path_contains=None, message=None, retry_after=None,
+               seconds=None):
+        """Answer the next `count` requests (or all of them for `seconds`) with `status`,
+        with a Retry-After header when `retry_after` is given."""
+        until = time.time() + seconds if seconds is not None else None
         with self._lock:
             self._rules.append({"status": status, "left": count, "path": path_contains,
-                                "message": message})
+                                "message": message, "retry_after": retry_after,
+                                "until": until})
 
     def take_injected(self, path):
         with self._lock:
             for rule in self._rules:
-                if rule["left"] > 0 and (rule["path"] is None or rule["path"] in path):
+                if rule["path"] is not None and rule["path"] not in path:
+                    continue
+                if rule["until"] is not None:
+                    if time.time() >= rule["until"]:
+                        continue
+                elif rule["left"] <= 0:
+                    continue
+                else:
                     rule["left"] -= 1
-                    return ApiError(rule["status"], rule["message"])
+                headers = ({"Retry-After": str(rule["retry_after"])}
+                           if rule["retry_after"] is not None else None)
+                return ApiError(rule["status"], rule["message"], headers=headers)
         return None
 
     def charge_quota(self, token, kind):

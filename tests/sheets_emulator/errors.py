@@ -23,9 +23,10 @@ DEFAULT_MESSAGES = {
 
 
 class ApiError(Exception):
-    def __init__(self, code, message=None, details=None):
+    def __init__(self, code, message=None, details=None, headers=None):
         super().__init__(message)
         self.code = code
+        self.headers = headers or {}
         self.message = message if message is not None else DEFAULT_MESSAGES.get(code, "Error")
         self.details = details
 

@@ -36,9 +36,17 @@ class _Eval:
         self.lookup = lookup
 
     def run(self, expr):
-        py = _REF.sub(lambda m: f'_ref("{m.group(0)}")', expr.replace("&", "+").replace("^", "**"))
-        py = re.sub(r'(?i)\b(TRUE|FALSE)\b', lambda m: m.group(1).capitalize(), py)
+        # String literals ("" is a quote inside one) are kept apart from the rewriting of
+        # operators and cell references around them.
+        parts = re.split(r'("(?:[^"]|"")*")', expr)
+        py = "".join(repr(part[1:-1].replace('""', '"')) if i % 2 else self._code(part)
+                     for i, part in enumerate(parts))
         return self._node(ast.parse(py, mode="eval").body)
+
+    @staticmethod
+    def _code(text):
+        py = _REF.sub(lambda m: f'_ref("{m.group(0)}")', text.replace("&", "+").replace("^", "**"))
+        return re.sub(r'(?i)\b(TRUE|FALSE)\b', lambda m: m.group(1).capitalize(), py)
 
     def _node(self, n):
         if isinstance(n, ast.Constant):

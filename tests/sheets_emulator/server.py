@@ -66,8 +66,9 @@ class EmulatorServer:
         e.quota_window = window if window is not None else e.quota_window
         e.quotas_enabled = enabled if enabled is not None else e.quotas_enabled
 
-    def inject(self, status=500, count=1, path_contains=None, message=None):
-        self.emulator.inject(status, count, path_contains, message)
+    def inject(self, status=500, count=1, path_contains=None, message=None, retry_after=None,
+               seconds=None):
+        self.emulator.inject(status, count, path_contains, message, retry_after, seconds)
 
     def set_latency(self, seconds):
         self.emulator.latency = seconds

@@ -189,15 +189,17 @@ def batch_update(ss, body, by_filter=False, resolve_filter=None):
 
 
 def _update_by_filter(ss, item, params, field, resolve_filter):
+    """Google: "If more than one range is matched by the specified DataFilter the specified
+    values are applied to all of those ranges"; a filter that matches nothing has no response."""
     data_filter = item.get("dataFilter") or {}
     targets = resolve_filter(ss, data_filter)
     if not targets:
         return None
-    sheet, r0, c0, r1, c1 = targets[0]
     rows = _orient(check_values(item.get("values"), field), item.get("majorDimension") or "ROWS")
-    text = a1.format_range(sheet.title, r0, c0, r1, c1)
-    resp = _write_block(ss, sheet, r0, c0, r1, c1, False, rows, params["valueInputOption"],
-                        params, text)
+    for sheet, r0, c0, r1, c1 in targets:
+        text = a1.format_range(sheet.title, r0, c0, r1, c1)
+        resp = _write_block(ss, sheet, r0, c0, r1, c1, False, rows, params["valueInputOption"],
+                            params, text)
     resp["dataFilter"] = data_filter
     return resp
 
