@@ -7,7 +7,9 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import httpx
 import pytest
@@ -162,12 +164,13 @@ def backend_env(worker_env, emulator, google):
                 SHEETBATCH_FLUSH_INTERVAL="1")
 
 
-@pytest.fixture
-def backend(backend_env):
-    """`sheetbatch serve` (gunicorn) on a free port; yields its base URL."""
+@contextmanager
+def serving(env: dict[str, str], output=subprocess.DEVNULL) -> Iterator[str]:
+    """`sheetbatch serve` (gunicorn) on a free port, its output to `output`; yields its URL and
+    checks on the way out that stopping it stopped its gunicorn too."""
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port)],
-                               env=backend_env, cwd=ROOT, stderr=subprocess.DEVNULL)
+                               env=env, cwd=ROOT, stdout=output, stderr=output)
     url = f"http://127.0.0.1:{port}"
 
     def healthy():
@@ -182,8 +185,25 @@ def backend(backend_env):
     finally:
         process.terminate()
         process.wait(timeout=20)
-    # Stopping `sheetbatch serve` must stop its gunicorn too, not leave it serving.
     wait_for(lambda: not healthy(), timeout=20, what="gunicorn to stop with sheetbatch serve")
+
+
+@pytest.fixture
+def backend(backend_env):
+    """`sheetbatch serve` on a free port; yields its base URL."""
+    with serving(backend_env) as url:
+        yield url
+
+
+@pytest.fixture
+def client(app):
+    """Flask's test client of the module's `app`."""
+    return app.test_client()
+
+
+@pytest.fixture
+def services(app):
+    return app.extensions["sheetbatch"]
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 
 from server.config import Settings
@@ -17,26 +16,6 @@ from server.generation.providers import (
     make_provider,
 )
 from server.sheet.request import ImageRequest
-from tests.conftest import wait_for
-from tests.fakes import FakeImageAPI
-
-
-@pytest.fixture(scope="module")
-def fake():
-    with FakeImageAPI() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def fresh(fake):
-    wait_for(lambda: fake.stats()["in_flight"] == 0, timeout=5, what="earlier requests to end")
-    fake.reset()
-
-
-@pytest.fixture(scope="module")
-def client():
-    with httpx.Client() as shared:
-        yield shared
 
 
 def legacy(fake, client, **image_request):

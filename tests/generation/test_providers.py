@@ -12,7 +12,6 @@ from pathlib import Path
 
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from PIL import Image
 
@@ -32,25 +31,6 @@ from tests.fakes import FakeImageAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def fake():
-    with FakeImageAPI() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def fresh(fake):
-    # A request an earlier test gave up on (timeouts) may still be generating: let it finish.
-    wait_for(lambda: fake.stats()["in_flight"] == 0, timeout=5, what="earlier requests to end")
-    fake.reset()
-
-
-@pytest.fixture(scope="module")
-def client():
-    with httpx.Client() as shared:
-        yield shared
 
 
 def settings_for(fake: FakeImageAPI, **overrides) -> Settings:

@@ -4,8 +4,6 @@ that cannot be decoded, so Flask logs "Exception on /thumbs/<link>" with its tra
 token, signed link or provider key may appear anywhere in what it logged."""
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import httpx
 import pytest
@@ -14,7 +12,7 @@ from server.config import Settings
 from server.services import Services
 from server.sheet.request import ImageRequest
 from server.storage import batch_storage
-from tests.conftest import ROOT, free_port, wait_for
+from tests.conftest import serving, wait_for
 from tests.security import hostile_files
 
 ALICE = "alice@example.com"
@@ -22,24 +20,10 @@ ALICE = "alice@example.com"
 
 @pytest.fixture
 def logged_backend(backend_env, tmp_path):
-    """`sheetbatch serve` whose stderr (gunicorn's error log, Flask's log) goes to a file."""
-    port, log_path = free_port(), tmp_path / "serve.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port)],
-                                   env=backend_env, cwd=ROOT, stderr=log, stdout=log)
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy():
-        try:
-            return httpx.get(f"{url}/api/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-    try:
-        wait_for(healthy, timeout=30, what="sheetbatch serve to answer")
+    """`sheetbatch serve` whose output (gunicorn's error log, Flask's log) goes to a file."""
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log, serving(backend_env, log) as url:
         yield url, log_path
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def test_no_secret_or_signed_link_reaches_the_log(logged_backend, backend_env, google, tmp_path):

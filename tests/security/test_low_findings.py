@@ -18,11 +18,6 @@ BATCH_PARTS = ("req", "state", "img", "reaps", "dirty", "jobs")
 
 
 @pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
 def alice(google) -> dict:
     return {"Authorization": f"Bearer {google.identity_token(ALICE)}"}
 

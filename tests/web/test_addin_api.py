@@ -27,16 +27,6 @@ def app(redis_server, redis_conn, google, emulator, tmp_path):
 
 
 @pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def services(app):
-    return app.extensions["sheetbatch"]
-
-
-@pytest.fixture
 def alice(google) -> dict:
     """As the add-in calls: identity token, plus the OAuth token for the sheet."""
     return {"Authorization": f"Bearer {google.identity_token(ALICE)}",

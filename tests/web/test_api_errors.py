@@ -99,16 +99,6 @@ def app(redis_server, redis_conn, google, tmp_path):
 
 
 @pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def services(app):
-    return app.extensions["sheetbatch"]
-
-
-@pytest.fixture
 def alice(google) -> dict:
     """Alice signed in with an identity token (the add-in's usual way); no Sheets access token."""
     return {"Authorization": f"Bearer {google.identity_token(ALICE)}"}
