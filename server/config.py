@@ -80,6 +80,12 @@ class Settings:
     retention_days: float = 0.0  # delete batches older than this; 0 keeps them forever
 
     @property
+    def stop_grace_seconds(self) -> float:
+        """How long a stop waits for a worker to finish the paid call it is in (the call's own
+        timeout and a margin to store the image) before the worker is killed."""
+        return self.provider_timeout + 30
+
+    @property
     def single_user_mode(self) -> bool:
         """One local person, no sign-in: only when nobody else can reach the server."""
         if self.single_user in ("on", "off"):

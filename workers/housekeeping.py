@@ -8,6 +8,8 @@ import logging
 import threading
 import time
 
+import redis
+
 from server.batches import keys
 from server.batches.lifecycle import delete_expired
 from server.services import Services
@@ -19,6 +21,7 @@ REAP_EVERY_SECONDS = 5.0
 SETTLE_EVERY_SECONDS = 1.0
 RETENTION_EVERY_SECONDS = 600.0
 ANCHORS_EVERY_SECONDS = 5.0
+REDIS_BACKOFF_MAX_SECONDS = 60.0
 
 
 class Housekeeper:
@@ -58,8 +61,15 @@ class Housekeeper:
                     self.services.writeback.register(batch_id)
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.wait(TICK_SECONDS):
+        wait = TICK_SECONDS
+        while not stop.wait(wait):
             try:
                 self.tick(time.monotonic())
-            except Exception:  # housekeeping must outlive a Redis or Sheets hiccup
+                wait = TICK_SECONDS
+            except (redis.ConnectionError, redis.TimeoutError) as error:
+                # One line per back-off step while Redis is away, not a traceback per tick.
+                wait = min(REDIS_BACKOFF_MAX_SECONDS, max(1.0, wait * 2))
+                log.warning("housekeeping: Redis is not answering (%s); trying again in %.0f s",
+                            error, wait)
+            except Exception:  # housekeeping must outlive a Sheets hiccup or a bad record
                 log.exception("housekeeping pass failed")

@@ -15,8 +15,11 @@ import subprocess
 import sys
 import threading
 
+import redis
+
 from server import logs
-from server.cli.children import start_child
+from server.cli.children import start_child, stop_children
+from server.config import Settings
 from server.generation.maker import worker_name
 from server.services import connect
 from workers.housekeeping import Housekeeper
@@ -24,6 +27,7 @@ from workers.jobs import worker_services
 from workers.worker import BatchWorker
 
 SUPERVISE_EVERY_SECONDS = 1.0
+EXIT_REDIS_GONE = 3
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,10 @@ def run_one_worker(redis_url: str) -> None:
         BatchWorker(connection, services.image_maker.accounts, services.batches.queue,
                     name=worker_name(settings)).work(
             logging_level="WARNING")  # RQ's per-job lines would lack our context
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        # Stopped while Redis was away: RQ's own goodbye (its worker record) cannot be written.
+        log.warning("worker %s stopped without Redis (%s)", os.getpid(), error)
+        sys.exit(EXIT_REDIS_GONE)
     finally:
         stop.set()
 
@@ -69,8 +77,4 @@ def run_workers(redis_url: str, count: int) -> None:
                                 child.returncode)
                     children[position] = _spawn(redis_url)
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            child.wait()
+        stop_children(children, Settings.from_env().stop_grace_seconds)

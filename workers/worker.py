@@ -52,6 +52,16 @@ class BatchWorker(SimpleWorker):
         finally:
             self._busy = False
 
+    def subscribe(self):
+        """No pub/sub thread. RQ listens for its worker commands (shutdown, kill horse, stop job)
+        on a thread that blocks up to 60 s in one read, and joins it on shutdown: with redis-py
+        8.2.0 that join has no timeout, so a SIGTERM could take a minute. We send none of those
+        commands (a batch stops through its own control state, a worker through signals), so the
+        thread is not started at all, whatever the library versions do."""
+
+    def unsubscribe(self):
+        """Nothing to stop: see `subscribe`."""
+
     def request_stop(self, signum, frame):
         # RQ's own handler reads and writes Redis from inside the signal handler, that is from
         # inside whatever the job is doing — an HTTP call to a paid API. If Redis is gone that

@@ -39,6 +39,11 @@ def unsaved(place: str, row: int, index: int) -> str:
     return f"sb:unsaved:{place}:{row}:{index}"
 
 
+def unsaved_pattern(place: str) -> str:
+    """Matches every `unsaved` hash of one storage folder."""
+    return f"sb:unsaved:{place}:*"
+
+
 def batch_queue(account: str, batch_id: str) -> str:
     """The RQ queue (name) of one batch's jobs; workers serve only their accounts' batches."""
     return f"sheetbatch:{account}:{batch_id}"

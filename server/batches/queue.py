@@ -55,8 +55,11 @@ class BatchQueue:
             if job is not None and job.get_status(refresh=False) == "queued":
                 try:
                     job.cancel()
-                except InvalidJobOperation:
-                    pass  # cancelled meanwhile by another stop of the same batch
+                except (InvalidJobOperation, ValueError):
+                    # Cancelled meanwhile by another stop of the same batch, or taken by a worker
+                    # between the two lines (RQ then raises ValueError: "Execution … not found");
+                    # either way the claim in Redis decides, and a stopped batch claims nothing.
+                    pass
         self.redis.delete(keys.batch(batch_id, "jobs"))
 
     def retire(self, account: str, batch_id: str) -> None:

@@ -400,5 +400,9 @@ class Batches:
         return {name.decode(): value if name == b"data" else json.loads(value)
                 for name, value in raw.items()}
 
+    def count_unsaved(self, place: str) -> int:
+        """How many paid images wait here to be stored in that folder."""
+        return sum(1 for _ in self.redis.scan_iter(match=keys.unsaved_pattern(place)))
+
     def drop_unsaved(self, place: str, row: int, index: int) -> None:
         self.redis.delete(keys.unsaved(place, row, index))

@@ -170,8 +170,8 @@ def run_command(file: Path, out: Path, sheet: str | None, provider: str | None, 
     except RunError as error:
         fail(str(error), error.exit_code)
     except KeyboardInterrupt:
-        fail("Stopped at once: images that were being made may be lost. Run the same command "
-             "again to finish.", 130)
+        # Only before the batch starts (from then on a signal asks for the clean stop).
+        fail("Stopped; nothing more was generated. Run the same command again to finish.", 130)
     counts = result.status.counts
     console.print(f"Batch {result.status.status}: {counts['done']} of {counts['total']} rows "
                   f"done, {counts['failed']} failed, {counts['stopped']} stopped. Results in "
@@ -216,6 +216,8 @@ def serve_command(host: str | None, port: int | None) -> None:
     bind = f"{host or bind_host}:{port or bind_port}"
     with redis_url(settings) as url:
         wait_for_redis(url)
+        # One plain line a person reads first; the JSON lines after it are for log collectors.
+        click.echo(f"sheetbatch is serving: open {browser_url(settings, bind)} (Ctrl-C stops it)")
         announce("web", settings, url, listening=f"http://{bind}",
                  public_url=settings.public_url, trusted_proxies=settings.trusted_proxies,
                  processes=settings.web_processes, threads=settings.web_threads)
@@ -227,6 +229,17 @@ def serve_command(host: str | None, port: int | None) -> None:
 
 
 main.add_command(admin)
+
+
+def browser_url(settings: Settings, bind: str) -> str:
+    """Where a person opens the web app: the public address, else the bound one (an address
+    that listens everywhere is opened as this machine's own)."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/") + "/"
+    host, _, port = bind.rpartition(":")
+    if host in ("0.0.0.0", "", "::", "[::]"):
+        host = "127.0.0.1"
+    return f"http://{host}:{port}/"
 
 
 def run_until_signalled(command: list[str], env: dict[str, str]) -> int:

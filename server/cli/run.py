@@ -7,6 +7,7 @@ is missing, failed (for a reason worth retrying) or changed; images already made
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import getpass
 import hashlib
@@ -37,16 +38,19 @@ from rich.progress import (
 from server.batches.launcher import OverBudget, Settled
 from server.batches.status import BatchProgress
 from server.batches.store import Batches, BatchNotFound
-from server.cli.children import start_child
+from server.cli.children import start_child, stop_children
 from server.cli.embedded_redis import redis_url
 from server.config import Settings
 from server.files.check import CheckedFile
 from server.files.workbook import WorkbookGrid
+from server.generation.breaker import CircuitBreaker
+from server.generation.maker import storage_place
 from server.money.cost import is_free
 from server.services import Services
 from server.sheet.results import FILE_RESULT_COLUMNS, result_cells, result_positions
 from server.sheet.statuses import RowStatus
 from server.storage import LocalStorage
+from server.storage.records import StorageUnavailable
 from server.storage.zipper import write_zip
 
 IMAGES_FOLDER = "images"
@@ -91,29 +95,52 @@ class RunResult:
 
 
 def run_batch(checked: CheckedFile, options: RunOptions, settings: Settings) -> RunResult:
-    options.out.mkdir(parents=True, exist_ok=True)
-    state = run_state_folder(settings, options.out)
-    with run_lock(state / "run.lock", options.out), redis_url(settings, state / "redis") as url:
-        services = Services(settings, url)
-        try:
-            batch_id = start(services, checked, options, state / "run.json")
-            with worker_processes(url, options.workers, settings, state / "workers.log"):
-                status = watch(services.batches, batch_id)
-        except (redis.ConnectionError, redis.TimeoutError) as error:
-            raise RunError(f"Lost the connection to Redis ({error}). Every image already made is "
-                           f"kept in {options.out / IMAGES_FOLDER}; run the same command again "
-                           "to finish.", EXIT_LOST) from None
-    paused = status.fields.get("paused")
+    made_out = not options.out.exists()
+    launched = False
+    try:
+        options.out.mkdir(parents=True, exist_ok=True)
+        state = run_state_folder(settings, options.out)
+        with out_lock(options.out), redis_url(settings, state / "redis") as url:
+            services = Services(settings, url)
+            try:
+                planned = plan(services, checked, options, state / "run.json")
+                # From here on Ctrl-C (SIGTERM, SIGHUP) asks for the clean stop.
+                with stop_signals() as stop:
+                    if stop.asked.is_set():
+                        raise RunError("Stopped before starting; nothing was generated.", 130)
+                    batch_id = launch(services, checked, options, planned, state / "run.json")
+                    launched = True
+                    with stopping_on(stop.asked, services.batches, batch_id), \
+                            worker_processes(url, options.workers, settings,
+                                             state / "workers.log", stop.hurry):
+                        status = watch(services, batch_id, stop)
+            except (redis.ConnectionError, redis.TimeoutError) as error:
+                raise RunError(f"Lost the connection to Redis ({error}). Every image already "
+                               f"made is kept in {options.out / IMAGES_FOLDER}; run the same "
+                               "command again to finish.", EXIT_LOST) from None
+            paused = status.fields.get("paused")
+            if paused:
+                paused = storage_report(services, status, options.out, settings)
+    finally:
+        if made_out and not launched:
+            _remove_if_empty(options.out)  # a refused run leaves nothing behind
     try:
         write_outputs(checked, status, options.out)
     except RunError as error:
-        raise RunError(f"{paused} {error}" if paused else str(error), error.exit_code) from None
+        raise RunError(paused or str(error), error.exit_code) from None
     return RunResult(status, paused)
 
 
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # something is in it (or it is gone): keep it
+
+
 def run_state_folder(settings: Settings, out: Path) -> Path:
-    """Where runs into `out` keep their Redis, lock and last batch: in the data folder, not on
-    the output's disk (a full or read-only output must not take the batch state with it)."""
+    """Where runs into `out` keep their Redis and last batch: in the data folder, not on the
+    output's disk (a full or read-only output must not take the batch state with it)."""
     where = str(out.resolve())
     folder = settings.data_dir / "runs" / hashlib.sha256(where.encode()).hexdigest()[:16]
     folder.mkdir(parents=True, exist_ok=True)
@@ -122,25 +149,40 @@ def run_state_folder(settings: Settings, out: Path) -> Path:
 
 
 @contextmanager
-def run_lock(path: Path, out: Path) -> Iterator[None]:
-    """One run per output folder at a time (the lock dies with its process)."""
-    with open(path, "a+") as handle:
+def out_lock(out: Path) -> Iterator[None]:
+    """One run per output folder at a time, whatever data folder each uses: the lock is taken
+    on the folder itself (it dies with its process, and needs nothing written into it)."""
+    handle = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
-            raise RunError(f"Another sheetbatch run (process {handle.read().strip() or '?'}) is "
-                           f"writing into {out}; wait for it to end or choose another --out.",
-                           2) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
+            holder = _lock_holder(handle)
+            raise RunError(f"Another sheetbatch run (process {holder or '?'}) is writing into "
+                           f"{out}; wait for it to end or choose another --out.", 2) from None
         yield
+    finally:
+        os.close(handle)
 
 
-def start(services: Services, checked: CheckedFile, options: RunOptions, state_file: Path) -> str:
-    """Plan against what the folder already holds, say what it will do and cost, then start."""
+def _lock_holder(handle: int) -> int | None:
+    """The process holding the lock on this open folder, as the kernel lists it."""
+    info = os.fstat(handle)
+    inode = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    try:
+        for line in Path("/proc/locks").read_text().splitlines():
+            fields = line.split()
+            if len(fields) > 5 and fields[1] == "FLOCK" and fields[5] == inode:
+                return int(fields[4])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def plan(services: Services, checked: CheckedFile, options: RunOptions,
+         state_file: Path) -> RunPlan:
+    """Plan against what the folder already holds, say what it will do and cost, and have the
+    spending confirmed."""
     previous = _previous_batch(state_file)
     _retire(services, previous)
     plan = plan_run(services.batches, checked, options, previous)
@@ -148,6 +190,11 @@ def start(services: Services, checked: CheckedFile, options: RunOptions, state_f
                                            plan.settled)["estimate"]["cost"]
     describe_plan(plan, options, checked.report.currency)
     check_spending(plan, options, checked.report.currency)
+    return plan
+
+
+def launch(services: Services, checked: CheckedFile, options: RunOptions, plan: RunPlan,
+           state_file: Path) -> str:
     try:
         batch_id = services.launcher.launch(
             checked.report, _owner(), options.provider, checked.path.name, settled=plan.settled,
@@ -170,6 +217,9 @@ def plan_run(batches: Batches, checked: CheckedFile, options: RunOptions,
             fingerprint = request.fingerprint(index, options.provider)
             stored = storage.find(IMAGES_FOLDER, row, index)
             failure = failures.get((row, index))
+            if stored is None or stored.fingerprint != fingerprint:
+                # Made for these very settings by an earlier run (an edit undone): reuse it.
+                stored = storage.reuse(IMAGES_FOLDER, row, index, fingerprint) or stored
             if stored is not None and stored.fingerprint == fingerprint:
                 plan.settled[(row, index)] = (RowStatus.DONE, stored.result())
             elif failure and failure[0] == fingerprint and not (
@@ -245,27 +295,32 @@ def describe_plan(plan: RunPlan, options: RunOptions, currency: str) -> None:
 
 
 def check_spending(plan: RunPlan, options: RunOptions, currency: str) -> None:
-    """A paid run asks before it spends (unless --yes) and never above --max-cost."""
+    """A paid run asks before it spends, unless --yes or a --max-cost ceiling it stays under
+    says yes already; never above --max-cost."""
     if is_free(options.provider) or not plan.to_make:
         return
-    if options.max_cost is not None and plan.cost > options.max_cost + 1e-9:
-        raise RunError(f"This run would cost {currency} {plan.cost:.2f}, more than --max-cost "
-                       f"{options.max_cost:.2f}; nothing was generated.", 1)
+    if options.max_cost is not None:
+        if plan.cost > options.max_cost + 1e-9:
+            raise RunError(f"This run would cost {currency} {plan.cost:.2f}, more than --max-cost "
+                           f"{options.max_cost:.2f}; nothing was generated.", 1)
+        return
     if options.yes:
         return
     if options.confirm is None:
         raise RunError(f"This run will cost {currency} {plan.cost:.2f}. Run it again with --yes "
-                       "to confirm (or --max-cost to set a ceiling).", 1)
+                       f"to confirm, or with --max-cost {plan.cost:.2f} (or more) as a ceiling.",
+                       1)
     if not options.confirm(f"Spend {currency} {plan.cost:.2f}?"):
         raise RunError("Nothing was generated.", 1)
 
 
 @contextmanager
-def worker_processes(url: str, count: int, settings: Settings,
-                     log: Path) -> Iterator[subprocess.Popen]:
+def worker_processes(url: str, count: int, settings: Settings, log: Path,
+                     hurry: threading.Event) -> Iterator[subprocess.Popen]:
     """`sheetbatch worker -n COUNT`, dying with this process; stopped in order on the way out
-    (each worker finishes the image it is making, so nothing paid is thrown away). Their log
-    goes to `log`: the terminal shows only the run's own lines."""
+    (each worker finishes the image it is making, so nothing paid is thrown away) unless the
+    person asked twice (`hurry`). Their log goes to `log`: the terminal shows only the run's
+    own lines."""
     env = dict(os.environ, REDIS_URL=url)
     # The progress bar tells the person how it goes; a line per image would bury it.
     env.setdefault("SHEETBATCH_LOG_LEVEL", "WARNING")
@@ -275,31 +330,33 @@ def worker_processes(url: str, count: int, settings: Settings,
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=settings.provider_timeout + 30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        # A little longer than the supervisor gives its own workers, so it can end them itself.
+        stop_children([process], settings.stop_grace_seconds + 5, hurry)
+
+
+@dataclass
+class StopRequest:
+    asked: threading.Event = field(default_factory=threading.Event)  # the first signal
+    hurry: threading.Event = field(default_factory=threading.Event)  # a second: don't wait
 
 
 @contextmanager
-def stop_signals() -> Iterator[threading.Event]:
-    """Ctrl-C, SIGTERM or SIGHUP (the terminal closed) ask for a clean stop; a second one quits
-    at once. Installed explicitly, so it works even when started with SIGINT ignored."""
-    requested = threading.Event()
+def stop_signals() -> Iterator[StopRequest]:
+    """Ctrl-C, SIGTERM or SIGHUP (the terminal closed) ask for a clean stop; a second one stops
+    without waiting for the images in progress (the results are still written). The handler
+    only sets flags: raising from it could land anywhere, mid-write included. Installed
+    explicitly, so it works even when started with SIGINT ignored."""
+    request = StopRequest()
 
     def handle(signum, frame) -> None:
         if signum == signal.SIGHUP:
             _quiet()  # no terminal to write to any more
-        if requested.is_set():
-            raise KeyboardInterrupt
-        requested.set()
+        (request.hurry if request.asked.is_set() else request.asked).set()
 
     signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     previous = {signum: signal.signal(signum, handle) for signum in signals}
     try:
-        yield requested
+        yield request
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -315,26 +372,86 @@ def _quiet() -> None:
         os.dup2(devnull, stream.fileno())
 
 
-def watch(batches: Batches, batch_id: str) -> BatchProgress:
-    """Show progress until the batch settles; a stop request stops it and keeps what is made."""
+@contextmanager
+def stopping_on(requested: threading.Event, batches: Batches, batch_id: str) -> Iterator[None]:
+    """Stop the batch in Redis the moment a stop is requested (not at the next progress poll):
+    every worker checks right before each paid call, so nothing starts after the signal."""
+    done = threading.Event()
+
+    def stop_when_asked() -> None:
+        while not done.is_set():
+            if requested.wait(0.05):
+                try:
+                    batches.stop(batch_id)
+                except redis.RedisError:
+                    pass  # the watch loop meets the same Redis and says so
+                return
+
+    stopper = threading.Thread(target=stop_when_asked, daemon=True)
+    stopper.start()
+    try:
+        yield
+    finally:
+        done.set()
+        stopper.join(timeout=5)
+
+
+def watch(services: Services, batch_id: str, stop: StopRequest) -> BatchProgress:
+    """Show progress until the batch settles (with the provider's outage, if any), or until a
+    second stop request says not to wait for the images in progress."""
+    batches = services.batches
     status = batches.status(batch_id)
-    stopping = False
-    with stop_signals() as stop_requested, Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("images"), TimeElapsedColumn(), console=console) as progress:
+    breaker = CircuitBreaker(services.redis, status.fields["account"],
+                             services.settings.provider_timeout)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("images"), TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("Generating", total=status.images["total"])
-        while not status.finished:
-            time.sleep(POLL_SECONDS)
-            if stop_requested.is_set() and not stopping:
-                stopping = True
-                progress.update(task, description="Stopping (images in progress finish)")
-                batches.stop(batch_id)
+        while not status.finished and not stop.hurry.is_set():
+            stop.hurry.wait(POLL_SECONDS)
             status = batches.status(batch_id)
-            if status.fields.get("paused") and not stopping:
-                stopping = True
-                progress.update(task, description="Paused (images in progress finish)")
-            progress.update(task, completed=status.images["done"] + status.images["failed"])
+            progress.update(task, description=_describe(status, breaker, stop.asked),
+                            completed=status.images["done"] + status.images["failed"])
     return status
+
+
+def _describe(status: BatchProgress, breaker: CircuitBreaker,
+              stop_requested: threading.Event) -> str:
+    """The progress line's words: what is happening now, in the person's terms."""
+    if stop_requested.is_set():
+        return "Stopping (images in progress finish)"
+    if status.fields.get("paused"):
+        return "Paused (images in progress finish)"
+    outage = breaker.outage()
+    if outage is not None:
+        return outage.describe(status.fields["provider"])
+    return "Generating"
+
+
+def storage_report(services: Services, status: BatchProgress, out: Path,
+                   settings: Settings) -> str:
+    """Why the batch paused for storage, what is where, and what to do for that fault."""
+    images = out / IMAGES_FOLDER
+    stored = len(LocalStorage(out).list(IMAGES_FOLDER)) if images.is_dir() else 0
+    waiting = services.batches.count_unsaved(storage_place(status.fields))
+    where = f"{stored} image(s) are in {images}"
+    if waiting:
+        where += (f"; {waiting} more were paid for and wait in the run's Redis (in "
+                  f"{settings.data_dir}) until the next run stores them, free of charge")
+    return f"{storage_fault(images, settings.min_free_bytes)} {where}."
+
+
+def storage_fault(folder: Path, min_free: int) -> str:
+    """The fault with a folder, in words, with what to do about it."""
+    try:
+        LocalStorage(folder.parent).check_room(folder.name, min_free)
+    except StorageUnavailable as error:
+        code = error.errno
+        if code in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return (f"{folder} cannot be written ({os.strerror(code)}): make it writable (or "
+                    "choose another --out) and run the same command again.")
+        return (f"The disk of {folder} is full (less than {min_free // 2**20} MB free): free "
+                "space and run the same command again.")
+    return "Storage failed for a while and works again: run the same command again to finish."
 
 
 def write_outputs(checked: CheckedFile, status: BatchProgress, out: Path) -> Path:

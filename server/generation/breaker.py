@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Iterator
 
 import redis
@@ -19,6 +20,7 @@ FIRST_OPEN_SECONDS = 2.0
 MAX_OPEN_SECONDS = 30.0
 WAIT_FOR_PROBE_SECONDS = 1.0
 FORGET_AFTER_SECONDS = 2 * MAX_OPEN_SECONDS
+REASON_MAX = 200
 
 
 @contextmanager
@@ -58,9 +60,11 @@ class CircuitBreaker:
                 pipe.delete(self.probe_key)
                 pipe.execute()
 
-    def failed(self) -> None:
+    def failed(self, reason: str = "") -> None:
         with _after_a_call():
             failures = self.redis.hincrby(self.key, "failures", 1)
+            if reason:
+                self.redis.hset(self.key, "reason", reason[:REASON_MAX])
             if failures >= FAILURES_TO_OPEN:
                 opened = self.redis.hincrby(self.key, "opened", 1)
                 seconds = min(MAX_OPEN_SECONDS, FIRST_OPEN_SECONDS * 2 ** (opened - 1))
@@ -69,5 +73,22 @@ class CircuitBreaker:
             self.redis.expire(self.key, int(FORGET_AFTER_SECONDS))
             self.redis.delete(self.probe_key)
 
-    def is_open(self) -> bool:
-        return int(self.redis.hget(self.key, "failures") or 0) >= FAILURES_TO_OPEN
+    def outage(self) -> Outage | None:
+        """What a person watching should know while calls fail: the last reason, and how long
+        until the next try while the breaker is open (None when calls go through)."""
+        state = self.redis.hgetall(self.key)
+        if not state:
+            return None
+        retry_in = max(0.0, float(state.get(b"open_until", 0)) - time.time())
+        return Outage(state.get(b"reason", b"").decode(), retry_in)
+
+
+@dataclass(frozen=True)
+class Outage:
+    reason: str
+    retry_in: float  # seconds until the next call; 0 while the calls are being retried
+
+    def describe(self, provider: str) -> str:
+        when = f"retrying in {self.retry_in:.0f} s" if self.retry_in >= 1 else "retrying"
+        return f"{provider} is not answering ({self.reason}); {when}" if self.reason else \
+            f"{provider} is not answering; {when}"

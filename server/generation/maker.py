@@ -114,7 +114,7 @@ class ImageMaker:
         stored = storage.find(key, row, index)
         if stored is not None and stored.fingerprint == fingerprint:
             return RowStatus.DONE, stored.result()
-        place = _place(fields)
+        place = storage_place(fields)
         try:
             image = self._paid_image(fields, storage, key, request, fingerprint, row, index)
         except PermanentProviderError as error:
@@ -144,7 +144,7 @@ class ImageMaker:
     def _paid_image(self, fields, storage, key, request: ImageRequest, fingerprint: str,
                     row: int, index: int) -> GeneratedImage:
         """An image already paid for but not stored, or a new one: storage is checked first."""
-        unsaved = self.batches.unsaved(_place(fields), row, index)
+        unsaved = self.batches.unsaved(storage_place(fields), row, index)
         if unsaved is not None and unsaved.pop("fingerprint") == fingerprint:
             return GeneratedImage(**unsaved)
         storage.check_room(key, self.settings.min_free_bytes)
@@ -169,12 +169,13 @@ class ImageMaker:
                 self._sleep_unless_stopped(fields["id"], min(wait, STOP_CHECK_SECONDS * 2))
             try:
                 with limit.slot():
+                    self._check_wanted(fields["id"])  # a stop while we waited for the slot
                     image = provider.generate(request, seed)
             except ImageNotFetched:
                 breaker.succeeded()  # the API answered; only the download failed
                 raise
             except TransientProviderError as error:
-                breaker.failed()
+                breaker.failed(self.scrubbed(error.reason))
                 first_failure, last_error = first_failure or time.monotonic(), error
                 self._give_up_after_deadline(error, first_failure)
                 self._sleep_unless_stopped(fields["id"], retry_delay(
@@ -206,9 +207,13 @@ class ImageMaker:
         """Wait, checking that the batch is still wanted: nothing is paid after a stop."""
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
-            if self.batches.control(batch_id) != "active":
-                raise BatchStopped()
+            self._check_wanted(batch_id)
             time.sleep(min(STOP_CHECK_SECONDS, left))
+        self._check_wanted(batch_id)
+
+    def _check_wanted(self, batch_id: str) -> None:
+        """Raise BatchStopped once the batch was stopped or paused: checked right before every
+        paid call, so a stop pays for nothing that had not started."""
         if self.batches.control(batch_id) != "active":
             raise BatchStopped()
 
@@ -247,7 +252,7 @@ def _unsaved(image: GeneratedImage, fingerprint: str) -> dict:
             "fingerprint": fingerprint}
 
 
-def _place(fields: dict[str, str]) -> str:
+def storage_place(fields: dict[str, str]) -> str:
     """Names the storage folder a batch's images go to (a rerun into it shares it)."""
     where = f"{fields.get('storage_root', '')}|{fields['storage_key']}"
     return hashlib.sha256(where.encode()).hexdigest()[:16]

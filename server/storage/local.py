@@ -15,7 +15,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
 
-from server.storage.names import check_batch_id, check_name, extension_for, image_name
+from server.storage.names import (
+    check_batch_id,
+    check_fingerprint,
+    check_name,
+    extension_for,
+    image_name,
+)
 from server.storage.records import StorageUnavailable, StoredImage, _from_meta, _meta_record
 
 
@@ -66,6 +72,8 @@ class LocalStorage:
                 existing = self.find(batch_id, row, index)
                 if existing is not None and existing.fingerprint == fingerprint:
                     return existing  # first complete save wins; never replace a paid image
+                if existing is not None:
+                    self._keep(batch_id, existing)  # paid for: an undone edit reuses it
                 os.replace(meta_tmp, meta_path)
                 os.replace(image_tmp, self.path(batch_id, name))
                 if existing is not None and existing.name != name:
@@ -74,6 +82,39 @@ class LocalStorage:
             for leftover in (image_tmp, meta_tmp):
                 leftover.unlink(missing_ok=True)
         return _from_meta(batch_id, meta, len(data))
+
+    def reuse(self, batch_id: str, row: int, index: int, fingerprint: str) -> StoredImage | None:
+        """Put a kept image of exactly these settings (`fingerprint`) back into the slot
+        (row, index), or None when none was ever kept: editing a prompt and undoing the edit
+        pays for nothing."""
+        kept = self._kept_dir(batch_id)
+        try:
+            meta = json.loads((kept / f"{check_fingerprint(fingerprint)}.json").read_bytes())
+            data = (kept / check_name(meta["file"])).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return self.save(batch_id, row, index, meta["source_prompt"], data, seed=meta["seed"],
+                         used_prompt=meta["prompt"], media_type=meta["media_type"],
+                         preview=meta["preview"], fingerprint=fingerprint,
+                         dimensions=meta.get("dimensions"))
+
+    def _keep(self, batch_id: str, image: StoredImage) -> None:
+        """A replaced image stays, by fingerprint, in the hidden `.kept/` folder (a hard link:
+        no copy of its bytes); the ZIP and the listing never see it."""
+        if not image.fingerprint:
+            return
+        kept = self._kept_dir(batch_id)
+        kept.mkdir(exist_ok=True)
+        file = f"{check_fingerprint(image.fingerprint)}.{image.name.rsplit('.', 1)[-1]}"
+        target = kept / file
+        target.unlink(missing_ok=True)
+        os.link(self.path(batch_id, image.name), target)
+        meta = json.loads(self._meta_path(batch_id, image.row, image.index).read_bytes())
+        record = self._write_temp(kept, json.dumps(meta | {"file": file}).encode())
+        os.replace(record, kept / f"{image.fingerprint}.json")
+
+    def _kept_dir(self, batch_id: str) -> Path:
+        return self.batch_dir(batch_id) / ".kept"
 
     def check_room(self, batch_id: str, min_free: int) -> None:
         """Refuse before a paid call when the folder cannot be written or is nearly full."""

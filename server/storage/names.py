@@ -9,7 +9,6 @@ _BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 
 
-
 def slugify(text: str, max_len: int = SLUG_MAX) -> str:
     """ASCII, lowercase, dash-separated; "image" when nothing printable is left."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
@@ -41,6 +40,13 @@ def check_batch_id(batch_id: str) -> str:
     if not isinstance(batch_id, str) or not _BATCH_ID.fullmatch(batch_id):
         raise ValueError(f"batch id must be 1-128 of A-Z a-z 0-9 _ -, got {batch_id!r}")
     return batch_id
+
+
+def check_fingerprint(fingerprint: str) -> str:
+    """A fingerprint names files of kept images: hex only (sheet.request makes it)."""
+    if not isinstance(fingerprint, str) or not re.fullmatch(r"[0-9a-f]{8,64}", fingerprint):
+        raise ValueError(f"not a fingerprint: {fingerprint!r}")
+    return fingerprint
 
 
 def check_name(name: str) -> str:

@@ -26,12 +26,18 @@ class StoredImage:
 
 
 class StorageUnavailable(Exception):
-    """Storage cannot take an image now (full, read-only, gone); the text says so in one line."""
+    """Storage cannot take an image now (full, read-only, gone); the text says so in one line,
+    `errno` which fault it was (None: below the free-space reserve)."""
+
+    def __init__(self, message: str, errno: int | None = None):
+        super().__init__(message)
+        self.errno = errno
 
     @classmethod
     def explain(cls, error: OSError) -> "StorageUnavailable":
         return cls(f"Images cannot be stored ({error.strerror or error}). The batch is paused: "
-                   "nothing more is paid for until storage works again and it is resumed.")
+                   "nothing more is paid for until storage works again and it is resumed.",
+                   error.errno)
 
 
 def _meta_record(name: str, row: int, index: int, seed: int | None, used_prompt: str,

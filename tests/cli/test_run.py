@@ -150,7 +150,7 @@ def test_a_rerun_retries_rows_an_outage_failed_but_not_refusals(worker_env, imag
 
 
 def test_one_run_per_output_folder(worker_env, image_api, tmp_path):
-    image_api.configure(latency=0.5)
+    image_api.configure(latency=3)  # the first run is still busy when the second starts
     sheet, out = kite_sheet(tmp_path, rows=8), tmp_path / "out"
     first = subprocess.Popen([SHEETBATCH, "run", str(sheet), "--out", str(out), "--yes"],
                              env=worker_env, cwd=ROOT, stdout=subprocess.PIPE,
