@@ -57,7 +57,7 @@ function insertTemplateFromMenu() {
   var spreadsheet = SpreadsheetApp.getActiveSpreadsheet();
   try {
     var sheet = insertTemplate();
-    spreadsheet.toast('Fill in one row per prompt, then use Batch images → Validate sheet.',
+    spreadsheet.toast('Fill in one row per prompt, then choose Validate sheet in this add-on\'s menu (Extensions).',
       'Template "' + sheet.title + '" added', 8);
   } catch (error) {
     SpreadsheetApp.getUi().alert('Could not insert the template: ' + error.message);
