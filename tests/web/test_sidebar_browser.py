@@ -46,6 +46,7 @@ from server.sheet.validation import Report, validate  # noqa: E402
 
 SPREADSHEET_ID = "sheet-under-test"
 POLL_MS = 16000  # Sidebar.html's POLL_MIN_MS: the sidebar looks again at most this often
+SIDEBAR_SIZE = {"width": 300, "height": 600}  # Apps Script's sidebar: 300 px wide, about 600 tall
 SETTLED = set(FINISHED)
 DOCS = ROOT / "docs"
 GOOGLE_CSS = "https://ssl.gstatic.com/docs/script/css/add-ons1.css"
@@ -353,7 +354,7 @@ def open_sidebar(browser, base_url):
     contexts, errors = [], []
 
     def opener(sheet_id=0, **params):
-        context = browser.new_context(viewport={"width": 300, "height": 900})
+        context = browser.new_context(viewport=SIDEBAR_SIZE)
         contexts.append(context)
         # No network here: Google's add-on CSS is answered as unreachable at once.
         context.route(GOOGLE_CSS, lambda route: route.abort())
@@ -410,6 +411,8 @@ def test_validate_lists_problems_and_a_click_selects_the_cell(open_sidebar, stan
     assert "Visibility must be one of" in errors[0]
     warnings = page.locator("#warnings .problem").all_inner_texts()
     assert warnings[0].startswith("C3") and "16:09:00" in warnings[0]
+    assert not page.locator("#first-row").is_visible(), "the preview starts collapsed"
+    page.click("#first-row-block summary")
     preview = dict(zip(page.locator("#first-row th").all_inner_texts(),
                        page.locator("#first-row td").all_inner_texts()))
     assert preview["prompt"] == "a red fox in snow" and preview["aspect_ratio"] == "16:9"
@@ -633,8 +636,16 @@ def test_a_waiting_batch_says_so_and_its_polls_carry_the_token(open_sidebar, sta
 
 # ---- the same sidebar against the real backend -----------------------------------------------
 def state_shot(page, state: str) -> None:
-    """A screenshot of one state of the sidebar, for the READMEs (docs/sidebar-<state>.png)."""
-    page.screenshot(path=str(DOCS / f"sidebar-{state}.png"), full_page=True)
+    """What the person sees of one state of the sidebar, at its real size (300 × 600), for the
+    READMEs (docs/sidebar-<state>.png)."""
+    page.wait_for_timeout(600)  # let the bar's width transition finish
+    page.screenshot(path=str(DOCS / f"sidebar-{state}.png"))
+
+
+def in_view(page, selector: str) -> bool:
+    """The element is wholly inside the sidebar's visible 600 px."""
+    return page.locator(selector).evaluate(
+        "e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }")
 
 
 def proxy_to(backend_url: str):
@@ -687,7 +698,7 @@ class TestRealBackend:
         workers.start(2)
 
         image_api.configure(latency=3)  # slow enough to see it running, and to stop it
-        page = open_sidebar(sheet_id=sheet.id, spreadsheet_id=spreadsheet.id,
+        page = open_sidebar(sheet_id=sheet.id, spreadsheet_id=spreadsheet.id, sheet_title=sheet.title,
                             id_token=google.identity_token(email), access_token=access)
         assert page.locator("#columns dt").all_text_contents()[:len(schema.COLUMN_NAMES)] == \
             list(schema.COLUMN_NAMES)
@@ -695,6 +706,8 @@ class TestRealBackend:
         page.click("#validate")
         page.wait_for_selector("#errors li, #message.error:not(:has-text('problem'))")
         assert page.locator("#errors li").count(), page.locator("#message").inner_text()
+        assert page.locator("#report .card #sheet-name").inner_text() == sheet.title
+        assert page.locator("#context strong").inner_text() == sheet.title
         assert [t.split()[0] for t in page.locator("#errors .problem").all_inner_texts()] == ["B5"]
         assert page.locator("#warnings .problem").first.inner_text().startswith("C3")
         state_shot(page, "problems")
@@ -713,22 +726,24 @@ class TestRealBackend:
         assert page.locator("#est-images").inner_text() == "5"
         state_shot(page, "ready-with-cost")
         page.click("#start")
-        page.wait_for_function("['Queued', 'Running'].includes("
-                               "document.getElementById('batch-status').textContent)")
+        poll_until(page, "document.getElementById('bar').getAttribute('aria-valuenow') !== '0'",
+                   timeout=60)
+        assert page.locator("#batch-status").inner_text() == "Running"
+        assert in_view(page, "#progress .card"), "progress is above the fold while a batch runs"
         state_shot(page, "running")
         page.click("#stop")
-        page.wait_for_function("document.getElementById('batch-status').textContent === 'Stopped'",
-                               timeout=60000)
+        poll_until(page, batch_status_is("Stopped"), timeout=60)
         assert page.locator("#resume").is_visible()
+        assert page.locator("#message").get_attribute("class") == "notice", "stopped is no error"
+        assert in_view(page, "#progress .card")
         state_shot(page, "stopped")
         image_api.configure(latency=0.3)
         page.click("#resume")
-        page.wait_for_function("document.getElementById('batch-status').textContent === 'Completed'",
-                               timeout=90000)
+        poll_until(page, batch_status_is("Completed"), timeout=90)
         assert page.locator("#progress-text").inner_text() == "5 of 5 images finished."
-        assert page.locator("#row-counts [data-count='done'] b").inner_text() == "5"
+        assert page.locator("#row-counts").inner_text().split() == ["5", "rows:", "5", "done"]
         assert gas(page, "toasts")[-1]["message"].startswith("Batch complete")
-        page.wait_for_timeout(600)  # let the bar's width transition finish
+        assert in_view(page, "#progress .card")
         state_shot(page, "done")
         wait_for(lambda: [row[5] for row in sheet.get_values("A2:F6")] == ["done"] * 5,
                  timeout=30, interval=2, what="every status in the sheet")
