@@ -11,10 +11,7 @@
  * it). Nothing here logs a token, and nothing here knows the sheet's columns or statuses: they
  * come from GET /api/config.
  *
- * Scopes (appsscript.json): `spreadsheets` (the backend forwards the access token to the Sheets
- * REST API, which has no `currentonly`), `script.container.ui` (menu, sidebar),
- * `script.external_request` (UrlFetchApp), `script.scriptapp` (the hourly token trigger),
- * `openid` + `userinfo.email` (without them getIdentityToken() is null).
+ * Scopes: appsscript.json's, each with its reason in README.md (Scopes).
  */
 
 var MENU_TITLE = 'Batch images';
