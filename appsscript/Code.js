@@ -11,10 +11,7 @@
  * it). Nothing here logs a token, and nothing here knows the sheet's columns or statuses: they
  * come from GET /api/config.
  *
- * Scopes (appsscript.json): `spreadsheets` (the backend forwards the access token to the Sheets
- * REST API, which has no `currentonly`), `script.container.ui` (menu, sidebar),
- * `script.external_request` (UrlFetchApp), `script.scriptapp` (the hourly token trigger),
- * `openid` + `userinfo.email` (without them getIdentityToken() is null).
+ * Scopes: appsscript.json's, each with its reason in README.md (Scopes).
  */
 
 var MENU_TITLE = 'Batch images';
@@ -57,7 +54,7 @@ function insertTemplateFromMenu() {
   var spreadsheet = SpreadsheetApp.getActiveSpreadsheet();
   try {
     var sheet = insertTemplate();
-    spreadsheet.toast('Fill in one row per prompt, then use Batch images → Validate sheet.',
+    spreadsheet.toast('Fill in one row per prompt, then choose Validate sheet in this add-on\'s menu (Extensions).',
       'Template "' + sheet.title + '" added', 8);
   } catch (error) {
     SpreadsheetApp.getUi().alert('Could not insert the template: ' + error.message);
@@ -103,16 +100,34 @@ function backendUrl_() {
 }
 
 function authHeaders_() {
+  return {
+    Authorization: 'Bearer ' + identityToken_(),
+    'X-Google-Access-Token': ScriptApp.getOAuthToken()
+  };
+}
+
+function identityToken_() {
   var identity = ScriptApp.getIdentityToken();
   if (!identity) {
     // Apps Script returns null without the openid scope: never send "Bearer null".
     throw new Error('Google gave this add-on no identity token: its manifest (appsscript.json) ' +
       'must ask for the "openid" and "userinfo.email" scopes. Ask whoever installed it.');
   }
-  return {
-    Authorization: 'Bearer ' + identity,
-    'X-Google-Access-Token': ScriptApp.getOAuthToken()
-  };
+  return identity;
+}
+
+/**
+ * Setup helper, run from the Apps Script editor (choose it in the toolbar's function list, then
+ * Run): logs the OAuth client id that this script's identity tokens name as their audience —
+ * the value the backend's GOOGLE_CLIENT_ID must list. It belongs to the script's Cloud project,
+ * so it changes when the script moves to another project. Fetches nothing.
+ */
+function showClientId() {
+  var payload = identityToken_().split('.')[1] || '';
+  while (payload.length % 4) payload += '='; // JWTs drop the base64 padding
+  var claims = JSON.parse(Utilities.newBlob(Utilities.base64DecodeWebSafe(payload)).getDataAsString());
+  Logger.log('GOOGLE_CLIENT_ID=' + claims.aud);
+  return claims.aud;
 }
 
 /**

@@ -6,6 +6,7 @@
 //    only), a fixed deadline (about 60 s: a scripted answer that takes longer throws), and the
 //    daily quota of URL fetches (20,000 for a consumer account);
 //  - ScriptApp.getIdentityToken() is null unless the manifest asks for `openid`;
+//  - Utilities.base64DecodeWebSafe() refuses text that is not whole base64 (padding included);
 //  - in AuthMode.NONE (onOpen before the add-on is authorised) properties, fetches and tokens
 //    are refused;
 //  - time-driven triggers of an add-on run at most hourly.
@@ -116,6 +117,12 @@ class FakeProperties {
   deleteProperty(key) { delete this.values[key]; return this; }
 }
 
+/** An identity token shaped as Google's: base64url JSON parts without padding. */
+function jwt(claims) {
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'RS256', typ: 'JWT' })}.${part(claims)}.signature`;
+}
+
 /** Loads Code.js into a new context. `responses` is a list of fakeResponse()s or a function. */
 function loadCode(options = {}) {
   const spreadsheet = new FakeSpreadsheet();
@@ -161,7 +168,8 @@ function loadCode(options = {}) {
       getOAuthToken: () => { authorised('ScriptApp.getOAuthToken'); return 'access-token-abc'; },
       getIdentityToken: () => {
         authorised('ScriptApp.getIdentityToken');
-        return manifest.oauthScopes.includes('openid') ? 'header.identity-token-xyz.signature' : null;
+        if (!manifest.oauthScopes.includes('openid')) return null;
+        return options.identityClaims ? jwt(options.identityClaims) : 'header.identity-token-xyz.signature';
       },
       getProjectTriggers: () => triggers.triggers.slice(),
       newTrigger: (handler) => { authorised('ScriptApp.newTrigger'); return triggers.builder(handler); },
@@ -169,6 +177,17 @@ function loadCode(options = {}) {
       AuthMode: { NONE: 'NONE', LIMITED: 'LIMITED', FULL: 'FULL' }
     },
     HtmlService: { createHtmlOutputFromFile: (file) => new FakeHtmlOutput(file) },
+    Utilities: {
+      base64DecodeWebSafe(encoded) {
+        if (!/^[A-Za-z0-9_-]*={0,2}$/.test(encoded) || encoded.length % 4) {
+          throw new Error('Exception: Could not decode string.');
+        }
+        return [...Buffer.from(encoded, 'base64url')].map((byte) => (byte > 127 ? byte - 256 : byte));
+      },
+      newBlob: (bytes) => ({
+        getDataAsString: () => Buffer.from(bytes.map((byte) => byte & 255)).toString('utf8')
+      })
+    },
     PropertiesService: {
       getScriptProperties: properties(scriptProperties, 'PropertiesService.getScriptProperties'),
       getUserProperties: properties(userProperties, 'PropertiesService.getUserProperties')

@@ -50,10 +50,11 @@ test('every server function the sidebar runs exists in Code.js', () => {
     assert.equal(typeof gs[name], 'function', `Code.js has no function ${name}()`);
     assert.ok(!name.endsWith('_'), `${name} is private (trailing underscore) and cannot be called`);
   }
-  for (const name of ['api', 'getContext', 'selectCell', 'refreshToken', 'insertTemplate',
-    'keepTokenFresh', 'notify']) {
+  for (const name of ['api', 'getContext', 'selectCell', 'insertTemplate', 'keepTokenFresh', 'notify']) {
     assert.ok(called.has(name), `the sidebar never calls ${name}()`);
   }
+  // Every api() call carries the access token; a separate refresh would only spend quota.
+  assert.ok(!called.has('refreshToken'), 'the sidebar spends no fetch on refreshToken()');
 });
 
 test('the sidebar is one self-contained file that works in the Apps Script sandbox', () => {
@@ -77,9 +78,7 @@ test('statuses, counts and what Fix repairs come from the backend, not from the 
   assert.match(script, /w\.fixable === true/);
 });
 
-test('the sidebar polls the compact progress, backing off from 5 s to 30 s', () => {
-  assert.match(script, /POLL_FAST_MS = 5000/);
-  assert.match(script, /POLL_IDLE_MAX_MS = 30000/);
+test('the sidebar polls the compact progress (how often: polling.test.js)', () => {
   assert.match(script, /'\/progress'/);
   assert.doesNotMatch(script, /api\('GET', '\/api\/batches\/' \+ encodeURIComponent\(id\)\)/,
     'the full status (every row) is never polled');

@@ -45,6 +45,8 @@ from server.sheet.statuses import COUNT_NAMES, FINISHED, BatchStatus, RowStatus 
 from server.sheet.validation import Report, validate  # noqa: E402
 
 SPREADSHEET_ID = "sheet-under-test"
+POLL_MS = 16000  # Sidebar.html's POLL_MIN_MS: the sidebar looks again at most this often
+SIDEBAR_SIZE = {"width": 300, "height": 600}  # Apps Script's sidebar: 300 px wide, about 600 tall
 SETTLED = set(FINISHED)
 DOCS = ROOT / "docs"
 GOOGLE_CSS = "https://ssl.gstatic.com/docs/script/css/add-ons1.css"
@@ -352,12 +354,13 @@ def open_sidebar(browser, base_url):
     contexts, errors = [], []
 
     def opener(sheet_id=0, **params):
-        context = browser.new_context(viewport={"width": 300, "height": 900})
+        context = browser.new_context(viewport=SIDEBAR_SIZE)
         contexts.append(context)
         # No network here: Google's add-on CSS is answered as unreachable at once.
         context.route(GOOGLE_CSS, lambda route: route.abort())
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
+        page.clock.install()  # time flows as usual; poll_until moves it on a poll at a time
         query = urlencode({"spreadsheet_id": SPREADSHEET_ID, "sheet_id": sheet_id} | params)
         page.goto(f"{base_url}/sidebar.html?{query}")
         page.wait_for_function("document.getElementById('validate').disabled === false")
@@ -371,6 +374,20 @@ def open_sidebar(browser, base_url):
 
 def gas(page, key):
     return page.evaluate(f"window.__gas.{key}")
+
+
+def batch_status_is(*statuses: str) -> str:
+    return f"{list(statuses)}.includes(document.getElementById('batch-status').textContent)"
+
+
+def poll_until(page, condition: str, timeout: float = 30) -> None:
+    """Moves the page's clock on a poll at a time until `condition` (JavaScript) holds: the
+    sidebar polls at most every 16 s, and a test need not wait that long for real."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(condition):
+        assert time.monotonic() < deadline, f"still not {condition}"
+        page.clock.fast_forward(POLL_MS)
+        page.wait_for_timeout(100)  # the poll's round trip; the loop checks again either way
 
 
 # ---- the tests -------------------------------------------------------------------------------
@@ -394,6 +411,8 @@ def test_validate_lists_problems_and_a_click_selects_the_cell(open_sidebar, stan
     assert "Visibility must be one of" in errors[0]
     warnings = page.locator("#warnings .problem").all_inner_texts()
     assert warnings[0].startswith("C3") and "16:09:00" in warnings[0]
+    assert not page.locator("#first-row").is_visible(), "the preview starts collapsed"
+    page.click("#first-row-block summary")
     preview = dict(zip(page.locator("#first-row th").all_inner_texts(),
                        page.locator("#first-row td").all_inner_texts()))
     assert preview["prompt"] == "a red fox in snow" and preview["aspect_ratio"] == "16:9"
@@ -459,8 +478,7 @@ def test_generate_start_progress_retry_and_download(open_sidebar, stand_in):
     assert sent == {"spreadsheet_id": SPREADSHEET_ID, "sheet_id": 7, "provider": "preview",
                     "confirm": True}
 
-    page.wait_for_function("document.getElementById('batch-status').textContent === 'Completed with errors'",
-                           timeout=30000)
+    poll_until(page, batch_status_is("Completed with errors"))
     assert page.locator("#bar").get_attribute("aria-valuenow") == "100"
     assert page.locator("#progress-text").inner_text() == "7 of 7 images finished (1 failed)."
     assert page.locator("#row-counts [data-count='done'] b").inner_text() == "3"
@@ -484,14 +502,23 @@ def test_generate_start_progress_retry_and_download(open_sidebar, stand_in):
     popup.value.close()
 
     page.click("#retry")
-    page.wait_for_function("document.getElementById('batch-status').textContent === 'Completed'",
-                           timeout=30000)
+    poll_until(page, batch_status_is("Completed"))
     assert page.locator("#progress-text").inner_text() == "7 of 7 images finished."
     assert "Batch complete" in page.locator("#message").inner_text()
     assert gas(page, "maxInFlight") <= 3
-    assert gas(page, "tokenRefreshes") >= 1  # after retry
+    assert gas(page, "tokenRefreshes") == 0  # every poll carries the access token already
     polls = [r for r in stand_in.requests if r["path"] == "/api/batches/b1/progress"]
     assert all(r["auth"] and r["access"] for r in polls)
+
+
+def set_hidden(page, hidden: bool) -> None:
+    """The tab hidden or shown again, as the browser tells the page."""
+    page.evaluate("""hidden => {
+        Object.defineProperty(document, 'hidden', {configurable: true, get: () => hidden});
+        Object.defineProperty(document, 'visibilityState', {configurable: true,
+                                                             get: () => hidden ? 'hidden' : 'visible'});
+        document.dispatchEvent(new Event('visibilitychange'));
+    }""", hidden)
 
 
 def test_stop_resume_and_polling_pauses_while_hidden(open_sidebar, stand_in):
@@ -500,36 +527,29 @@ def test_stop_resume_and_polling_pauses_while_hidden(open_sidebar, stand_in):
     page.click("#generate")
     page.wait_for_function("document.getElementById('start').disabled === false")
     page.click("#start")
-    page.wait_for_function("document.getElementById('batch-status').textContent === 'Running'")
-    page.wait_for_function("document.getElementById('bar').getAttribute('aria-valuenow') !== '0'")
-    page.wait_for_timeout(500)
-    page.locator("#progress").screenshot(path="/tmp/sidebar-running.png")
+    poll_until(page, "document.getElementById('bar').getAttribute('aria-valuenow') !== '0'")
+    assert page.locator("#batch-status").inner_text() == "Running"
     page.click("#stop")
-    page.wait_for_function("document.getElementById('batch-status').textContent === 'Stopped'")
+    page.wait_for_function(batch_status_is("Stopped"))
     assert page.locator("#resume").is_visible() and not page.locator("#stop").is_visible()
-    stopped_at = len([r for r in stand_in.requests if r["path"] == "/api/batches/b1/progress"])
-    time.sleep(2.5)
-    assert len([r for r in stand_in.requests if r["path"] == "/api/batches/b1/progress"]) == stopped_at, \
-        "a settled batch is not polled"
+    stopped_at = polls_of(stand_in)
+    for _ in range(4):
+        page.clock.fast_forward(POLL_MS)
+    page.wait_for_timeout(300)
+    assert polls_of(stand_in) == stopped_at, "a settled batch is not polled"
 
     page.click("#resume")
-    page.wait_for_function("document.getElementById('batch-status').textContent === 'Running'")
-    page.evaluate("""() => {
-        Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});
-        document.dispatchEvent(new Event('visibilitychange'));
-    }""")
-    time.sleep(0.5)
-    hidden_at = len([r for r in stand_in.requests if r["path"] == "/api/batches/b1/progress"])
-    time.sleep(4.5)
-    assert len([r for r in stand_in.requests if r["path"] == "/api/batches/b1/progress"]) == hidden_at, \
-        "no polling while the sidebar is hidden"
+    page.wait_for_function(batch_status_is("Running"))
+    set_hidden(page, True)
+    hidden_at = polls_of(stand_in)
+    for _ in range(4):
+        page.clock.fast_forward(POLL_MS)
+    page.wait_for_timeout(300)
+    assert polls_of(stand_in) == hidden_at, "no polling while the sidebar is hidden"
     stand_in.step = 3
-    page.evaluate("""() => {
-        Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});
-        document.dispatchEvent(new Event('visibilitychange'));
-    }""")
-    page.wait_for_function("document.getElementById('batch-status').textContent.startsWith('Completed')",
-                           timeout=60000)
+    set_hidden(page, False)
+    wait_for(lambda: polls_of(stand_in) == hidden_at + 1, timeout=10, what="a poll once shown")
+    poll_until(page, "document.getElementById('batch-status').textContent.startsWith('Completed')")
     assert page.locator("#bar").get_attribute("aria-valuenow") == "100"
 
 
@@ -562,43 +582,37 @@ def polls_of(stand_in, batch_id="b1"):
     return len([r for r in stand_in.requests if r["path"] == f"/api/batches/{batch_id}/progress"])
 
 
-def test_polling_backs_off_while_nothing_changes(open_sidebar, stand_in, browser, base_url):
-    """5 s while rows change, doubling up to 30 s while they do not (Playwright's clock: the
-    page's timers run on a fake clock the test moves)."""
+def test_polling_backs_off_while_nothing_changes(open_sidebar, stand_in):
+    """16 s while the batch changes, doubling up to 60 s while it does not (Playwright's clock:
+    the page's timers run on a fake clock the test moves). The hour this makes, in every kind
+    of progress: appsscript/tests/polling.test.js."""
     stand_in.step = 1
-    context = browser.new_context(viewport={"width": 300, "height": 900})
-    context.route(GOOGLE_CSS, lambda route: route.abort())
-    page = context.new_page()
-    page.clock.install()
-    page.goto(f"{base_url}/sidebar.html?" + urlencode({"spreadsheet_id": SPREADSHEET_ID,
-                                                        "sheet_id": 7}))
-    page.wait_for_function("document.getElementById('validate').disabled === false")
+    page = open_sidebar(sheet_id=7)
     page.click("#generate")
     page.wait_for_function("document.getElementById('start').disabled === false")
     page.click("#start")
-    page.wait_for_function("document.getElementById('batch-status').textContent === 'Running'")
+    page.wait_for_selector("#progress:not(.hidden)")
     first = polls_of(stand_in)
-    page.clock.run_for(4900)
-    assert polls_of(stand_in) == first, "no poll before 5 s"
-    page.clock.run_for(200)
-    wait_for(lambda: polls_of(stand_in) == first + 1, timeout=10, what="the 5 s poll")
+    page.clock.run_for(POLL_MS - 1000)
+    assert polls_of(stand_in) == first, "no poll before 16 s"
+    page.clock.run_for(1100)
+    wait_for(lambda: polls_of(stand_in) == first + 1, timeout=10, what="the 16 s poll")
     stand_in.step = 0  # nothing changes any more
-    page.clock.run_for(5100)
-    wait_for(lambda: polls_of(stand_in) == first + 2, timeout=10, what="the next 5 s poll")
+    page.clock.run_for(POLL_MS + 100)
+    wait_for(lambda: polls_of(stand_in) == first + 2, timeout=10, what="the next 16 s poll")
     delays = []
-    for _ in range(4):  # unchanged: 10 s, 20 s, then 30 s at most
+    for _ in range(4):  # unchanged: 32 s, then 60 s at most
         before = polls_of(stand_in)
         waited = 0
         while polls_of(stand_in) == before:
             page.clock.run_for(1000)
             waited += 1
-            page.wait_for_timeout(50)
+            page.wait_for_timeout(20)
         delays.append(waited)
-    assert delays == [10, 20, 30, 30], delays
-    context.close()
+    assert delays == [32, 60, 60, 60], delays
 
 
-def test_a_batch_waiting_for_the_person_says_so_and_sends_a_token(open_sidebar, stand_in):
+def test_a_waiting_batch_says_so_and_its_polls_carry_the_token(open_sidebar, stand_in):
     page = open_sidebar(sheet_id=7)
     page.click("#generate")
     page.wait_for_function("document.getElementById('start').disabled === false")
@@ -608,16 +622,30 @@ def test_a_batch_waiting_for_the_person_says_so_and_sends_a_token(open_sidebar, 
     stand_in.batches["b1"]["writeback"] = {"state": "waiting_for_person",
                                            "message": "Status is waiting for you."}
     stand_in.step = 1
-    page.wait_for_selector("#writeback:not(.hidden)", timeout=15000)
+    poll_until(page, "!document.getElementById('writeback').classList.contains('hidden')")
     assert page.locator("#writeback").inner_text() == "Status is waiting for you."
-    wait_for(lambda: gas(page, "tokenRefreshes") >= 1, timeout=10, what="a fresh token")
+    seen_at = polls_of(stand_in)
+    page.clock.fast_forward(POLL_MS)
+    wait_for(lambda: polls_of(stand_in) == seen_at + 1, timeout=10, what="the next poll")
+    # The backend keeps the X-Google-Access-Token of every call: no separate refresh is sent.
+    polls = [r for r in stand_in.requests if r["path"] == "/api/batches/b1/progress"]
+    assert polls[-1]["access"] == "test-access-token"
+    assert gas(page, "tokenRefreshes") == 0
     assert any(call["name"] == "keepTokenFresh" for call in gas(page, "calls"))
 
 
 # ---- the same sidebar against the real backend -----------------------------------------------
 def state_shot(page, state: str) -> None:
-    """A screenshot of one state of the sidebar, for the READMEs (docs/sidebar-<state>.png)."""
-    page.screenshot(path=str(DOCS / f"sidebar-{state}.png"), full_page=True)
+    """What the person sees of one state of the sidebar, at its real size (300 × 600), for the
+    READMEs (docs/sidebar-<state>.png)."""
+    page.wait_for_timeout(600)  # let the bar's width transition finish
+    page.screenshot(path=str(DOCS / f"sidebar-{state}.png"))
+
+
+def in_view(page, selector: str) -> bool:
+    """The element is wholly inside the sidebar's visible 600 px."""
+    return page.locator(selector).evaluate(
+        "e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }")
 
 
 def proxy_to(backend_url: str):
@@ -670,7 +698,7 @@ class TestRealBackend:
         workers.start(2)
 
         image_api.configure(latency=3)  # slow enough to see it running, and to stop it
-        page = open_sidebar(sheet_id=sheet.id, spreadsheet_id=spreadsheet.id,
+        page = open_sidebar(sheet_id=sheet.id, spreadsheet_id=spreadsheet.id, sheet_title=sheet.title,
                             id_token=google.identity_token(email), access_token=access)
         assert page.locator("#columns dt").all_text_contents()[:len(schema.COLUMN_NAMES)] == \
             list(schema.COLUMN_NAMES)
@@ -678,6 +706,8 @@ class TestRealBackend:
         page.click("#validate")
         page.wait_for_selector("#errors li, #message.error:not(:has-text('problem'))")
         assert page.locator("#errors li").count(), page.locator("#message").inner_text()
+        assert page.locator("#report .card #sheet-name").inner_text() == sheet.title
+        assert page.locator("#context strong").inner_text() == sheet.title
         assert [t.split()[0] for t in page.locator("#errors .problem").all_inner_texts()] == ["B5"]
         assert page.locator("#warnings .problem").first.inner_text().startswith("C3")
         state_shot(page, "problems")
@@ -696,22 +726,24 @@ class TestRealBackend:
         assert page.locator("#est-images").inner_text() == "5"
         state_shot(page, "ready-with-cost")
         page.click("#start")
-        page.wait_for_function("['Queued', 'Running'].includes("
-                               "document.getElementById('batch-status').textContent)")
+        poll_until(page, "document.getElementById('bar').getAttribute('aria-valuenow') !== '0'",
+                   timeout=60)
+        assert page.locator("#batch-status").inner_text() == "Running"
+        assert in_view(page, "#progress .card"), "progress is above the fold while a batch runs"
         state_shot(page, "running")
         page.click("#stop")
-        page.wait_for_function("document.getElementById('batch-status').textContent === 'Stopped'",
-                               timeout=60000)
+        poll_until(page, batch_status_is("Stopped"), timeout=60)
         assert page.locator("#resume").is_visible()
+        assert page.locator("#message").get_attribute("class") == "notice", "stopped is no error"
+        assert in_view(page, "#progress .card")
         state_shot(page, "stopped")
         image_api.configure(latency=0.3)
         page.click("#resume")
-        page.wait_for_function("document.getElementById('batch-status').textContent === 'Completed'",
-                               timeout=90000)
+        poll_until(page, batch_status_is("Completed"), timeout=90)
         assert page.locator("#progress-text").inner_text() == "5 of 5 images finished."
-        assert page.locator("#row-counts [data-count='done'] b").inner_text() == "5"
+        assert page.locator("#row-counts").inner_text().split() == ["5", "rows:", "5", "done"]
         assert gas(page, "toasts")[-1]["message"].startswith("Batch complete")
-        page.wait_for_timeout(600)  # let the bar's width transition finish
+        assert in_view(page, "#progress .card")
         state_shot(page, "done")
         wait_for(lambda: [row[5] for row in sheet.get_values("A2:F6")] == ["done"] * 5,
                  timeout=30, interval=2, what="every status in the sheet")
