@@ -447,10 +447,10 @@ def storage_fault(folder: Path, min_free: int) -> str:
     except StorageUnavailable as error:
         code = error.errno
         if code in (errno.EROFS, errno.EACCES, errno.EPERM):
-            return (f"{folder} cannot be written ({os.strerror(code)}): make it writable (or "
-                    "choose another --out) and run the same command again.")
-        return (f"The disk of {folder} is full (less than {min_free // 2**20} MB free): free "
-                "space and run the same command again.")
+            return (f"Images cannot be stored in {folder} ({os.strerror(code)}): make it "
+                    "writable (or choose another --out) and run the same command again.")
+        return (f"Images cannot be stored in {folder}: its disk is full (less than "
+                f"{min_free // 2**20} MB free). Free space and run the same command again.")
     return "Storage failed for a while and works again: run the same command again to finish."
 
 

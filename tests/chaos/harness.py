@@ -288,7 +288,7 @@ def storage_fails(run: Run, mount: Path, how: str) -> Figures:
     run.wait_generated(max(2, run.rows // 4))
     if how == "full":
         filler = mount / "filler"
-        with open(filler, "wb") as handle:
+        with open(filler, "wb", buffering=0) as handle:  # no buffer left to flush on close
             try:
                 while True:
                     handle.write(b"\0" * 65536)
