@@ -32,8 +32,14 @@ def installed(tmp_path_factory):
     [wheel] = (where / "dist").glob("sheetbatch-*.whl")
     venv = where / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    subprocess.run([venv / "bin" / "python", "-m", "pip", "install", "-q",
-                    "--disable-pip-version-check", str(wheel)], check=True, timeout=600)
+    # As the README's deploy steps do: exactly the lock, hashes checked, then the wheel alone.
+    locked = where / "locked.txt"
+    subprocess.run([ROOT / ".tools" / "bin" / "uv", "export", "--locked", "--no-dev", "--quiet",
+                    "--no-emit-project", "--project", str(ROOT), "-o", str(locked)],
+                   check=True, timeout=120)
+    pip = [venv / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--require-hashes", "-r", str(locked)], check=True, timeout=600)
+    subprocess.run([*pip, "--no-deps", str(wheel)], check=True, timeout=300)
     return venv / "bin" / "sheetbatch"
 
 
