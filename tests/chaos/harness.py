@@ -309,7 +309,7 @@ def storage_fails(run: Run, mount: Path, how: str) -> Figures:
     figures = run.figures(f"output disk {how} mid-run", [first], [first_exit, second_exit])
     figures.first_output, figures.waiting = first, waiting
     figures.notes = ("paused, one line" if first_exit == 3 and no_traceback(first)
-                     and "cannot be" in first else "NOT PAUSED") + f"; {paid_first} paid before"
+                     and "run the same command again" in first else "NOT PAUSED") + f"; {paid_first} paid before"
     return figures
 
 
@@ -404,3 +404,55 @@ def edit_reverted(run: Run, row: int) -> tuple[Figures, list[str]]:
     figures = run.figures("prompt edited, then the edit undone", [o for _, o in outputs[:2]],
                           [code for code, _ in outputs])
     return figures, [o for _, o in outputs]
+
+
+class Terminal:
+    """A command run on a pseudo-terminal `columns` wide, as a person sees it: rich draws its
+    live progress line only on a terminal. Its output is gathered as it comes."""
+
+    def __init__(self, command: list[str], env: dict[str, str], columns: int = 300):
+        import fcntl
+        import pty
+        import struct
+        import termios
+        import threading
+        self._master, child_end = pty.openpty()
+        fcntl.ioctl(child_end, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+        self.process = subprocess.Popen(command, env=dict(env, TERM="xterm-256color"), cwd=ROOT,
+                                        stdin=child_end, stdout=child_end, stderr=child_end,
+                                        start_new_session=True)
+        os.close(child_end)
+        self._chunks: list[bytes] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self._master, 65536)
+            except OSError:  # EIO: the command ended and closed its end
+                break
+            if not chunk:
+                break
+            self._chunks.append(chunk)
+
+    def text(self) -> str:
+        return b"".join(self._chunks).decode(errors="replace")
+
+    def wait_for_text(self, text: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.text():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise AssertionError(f"{text!r} never shown; the terminal showed:\n{self.text()}")
+            time.sleep(0.05)
+
+    def finish(self, timeout: float = 300) -> tuple[int, str]:
+        try:
+            self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            self._reader.join(timeout=10)
+            os.close(self._master)
+        return self.process.returncode, self.text()

@@ -107,7 +107,17 @@ def test_a_failing_disk_pauses_the_batch_and_loses_nothing_paid(run_env, image_a
     run = harness.Run(run_env, small_disk, image_api, ROWS, IMAGES)
     figures = harness.storage_fails(run, small_disk, how)
     assert figures.exits == [3, 0] and figures.notes.startswith("paused, one line"), figures
-    assert_exact(figures)
+    assert_exact(figures)  # the rerun stored the images waiting in Redis without paying again
+    # The one line says what is where, and what to do for this fault.
+    said = one_line(figures.first_output)
+    assert f"are in {run.out / 'images'}" in said, said
+    if figures.waiting:
+        assert f"{figures.waiting} more were paid for and wait in the run's Redis" in said, said
+    else:
+        assert "wait in the run's Redis" not in said, said
+    advice, not_advice = ("free space", "writable") if how == "full" else \
+        ("make it writable", "free space")
+    assert advice in said and not_advice not in said, said
 
 
 def test_two_runs_on_one_redis_each_pay_with_their_own_key(worker_env, image_api, tmp_path):
@@ -167,14 +177,12 @@ def test_an_edit_undone_pays_nothing_and_delivers_the_original_images(run):
     assert stored.name == Path(linked).name
 
 
-STOPS = 10  # in CI; each lands at another moment of the batch
-
-
-def test_ctrl_c_at_any_moment_is_a_clean_stop_that_pays_nothing_after_it(run_env, image_api,
-                                                                          tmp_path):
+def stop_many_times(run_env, image_api, tmp_path, stops: int) -> None:
+    """Ctrl-C `stops` times, each at another moment of the batch: never a traceback, exit 1,
+    the workbook and ZIP written, every paid image kept, no call started after the signal."""
     image_api.configure(latency=0.3)
     late, in_bound = [], 0
-    for attempt in range(STOPS):
+    for attempt in range(stops):
         image_api.configure(reset_stats=True)
         folder = tmp_path / f"stop-{attempt}"
         folder.mkdir()
@@ -186,9 +194,20 @@ def test_ctrl_c_at_any_moment_is_a_clean_stop_that_pays_nothing_after_it(run_env
         assert stop.paid == stop.kept, stop  # every image in progress finished and kept
         late += stop.late_calls
         in_bound += stop.calls_in_bound
-    print(f"{STOPS} stops: {in_bound} call(s) within {harness.CALL_AFTER_SIGNAL_BOUND} s of the "
+    print(f"{stops} stops: {in_bound} call(s) within {harness.CALL_AFTER_SIGNAL_BOUND} s of the "
           f"signal, {len(late)} later")
     assert late == [], f"calls started {late} s after the signal"
+
+
+def test_ctrl_c_at_any_moment_is_a_clean_stop_that_pays_nothing_after_it(run_env, image_api,
+                                                                          tmp_path):
+    stop_many_times(run_env, image_api, tmp_path, 4)  # a few seconds each on an idle machine
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_ctrl_c_many_times(run_env, image_api, tmp_path):
+    stop_many_times(run_env, image_api, tmp_path, 12)
 
 
 def test_a_second_ctrl_c_still_writes_the_results(run_env, image_api, tmp_path):
@@ -198,3 +217,37 @@ def test_a_second_ctrl_c_still_writes_the_results(run_env, image_api, tmp_path):
     assert harness.no_traceback(stop.output), stop.output
     assert stop.exit_code == 1 and stop.outputs_written, stop.output
     assert stop.late_calls == [], stop
+
+
+def test_an_outage_shows_on_the_progress_line(run_env, image_api, tmp_path):
+    image_api.configure(latency=0.3, server_error_every=1)  # every call a 503, until it heals
+    run = harness.Run(run_env, tmp_path, image_api, 4, 1)
+    terminal = harness.Terminal(run.args(), dict(run_env, COLUMNS="300"))
+    try:
+        terminal.wait_for_text("ideogram is not answering")
+    finally:
+        image_api.configure(server_error_every=0)
+    exit_code, shown = terminal.finish()
+    assert exit_code == 0 and harness.no_traceback(shown), shown
+    assert "retrying" in shown, shown
+    assert image_api.stats()["generated"] == 4
+
+
+def one_line(output: str) -> str:
+    """The output with line breaks undone (rich wraps a long line at the terminal's width)."""
+    return " ".join(output.split())
+
+
+def test_a_reserve_above_the_free_space_pauses_with_the_advice_to_free_space(run_env, image_api,
+                                                                              tmp_path):
+    run = harness.Run(run_env, tmp_path, image_api, 4, 1)
+    first_exit, first = run.run(SHEETBATCH_MIN_FREE_BYTES=str(10**18))
+    said = one_line(first)
+    assert first_exit == 3 and harness.no_traceback(first), first
+    assert "free space" in said and "writable" not in said, said
+    assert f"0 image(s) are in {run.out / 'images'}" in said, said
+    assert "wait in the run's Redis" not in said  # nothing was paid: the check comes first
+    assert image_api.stats()["calls"] == 0
+    second_exit, second = run.run()
+    assert second_exit == 0, second
+    assert image_api.stats()["generated"] == 4
