@@ -4,8 +4,11 @@ mid-job), serving the active batches of the provider accounts it holds in turn, 
 after the current image without touching Redis from a signal handler."""
 from __future__ import annotations
 
+import logging
 import signal
+import time
 
+import redis
 from rq import Queue, SimpleWorker
 from rq.exceptions import StopRequested
 from rq.utils import now
@@ -17,6 +20,9 @@ from server.batches.queue import SHARED_QUEUE, BatchQueue
 # dead machine within about a minute and a half.
 REFRESH_SECONDS = 1
 WORKER_TTL = 30
+REDIS_BACKOFF_MAX_SECONDS = 60.0
+
+log = logging.getLogger(__name__)
 
 
 class BatchWorker(SimpleWorker):
@@ -31,9 +37,21 @@ class BatchWorker(SimpleWorker):
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
         """The next job, from the batch queues in turn: a small batch started during a big one
         is served alongside it, not after it."""
+        wait = 0.0
         while not self._stop_requested:
-            self._ordered_queues = self._queues_in_turn()
-            result = super().dequeue_job_and_maintain_ttl(REFRESH_SECONDS, REFRESH_SECONDS)
+            try:
+                self._ordered_queues = self._queues_in_turn()
+                result = super().dequeue_job_and_maintain_ttl(REFRESH_SECONDS, REFRESH_SECONDS)
+            except (redis.ConnectionError, redis.TimeoutError) as error:
+                # Redis is away. RQ's heartbeat would end the worker with a traceback (and its
+                # supervisor start another, which fails the same way): wait for Redis instead,
+                # saying so once per back-off step. A stop signal ends the wait (request_stop).
+                wait = min(REDIS_BACKOFF_MAX_SECONDS, max(1.0, wait * 2))
+                log.warning("worker %s: Redis is not answering (%s); trying again in %.0f s",
+                            self.name, error, wait)
+                time.sleep(wait)
+                continue
+            wait = 0.0
             if result is not None:
                 self._last_served = result[1].name
                 return result

@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -95,7 +96,7 @@ class RunResult:
 
 
 def run_batch(checked: CheckedFile, options: RunOptions, settings: Settings) -> RunResult:
-    made_out = not options.out.exists()
+    made = _missing_folders(options.out)
     launched = False
     try:
         options.out.mkdir(parents=True, exist_ok=True)
@@ -122,13 +123,24 @@ def run_batch(checked: CheckedFile, options: RunOptions, settings: Settings) -> 
             if paused:
                 paused = storage_report(services, status, options.out, settings)
     finally:
-        if made_out and not launched:
-            _remove_if_empty(options.out)  # a refused run leaves nothing behind
+        if not launched:
+            for folder in made:  # a refused run leaves nothing behind
+                _remove_if_empty(folder)
     try:
         write_outputs(checked, status, options.out)
     except RunError as error:
         raise RunError(paused or str(error), error.exit_code) from None
     return RunResult(status, paused)
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """The folders that creating `folder` makes (its missing parents too), deepest first."""
+    missing = []
+    folder = folder.absolute()
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
 
 
 def _remove_if_empty(folder: Path) -> None:
@@ -449,9 +461,18 @@ def storage_fault(folder: Path, min_free: int) -> str:
         if code in (errno.EROFS, errno.EACCES, errno.EPERM):
             return (f"Images cannot be stored in {folder} ({os.strerror(code)}): make it "
                     "writable (or choose another --out) and run the same command again.")
-        return (f"Images cannot be stored in {folder}: its disk is full (less than "
-                f"{min_free // 2**20} MB free). Free space and run the same command again.")
+        if code is None:  # writable, but below the reserve kept free
+            free = shutil.disk_usage(folder).free
+            return (f"Images cannot be stored in {folder}: its disk has {_megabytes(free)} "
+                    f"free, less than the {_megabytes(min_free)} kept free "
+                    "(SHEETBATCH_MIN_FREE_BYTES): free space and run the same command again.")
+        return (f"Images cannot be stored in {folder}: its disk cannot take more "
+                f"({os.strerror(code)}): free space and run the same command again.")
     return "Storage failed for a while and works again: run the same command again to finish."
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:,.1f} MB" if size < 2**30 else f"{size / 2**30:,.1f} GB"
 
 
 def write_outputs(checked: CheckedFile, status: BatchProgress, out: Path) -> Path:

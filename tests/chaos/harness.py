@@ -44,6 +44,8 @@ class Figures:
     paid_after_stop: int = 0
     exits: list[int] = field(default_factory=list)
     notes: str = ""
+    first_output: str = field(default="", repr=False)  # what the first run printed
+    waiting: int = 0  # paid for by the first run, not in the folder after it (kept in Redis)
 
     def row(self) -> list:
         return [self.scenario, self.images, self.delivered, self.paid, self.duplicates,
@@ -298,14 +300,16 @@ def storage_fails(run: Run, mount: Path, how: str) -> Figures:
         subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
     first_exit, first = run.finish(process)
     paid_first = run.fake.stats()["generated"]
+    waiting = paid_first - len(LocalStorage(run.out).list("images"))
     if how == "full":
         filler.unlink()
     else:
         subprocess.run(["mount", "-o", "remount,rw", str(mount)], check=True)
     second_exit, second = run.run(SHEETBATCH_MIN_FREE_BYTES="1")
     figures = run.figures(f"output disk {how} mid-run", [first], [first_exit, second_exit])
+    figures.first_output, figures.waiting = first, waiting
     figures.notes = ("paused, one line" if first_exit == 3 and no_traceback(first)
-                     and "cannot be" in first else "NOT PAUSED") + f"; {paid_first} paid before"
+                     and "run the same command again" in first else "NOT PAUSED") + f"; {paid_first} paid before"
     return figures
 
 
@@ -325,3 +329,130 @@ def two_runs(big: Run, small: Run, big_key: str, small_key: str) -> tuple[Figure
     by_key = big.fake.stats()["generated_by_key"]
     figures.notes = f"paid by key: {json.dumps(by_key)}"
     return figures, timing | {"by_key": by_key}
+
+
+# --- the run itself (issue 19) ---------------------------------------------------------------
+
+# A worker checks that the batch is still wanted right before each paid call, and the run writes
+# the stop to Redis from a thread the moment the signal arrives. What is left is the check-then-
+# call gap: a worker that read "active" just before the stop reached Redis sends its call just
+# after it. That gap is a few milliseconds on an idle machine; the bound leaves room for a loaded
+# one (2 shared cores) while still catching what used to happen: a worker taking the next job
+# after the signal and calling, up to a progress poll (0.25 s) or more later.
+CALL_AFTER_SIGNAL_BOUND = 0.05
+
+
+@dataclass
+class Stop:
+    """One Ctrl-C (or two) to a run, and what came of it."""
+    exit_code: int
+    output: str
+    late_calls: list[float]  # seconds after the (first) signal of calls started past the bound
+    calls_in_bound: int  # calls started after the signal, within the bound
+    paid: int
+    kept: int
+    outputs_written: bool
+
+
+def ctrl_c(run: Run, after_images: int, offset: float, twice: bool = False) -> Stop:
+    """SIGINT to the run's process group (as a terminal sends it) once `after_images` images are
+    made plus `offset` seconds (to land at varying moments of the calls in flight); `twice`: a
+    second Ctrl-C right after the first (the person who does not wait)."""
+    process = run.start()
+    run.wait_generated(after_images)
+    time.sleep(offset)  # varies the moment of the signal; not a wait for any state
+    signalled = time.time()
+    os.killpg(process.pid, signal.SIGINT)
+    if twice:
+        time.sleep(0.1)
+        os.killpg(process.pid, signal.SIGINT)
+    exit_code, output = run.finish(process, timeout=120)
+    stats = run.fake.stats()
+    after = [started - signalled for started in stats["call_times"] if started > signalled]
+    written = (run.out / "images.zip").is_file() and any(run.out.glob("*-results.xlsx"))
+    return Stop(exit_code, output, [s for s in after if s > CALL_AFTER_SIGNAL_BOUND],
+                sum(1 for s in after if s <= CALL_AFTER_SIGNAL_BOUND), stats["generated"],
+                len(LocalStorage(run.out).list("images")), written)
+
+
+def two_data_folders(first: Run, second: Run) -> tuple[Figures, str, str]:
+    """The same sheet into the same --out from two data folders (two SHEETBATCH_DATA, so two
+    embedded Redis servers that know nothing of each other): the second is refused while the
+    first runs; once the first is stopped, the second makes only what the folder lacks."""
+    process = first.start("--workers", "1")  # one image at a time: still busy long after
+    first.wait_generated(1)
+    refused_exit, refused = second.run()
+    os.killpg(process.pid, signal.SIGINT)
+    first_exit, first_output = first.finish(process)
+    second_exit, second_output = second.run()
+    figures = second.figures("same --out from two data folders", [first_output],
+                             [first_exit, refused_exit, second_exit])
+    return figures, refused, second_output
+
+
+def edit_reverted(run: Run, row: int) -> tuple[Figures, list[str]]:
+    """Run, edit one prompt and run, undo the edit and run: the third run reuses the images the
+    folder kept of the original prompt and pays nothing."""
+    outputs = [run.run()]
+    original = run.prompts[row]
+    run.prompts[row] = original + " at dawn"
+    run.write_sheet()
+    outputs.append(run.run())
+    run.prompts[row] = original
+    run.write_sheet()
+    outputs.append(run.run())
+    figures = run.figures("prompt edited, then the edit undone", [o for _, o in outputs[:2]],
+                          [code for code, _ in outputs])
+    return figures, [o for _, o in outputs]
+
+
+class Terminal:
+    """A command run on a pseudo-terminal `columns` wide, as a person sees it: rich draws its
+    live progress line only on a terminal. Its output is gathered as it comes."""
+
+    def __init__(self, command: list[str], env: dict[str, str], columns: int = 300):
+        import fcntl
+        import pty
+        import struct
+        import termios
+        import threading
+        self._master, child_end = pty.openpty()
+        fcntl.ioctl(child_end, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+        self.process = subprocess.Popen(command, env=dict(env, TERM="xterm-256color"), cwd=ROOT,
+                                        stdin=child_end, stdout=child_end, stderr=child_end,
+                                        start_new_session=True)
+        os.close(child_end)
+        self._chunks: list[bytes] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self._master, 65536)
+            except OSError:  # EIO: the command ended and closed its end
+                break
+            if not chunk:
+                break
+            self._chunks.append(chunk)
+
+    def text(self) -> str:
+        return b"".join(self._chunks).decode(errors="replace")
+
+    def wait_for_text(self, text: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.text():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise AssertionError(f"{text!r} never shown; the terminal showed:\n{self.text()}")
+            time.sleep(0.05)
+
+    def finish(self, timeout: float = 300) -> tuple[int, str]:
+        try:
+            self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            self._reader.join(timeout=10)
+            os.close(self._master)
+        return self.process.returncode, self.text()

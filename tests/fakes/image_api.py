@@ -159,6 +159,7 @@ class _State:
             self.in_flight = self.max_in_flight = 0
             self.generated = self.downloads = self.expired = self.paid_but_lost = 0
             self.failed_downloads = 0
+            self.call_times: list[float] = []  # time.time() each generate call arrived, in order
             self.generated_by_key: Counter = Counter()
             self.download_attempts: Counter = Counter()  # image id → GETs
             self.requests: deque[dict[str, Any]] = deque(maxlen=2000)
@@ -192,6 +193,7 @@ class _State:
                 "expired_downloads": self.expired,
                 "in_flight": self.in_flight,
                 "max_in_flight": self.max_in_flight,
+                "call_times": list(self.call_times),
                 "prompt_seed": pairs,
                 "duplicate_generations": [pair for pair in pairs if pair["generated"] > 1],
             }
@@ -481,6 +483,7 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.state
         with state.lock:
             state.calls[endpoint] += 1
+            state.call_times.append(time.time())
             state.in_flight += 1
             state.max_in_flight = max(state.max_in_flight, state.in_flight)
         try:
