@@ -10,7 +10,13 @@ from rich.markup import escape
 
 from server.config import Settings
 from server.prompts.chat import ChatError
-from server.prompts.writer import OrderError, PromptOrder, estimate, write_prompts
+from server.prompts.writer import (
+    OrderError,
+    PromptOrder,
+    estimate,
+    price_text,
+    write_prompts,
+)
 from server.services import Services
 from server.sheet.columns import MAX_DATA_ROWS
 
@@ -26,12 +32,6 @@ def _settings(pairs: tuple[str, ...]) -> dict[str, str]:
                                      param_hint="--set")
         settings[name.strip()] = value.strip()
     return settings
-
-
-def price_text(price: float | None, currency: str) -> str:
-    if price is None:
-        return "price unknown (the model is not in the price table)"
-    return f"${price:.4f}" if currency == "USD" else f"{price:.4f} {currency}"
 
 
 @click.command("prompts")
@@ -69,11 +69,8 @@ def prompts_command(goal: str, count: int, examples: tuple[str, ...], pairs: tup
         except (OrderError, ChatError) as error:
             _fail(errors_console, str(error))
     write_rows(output, written.table)
-    again = f", {written.asked_again} row(s) asked for again" if written.asked_again else ""
-    console.print(f"Wrote {output}: {len(written.table) - 1} rows. Used {written.requests} "
-                  f"request(s){again}: {written.input_tokens:,} input + "
-                  f"{written.output_tokens:,} output tokens, "
-                  f"{price_text(written.price, services.prices.currency)}.")
+    console.print(f"Wrote {output}: {len(written.table) - 1} rows. Used "
+                  f"{written.usage_text(services.prices.currency)}.")
     checked = read_or_exit(output, None, settings, settings.provider)
     print_report(checked.report)
     sys.exit(EXIT_OK if checked.report.valid else EXIT_INVALID)

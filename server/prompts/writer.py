@@ -66,6 +66,19 @@ class Written:
     asked_again: int = 0  # rows that failed validation and were asked for once more
     price: float | None = None
 
+    def usage_text(self, currency: str) -> str:
+        """What was asked and what it cost, in one line."""
+        again = f", {self.asked_again} row(s) asked for again" if self.asked_again else ""
+        return (f"{self.requests} request(s){again}: {self.input_tokens:,} input + "
+                f"{self.output_tokens:,} output tokens, {price_text(self.price, currency)}")
+
+
+def price_text(price: float | None, currency: str) -> str:
+    """A few tokens cost fractions of a cent: four decimals."""
+    if price is None:
+        return "price unknown (the model is not in the price table)"
+    return f"${price:.4f}" if currency == "USD" else f"{price:.4f} {currency}"
+
 
 def check_order(order: PromptOrder, prices: PriceTable) -> None:
     """Refuse, before any request, what cannot work: raises OrderError."""
