@@ -14,11 +14,14 @@ CHOSEN_COLUMNS = ("aspect_ratio", "magic_prompt", "model", "rendering", "style",
 SCHEMA_NAME = "batch_rows"
 
 
-def written_columns(fixed: Iterable[str]) -> tuple[str, ...]:
-    """The columns the model writes: the prompt, the negative prompt and every setting it may
-    choose, less those the person fixed."""
+def written_columns(fixed: Iterable[str],
+                    allowed: Iterable[str] | None = None) -> tuple[str, ...]:
+    """The columns the model writes: the prompt, and the negative prompt and every setting it
+    may choose (of `allowed`, when given: a sheet's own columns), less those the person fixed."""
     fixed = set(fixed)
-    return tuple(name for name in (*TEXT_COLUMNS, *CHOSEN_COLUMNS) if name not in fixed)
+    allowed = None if allowed is None else set(allowed) | {"prompt"}
+    return tuple(name for name in (*TEXT_COLUMNS, *CHOSEN_COLUMNS)
+                 if name not in fixed and (allowed is None or name in allowed))
 
 
 def _column_schema(name: str) -> dict[str, Any]:
@@ -33,10 +36,10 @@ def _column_schema(name: str) -> dict[str, Any]:
             "description": f"{column.description}; null for the default ({column.default})."}
 
 
-def response_schema(rows: int, fixed: Iterable[str]) -> dict[str, Any]:
-    """Exactly `rows` rows, each with every column the model writes (strict mode wants every
-    property required and no others; null stands for a blank cell)."""
-    columns = written_columns(fixed)
+def response_schema(rows: int, columns: Iterable[str]) -> dict[str, Any]:
+    """Exactly `rows` rows, each with every one of `columns` (strict mode wants every property
+    required and no others; null stands for a blank cell)."""
+    columns = list(columns)
     row = {"type": "object", "additionalProperties": False, "required": list(columns),
            "properties": {name: _column_schema(name) for name in columns}}
     return {"type": "object", "additionalProperties": False, "required": ["rows"],
@@ -44,6 +47,6 @@ def response_schema(rows: int, fixed: Iterable[str]) -> dict[str, Any]:
                                     "items": row}}}
 
 
-def response_format(rows: int, fixed: Iterable[str]) -> dict[str, Any]:
+def response_format(rows: int, columns: Iterable[str]) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": {
-        "name": SCHEMA_NAME, "strict": True, "schema": response_schema(rows, fixed)}}
+        "name": SCHEMA_NAME, "strict": True, "schema": response_schema(rows, columns)}}

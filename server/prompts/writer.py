@@ -40,11 +40,17 @@ class PromptOrder:
     rows: int
     examples: tuple[str, ...] = ()
     settings: Mapping[str, str] = field(default_factory=dict)  # column → value for every row
+    allowed: tuple[str, ...] | None = None  # the columns the model may fill (None: any)
 
     @property
     def fixed(self) -> dict[str, str]:
         """Every row's fixed settings: the person's, and visibility private unless they chose."""
         return {"visibility": DEFAULT_VISIBILITY} | dict(self.settings)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """What the model writes for each row."""
+        return written_columns(self.fixed, self.allowed)
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class Estimate:
 class Written:
     table: list[list[Any]]  # header + rows, ready to write
     report: Report
+    records: list[dict[str, Any]] = field(default_factory=list)  # each row: column → value
     requests: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
@@ -108,11 +115,10 @@ def batch_sizes(rows: int) -> list[int]:
 
 def estimate(order: PromptOrder, model: str, prices: PriceTable) -> Estimate:
     """Tokens and price before anything is asked (the retry round is not counted)."""
-    fixed = order.fixed
     input_tokens = output_tokens = 0
     for size in batch_sizes(order.rows):
         messages = _messages(order, size, [], [])
-        text = json.dumps(messages) + json.dumps(response_format(size, fixed))
+        text = json.dumps(messages) + json.dumps(response_format(size, order.columns))
         input_tokens += len(text) // CHARS_PER_TOKEN
         output_tokens += size * OUTPUT_TOKENS_PER_ROW
     return Estimate(len(batch_sizes(order.rows)), input_tokens, output_tokens,
@@ -146,6 +152,7 @@ def write_prompts(order: PromptOrder, chat: ChatClient, prices: PriceTable,
     if len(rows) < order.rows:
         report.errors.insert(0, Problem(f"The model wrote {len(rows)} of the {order.rows} rows "
                                         "asked for, even when asked again."))
+    written.records = [row | order.fixed for row in rows]
     written.table = [list(FULL_COLUMNS)] + [_cells(row, order.fixed) for row in rows]
     written.report = report
     written.price = prices.tokens_price(chat.model, written.input_tokens, written.output_tokens)
@@ -154,14 +161,13 @@ def write_prompts(order: PromptOrder, chat: ChatClient, prices: PriceTable,
 
 def _ask(order: PromptOrder, size: int, chat: ChatClient, written: Written,
          messages: list[dict[str, str]]) -> list[dict[str, Any]]:
-    answer = chat.complete(messages, response_format(size, order.fixed))
+    answer = chat.complete(messages, response_format(size, order.columns))
     written.requests += 1
     written.input_tokens += answer.input_tokens
     written.output_tokens += answer.output_tokens
     rows = answer.content.get("rows") if isinstance(answer.content, dict) else None
-    columns = written_columns(order.fixed)
     # Only the columns asked for are taken, so a loose server's extra keys never reach the file.
-    return [{name: row.get(name) for name in columns}
+    return [{name: row.get(name) for name in order.columns}
             for row in rows or [] if isinstance(row, dict)]
 
 
@@ -189,7 +195,7 @@ def _messages(order: PromptOrder, size: int, earlier: list[dict[str, Any]],
     if earlier:
         user += ["", "Already written (do not repeat these subjects):"]
         user += [f"- {_start(row.get('prompt'))}" for row in earlier[-REMEMBERED_PROMPTS:]]
-    return [{"role": "system", "content": _instructions(order.fixed)},
+    return [{"role": "system", "content": _instructions(order)},
             {"role": "user", "content": "\n".join(user)}]
 
 
@@ -197,17 +203,20 @@ def _start(prompt: Any, words: int = 10) -> str:
     return " ".join(str(prompt or "").split()[:words])
 
 
-def _instructions(fixed: Mapping[str, str]) -> str:
+def _instructions(order: PromptOrder) -> str:
     """What the model must know of our column rules, from the rules themselves."""
+    fixed = order.fixed
     lines = [
         "You write prompts for an AI image generator. Each row you write becomes one image "
         "request in a batch; answer with JSON in the given schema.",
         "Every prompt is one self-contained description of a single picture: subject, setting, "
         "composition, style and any text to render in quotes. Make the rows varied: no two "
         "prompts share a subject. Do not use curly braces.",
-        "negative_prompt: keywords separated by commas, or null unless the goal asks for it.",
     ]
-    chosen = [name for name in written_columns(fixed) if name not in TEXT_COLUMNS]
+    if "negative_prompt" in order.columns:
+        lines.append("negative_prompt: keywords separated by commas, or null unless the goal "
+                     "asks for it.")
+    chosen = [name for name in order.columns if name not in TEXT_COLUMNS]
     if chosen:
         lines.append("For " + ", ".join(chosen) + ": null keeps the default; choose a value "
                      "only where the goal asks for it. Rules: aspect ratios "

@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from server.prompts.schema import response_format
+from server.prompts.schema import response_format, written_columns
 
 MESSAGES = [{"role": "system", "content": "You write prompts."},
             {"role": "user", "content": "Christmas stickers for kids. Cheerful."}]
@@ -21,7 +21,7 @@ def post(fake, body, key=None):
 
 def body(**changes):
     return {"model": "gpt-5-mini", "messages": copy.deepcopy(MESSAGES),
-            "response_format": response_format(3, {"visibility"})} | changes
+            "response_format": response_format(3, written_columns({"visibility"}))} | changes
 
 
 def strict(schema):
