@@ -12,6 +12,9 @@ from server.sheet.columns import COLUMNS_BY_NAME
 TEXT_COLUMNS = ("prompt", "negative_prompt")
 CHOSEN_COLUMNS = ("aspect_ratio", "magic_prompt", "model", "rendering", "style", "color_palette")
 SCHEMA_NAME = "batch_rows"
+# The settings the web and sidebar forms let a person fix for every row.
+FIXABLE_COLUMNS = ("aspect_ratio", "model", "style", "rendering", "magic_prompt", "num_images",
+                   "visibility")
 
 
 def written_columns(fixed: Iterable[str],

@@ -394,10 +394,13 @@ MAX_EXAMPLES = 10
 def prompts_config() -> dict:
     """What the sidebar's "Write prompts" step needs before it asks."""
     from server.prompts.chat import no_key_message
+    from server.prompts.schema import FIXABLE_COLUMNS
+    from server.prompts.writer import DEFAULT_VISIBILITY
     settings = services().settings
     return {"model": settings.chat_model, "ready": bool(settings.openai_api_key),
             "missing": no_key_message(settings.chat_model),
-            "rows_per_call": SIDEBAR_ROWS_PER_CALL}
+            "rows_per_call": SIDEBAR_ROWS_PER_CALL, "settings": list(FIXABLE_COLUMNS),
+            "defaults": {"visibility": DEFAULT_VISIBILITY}}
 
 
 @blueprint.post("/prompts")

@@ -13,6 +13,7 @@ from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
 from server.files import UnreadableFile
 from server.files.template import write_rows
 from server.prompts.chat import ChatError, no_key_message
+from server.prompts.schema import FIXABLE_COLUMNS
 from server.prompts.writer import (
     BATCH_ROWS,
     OrderError,
@@ -28,8 +29,9 @@ from server.web.signin import current_person, signed_in
 from server.web.upload_store import UploadNotFound
 
 blueprint = Blueprint("prompt_pages", __name__)
-# The settings the form offers for every row (blank: the model chooses, or the default).
-FORM_SETTINGS = ("aspect_ratio", "model", "style", "rendering", "magic_prompt", "num_images")
+# The settings the form offers for every row (blank: the model chooses, or the default);
+# visibility has its own select, private first.
+FORM_SETTINGS = tuple(name for name in FIXABLE_COLUMNS if name != "visibility")
 MAX_EXAMPLES = 10
 MAX_GOAL_CHARS = 4000
 
