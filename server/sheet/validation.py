@@ -64,7 +64,8 @@ class Report:
     result_columns: dict[str, int] = field(default_factory=dict)  # ours, from an earlier run
     # The person's own columns (header as written, trimmed → 0-based index): placeholders read
     # them; those no placeholder uses are warned about once every row has been read.
-    own_columns: dict[str, int] = field(default_factory=dict)
+    own_columns: dict[str, int] = field(default_factory=dict)  # the first of each name
+    own_headers: list[tuple[str, int]] = field(default_factory=list)  # every one, in order
     used_own_columns: set[str] = field(default_factory=set)
 
     @property
@@ -139,6 +140,7 @@ def read_header(header: list[Any], report: Report) -> None:
         elif name in RESULT_COLUMNS:
             report.result_columns.setdefault(name, index)
         else:
+            report.own_headers.append((name, index))
             report.own_columns.setdefault(name, index)
     near_misses = {problem.column.strip().lower() for problem in report.errors}
     for column in COLUMNS:
@@ -149,10 +151,19 @@ def read_header(header: list[Any], report: Report) -> None:
 
 
 def _warn_unused_own_columns(header: list[Any], report: Report) -> None:
-    for name, index in report.own_columns.items():
+    """Each column of the person's that no placeholder reads is ignored; a second column of a
+    name a placeholder reads is too (the first one is used)."""
+    for name, index in report.own_headers:
         if name not in report.used_own_columns:
-            report.warnings.append(Problem(_unknown_header_message(name), str(header[index]),
-                                           col_index=index, value=str(header[index])))
+            message = _unknown_header_message(name)
+        elif index != report.own_columns[name]:
+            first = column_letter(report.own_columns[name])
+            message = (f'The column "{name}" appears twice; placeholders {{{name}}} read the '
+                       f"first one (column {first}), so this one is ignored.")
+        else:
+            continue
+        report.warnings.append(Problem(message, str(header[index]), col_index=index,
+                                       value=str(header[index])))
 
 
 def _unknown_header_message(name: str) -> str:

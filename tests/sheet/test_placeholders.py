@@ -75,3 +75,10 @@ def test_a_filled_prompt_over_the_length_limit_is_an_error():
     report = check([["prompt", "visibility", "word"], ["{word}" * 4, "private", "x" * 9000]])
     assert errors_of(report) == [("A2", "prompt")]
     assert "once its placeholders are filled" in report.errors[0].message
+
+
+def test_a_second_column_of_a_used_name_is_warned_about():
+    report = check([["prompt", "visibility", "hat", "hat"], ["a {hat}", "private", "cap", "fez"]])
+    assert report.rows[2].prompt == "a cap"
+    assert [(p.col_index, p.column) for p in report.warnings] == [(3, "hat")]
+    assert "appears twice" in report.warnings[0].message
