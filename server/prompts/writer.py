@@ -125,6 +125,12 @@ def estimate(order: PromptOrder, model: str, prices: PriceTable) -> Estimate:
                     prices.tokens_price(model, input_tokens, output_tokens), prices.currency)
 
 
+def per_request(rows: int, model: str, prices: PriceTable) -> Estimate:
+    """What one request of `rows` rows costs, for the forms to say before anyone asks: the
+    estimate of a goal of a few sentences and no examples."""
+    return estimate(PromptOrder("A design goal of a few sentences. " * 4, rows), model, prices)
+
+
 def write_prompts(order: PromptOrder, chat: ChatClient, prices: PriceTable,
                   capabilities: Capabilities = PREVIEW,
                   progress: Callable[[int, int], None] = lambda done, total: None) -> Written:

@@ -395,10 +395,13 @@ def prompts_config() -> dict:
     """What the sidebar's "Write prompts" step needs before it asks."""
     from server.prompts.chat import no_key_message
     from server.prompts.schema import FIXABLE_COLUMNS
-    from server.prompts.writer import DEFAULT_VISIBILITY
-    settings = services().settings
+    from server.prompts.writer import DEFAULT_VISIBILITY, per_request, price_text
+    settings, prices = services().settings, services().prices
+    call = per_request(SIDEBAR_ROWS_PER_CALL, settings.chat_model, prices)
     return {"model": settings.chat_model, "ready": bool(settings.openai_api_key),
             "missing": no_key_message(settings.chat_model),
+            "per_call": f"about {call.input_tokens + call.output_tokens:,} tokens, about "
+                        f"{price_text(call.price, call.currency)}",
             "rows_per_call": SIDEBAR_ROWS_PER_CALL, "settings": list(FIXABLE_COLUMNS),
             "defaults": {"visibility": DEFAULT_VISIBILITY}}
 
@@ -411,7 +414,7 @@ def write_prompts_into_sheet():
 
     from server.gsheets.prompt_rows import write_into_sheet
     from server.prompts.chat import ChatError
-    from server.prompts.writer import OrderError, PromptOrder, price_text
+    from server.prompts.writer import OrderError, PromptOrder
     data = body("spreadsheet_id", "goal")
     provider = chosen_provider(data)
     rows, examples, settings = data.get("rows"), data.get("examples") or [], \

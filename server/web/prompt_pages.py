@@ -18,7 +18,7 @@ from server.prompts.writer import (
     BATCH_ROWS,
     OrderError,
     PromptOrder,
-    estimate,
+    per_request,
     price_text,
     write_prompts,
 )
@@ -45,8 +45,7 @@ def prompt_form() -> dict:
     """What the form shows before anything is asked: the model, the price of a request, or
     exactly what to set when there is no key."""
     settings = services().settings
-    sample = estimate(PromptOrder("a goal of a few sentences " * 4, BATCH_ROWS), settings.chat_model,
-                      services().prices)
+    sample = per_request(BATCH_ROWS, settings.chat_model, services().prices)
     return {
         "model": settings.chat_model, "ready": bool(settings.openai_api_key),
         "missing": no_key_message(settings.chat_model), "batch_rows": BATCH_ROWS,

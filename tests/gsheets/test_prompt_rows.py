@@ -120,7 +120,8 @@ def test_without_a_key_the_answer_says_what_to_set(redis_server, redis_conn, goo
         redis_url=redis_server.url, data_dir=tmp_path, secret_key="s",
         google_client_ids=(google.audience,), google_certs_url=google.certs_url,
         google_tokeninfo_url=google.tokeninfo_url, google_api_url=emulator.url)).test_client()
-    assert "OPENAI_API_KEY" in client.get("/api/config", headers=alice).get_json()[
-        "prompts"]["missing"]
+    prompts = client.get("/api/config", headers=alice).get_json()["prompts"]
+    assert prompts["ready"] is False and "OPENAI_API_KEY" in prompts["missing"]
+    assert prompts["per_call"].startswith("about ") and "tokens, about $" in prompts["per_call"]
     answer = ask(client, alice, new_sheet([["prompt", "visibility"]]))
     assert answer.status_code == 502 and "OPENAI_API_KEY" in answer.get_json()["message"]

@@ -40,6 +40,8 @@ def test_write_prompts_appends_below_the_last_filled_row(open_sidebar, emulator,
                         id_token=google.identity_token(email), access_token=access)
     page.click("#write-prompts summary")
     page.wait_for_function("document.getElementById('write').disabled === false")
+    about = page.locator("#write-about").inner_text()
+    assert "gpt-5-mini writes the rows, 10 a call (about" in about and "tokens, about $0.0" in about
     page.fill("#write-goal", "Christmas sticker designs for kids: diverse and cheerful.")
     page.fill("#write-examples", "A sticker design of a sleepy owl perched on a book.")
     page.fill("#write-rows", "12")
