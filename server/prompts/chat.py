@@ -47,9 +47,13 @@ class ChatClient:
         """The model's JSON answer to `messages`, shaped by `response_format`."""
         body = {"model": self.model, "messages": messages, "response_format": response_format}
         response = self._post(body)
-        data = response.json()
-        usage = data.get("usage") or {}
-        message = data["choices"][0]["message"]
+        try:
+            data = response.json()
+            usage = data.get("usage") or {}
+            message = data["choices"][0]["message"]
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            raise ChatError(f"The chat endpoint {self.base_url} did not answer as an "
+                            "OpenAI-compatible chat completions API does.") from None
         if message.get("refusal"):
             raise ChatError(f"The model refused to write these prompts: {message['refusal']}")
         try:

@@ -130,3 +130,31 @@ def test_without_a_key_it_says_what_to_set_and_is_never_faked():
 def test_orders_that_cannot_work_are_refused_before_any_request(changes, says):
     with pytest.raises(OrderError, match=says):
         check_order(order(**changes), PRICES)
+
+
+def test_an_endpoint_that_is_not_openai_compatible_is_one_line():
+    """A server on the URL that answers 200 in another shape (a wrong OPENAI_BASE_URL)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class NotOpenAI(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<html>hello</html>")
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), NotOpenAI)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = Settings(openai_api_key="k",
+                            openai_base_url=f"http://127.0.0.1:{server.server_port}/v1")
+        with httpx.Client() as http, pytest.raises(ChatError, match="did not answer as an"):
+            write_prompts(order(rows=2), Services(settings).chat_client(http), PRICES)
+    finally:
+        server.shutdown()
+        server.server_close()
