@@ -3,6 +3,8 @@ rows that fail validation asked for once more, then reported; tokens and their p
 from __future__ import annotations
 
 import dataclasses
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import httpx
 import pytest
@@ -134,9 +136,6 @@ def test_orders_that_cannot_work_are_refused_before_any_request(changes, says):
 
 def test_an_endpoint_that_is_not_openai_compatible_is_one_line():
     """A server on the URL that answers 200 in another shape (a wrong OPENAI_BASE_URL)."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
     class NotOpenAI(BaseHTTPRequestHandler):
         def do_POST(self):
             self.rfile.read(int(self.headers["Content-Length"]))
