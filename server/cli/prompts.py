@@ -13,6 +13,7 @@ from server.prompts.chat import ChatError
 from server.prompts.writer import (
     OrderError,
     PromptOrder,
+    check_order,
     estimate,
     price_text,
     write_prompts,
@@ -59,6 +60,7 @@ def prompts_command(goal: str, count: int, examples: tuple[str, ...], pairs: tup
     with httpx.Client() as http:
         try:
             chat = services.chat_client(http)
+            check_order(order, services.prices)
             before = estimate(order, chat.model, services.prices)
             console.print(f"Asking {chat.model} for {count} rows in {before.requests} "
                           f"request(s): about {before.input_tokens + before.output_tokens:,} "

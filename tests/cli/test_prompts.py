@@ -55,6 +55,7 @@ def test_a_wrong_setting_is_refused_before_any_request(chat_api, tmp_path):
     result = sheetbatch("prompts", "--goal", "Owls.", "--rows", "3", "--set", "colour=red",
                         "-o", tmp_path / "o.xlsx", env=chat_env(chat_api))
     assert result.returncode == 2 and '"colour" is not a column' in result.stderr
+    assert "Asking" not in result.stdout
     assert chat_api.requests() == [] and "Traceback" not in result.stderr
 
 
