@@ -51,11 +51,15 @@ class ChatClient:
             data = response.json()
             usage = data.get("usage") or {}
             message = data["choices"][0]["message"]
+            finish = data["choices"][0].get("finish_reason")
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             raise ChatError(f"The chat endpoint {self.base_url} did not answer as an "
                             "OpenAI-compatible chat completions API does.") from None
         if message.get("refusal"):
             raise ChatError(f"The model refused to write these prompts: {message['refusal']}")
+        if finish == "length":
+            raise ChatError(f"The model {self.model} stopped before its answer was complete "
+                            "(its output limit); ask for fewer rows at a time.")
         try:
             content = json.loads(message.get("content") or "")
         except ValueError:
