@@ -28,6 +28,7 @@ DEFAULT_VISIBILITY = "private"
 CHARS_PER_TOKEN = 4
 OUTPUT_TOKENS_PER_ROW = 90
 REMEMBERED_PROMPTS = 60  # earlier prompts shown to later requests, so they do not repeat
+MAX_PROBLEMS_SHOWN = 25  # problems quoted when rows are asked for again
 
 
 class OrderError(ValueError):
@@ -147,7 +148,10 @@ def write_prompts(order: PromptOrder, chat: ChatClient, prices: PriceTable,
     if failing or missing:
         problems = [p for p in report.errors if p.row is not None and p.row - 2 in failing]
         wanted = len(failing) + missing
-        fresh = _ask(order, wanted, chat, written, _messages(order, wanted, rows, problems))
+        fresh: list[dict[str, Any]] = []
+        for size in batch_sizes(wanted):  # asked again in requests of BATCH_ROWS too
+            fresh += _ask(order, size, chat, written,
+                          _messages(order, size, rows, problems))[:size]
         written.asked_again = wanted
         for index, row in zip(sorted(failing) + [None] * missing, fresh):
             if index is None:
@@ -197,7 +201,8 @@ def _messages(order: PromptOrder, size: int, earlier: list[dict[str, Any]],
                  enumerate(order.examples, start=1)]
     if problems:
         user += ["", "These rows could not be used; write new rows that avoid these problems:"]
-        user += [f"- {p.column}: {p.message} (was: {p.value})" for p in problems]
+        user += [f"- {p.column}: {p.message} (was: {_start(p.value, 20)})"
+                 for p in problems[:MAX_PROBLEMS_SHOWN]]
     if earlier:
         user += ["", "Already written (do not repeat these subjects):"]
         user += [f"- {_start(row.get('prompt'))}" for row in earlier[-REMEMBERED_PROMPTS:]]

@@ -157,3 +157,13 @@ def test_an_endpoint_that_is_not_openai_compatible_is_one_line():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_many_failing_rows_are_asked_again_in_requests_of_the_batch_size(chat, chat_api):
+    chat_api.configure(blank_prompts=20)  # each answer: its first 20 prompts empty
+    written = write_prompts(order(rows=40), chat, PRICES)
+    assert written.asked_again == 20 + 15 and written.requests == 2 + 2
+    sizes = [r["response_format"]["json_schema"]["schema"]["properties"]["rows"]["minItems"]
+             for r in chat_api.requests()]
+    assert sizes == [25, 15, 25, 10]
+    assert len(written.report.errors) == 20 + 10  # the answers asked again were blank too
