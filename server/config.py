@@ -40,6 +40,9 @@ class Settings:
     openai_base_url: str = "https://api.openai.com/v1"  # as in OpenAI's own SDK: includes /v1
     openai_model: str = "gpt-image-1"
     openai_image_hosts: tuple[str, ...] = ("oaidalleapiprodscus.blob.core.windows.net",)
+    # The chat model that writes prompts (`sheetbatch prompts`), on the same OpenAI-compatible
+    # endpoint and key: a small, cheap model is plenty for a few hundred prompts.
+    chat_model: str = "gpt-5-mini"
     provider_timeout: float = 120.0
     outage_deadline: float = 1800.0  # rows wait this long through a provider outage, then fail
     min_free_bytes: int = 64 * 1024 * 1024  # no paid call unless storage has this much room
@@ -118,6 +121,7 @@ class Settings:
             openai_base_url=env("OPENAI_BASE_URL", cls.openai_base_url),
             openai_model=env("OPENAI_IMAGE_MODEL", cls.openai_model),
             openai_image_hosts=env_list("OPENAI_IMAGE_HOSTS", ",".join(cls.openai_image_hosts)),
+            chat_model=env("OPENAI_CHAT_MODEL", cls.chat_model),
             provider_timeout=float(env("SHEETBATCH_PROVIDER_TIMEOUT", "120")),
             outage_deadline=float(env("SHEETBATCH_OUTAGE_DEADLINE", str(cls.outage_deadline))),
             min_free_bytes=int(env("SHEETBATCH_MIN_FREE_BYTES", str(cls.min_free_bytes))),

@@ -87,6 +87,15 @@ class Services:
         return Notices(self.settings, lambda batch_id, owner:
                        f"gallery/{self.signer.gallery_token(batch_id, owner)}")
 
+    def chat_client(self, http):
+        """The chat model that writes prompts, over `http` (an httpx.Client); ChatError with
+        what to set when no key is configured: it is never faked."""
+        from server.prompts.chat import ChatClient, ChatError, no_key_message
+        if not self.settings.openai_api_key:
+            raise ChatError(no_key_message(self.settings.chat_model))
+        return ChatClient(self.settings.openai_base_url, self.settings.openai_api_key,
+                          self.settings.chat_model, http, self.settings.provider_timeout)
+
     @cached_property
     def image_maker(self):
         from server.generation.maker import ImageMaker

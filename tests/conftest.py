@@ -19,6 +19,7 @@ from server.config import Settings
 from server.generation.providers import account_id
 from server.cli.embedded_redis import EmbeddedRedis
 from server.services import connect
+from tests.fakes.chat_api import FakeChatAPI
 from tests.fakes.google_auth import FakeGoogleAuth
 from tests.fakes.image_api import FakeImageAPI
 from tests.sheets_emulator.server import EmulatorServer
@@ -33,7 +34,7 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-b
 # rest `unit`: `pytest -m unit` runs in seconds. A test that starts a process itself, without one
 # of these fixtures, carries the `processes` mark explicitly.
 PROCESS_FIXTURES = {"redis_server", "image_api_server", "emulator", "google", "backend",
-                    "browser", "workers"}
+                    "browser", "workers", "chat_api_server"}
 
 
 def pytest_collection_modifyitems(items):
@@ -72,6 +73,20 @@ def image_api_server():
 def image_api(image_api_server):
     image_api_server.reset()
     return image_api_server
+
+
+@pytest.fixture(scope="session")
+def chat_api_server():
+    with FakeChatAPI(retry_after="0") as fake:
+        yield fake
+
+
+@pytest.fixture
+def chat_api(chat_api_server):
+    """The chat-completions fake, defaults restored (Retry-After 0, so retries do not wait)."""
+    chat_api_server.reset()
+    chat_api_server.configure(retry_after="0")
+    return chat_api_server
 
 
 @pytest.fixture

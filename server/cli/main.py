@@ -17,6 +17,7 @@ from rich.text import Text
 from server import logs
 from server.cli.embedded_redis import redis_url
 from server.cli.ops import admin, announce, wait_for_redis
+from server.cli.prompts import prompts_command
 from server.cli.run import EXIT_LOST, RunError, RunOptions, run_batch
 from server.config import Settings
 from server.files import UnreadableFile
@@ -229,6 +230,7 @@ def serve_command(host: str | None, port: int | None) -> None:
 
 
 main.add_command(admin)
+main.add_command(prompts_command)
 
 
 def browser_url(settings: Settings, bind: str) -> str:

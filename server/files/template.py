@@ -1,4 +1,5 @@
-"""Template files: the brief's templates as .csv or .xlsx (text columns, dropdowns)."""
+"""Template files: the brief's templates, or any rows in the template's columns (the prompt
+writer's), as .csv or .xlsx (text columns, dropdowns)."""
 from __future__ import annotations
 
 import csv
@@ -12,16 +13,33 @@ from server.sheet.columns import MAX_SHEET_ROWS, column_letter
 from server.sheet.template import TEXT_COLUMNS, input_rule, template_rows
 
 
+# A spreadsheet opening a CSV runs a cell starting with one of these as a formula (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def write_template(path: Path, full: bool) -> None:
+    write_rows(path, template_rows(full))
+
+
+def write_rows(path: Path, rows: list[list]) -> None:
+    """Row 1 the header, then data rows, as a .csv or an .xlsx with the template's input rules."""
     path = Path(path)
-    rows = template_rows(full)
     if path.suffix.lower() == ".csv":
         with path.open("w", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerows([["" if v is None else v for v in row] for row in rows])
+            csv.writer(handle).writerows([[_csv_value(v) for v in row] for row in rows])
     elif path.suffix.lower() == ".xlsx":
         _xlsx_template(rows).save(path)
     else:
         raise ValueError(f"{path.name}: a template can be written as .csv or .xlsx.")
+
+
+def _csv_value(value) -> object:
+    """Text that a spreadsheet would run as a formula is quoted with a leading apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _xlsx_template(rows: list[list]) -> openpyxl.Workbook:

@@ -28,10 +28,19 @@ EXAMPLE_ROWS = (
      "color_palette": "#CBA324 #F86C14 #C71E71"},
 )
 
+# The full template also shows a prompt filled from a column of the person's own
+# (server/sheet/placeholders.py): one extra column after the brief's, used by one extra row.
+PLACEHOLDER_EXAMPLE_COLUMN = "animal"
+PLACEHOLDER_EXAMPLE = {
+    "prompt": "A sticker design of a {animal} wearing a tiny party hat, thick white outline.",
+    "visibility": "private", "aspect_ratio": "1:1", "model": "3.0", "num_images": 1,
+    "style": "design", PLACEHOLDER_EXAMPLE_COLUMN: "red panda"}
+
 
 def template_rows(full: bool) -> list[list]:
-    names = FULL_COLUMNS if full else SIMPLE_COLUMNS
-    return [list(names)] + [[example.get(name) for name in names] for example in EXAMPLE_ROWS]
+    names = (*FULL_COLUMNS, PLACEHOLDER_EXAMPLE_COLUMN) if full else SIMPLE_COLUMNS
+    examples = (*EXAMPLE_ROWS, PLACEHOLDER_EXAMPLE) if full else EXAMPLE_ROWS
+    return [list(names)] + [[example.get(name) for name in names] for example in examples]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from server.sheet.columns import (
     STYLES_BY_MODEL,
     column_letter,
 )
+from server.sheet.placeholders import FILLED_COLUMNS, PlaceholderError, fill, placeholders_in
 from server.sheet.request import ImageRequest, settings_as_dict
 
 if TYPE_CHECKING:
@@ -61,6 +62,11 @@ class Report:
     warnings: list[Problem] = field(default_factory=list)
     columns: dict[str, int] = field(default_factory=dict)  # column name → 0-based index
     result_columns: dict[str, int] = field(default_factory=dict)  # ours, from an earlier run
+    # The person's own columns (header as written, trimmed → 0-based index): placeholders read
+    # them; those no placeholder uses are warned about once every row has been read.
+    own_columns: dict[str, int] = field(default_factory=dict)  # the first of each name
+    own_headers: list[tuple[str, int]] = field(default_factory=list)  # every one, in order
+    used_own_columns: set[str] = field(default_factory=set)
 
     @property
     def valid(self) -> bool:
@@ -134,14 +140,30 @@ def read_header(header: list[Any], report: Report) -> None:
         elif name in RESULT_COLUMNS:
             report.result_columns.setdefault(name, index)
         else:
-            report.warnings.append(Problem(_unknown_header_message(name), as_written,
-                                           col_index=index, value=as_written))
+            report.own_headers.append((name, index))
+            report.own_columns.setdefault(name, index)
     near_misses = {problem.column.strip().lower() for problem in report.errors}
     for column in COLUMNS:
         if column.required and column.name not in report.columns and column.name not in near_misses:
             report.errors.append(Problem(
                 f'The required column "{column.name}" is missing. Add a header cell "{column.name}" '
                 "in row 1.", column.name))
+
+
+def _warn_unused_own_columns(header: list[Any], report: Report) -> None:
+    """Each column of the person's that no placeholder reads is ignored; a second column of a
+    name a placeholder reads is too (the first one is used)."""
+    for name, index in report.own_headers:
+        if name not in report.used_own_columns:
+            message = _unknown_header_message(name)
+        elif index != report.own_columns[name]:
+            first = column_letter(report.own_columns[name])
+            message = (f'The column "{name}" appears twice; placeholders {{{name}}} read the '
+                       f"first one (column {first}), so this one is ignored.")
+        else:
+            continue
+        report.warnings.append(Problem(message, str(header[index]), col_index=index,
+                                       value=str(header[index])))
 
 
 def _unknown_header_message(name: str) -> str:
@@ -175,6 +197,7 @@ def read_row(row: int, values: list[Any], report: Report,
         except CellError as error:
             problems.append(Problem(str(error), name, row, index, shown(raw)))
     bad = {problem.column for problem in problems}
+    problems += _fill_placeholders(row, values, settings, bad, report)
     for name, message in cross_column_problems(settings, model_ok="model" not in bad).items():
         if name not in bad:
             index = report.columns[name]
@@ -183,6 +206,31 @@ def read_row(row: int, values: list[Any], report: Report,
     if not problems:
         _provider_warnings(row, values, settings, report, capabilities)
     return settings, not problems
+
+
+def _fill_placeholders(row: int, values: list[Any], settings: dict[str, Any], bad: set[str],
+                       report: Report) -> list[Problem]:
+    """Fill `{name}` in the prompt columns from the row's own cells, so the preview, the
+    estimate, the fingerprint and the request all see the text that is sent."""
+    def cell_of(name: str) -> tuple[bool, Any]:
+        index = report.own_columns.get(name)
+        if index is None:
+            return False, None
+        return True, values[index] if index < len(values) else None
+
+    problems = []
+    for name in FILLED_COLUMNS:
+        text = settings[name]
+        if name in bad or name not in report.columns or text is None:
+            continue
+        report.used_own_columns.update(placeholders_in(text))
+        what = "The prompt" if name == "prompt" else "The negative prompt"
+        try:
+            settings[name] = fill(text, cell_of, what)
+        except PlaceholderError as error:
+            index = report.columns[name]
+            problems.append(Problem(str(error), name, row, index, shown(values[index])))
+    return problems
 
 
 def _provider_warnings(row: int, values: list[Any], settings: dict[str, Any], report: Report,
@@ -201,7 +249,8 @@ def validate(table: Iterable[list[Any]], prices: "PriceTable",
     provider described by `capabilities` (its limits add warnings and set the estimate)."""
     report = Report()
     rows = iter(table)
-    read_header(list(next(rows, None) or []), report)
+    header = list(next(rows, None) or [])
+    read_header(header, report)
     columns_ok = all(c.name in report.columns for c in COLUMNS if c.required)
     estimates = []
     for row_number, values in enumerate(rows, start=2):
@@ -226,6 +275,7 @@ def validate(table: Iterable[list[Any]], prices: "PriceTable",
             f"This sheet has {report.row_count} rows of prompts, more than the limit of "
             f"{MAX_DATA_ROWS} ({MAX_SHEET_ROWS} rows including the header). "
             "Split it into several sheets."))
+    _warn_unused_own_columns(header, report)
     for problems in (report.errors, report.warnings):
         problems.sort(key=_position)
     report.images = sum(settings["num_images"] for settings in estimates)

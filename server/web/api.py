@@ -204,7 +204,8 @@ def config():
         "default_provider": services().settings.provider,
         "statuses": {"row": list(RowStatus), "batch": list(BatchStatus),
                      "finished": [s for s in BatchStatus if s in FINISHED],
-                     "counts": list(COUNT_NAMES)}})
+                     "counts": list(COUNT_NAMES)},
+        "prompts": prompts_config()})
 
 
 def chosen_provider(data: dict) -> str:
@@ -382,3 +383,67 @@ def upload_link():
 def zip_link(batch_id: str):
     return signed_link(f"download/{services().signer.zip_token(batch_id, g.caller.email)}",
                        ZIP_SECONDS)
+
+
+# -- prompts written by a chat model --------------------------------------------------------------
+
+SIDEBAR_ROWS_PER_CALL = 10  # a call answers well within UrlFetchApp's minute; the sidebar loops
+MAX_EXAMPLES = 10
+
+
+def prompts_config() -> dict:
+    """What the sidebar's "Write prompts" step needs before it asks."""
+    from server.prompts.chat import no_key_message
+    from server.prompts.schema import FIXABLE_COLUMNS
+    from server.prompts.writer import DEFAULT_VISIBILITY, per_request, price_text
+    settings, prices = services().settings, services().prices
+    call = per_request(SIDEBAR_ROWS_PER_CALL, settings.chat_model, prices)
+    return {"model": settings.chat_model, "ready": bool(settings.openai_api_key),
+            "missing": no_key_message(settings.chat_model),
+            "per_call": f"about {call.input_tokens + call.output_tokens:,} tokens, about "
+                        f"{price_text(call.price, call.currency)}",
+            "rows_per_call": SIDEBAR_ROWS_PER_CALL, "settings": list(FIXABLE_COLUMNS),
+            "defaults": {"visibility": DEFAULT_VISIBILITY}}
+
+
+@blueprint.post("/prompts")
+def write_prompts_into_sheet():
+    """Rows written by the chat model, appended below the sheet's last filled row (never over a
+    filled cell), then the whole sheet validated and marked in place."""
+    import httpx
+
+    from server.gsheets.prompt_rows import write_into_sheet
+    from server.prompts.chat import ChatError
+    from server.prompts.writer import OrderError, PromptOrder
+    data = body("spreadsheet_id", "goal")
+    provider = chosen_provider(data)
+    rows, examples, settings = data.get("rows"), data.get("examples") or [], \
+        data.get("settings") or {}
+    if isinstance(rows, bool) or not isinstance(rows, int) \
+            or not 1 <= rows <= SIDEBAR_ROWS_PER_CALL:
+        raise ApiError(400, "bad_request", f"rows must be a whole number from 1 to "
+                                           f"{SIDEBAR_ROWS_PER_CALL} (ask again for more).")
+    if not isinstance(examples, list) or not all(isinstance(e, str) for e in examples) \
+            or len(examples) > MAX_EXAMPLES:
+        raise ApiError(400, "bad_request", f"examples must be a list of at most {MAX_EXAMPLES} "
+                                           "texts.")
+    if not isinstance(settings, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in settings.items()):
+        raise ApiError(400, "bad_request", "settings must map column names to texts.")
+    order = PromptOrder(data["goal"], rows, tuple(examples),
+                        {k: v for k, v in settings.items() if v.strip()})
+    with httpx.Client() as http:
+        try:
+            chat = services().chat_client(http)
+            appended = write_into_sheet(services().sheets, lambda: sheet_grid(data), order,
+                                        chat, provider)
+        except OrderError as error:
+            raise ApiError(400, "prompts", str(error)) from None
+        except ChatError as error:
+            raise ApiError(502, "chat_model", str(error)) from None
+    written = appended.written
+    return jsonify(appended.checked.as_dict() | {"written": {
+        "rows": len(written.records), "first_row": appended.first_row,
+        "last_row": appended.last_row, "requests": written.requests,
+        "input_tokens": written.input_tokens, "output_tokens": written.output_tokens,
+        "price": written.price, "summary": written.usage_text(services().prices.currency)}})

@@ -30,13 +30,14 @@ def create_app(settings: Settings | None = None) -> Flask:
                                 x_prefix=hops)
     from server.web import request_log
     request_log.install(app)
-    from server.web import api, files, messages, pages, signin, uploads
+    from server.web import api, files, messages, pages, prompt_pages, signin, uploads
     configure_sessions(app, services.settings)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(files.blueprint)
     app.register_blueprint(uploads.blueprint)
     app.register_blueprint(signin.blueprint)
     app.register_blueprint(pages.blueprint)
+    app.register_blueprint(prompt_pages.blueprint)
     csrf = CSRFProtect(app)
     # /api callers prove who they are with a bearer token, not a cookie; an upload link's
     # signed token in its URL is unguessable by another site; Google's sign-in POST carries

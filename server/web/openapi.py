@@ -90,6 +90,24 @@ OPENAPI = {
                                              _ref("Report"), _ref("Sheet"))},
         "/api/fix": {"post": _operation("Rewrite time-converted aspect ratios as text",
                                         _ref("Report"), _ref("Sheet"))},
+        "/api/prompts": {"post": _operation(
+            "A chat model writes rows from a goal; they are appended below the last filled row "
+            "(never over a filled cell), then the sheet is validated in place",
+            {"allOf": [_ref("Report"), {"type": "object", "properties": {"written": {
+                "type": "object", "properties": {
+                    "rows": {"type": "integer"}, "first_row": {"type": "integer"},
+                    "last_row": {"type": "integer"}, "requests": {"type": "integer"},
+                    "input_tokens": {"type": "integer"}, "output_tokens": {"type": "integer"},
+                    "price": {"type": ["number", "null"]}, "summary": {"type": "string"}}}}}]},
+            {"allOf": [_ref("Sheet"), {"type": "object", "required": ["goal", "rows"],
+                                       "properties": {
+                "goal": {"type": "string"}, "rows": {"type": "integer", "minimum": 1},
+                "examples": {"type": "array", "items": {"type": "string"}},
+                "settings": {"type": "object", "additionalProperties": {"type": "string"},
+                             "description": "column → value for every row"}}}]},
+            extra={"400": {"description": "The order cannot work", **_json(_ref("Error"))},
+                   "502": {"description": "The chat model failed or is not configured",
+                           **_json(_ref("Error"))}})},
         "/api/template": {"post": _operation("Insert a template tab", request={
             "type": "object", "required": ["spreadsheet_id"],
             "properties": {"spreadsheet_id": {"type": "string"}, "full": {"type": "boolean"}}})},

@@ -8,7 +8,12 @@ import openpyxl
 import pytest
 
 from server.sheet.columns import COLUMNS_BY_NAME, column_letter
-from server.sheet.template import EXAMPLE_ROWS, FULL_COLUMNS, SIMPLE_COLUMNS
+from server.sheet.template import (
+    FULL_COLUMNS,
+    PLACEHOLDER_EXAMPLE_COLUMN,
+    SIMPLE_COLUMNS,
+    template_rows,
+)
 from tests.conftest_validation import FULL_HEADER, SHEETBATCH
 
 ENUMERATED = [name for name, column in COLUMNS_BY_NAME.items() if column.choices]
@@ -36,7 +41,7 @@ def test_template_validates_clean(tmp_path, suffix, full):
     code, data = validate_json(path)
     assert code == 0
     assert data["valid"] and data["errors"] == [] and data["warnings"] == []
-    assert data["rows"] == len(EXAMPLE_ROWS)
+    assert data["rows"] == len(template_rows(full)) - 1
 
 
 def test_template_columns(tmp_path):
@@ -44,14 +49,16 @@ def test_template_columns(tmp_path):
     simple = openpyxl.load_workbook(make(tmp_path, "s.xlsx", False)).active
     full = openpyxl.load_workbook(make(tmp_path, "f.xlsx", True)).active
     assert [c.value for c in simple[1]] == list(SIMPLE_COLUMNS)
-    assert [c.value for c in full[1]] == FULL_HEADER
-    assert all(c.value is not None for c in full[1 + len(EXAMPLE_ROWS)][:2])
-    assert all(c.value is None for c in full[2 + len(EXAMPLE_ROWS)])
+    # The brief's columns, then one of the person's own that a placeholder example uses.
+    assert [c.value for c in full[1]] == FULL_HEADER + [PLACEHOLDER_EXAMPLE_COLUMN]
+    examples = len(template_rows(full=True)) - 1
+    assert all(c.value is not None for c in full[1 + examples][:2])
+    assert all(c.value is None for c in full[2 + examples])
 
 
 def test_template_csv_text(tmp_path):
     text = make(tmp_path, "f.csv", True).read_text(encoding="utf-8")
-    assert text.splitlines()[0] == ",".join(FULL_HEADER)
+    assert text.splitlines()[0] == ",".join(FULL_HEADER + [PLACEHOLDER_EXAMPLE_COLUMN])
 
 
 @pytest.mark.parametrize("full", [False, True], ids=["simple", "full"])

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from server.config import Settings
-from server.sheet.template import FULL_COLUMNS, SIMPLE_COLUMNS
+from server.sheet.template import SIMPLE_COLUMNS, template_rows
 from server.web.app import create_app
 
 LOCAL = {"REMOTE_ADDR": "127.0.0.1"}
@@ -70,7 +70,8 @@ def test_errors_are_pages_and_api_errors_stay_json(client):
     assert api.status_code == 404 and api.get_json()["error"] == "not_found"
 
 
-@pytest.mark.parametrize("kind, columns", [("simple", SIMPLE_COLUMNS), ("full", FULL_COLUMNS)])
+@pytest.mark.parametrize("kind, columns", [("simple", SIMPLE_COLUMNS),
+                                           ("full", template_rows(full=True)[0])])
 def test_templates_download_as_csv_and_excel(client, kind, columns):
     as_csv = client.get(f"/templates/sheetbatch-{kind}.csv")
     assert as_csv.status_code == 200
