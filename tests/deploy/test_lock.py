@@ -50,3 +50,13 @@ def test_setup_refuses_a_pyproject_the_lock_does_not_match(tmp_path):
     assert "uv.lock" in setup.stderr and "--locked" in setup.stderr, setup.stderr
     installed = copy / ".venv" / "lib"
     assert not list(installed.glob("python3*/site-packages/six.py"))  # nothing installed
+
+
+def test_the_main_job_installs_no_test_tool():
+    runtime = subprocess.run([UV, "export", "--locked", "--no-dev", "--no-emit-project",
+                              "--project", str(ROOT), "--format", "requirements-txt"],
+                             capture_output=True, text=True, check=True, timeout=120).stdout
+    names = {line.split("==")[0] for line in runtime.splitlines() if "==" in line}
+    test_tools = {"pytest", "hypothesis", "moto", "playwright", "schemathesis", "boto3", "honcho"}
+    assert names and not names & test_tools, names & test_tools
+    assert "--test" not in (ROOT / "scripts" / "main-job").read_text()
