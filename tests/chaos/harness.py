@@ -308,7 +308,8 @@ def storage_fails(run: Run, mount: Path, how: str) -> Figures:
     second_exit, second = run.run(SHEETBATCH_MIN_FREE_BYTES="1")
     figures = run.figures(f"output disk {how} mid-run", [first], [first_exit, second_exit])
     figures.first_output, figures.waiting = first, waiting
-    paused = first_exit == 3 and no_traceback(first) and "run the same command again" in first
+    paused = (first_exit == 3 and no_traceback(first)
+              and "run the same command again" in " ".join(first.split()))  # rich wraps
     figures.notes = ("paused, one line" if paused else "NOT PAUSED") + f"; {paid_first} paid before"
     return figures
 
