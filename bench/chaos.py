@@ -80,6 +80,21 @@ def scenarios(rows: int, images: int, latency: float) -> dict:
         finally:
             server.stop()
 
+    def two_data_folders(fake, folder):
+        first, second = (harness.Run(person_env(fake, folder / name), folder, fake, rows, images)
+                         for name in ("data-a", "data-b"))
+        figures, refused, _ = harness.two_data_folders(first, second)
+        figures.notes = ("second refused while the first ran" if "Another sheetbatch run" in
+                         refused else "NOT REFUSED")
+        return figures
+
+    def edit_undone(fake, folder):
+        run = fresh(fake, folder)
+        figures, outputs = harness.edit_reverted(run, 2 + rows // 2)
+        figures.notes = ("the undo: 0 to make" if "0 image(s) to make" in outputs[2]
+                         else "UNDO PAID")
+        return figures
+
     return {
         "sigint": lambda fake, folder: harness.interrupted(fresh(fake, folder), signal.SIGINT,
                                                            "Ctrl-C (SIGINT to the group)"),
@@ -94,6 +109,8 @@ def scenarios(rows: int, images: int, latency: float) -> dict:
         "two-runs": two_runs,
         "edited": lambda fake, folder: harness.edited(fresh(fake, folder)),
         "downloads": lambda fake, folder: harness.downloads_fail(fresh(fake, folder)),
+        "two-data-folders": two_data_folders,
+        "edit-undone": edit_undone,
     }
 
 

@@ -14,13 +14,13 @@ from rq.exceptions import StopRequested
 from rq.utils import now
 
 from server.batches.queue import SHARED_QUEUE, BatchQueue
+from workers.housekeeping import REDIS_BACKOFF_MAX_SECONDS
 
 # A worker looks for newly started batches this often while it has nothing to do (and
 # heartbeats each time); RQ forgets one silent for WORKER_TTL + 60 s, so /api/ready notices a
 # dead machine within about a minute and a half.
 REFRESH_SECONDS = 1
 WORKER_TTL = 30
-REDIS_BACKOFF_MAX_SECONDS = 60.0
 
 log = logging.getLogger(__name__)
 

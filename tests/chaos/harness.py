@@ -6,12 +6,17 @@ what was paid for, from the image-API fake's own counts.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
 import re
 import signal
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -308,8 +313,9 @@ def storage_fails(run: Run, mount: Path, how: str) -> Figures:
     second_exit, second = run.run(SHEETBATCH_MIN_FREE_BYTES="1")
     figures = run.figures(f"output disk {how} mid-run", [first], [first_exit, second_exit])
     figures.first_output, figures.waiting = first, waiting
-    figures.notes = ("paused, one line" if first_exit == 3 and no_traceback(first)
-                     and "run the same command again" in first else "NOT PAUSED") + f"; {paid_first} paid before"
+    paused = (first_exit == 3 and no_traceback(first)
+              and "run the same command again" in " ".join(first.split()))  # rich wraps
+    figures.notes = ("paused, one line" if paused else "NOT PAUSED") + f"; {paid_first} paid before"
     return figures
 
 
@@ -411,11 +417,6 @@ class Terminal:
     live progress line only on a terminal. Its output is gathered as it comes."""
 
     def __init__(self, command: list[str], env: dict[str, str], columns: int = 300):
-        import fcntl
-        import pty
-        import struct
-        import termios
-        import threading
         self._master, child_end = pty.openpty()
         fcntl.ioctl(child_end, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
         self.process = subprocess.Popen(command, env=dict(env, TERM="xterm-256color"), cwd=ROOT,
