@@ -23,15 +23,17 @@ from server.files.xlsxfile import read_xlsx
 MEMORY_CEILING_BYTES = 300 * 2**20
 TIME_LIMIT_SECONDS = 20
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload([__name__])
+# "__main__" first: the fork server imports the main script once, so children need not.
+_CONTEXT.set_forkserver_preload(["__main__", __name__])
 
 
-def read_in_child(path: Path, sheet: str | None, max_unzipped_bytes: int) -> Table:
-    """The table of one sheet of the file, read by a child within the ceiling and time limit;
-    `UnreadableFile` with one line for anything else."""
+def read_in_child(path: Path, sheet: str | None, max_unzipped_bytes: int,
+                  ceiling: int = MEMORY_CEILING_BYTES) -> Table:
+    """The table of one sheet of the file, read by a child within the memory ceiling (bytes of
+    address space) and time limit; `UnreadableFile` with one line for anything else."""
     receiver, sender = _CONTEXT.Pipe(duplex=False)
     child = _CONTEXT.Process(target=_read_and_send,
-                             args=(sender, path, sheet, max_unzipped_bytes), name="sheetbatch-read")
+                             args=(sender, path, sheet, max_unzipped_bytes, ceiling), name="sheetbatch-read")
     child.start()
     sender.close()
     try:
@@ -41,7 +43,7 @@ def read_in_child(path: Path, sheet: str | None, max_unzipped_bytes: int) -> Tab
                                  "batch sheet and upload it again.")
         outcome, value = receiver.recv()
     except EOFError:  # the child died: the ceiling, or a library crashing on the file
-        raise needs_more_memory(path) from None
+        raise needs_more_memory(path, ceiling) from None
     finally:
         receiver.close()
         child.kill()
@@ -52,16 +54,16 @@ def read_in_child(path: Path, sheet: str | None, max_unzipped_bytes: int) -> Tab
     return value
 
 
-def needs_more_memory(path: Path) -> UnreadableFile:
+def needs_more_memory(path: Path, ceiling: int) -> UnreadableFile:
     return UnreadableFile(f"{path.name} needs more memory than a sheet of prompts should (over "
-                          f"{MEMORY_CEILING_BYTES // 2**20} MB) to read; save only the batch sheet "
+                          f"{ceiling // 2**20} MB) to read; save only the batch sheet "
                           "as a new file and upload it again.")
 
 
-def _read_and_send(sender: Connection, path: Path, sheet: str | None,
-                   max_unzipped_bytes: int) -> None:
+def _read_and_send(sender: Connection, path: Path, sheet: str | None, max_unzipped_bytes: int,
+                   ceiling: int) -> None:
     """In the child: limit ourselves, read, send the table or the refusal."""
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CEILING_BYTES, MEMORY_CEILING_BYTES))
+    resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
     cpu = TIME_LIMIT_SECONDS + 5  # the parent kills us first; this holds if the parent is gone
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
     try:
@@ -69,14 +71,14 @@ def _read_and_send(sender: Connection, path: Path, sheet: str | None,
     except UnreadableFile as refusal:
         outcome = ("refused", str(refusal))
     except (MemoryError, RecursionError):
-        outcome = ("refused", str(needs_more_memory(path)))
+        outcome = ("refused", str(needs_more_memory(path, ceiling)))
     except Exception as error:  # a library failing on a damaged file: one line, no traceback
         outcome = ("refused", f"{path.name} could not be read; it looks damaged "
                               f"({type(error).__name__}).")
     try:
         sender.send(outcome)
     except MemoryError:
-        sender.send(("refused", str(needs_more_memory(path))))
+        sender.send(("refused", str(needs_more_memory(path, ceiling))))
     sender.close()
 
 

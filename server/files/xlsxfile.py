@@ -45,6 +45,7 @@ MAX_DEPTH = 64
 # Cell formats in the styles part (Excel itself allows 64,000).
 MAX_CELL_FORMATS = 65_536
 MAX_SHEETS = 10_000
+MAX_CELLS_PER_ROW = 16_384  # Excel's own column limit: a row of more cells is not Excel's
 CHUNK = 64 * 1024
 
 OFFICE_DOCUMENT = "/officeDocument"
@@ -351,6 +352,8 @@ class _Cells:
             self.cell, self.value = attrs, []
             self.column = self._column(attrs.get("r")) or self.column + 1
             self.last_column = max(self.last_column, self.column)
+            if self.last_column > MAX_CELLS_PER_ROW:
+                raise too_many_columns(self.name, self.row_number, self.last_column)
         elif tag == "v":
             self.inside_v = True
         else:
