@@ -24,6 +24,7 @@ from flask import (
 from flask.sessions import SecureCookieSessionInterface
 
 from server.batches import keys
+from server.config import LOOPBACK_HOSTS
 from server.web.app import services
 from server.web.auth import NotAuthenticated, is_jwt
 
@@ -40,24 +41,54 @@ class SessionInterface(SecureCookieSessionInterface):
         return request.is_secure or super().get_cookie_secure(app)
 
 
+# Headers some proxy or CDN adds: a request carrying any of them (or any X-Forwarded-*) came
+# through something that others may reach, so single-user mode does not answer it.
+PROXY_HEADERS = ("forwarded", "via", "x-real-ip", "cf-connecting-ip", "true-client-ip",
+                 "fastly-client-ip", "x-client-ip", "x-cluster-client-ip", "client-ip",
+                 "x-original-forwarded-for", "x-proxyuser-ip")
+NOT_THIS_COMPUTER = ("This sheetbatch runs in single-user mode and only answers this computer, "
+                     "at http://127.0.0.1 or http://localhost. Set GOOGLE_CLIENT_ID to let people "
+                     "sign in.")
+
+
 def current_person() -> str | None:
     """The signed-in person's email (the local person in single-user mode), or None."""
     if services().settings.single_user_mode:
         if not from_this_computer():
-            abort(403, "This sheetbatch runs in single-user mode and only answers this "
-                       "computer. Set GOOGLE_CLIENT_ID to let people sign in.")
+            abort(403, NOT_THIS_COMPUTER)
         remember_handle(LOCAL_PERSON)
         return LOCAL_PERSON
     return session.get("email")
 
 
+@blueprint.before_app_request
+def only_this_computer_in_single_user_mode():
+    """In single-user mode nothing is answered to anyone else: not a page of another Host (a
+    web page the person visits can point its own name at 127.0.0.1: DNS rebinding), not a
+    request any proxy passed on."""
+    if services().settings.single_user_mode and not from_this_computer():
+        abort(403, NOT_THIS_COMPUTER)
+
+
 def from_this_computer() -> bool:
-    """A request from a loopback address that no proxy forwarded."""
-    forwarded = request.headers.get("X-Forwarded-For") or request.headers.get("Forwarded")
+    """A request from a loopback address, to one of the loopback names we listen on, that no
+    proxy forwarded."""
+    names = {name.lower() for name in request.headers.keys()}
+    if names & set(PROXY_HEADERS) or any(name.startswith("x-forwarded-") for name in names):
+        return False
+    if request.headers.get("Host", "").lower() not in loopback_hosts():
+        return False
     try:
-        return not forwarded and ipaddress.ip_address(request.remote_addr or "").is_loopback
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
     except ValueError:
         return False
+
+
+def loopback_hosts() -> set[str]:
+    """Host values this computer's browser sends us: a loopback name, with our port or none."""
+    port = services().settings.bind.rpartition(":")[2]
+    names = {f"[{name}]" if ":" in name else name for name in LOOPBACK_HOSTS}
+    return names | {f"{name}:{port}" for name in names}
 
 
 def signed_in(view):
