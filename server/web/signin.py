@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -25,10 +27,11 @@ from flask.sessions import SecureCookieSessionInterface
 
 from server.batches import keys
 from server.config import LOOPBACK_HOSTS
-from server.web.app import services
+from server.web.app import public_root, services
 from server.web.auth import NotAuthenticated, is_jwt
 
 blueprint = Blueprint("signin", __name__)
+CONTROL = re.compile(r"[\x00-\x1f\x7f\s]")  # control characters and every kind of space
 LOCAL_PERSON = "you@localhost"
 
 
@@ -118,20 +121,34 @@ def owner_of_handle(handle: str) -> str | None:
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this site (never //elsewhere) may follow a sign-in."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("pages.batch_page")
+    """Only a path on this site may follow a sign-in. Browsers drop tabs and line breaks from a
+    URL and read a backslash as a slash, so `/\t/evil.example` or `/\\evil.example` would be
+    `//evil.example`, another site: a target with any of them is refused, and line breaks (which
+    no header may hold) make the whole request a 400."""
+    if not target:
+        return url_for("pages.batch_page")
+    if "\r" in target or "\n" in target:
+        abort(400, "This link holds a line break, which no link may; open the page again.")
+    parts = urlsplit(target)
+    if (not target.startswith("/") or target.startswith("//") or "\\" in target
+            or CONTROL.search(target) or parts.scheme or parts.netloc):
+        return url_for("pages.batch_page")
+    return target
 
 
 @blueprint.get("/signin")
 def signin_page():
     settings = services().settings
+    target = safe_next(request.args.get("next"))
     if current_person():
-        return redirect(safe_next(request.args.get("next")))
+        return redirect(target)
     return render_template("signin.html", client_id=settings.web_client_id,
-                           gsi_url=settings.google_gsi_client_url,
-                           next=safe_next(request.args.get("next")))
+                           gsi_url=settings.google_gsi_client_url, login_uri=login_uri(target))
+
+
+def login_uri(target: str) -> str:
+    """Where Google posts the sign-in: our public address (never the request's Host)."""
+    return public_root() + url_for("signin.google_callback", next=target).lstrip("/")
 
 
 @blueprint.post("/signin/google")
@@ -160,7 +177,7 @@ def signin_problem(message: str):
     settings = services().settings
     return render_template("signin.html", client_id=settings.web_client_id,
                            gsi_url=settings.google_gsi_client_url, problem=message,
-                           next=safe_next(request.args.get("next"))), 400
+                           login_uri=login_uri(safe_next(request.args.get("next")))), 400
 
 
 @blueprint.post("/signout")
