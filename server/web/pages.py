@@ -7,6 +7,7 @@ import io
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -384,15 +385,30 @@ def public_gallery(handle: str):
     owner = owner_of_handle(handle)
     if owner is None:
         abort(404)
-    mine = services().batches.list_for(owner, limit=CREATIONS_BATCHES)
-    items = [c for c in creations_of(owner, mine) if c.visibility == "public" and c.name]
-    shown, pages = page_of(items, page_number())
+    batches = services().batches
+    total = batches.public_count(owner)
+    pages = max(1, -(-total // PAGE_SIZE))
+    number = min(max(1, page_number()), pages)
+    found = batches.public_images(owner, (number - 1) * PAGE_SIZE, PAGE_SIZE)
+    shown = [PublicImage(batch_id, name, int(name[:4]), request_.prompt)
+             for batch_id, name, request_ in found]
     return render_template("public_gallery.html", creations=shown, pages=pages,
-                           page=page_number(), handle=handle, total=len(items))
+                           page=number, handle=handle, total=total)
+
+
+@dataclass
+class PublicImage:
+    batch_id: str
+    name: str
+    row: int
+    prompt: str
 
 
 @blueprint.app_template_global()
 def page_url(number: int) -> str:
-    """This page's address with the same filters, at another page number."""
-    args = {key: value for key, value in request.args.items() if key != "page"}
-    return url_for(request.endpoint, **request.view_args, **args, page=number)
+    """This page's address with the same filters, at another page number (the filters as a
+    query of their own: a `?handle=`, `?_method=` or `?endpoint=` is never taken for one of
+    url_for's arguments)."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "page"]
+    return url_for(request.endpoint, **request.view_args) + "?" + urlencode(
+        [*args, ("page", number)])
