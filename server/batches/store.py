@@ -225,7 +225,7 @@ class Batches:
         if not BATCH_ID.fullmatch(batch_id):
             raise BatchNotFound(batch_id)
         fields = self.fields(batch_id)
-        if not secrets.compare_digest(fields.get("owner", ""), owner):
+        if not secrets.compare_digest(fields.get("owner", "").encode(), owner.encode()):
             raise BatchNotFound(batch_id)
         return fields
 

@@ -20,7 +20,7 @@ from flask import (
     url_for,
 )
 
-from server.batches.launcher import OverBudget
+from server.batches.launcher import InvalidSheet, OverBudget
 from server.batches.lifecycle import BatchBusy, delete_batch
 from server.batches.store import BatchNotFound
 from server.files import SUPPORTED, UnreadableFile, human_size
@@ -35,7 +35,7 @@ from server.storage.thumbnails import thumbnail
 from server.web.app import services
 from server.web.files import zip_response
 from server.web.signin import current_person, owner_of_handle, public_handle, signed_in
-from server.web.upload_store import UploadNotFound
+from server.web.upload_store import TooManyUploads, UploadNotFound
 
 blueprint = Blueprint("pages", __name__)
 PAGE_SIZE = 24
@@ -104,6 +104,9 @@ def upload():
         upload_id, _ = services().uploads.receive(current_person(), file.filename, file.stream)
     except UnreadableFile as error:
         return render_batch_page(400, provider=provider, problem=str(error))
+    except TooManyUploads as error:
+        body, status = render_batch_page(429, provider=provider, problem=str(error))
+        return body, status, {"Retry-After": str(error.retry_after)}
     return redirect(url_for("pages.batch_page", upload=upload_id, provider=provider) + "#details",
                     code=303)
 
@@ -147,7 +150,7 @@ def start():
     except UploadNotFound:
         flash("That upload is gone; upload the file again.", "problem")
         return redirect(url_for("pages.batch_page"), code=303)
-    except (UnreadableFile, OverBudget) as error:
+    except (UnreadableFile, OverBudget, InvalidSheet) as error:
         flash(str(error), "problem")
         return redirect(url_for("pages.batch_page", upload=upload_id, provider=provider), code=303)
     flash(f"Started {checked.path.name}: you can keep working; this page tells you when it is "

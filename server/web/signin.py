@@ -156,7 +156,7 @@ def google_callback():
     """Google Identity Services posts `credential` (an ID token) and `g_csrf_token` here."""
     cookie = request.cookies.get("g_csrf_token", "")
     posted = request.form.get("g_csrf_token", "")
-    if not cookie or not hmac.compare_digest(cookie, posted):
+    if not cookie or not hmac.compare_digest(cookie.encode(), posted.encode()):
         return signin_problem("The sign-in could not be checked (the browser did not send "
                               "Google's check). Try again.")
     credential = request.form.get("credential", "")

@@ -68,6 +68,9 @@ class Uploads:
         except UnreadableFile:
             self.discard(owner, upload_id)
             raise
+        except UploadNotFound:  # newer uploads of the person's, sent at once, replaced it
+            raise UnreadableFile(f"You sent more than {MAX_PENDING_UPLOADS} files at once; "
+                                 f"{name} was set aside. Upload it again.") from None
         # A file with problems stays for the short keep time too: the batch page shows its
         # problems and offers the marked copy (the fixed file comes back as a new upload).
         return upload_id, checked
@@ -102,7 +105,7 @@ class Uploads:
         if value is None:
             raise UploadNotFound(upload_id)
         stored_owner, path = value.decode().split("\n", 1)
-        if not secrets.compare_digest(stored_owner, owner):
+        if not secrets.compare_digest(stored_owner.encode(), owner.encode()):
             raise UploadNotFound(upload_id)
         return Path(path)
 
