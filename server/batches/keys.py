@@ -75,6 +75,12 @@ def public_indexed(owner: str) -> str:
     return f"sb:public-indexed:{owner}"
 
 
+def web_session(session_id: str) -> str:
+    """The email a signed-in browser session stands for, until it ends or the person signs out
+    (web.signin): deleting it signs out every copy of the session cookie."""
+    return f"sb:session:{session_id}"
+
+
 def public_handle(handle: str) -> str:
     """The email behind a public gallery's handle (web.pages)."""
     return f"sb:handle:{handle}"

@@ -89,12 +89,12 @@ def http_error(error: HTTPException):
 
 def configure_sessions(app: Flask, settings: Settings) -> None:
     from server.web.links import load_secret
-    from server.web.signin import SessionInterface
+    from server.web.signin import SESSION_DAYS, SessionInterface
     app.secret_key = load_secret(settings.secret_key, settings.data_dir)
     app.session_interface = SessionInterface()
     app.config.update(SESSION_COOKIE_NAME="sheetbatch", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax",
-                      PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+                      PERMANENT_SESSION_LIFETIME=timedelta(days=SESSION_DAYS),
                       WTF_CSRF_TIME_LIMIT=None)  # a token lives as long as the session
 def public_root() -> str:
     """Where people reach us, for every link we hand out: the configured public URL, else the

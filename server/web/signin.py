@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import re
+import secrets
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -33,6 +34,7 @@ from server.web.auth import NotAuthenticated, is_jwt
 blueprint = Blueprint("signin", __name__)
 CONTROL = re.compile(r"[\x00-\x1f\x7f\s]")  # control characters and every kind of space
 LOCAL_PERSON = "you@localhost"
+SESSION_DAYS = 14
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -61,7 +63,20 @@ def current_person() -> str | None:
             abort(403, NOT_THIS_COMPUTER)
         remember_handle(LOCAL_PERSON)
         return LOCAL_PERSON
-    return session.get("email")
+    return session_person()
+
+
+def session_person() -> str | None:
+    """The email of the session cookie, while its session lives in Redis (a copied cookie dies
+    with the sign-out, or after SESSION_DAYS)."""
+    email, session_id = session.get("email"), session.get("sid")
+    if not email or not session_id:
+        return None
+    stored = services().redis.get(keys.web_session(session_id))
+    if stored is None or stored.decode() != email:
+        session.clear()
+        return None
+    return email
 
 
 @blueprint.before_app_request
@@ -168,7 +183,9 @@ def google_callback():
         return signin_problem(f"Google's sign-in was refused: {error}")
     session.clear()
     session.permanent = True
-    session["email"] = caller.email
+    session_id = secrets.token_urlsafe(24)
+    services().redis.set(keys.web_session(session_id), caller.email, ex=SESSION_DAYS * 86400)
+    session.update(email=caller.email, sid=session_id)
     remember_handle(caller.email)
     return redirect(safe_next(request.args.get("next")), code=303)
 
@@ -182,6 +199,8 @@ def signin_problem(message: str):
 
 @blueprint.post("/signout")
 def signout():
+    if session.get("sid"):
+        services().redis.delete(keys.web_session(session["sid"]))
     session.clear()
     return redirect(url_for("signin.signin_page"), code=303)
 
@@ -193,5 +212,5 @@ def who_is_here() -> dict:
     if settings.single_user_mode:
         person = LOCAL_PERSON if from_this_computer() else None
     else:
-        person = session.get("email")
+        person = session_person()
     return {"person": person, "single_user": settings.single_user_mode}

@@ -151,3 +151,14 @@ def test_paged_signed_in_pages_take_any_query(client, google, query):
 
 def test_a_line_break_in_next_is_a_400(client):
     assert client.get(f"/signin?next={quote('/x' + chr(13) + chr(10) + 'y')}").status_code == 400
+
+
+def test_signing_out_ends_every_copy_of_the_session(app, google):
+    """A copied session cookie used to stay signed in for 14 days after the sign-out."""
+    browser = app.test_client()
+    sign_in(browser, google)
+    copied = app.test_client()
+    copied.set_cookie("sheetbatch", browser.get_cookie("sheetbatch").value)
+    assert copied.get("/creations").status_code == 200
+    assert browser.post("/signout", data={"csrf_token": csrf_token(browser)}).status_code == 303
+    assert copied.get("/creations").status_code == 302  # to the sign-in page
