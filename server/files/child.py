@@ -23,8 +23,9 @@ from server.files.xlsxfile import read_xlsx
 MEMORY_CEILING_BYTES = 300 * 2**20
 TIME_LIMIT_SECONDS = 20
 _CONTEXT = multiprocessing.get_context("forkserver")
-# "__main__" first: the fork server imports the main script once, so children need not.
-_CONTEXT.set_forkserver_preload(["__main__", __name__])
+# (As multiprocessing does, a main script started by its path — the `sheetbatch` command — is
+# imported again in each child; guarded by `if __name__ == "__main__"`, it runs nothing.)
+_CONTEXT.set_forkserver_preload([__name__])
 
 
 def read_in_child(path: Path, sheet: str | None, max_unzipped_bytes: int,

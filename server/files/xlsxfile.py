@@ -14,12 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 from xml.parsers import expat
 
-from openpyxl.styles.numbers import (
-    BUILTIN_FORMATS_REVERSE,
-    builtin_format_code,
-    is_date_format,
-    is_timedelta_format,
-)
+from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
 from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH, from_excel, from_ISO8601
 
@@ -200,9 +195,7 @@ class _Workbook:
             self._parse(part, start, end)
         dates, durations = set(), set()
         for index, number in enumerate(formats):
-            code = custom.get(number)
-            code = builtin_format_code(number) if code is None else code
-            code = code if code is not None else BUILTIN_FORMATS_REVERSE.get("General")
+            code = custom.get(number) or builtin_format_code(number)
             if code and is_date_format(code):
                 dates.add(index)
             if code and is_timedelta_format(code):

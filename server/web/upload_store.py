@@ -65,12 +65,14 @@ class Uploads:
         self._keep_pending(owner, upload_id)
         try:
             checked = self.check(owner, upload_id, capabilities)
-        except UnreadableFile:
+        except (UnreadableFile, UploadNotFound):
+            # Newer uploads of the person's, sent at once, may have replaced it while it waited.
+            set_aside = not self.redis.exists(keys.upload(upload_id))
             self.discard(owner, upload_id)
+            if set_aside:
+                raise UnreadableFile(f"You sent more than {MAX_PENDING_UPLOADS} files at once; "
+                                     f"{name} was set aside. Upload it again.") from None
             raise
-        except UploadNotFound:  # newer uploads of the person's, sent at once, replaced it
-            raise UnreadableFile(f"You sent more than {MAX_PENDING_UPLOADS} files at once; "
-                                 f"{name} was set aside. Upload it again.") from None
         # A file with problems stays for the short keep time too: the batch page shows its
         # problems and offers the marked copy (the fixed file comes back as a new upload).
         return upload_id, checked

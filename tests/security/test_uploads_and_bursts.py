@@ -142,3 +142,24 @@ def test_one_persons_checks_queue_behind_their_own_not_everyones(app):
         holder.join(timeout=10)
     alice.join(timeout=30)
     assert waiting["response"].status_code == 200
+
+
+def test_many_uploads_by_one_person_at_once_never_answer_5xx(app):
+    """Issue 23: an upload set aside by the same person's newer ones (more than
+    MAX_PENDING_UPLOADS at once) used to answer 500; now it says so."""
+    page = f"/upload/{app.extensions['sheetbatch'].signer.upload_token(ALICE)}"
+    answers = []
+
+    def send():
+        client = app.test_client()
+        answers.append(client.post(page, data={"file": (io.BytesIO(GOOD), "s.csv"),
+                                               "provider": "preview"}))
+    senders = [threading.Thread(target=send) for _ in range(2 * MAX_PENDING_UPLOADS)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(timeout=120)
+    assert len(answers) == 2 * MAX_PENDING_UPLOADS
+    assert all(answer.status_code in (200, 400) for answer in answers)
+    assert all("set aside" in answer.get_data(as_text=True)
+               for answer in answers if answer.status_code == 400)
