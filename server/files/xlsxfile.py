@@ -151,9 +151,9 @@ class _Workbook:
         self._parse(workbook, start)
         return sheets, any(date1904)
 
-    def _shared_strings(self, relations: dict[str, tuple[str, str]]) -> list[str]:
+    def _shared_strings(self, relations: dict[str, tuple[str, str]]) -> list[str | None]:
         part = self._related(relations, SHARED_STRINGS)
-        strings: list[str] = []
+        strings: list[str | None] = []
         if part is None:
             return strings
         text = _Text()
@@ -297,11 +297,11 @@ class _Text:
 
     def __init__(self):
         self.parts: list[str] = []
-        self.inside_t = self.inside_phonetic = False
+        self.inside_t = self.inside_phonetic = self.any_t = False
 
     def start(self, tag: str) -> None:
         if tag == "t":
-            self.inside_t = True
+            self.inside_t = self.any_t = True
         elif tag == "rPh":
             self.inside_phonetic = True
 
@@ -315,9 +315,11 @@ class _Text:
         if self.inside_t and not self.inside_phonetic:
             self.parts.append(text)
 
-    def take(self) -> str:
-        text = "".join(self.parts)
+    def take(self) -> str | None:
+        """The text so far (None when there was no `t` at all: an empty cell), and start over."""
+        text = "".join(self.parts) if self.any_t else None
         self.parts.clear()
+        self.any_t = False
         return text
 
 
@@ -325,7 +327,7 @@ class _Cells:
     """Turns a worksheet's events into rows of values (row 1 first, missing rows empty, cells
     at their columns), keeping nothing of a cell but its value."""
 
-    def __init__(self, name: str, strings: list[str], dates: set[int], durations: set[int],
+    def __init__(self, name: str, strings: list[str | None], dates: set[int], durations: set[int],
                  epoch):
         self.name = name
         self.strings, self.dates, self.durations, self.epoch = strings, dates, durations, epoch
