@@ -34,7 +34,8 @@ def read_in_child(path: Path, sheet: str | None, max_unzipped_bytes: int,
     address space) and time limit; `UnreadableFile` with one line for anything else."""
     receiver, sender = _CONTEXT.Pipe(duplex=False)
     child = _CONTEXT.Process(target=_read_and_send,
-                             args=(sender, path, sheet, max_unzipped_bytes, ceiling), name="sheetbatch-read")
+                             args=(sender, path, sheet, max_unzipped_bytes, ceiling),
+                             name="sheetbatch-read")
     child.start()
     sender.close()
     try:

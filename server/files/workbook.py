@@ -35,7 +35,7 @@ class WorkbookGrid:
     def __init__(self, source: Path, table: Table):
         self.rows = table.rows
         self.title = re.sub(r"[\[\]:*?/\\]", "_", table.title)[:31] or "Sheet1"
-        self.written: dict[int, dict[int, Any]] = defaultdict(dict)  # row → column → value (1-based)
+        self.written: dict[int, dict[int, Any]] = defaultdict(dict)  # row → column → value
         self.links: set[tuple[int, int]] = set()
         self.marks: dict[tuple[int, int], tuple[str, str]] = {}  # 0-based, as cell_marks gives
 

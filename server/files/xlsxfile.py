@@ -101,7 +101,8 @@ class _Workbook:
         self._check_size(part, MAX_WORKSHEETS_BYTES, "sheets")
         strings = self._shared_strings(relations)
         dates, durations = self._date_formats(relations)
-        cells = _Cells(self.path.name, strings, dates, durations, CALENDAR_MAC_1904 if date1904 else WINDOWS_EPOCH)
+        epoch = CALENDAR_MAC_1904 if date1904 else WINDOWS_EPOCH
+        cells = _Cells(self.path.name, strings, dates, durations, epoch)
         rows = read_limited(self._rows(part, cells), self.path.name)
         return Table(title=title, rows=rows)
 
