@@ -4,10 +4,10 @@ First, for each file, the reading child alone: a fresh interpreter that imports 
 server imports, sets the same address-space ceiling and runs the same code as the child every
 upload is read in (server/files/child.py, `_read_and_send`, its answer pickled as for the pipe);
 its peak RSS is its own VmHWM, its time the reading alone.
+
 Then the server: starts a real `sheetbatch serve` (gunicorn, its default 2 processes × 8
-threads, an embedded
-Redis), then uploads each file of the hostile corpus (tests/security/hostile_files.py, full size:
-the shapes the attack used) through the upload page, one at a time, and then several at once.
+threads, an embedded Redis), then uploads each file of the hostile corpus (full size: the shapes
+the attack used) through the upload page, one at a time, and then several at once.
 Before each upload the peak RSS of every gunicorn worker is reset (`5` to /proc/PID/clear_refs)
 and afterwards read back (VmHWM in /proc/PID/status): the figure is the highest worker's peak.
 
