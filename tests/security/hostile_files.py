@@ -289,6 +289,14 @@ def deep_nesting_xlsx(folder: Path, scale: float = 1.0) -> Path:
                                                            reversed(names))])
 
 
+def many_tabs_xlsx(folder: Path, scale: float = 1.0) -> Path:
+    """50,000 tabs named in the workbook (each the same small sheet)."""
+    tabs = max(2, int(50_000 * scale))
+    workbook = WORKBOOK.replace('<sheet name="Batch" sheetId="1" r:id="rId1"/>', "".join(
+        f'<sheet name="Batch {n}" sheetId="{n + 1}" r:id="rId1"/>' for n in range(tabs)))
+    return _with_parts(folder / "many-tabs.xlsx", lambda archive: None, workbook)
+
+
 def quoted_newlines_csv(folder: Path, scale: float = 1.0) -> Path:
     """One record of 400,000 cells whose lines break inside quotes: each line has one comma."""
     path = folder / "quoted-newlines.csv"
@@ -309,4 +317,5 @@ MAKERS = (shared_strings_bomb, wide_xlsx, wide_csv, bare_cr_csv, long_cells_csv,
           many_problems_csv, inline_text_xlsx)
 # Issue 23's shapes: each read within the child's ceiling, refused or accepted as it deserves.
 MAKERS_23 = (external_links_xlsx, odd_path_sheet_xlsx, styles_bomb_xlsx, rich_text_xlsx,
-             one_wide_row_xlsx, deep_nesting_xlsx, quoted_newlines_csv, separator_lines_csv)
+             one_wide_row_xlsx, deep_nesting_xlsx, many_tabs_xlsx, quoted_newlines_csv,
+             separator_lines_csv)

@@ -33,6 +33,7 @@ REFUSED = [  # maker, scale, what the one-line refusal says
     (hostile_files.odd_path_sheet_xlsx, 0.22, r"holds 3\d MB of sheets.*at most 32 MB"),
     (hostile_files.one_wide_row_xlsx, 0.01, r"row 2 has 16,385 columns.*at most 100"),
     (hostile_files.deep_nesting_xlsx, 0.001, r"nests more than 64 levels deep"),
+    (hostile_files.many_tabs_xlsx, 1.0, r"more than 10,000 sheets"),
     (hostile_files.quoted_newlines_csv, 0.01, r"a line of 4,000 cells.*at most 100"),
     (hostile_files.separator_lines_csv, 0.01, r"a line of 4,000 cells.*at most 100"),
 ]
