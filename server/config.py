@@ -3,6 +3,7 @@ working default; the README's configuration table lists them all."""
 from __future__ import annotations
 
 import os
+import tempfile
 import socket
 from dataclasses import dataclass
 from functools import partial
@@ -18,6 +19,14 @@ def _env(name: str, default: str | None = None, environ=os.environ) -> str | Non
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "sheetbatch"
+
+
+def socket_dir() -> Path:
+    """The folder of our sockets: in $XDG_RUNTIME_DIR (the user's own, made by the system), else
+    in the shared temporary folder (whoever uses it checks it is theirs)."""
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return Path(os.environ["XDG_RUNTIME_DIR"]) / "sheetbatch"
+    return Path(tempfile.gettempdir()) / f"sheetbatch-{os.getuid()}"
 
 
 def _list(name: str, default: str, environ=os.environ) -> tuple[str, ...]:

@@ -184,9 +184,10 @@ def serving(env: dict[str, str], output=subprocess.DEVNULL) -> Iterator[str]:
     """`sheetbatch serve` (gunicorn) on a free port, its output to `output`; yields its URL and
     checks on the way out that stopping it stopped its gunicorn too."""
     port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {"SHEETBATCH_PUBLIC_URL": url, **env}  # a server people sign in to needs one
     process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port)],
                                env=env, cwd=ROOT, stdout=output, stderr=output)
-    url = f"http://127.0.0.1:{port}"
 
     def healthy():
         try:

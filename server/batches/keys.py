@@ -69,6 +69,23 @@ def owner_batches(owner: str) -> str:
     return f"sb:owner:{owner}"
 
 
+def public_images(owner: str) -> str:
+    """Sorted set of the person's public images made ("<batch id>/<file name>"), newest batch
+    first, in sheet order: what their public gallery shows (batches.store)."""
+    return f"sb:public:{owner}"
+
+
+def public_indexed(owner: str) -> str:
+    """Set once the person's batches made before the public index are in it (batches.store)."""
+    return f"sb:public-indexed:{owner}"
+
+
+def web_session(session_id: str) -> str:
+    """The email a signed-in browser session stands for, until it ends or the person signs out
+    (web.signin): deleting it signs out every copy of the session cookie."""
+    return f"sb:session:{session_id}"
+
+
 def public_handle(handle: str) -> str:
     """The email behind a public gallery's handle (web.pages)."""
     return f"sb:handle:{handle}"

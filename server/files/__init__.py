@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from server.files.csvfile import read_csv
+from server.files.child import read_in_child
 from server.files.table import Table, UnreadableFile
-from server.files.xlsfile import read_xls
-from server.files.xlsxfile import read_xlsx
 
 SUPPORTED = (".csv", ".xls", ".xlsx")
 
@@ -18,7 +16,8 @@ def human_size(size: int) -> str:
 
 def read_file(path: Path, sheet: str | None = None, *, max_bytes: int = 10 * 2**20,
               max_unzipped_bytes: int = 200 * 2**20) -> Table:
-    """Read one sheet of a .csv/.xls/.xlsx file, refusing oversized files before parsing."""
+    """Read one sheet of a .csv/.xls/.xlsx file, refusing oversized files before parsing, in a
+    child process within a memory ceiling and a time limit (server/files/child.py)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
@@ -33,11 +32,7 @@ def read_file(path: Path, sheet: str | None = None, *, max_bytes: int = 10 * 2**
     if size > max_bytes:
         raise UnreadableFile(f"{path.name} is {human_size(size)}; the limit is "
                              f"{human_size(max_bytes)}. A sheet of 499 prompts is far smaller.")
-    if suffix == ".csv":
-        return read_csv(path)
-    if suffix == ".xls":
-        return read_xls(path, sheet)
-    return read_xlsx(path, sheet, max_unzipped_bytes)
+    return read_in_child(path, sheet, max_unzipped_bytes)
 
 
 __all__ = ["Table", "UnreadableFile", "read_file", "human_size", "SUPPORTED"]

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
+from typing import Iterator
 
 from server.files.table import (
     MAX_CELL_CHARS,
@@ -21,9 +23,10 @@ from server.files.table import (
 from server.sheet.validation import Problem
 
 _DELIMITERS = ",;\t"
-# csv parses a whole row before we see it: a line with more delimiters than this is refused
-# before parsing (prompts may hold commas, so the bound is generous).
-MAX_DELIMITERS_PER_LINE = 10 * MAX_FILE_COLUMNS
+# A record of more cells than this is refused as soon as the csv module has parsed it, before its
+# empty cells are trimmed. The record itself costs little: the file is at most 10 MB, and the
+# whole read runs under the reading child's memory ceiling (server/files/child.py).
+MAX_CELLS_PER_RECORD = 10 * MAX_FILE_COLUMNS
 
 
 def _decode(data: bytes) -> tuple[str, list[Problem]]:
@@ -60,20 +63,24 @@ def read_csv(path: Path) -> Table:
         raise UnreadableFile(f"{path.name} does not look like a CSV file (it contains binary data).")
     if line_count(text) > MAX_FILE_ROWS:
         raise too_many_rows(path.name)
-    lines = text.splitlines()
-    delimiter = _delimiter(lines[0] if lines else "")
-    widest = max((line.count(delimiter) for line in lines), default=0)
-    del lines
-    if widest > MAX_DELIMITERS_PER_LINE:
-        raise UnreadableFile(f"{path.name} has a line of {widest + 1:,} cells; a batch sheet uses "
-                             f"about twenty, and at most {MAX_FILE_COLUMNS} are read. Delete the "
-                             "extra columns and save it again.")
+    delimiter = _delimiter(re.split(r"[\r\n]", text, maxsplit=1)[0])
     try:
-        rows = read_limited(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter),
-                            path.name)
+        records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        rows = read_limited(_narrow(records, path.name), path.name)
     except csv.Error as error:
         if "field larger than field limit" in str(error):
             raise UnreadableFile(f"{path.name}: a cell holds far more than {MAX_CELL_CHARS:,} "
                                  "characters, the most a cell may hold.") from None
         raise UnreadableFile(f"{path.name} is not a valid CSV file: {error}.") from None
     return Table(title=path.stem, rows=rows, warnings=warnings)
+
+
+def _narrow(records: Iterator[list[str]], name: str) -> Iterator[list[str]]:
+    """Records as the csv module parses them (quoted line breaks and every separator included),
+    refused at the first one of more than MAX_CELLS_PER_RECORD cells, empty ones counted."""
+    for record in records:
+        if len(record) > MAX_CELLS_PER_RECORD:
+            raise UnreadableFile(f"{name} has a line of {len(record):,} cells; a batch sheet uses "
+                                 f"about twenty, and at most {MAX_FILE_COLUMNS} are read. Delete "
+                                 "the extra columns and save it again.")
+        yield record

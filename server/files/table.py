@@ -27,6 +27,12 @@ def too_many_rows(name: str) -> "UnreadableFile":
                           "500 rows (including the header). Split it into several files.")
 
 
+def too_many_columns(name: str, number: int, count: int) -> "UnreadableFile":
+    return UnreadableFile(f"{name}: row {number} has {count:,} columns; a batch sheet uses about "
+                          f"twenty, and at most {MAX_FILE_COLUMNS} are read. Delete the extra "
+                          "columns and save it again.")
+
+
 class UnreadableFile(Exception):
     """The file cannot be read at all; the text is one clear line for the person."""
 
@@ -80,7 +86,5 @@ def _trimmed(values: Sequence[Any], name: str, number: int) -> list[Any]:
         while values and values[-1] in (None, ""):
             values.pop()
         if len(values) > MAX_FILE_COLUMNS:
-            raise UnreadableFile(f"{name}: row {number} has {len(values):,} columns; a batch "
-                                 f"sheet uses about twenty, and at most {MAX_FILE_COLUMNS} are "
-                                 "read. Delete the extra columns and save it again.")
+            raise too_many_columns(name, number, len(values))
     return values

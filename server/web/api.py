@@ -15,7 +15,7 @@ from server import logs
 from server.batches import keys
 from server.batches.launcher import InvalidSheet, OverBudget
 from server.batches.store import BatchNotFound
-from server.generation.providers import available_providers, make_provider
+from server.generation.providers import available_providers, canonical_name, make_provider
 from server.gsheets.client import SheetAccessError, SheetsUnavailable, is_transient, retry_after
 from server.gsheets.tokens import store_token
 from server.sheet import columns
@@ -217,7 +217,7 @@ def chosen_provider(data: dict) -> str:
         make_provider(provider, services().settings)
     except ValueError as error:
         raise ApiError(400, "provider", str(error)) from None
-    return provider
+    return canonical_name(provider)
 
 
 @blueprint.post("/validate")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask, current_app, request
+from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -18,6 +19,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from server.web import logs
     logs.install(services.settings.ideogram_api_key, services.settings.openai_api_key)
     app = Flask(__name__)
+    app.json = JSONProvider(app)
     app.extensions["sheetbatch"] = services
     # Oversized uploads are refused before a byte is parsed (the multipart envelope gets a
     # little room on top of the file limit).
@@ -44,10 +46,36 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Google's own double-submit check.
     for exempt in (api.blueprint, uploads.blueprint, signin.google_callback):
         csrf.exempt(exempt)
+    app.after_request(security_headers)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(CSRFError, lambda error: messages.message_page(
         "This form has expired", "Reload the page and try again.", 400))
     return app
+
+
+class JSONProvider(DefaultJSONProvider):
+    """JSON nested deeper than Python recurses is a bad request like any other bad JSON (Flask
+    turns a ValueError into a 400; a RecursionError would be a 500)."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("the JSON is nested too deep") from None
+
+
+# Every answer: never framed by another site (Stop/Resume could be clicked through a frame),
+# never sniffed into another type, and our paths (signed links) never sent to another site.
+SECURITY_HEADERS = {"X-Frame-Options": "DENY",
+                    "Content-Security-Policy": "frame-ancestors 'none'",
+                    "X-Content-Type-Options": "nosniff",
+                    "Referrer-Policy": "strict-origin-when-cross-origin"}
+
+
+def security_headers(response):
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def http_error(error: HTTPException):
@@ -62,12 +90,12 @@ def http_error(error: HTTPException):
 
 def configure_sessions(app: Flask, settings: Settings) -> None:
     from server.web.links import load_secret
-    from server.web.signin import SessionInterface
+    from server.web.signin import SESSION_DAYS, SessionInterface
     app.secret_key = load_secret(settings.secret_key, settings.data_dir)
     app.session_interface = SessionInterface()
     app.config.update(SESSION_COOKIE_NAME="sheetbatch", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax",
-                      PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+                      PERMANENT_SESSION_LIFETIME=timedelta(days=SESSION_DAYS),
                       WTF_CSRF_TIME_LIMIT=None)  # a token lives as long as the session
 def public_root() -> str:
     """Where people reach us, for every link we hand out: the configured public URL, else the

@@ -107,6 +107,10 @@ class Authenticator:
         return _caller(claims.get("email"), claims.get("email_verified"), claims.get("exp"))
 
     def _verify_access(self, token: str) -> Caller:
+        accepted = self.settings.google_client_ids
+        if not accepted:
+            # Without our client to compare, an access token any Google app obtained would pass.
+            raise NotAuthenticated("Access tokens need GOOGLE_CLIENT_ID set on the server.")
         try:
             response = httpx.get(self.settings.google_tokeninfo_url,
                                  params={"access_token": token}, timeout=10)
@@ -115,8 +119,7 @@ class Authenticator:
         if response.status_code != 200:
             raise NotAuthenticated("The access token is not valid (expired or revoked).")
         info = response.json()
-        accepted = self.settings.google_client_ids
-        if accepted and not {info.get("aud"), info.get("azp")} & set(accepted):
+        if not {info.get("aud"), info.get("azp")} & set(accepted):
             raise NotAuthenticated(f"The access token was issued to the OAuth client "
                                    f"{info.get('aud')!r}, which this server does not accept.")
         expires = time.time() + float(info.get("expires_in", 0))

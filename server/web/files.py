@@ -70,9 +70,19 @@ def stored_image(token: str):
 @blueprint.get("/images/<token>")
 def image(token: str):
     storage, where = stored_image(token)
+    if services().signer.is_lasting(token) and private_row(token):
+        abort(404)  # the sheet's lasting preview link shows a private row's thumbnail, no more
     if not isinstance(storage, LocalStorage):
         return redirect(where)
     return send_file(where, max_age=3600)
+
+
+def private_row(token: str) -> bool:
+    claim = services().signer.read_image(token)
+    try:
+        return services().batches.request(claim["b"], int(claim["n"][:4])).visibility != "public"
+    except (ValueError, TypeError):
+        return True
 
 
 @blueprint.get("/thumbs/<token>")

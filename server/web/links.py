@@ -72,6 +72,11 @@ class Signer:
     def read_zip(self, token: str) -> dict:
         return self._load(self._timed, token, "zip", ZIP_SECONDS)
 
+    @staticmethod
+    def is_lasting(token: str) -> bool:
+        """A lasting link (the sheet's preview): it opens a private row's thumbnail only."""
+        return token.startswith("l.")
+
     def read_image(self, token: str) -> dict:
         kind, _, rest = token.partition(".")
         if kind == "p":

@@ -7,6 +7,7 @@ import io
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -19,7 +20,7 @@ from flask import (
     url_for,
 )
 
-from server.batches.launcher import OverBudget
+from server.batches.launcher import InvalidSheet, OverBudget
 from server.batches.lifecycle import BatchBusy, delete_batch
 from server.batches.store import BatchNotFound
 from server.files import SUPPORTED, UnreadableFile, human_size
@@ -34,7 +35,7 @@ from server.storage.thumbnails import thumbnail
 from server.web.app import services
 from server.web.files import zip_response
 from server.web.signin import current_person, owner_of_handle, public_handle, signed_in
-from server.web.upload_store import UploadNotFound
+from server.web.upload_store import TooManyUploads, UploadNotFound
 
 blueprint = Blueprint("pages", __name__)
 PAGE_SIZE = 24
@@ -103,6 +104,9 @@ def upload():
         upload_id, _ = services().uploads.receive(current_person(), file.filename, file.stream)
     except UnreadableFile as error:
         return render_batch_page(400, provider=provider, problem=str(error))
+    except TooManyUploads as error:
+        body, status = render_batch_page(429, provider=provider, problem=str(error))
+        return body, status, {"Retry-After": str(error.retry_after)}
     return redirect(url_for("pages.batch_page", upload=upload_id, provider=provider) + "#details",
                     code=303)
 
@@ -146,7 +150,7 @@ def start():
     except UploadNotFound:
         flash("That upload is gone; upload the file again.", "problem")
         return redirect(url_for("pages.batch_page"), code=303)
-    except (UnreadableFile, OverBudget) as error:
+    except (UnreadableFile, OverBudget, InvalidSheet) as error:
         flash(str(error), "problem")
         return redirect(url_for("pages.batch_page", upload=upload_id, provider=provider), code=303)
     flash(f"Started {checked.path.name}: you can keep working; this page tells you when it is "
@@ -384,15 +388,30 @@ def public_gallery(handle: str):
     owner = owner_of_handle(handle)
     if owner is None:
         abort(404)
-    mine = services().batches.list_for(owner, limit=CREATIONS_BATCHES)
-    items = [c for c in creations_of(owner, mine) if c.visibility == "public" and c.name]
-    shown, pages = page_of(items, page_number())
+    batches = services().batches
+    total = batches.public_count(owner)
+    pages = max(1, -(-total // PAGE_SIZE))
+    number = min(max(1, page_number()), pages)
+    found = batches.public_images(owner, (number - 1) * PAGE_SIZE, PAGE_SIZE)
+    shown = [PublicImage(batch_id, name, int(name[:4]), request_.prompt)
+             for batch_id, name, request_ in found]
     return render_template("public_gallery.html", creations=shown, pages=pages,
-                           page=page_number(), handle=handle, total=len(items))
+                           page=number, handle=handle, total=total)
+
+
+@dataclass
+class PublicImage:
+    batch_id: str
+    name: str
+    row: int
+    prompt: str
 
 
 @blueprint.app_template_global()
 def page_url(number: int) -> str:
-    """This page's address with the same filters, at another page number."""
-    args = {key: value for key, value in request.args.items() if key != "page"}
-    return url_for(request.endpoint, **request.view_args, **args, page=number)
+    """This page's address with the same filters, at another page number (the filters as a
+    query of their own: a `?handle=`, `?_method=` or `?endpoint=` is never taken for one of
+    url_for's arguments)."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "page"]
+    return url_for(request.endpoint, **request.view_args) + "?" + urlencode(
+        [*args, ("page", number)])

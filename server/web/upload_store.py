@@ -9,6 +9,7 @@ import secrets
 import shutil
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,9 +27,6 @@ KEEP_SECONDS = 30 * 60
 MAX_UPLOADS_PER_HOUR = 30
 MAX_PENDING_UPLOADS = 3  # with the upload size limit, at most 30 MB per person on disk
 MAX_NAME_CHARS = 100
-# One file read at a time per web process: with the readers' own limits, this bounds the memory
-# a process spends on uploads however many arrive at once.
-_READING = threading.BoundedSemaphore(1)
 READ_WAIT_SECONDS = 30
 
 
@@ -67,8 +65,13 @@ class Uploads:
         self._keep_pending(owner, upload_id)
         try:
             checked = self.check(owner, upload_id, capabilities)
-        except UnreadableFile:
+        except (UnreadableFile, UploadNotFound):
+            # Newer uploads of the person's, sent at once, may have replaced it while it waited.
+            set_aside = not self.redis.exists(keys.upload(upload_id))
             self.discard(owner, upload_id)
+            if set_aside:
+                raise UnreadableFile(f"You sent more than {MAX_PENDING_UPLOADS} files at once; "
+                                     f"{name} was set aside. Upload it again.") from None
             raise
         # A file with problems stays for the short keep time too: the batch page shows its
         # problems and offers the marked copy (the fixed file comes back as a new upload).
@@ -77,12 +80,8 @@ class Uploads:
     def check(self, owner: str, upload_id: str,
               capabilities: Capabilities = PREVIEW) -> CheckedFile:
         path = self._path(owner, upload_id)
-        if not _READING.acquire(timeout=READ_WAIT_SECONDS):
-            raise UnreadableFile("The server is busy checking other files; try again in a minute.")
-        try:
+        with turn_of(owner):
             return check_file(path, None, self.settings, self.prices, capabilities)
-        finally:
-            _READING.release()
 
     def discard(self, owner: str, upload_id: str) -> None:
         """Delete the file (after its batch started, or once it is of no more use)."""
@@ -108,7 +107,7 @@ class Uploads:
         if value is None:
             raise UploadNotFound(upload_id)
         stored_owner, path = value.decode().split("\n", 1)
-        if not secrets.compare_digest(stored_owner, owner):
+        if not secrets.compare_digest(stored_owner.encode(), owner.encode()):
             raise UploadNotFound(upload_id)
         return Path(path)
 
@@ -131,6 +130,38 @@ class Uploads:
         self.redis.expire(key, KEEP_SECONDS)
         for old in self.redis.zrange(key, 0, -MAX_PENDING_UPLOADS - 1):
             self.discard(owner, old.decode())
+
+
+class _PersonQueue:
+    """One file checked at a time per person (per web process), the others of that person
+    waiting their turn: each check runs in a child within a memory ceiling (server/files/child.py),
+    so one person's files cost at most one ceiling and never hold up anyone else's."""
+
+    def __init__(self):
+        self._guard = threading.Lock()
+        self._queues: dict[str, list] = {}  # person → [lock, how many hold or wait for it]
+
+    @contextmanager
+    def turn(self, person: str):
+        with self._guard:
+            entry = self._queues.setdefault(person, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            if not entry[0].acquire(timeout=READ_WAIT_SECONDS):
+                raise UnreadableFile("Your other files are still being checked; try again in a "
+                                     "minute.")
+            try:
+                yield
+            finally:
+                entry[0].release()
+        finally:
+            with self._guard:
+                entry[1] -= 1
+                if not entry[1]:
+                    del self._queues[person]
+
+
+turn_of = _PersonQueue().turn
 
 
 def stored_name(filename: str) -> str:

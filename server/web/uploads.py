@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from server import logs
-from server.batches.launcher import OverBudget
+from server.batches.launcher import InvalidSheet, OverBudget
 from server.files import UnreadableFile, human_size
-from server.generation.providers import available_providers, make_provider
+from server.generation.providers import available_providers, canonical_name, make_provider
 from server.sheet.validation import listed
 from server.web.app import services
 from server.web.links import BadLink
@@ -55,7 +55,7 @@ def upload_form(token: str):
 @blueprint.post("/upload/<token>")
 def upload_file(token: str):
     owner = owner_of(token)
-    provider = request.form.get("provider") or services().settings.provider
+    provider = canonical_name(request.form.get("provider") or services().settings.provider)
     file = request.files.get("file")
     if file is None or not file.filename:
         return page(token, 400, problem="Choose a file first.")
@@ -77,7 +77,7 @@ def upload_file(token: str):
 @blueprint.post("/upload/<token>/start")
 def start(token: str):
     owner = owner_of(token)
-    provider = request.form.get("provider", "")
+    provider = canonical_name(request.form.get("provider", ""))
     try:
         make_provider(provider, services().settings)
         checked = services().uploads.check(owner, request.form.get("upload_id", ""),
@@ -85,7 +85,7 @@ def start(token: str):
         batch_id = services().launcher.launch(checked.report, owner, provider,
                                               checked.path.name, extra={"kind": "file"})
         services().uploads.discard(owner, request.form["upload_id"])
-    except (ValueError, UnreadableFile, OverBudget) as error:
+    except (ValueError, UnreadableFile, OverBudget, InvalidSheet) as error:
         return page(token, 400, problem=str(error))
     except UploadNotFound:
         return page(token, 404, problem="That upload is gone; upload the file again.")

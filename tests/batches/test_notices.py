@@ -64,3 +64,21 @@ def test_an_unreachable_relay_is_logged_not_raised(redis_server, redis_conn, tmp
     batch_id = finished_batch(services)
     assert services.notices.batch_finished(services.batches.status(batch_id)) is False
     assert "could not email" in caplog.text
+
+
+@pytest.mark.parametrize("password", ["pa/ss#w?rd", "p@ss:w/rd#"])
+def test_a_password_with_url_characters_logs_in_and_is_never_logged(redis_server, redis_conn,
+                                                                    tmp_path, caplog, password):
+    """Issue 23: a `/` or `#` in the password used to end the host name there, and the password
+    went into the log line of the failed connection."""
+    with FakeSMTP("mailer", password) as relay:
+        url = relay.url.replace("smtp://", f"smtp://mailer:{password}@")
+        services = Services(Settings(redis_url=redis_server.url, data_dir=tmp_path,
+                                     secret_key="s", smtp_url=url))
+        batch_id = finished_batch(services)
+        assert services.notices.batch_finished(services.batches.status(batch_id)) is True
+        assert len(relay.messages) == 1
+    unreachable = Services(Settings(redis_url=redis_server.url, data_dir=tmp_path, secret_key="s",
+                                    smtp_url=f"smtp://mailer:{password}@127.0.0.1:9"))
+    assert unreachable.notices.batch_finished(services.batches.status(batch_id)) is False
+    assert "could not email" in caplog.text and password not in caplog.text

@@ -2,8 +2,13 @@
 when (and only when) that many proxies are trusted — never whatever Host a caller sends."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import httpx
 import pytest
+
+from tests.conftest import ROOT, free_port
 
 FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "sheets.example.org",
              "X-Forwarded-For": "203.0.113.9"}
@@ -26,14 +31,23 @@ def public_url(backend_env):
     backend_env["SHEETBATCH_PUBLIC_URL"] = "https://batch.example.com/"
 
 
-def test_forwarded_headers_are_ignored_without_trusted_proxies(backend, google):
+def test_a_server_people_sign_in_to_needs_a_public_url(backend_env):
+    """Issue 23: without it, links written into sheets (and Google's login_uri) followed
+    whatever Host a request named."""
+    env = {name: value for name, value in backend_env.items() if name != "SHEETBATCH_PUBLIC_URL"}
+    refused = subprocess.run([sys.executable, "-m", "server", "serve", "--port", str(free_port())],
+                             env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "SHEETBATCH_PUBLIC_URL" in refused.stderr
+
+
+def test_links_never_follow_the_host(backend, google):
     link = upload_link(backend, google, FORWARDED | {"Host": "evil.example"})
-    assert link.startswith("http://evil.example/upload/")  # the raw request, as asked for
-    assert "sheets.example.org" not in link
+    assert link.startswith(f"{backend}/upload/")
 
 
-def test_a_trusted_proxy_names_the_public_address(behind_one_proxy, backend, google):
-    assert upload_link(backend, google, FORWARDED).startswith("https://sheets.example.org/upload/")
+def test_behind_a_trusted_proxy_links_still_start_with_the_public_url(behind_one_proxy, backend,
+                                                                      google):
+    assert upload_link(backend, google, FORWARDED).startswith(f"{backend}/upload/")
 
 
 def test_the_configured_public_url_wins_over_any_host(public_url, backend, google):

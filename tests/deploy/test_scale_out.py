@@ -50,7 +50,8 @@ def machine(env: dict, tmp_path, name: str, *command: str) -> subprocess.Popen:
 def test_two_worker_groups_share_one_redis_and_one_bucket(shared_env, tmp_path, google,
                                                           redis_conn, bucket, moto_endpoint):
     port = free_port()
-    processes = [machine(shared_env, tmp_path, "web-host", "serve", "--port", str(port)),
+    processes = [machine(dict(shared_env, SHEETBATCH_PUBLIC_URL=f"http://127.0.0.1:{port}"),
+                         tmp_path, "web-host", "serve", "--port", str(port)),
                  machine(shared_env, tmp_path, "machine-a", "worker", "-n", "2"),
                  machine(shared_env, tmp_path, "machine-b", "worker", "-n", "2")]
     url = f"http://127.0.0.1:{port}"

@@ -98,6 +98,7 @@ class Soak:
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def _start_web(self) -> None:
+        self.env = dict(self.env, SHEETBATCH_PUBLIC_URL=self._backend)
         self._start("web", ["serve", "--port", str(self.port)])
         wait_for(self._web_answers, timeout=60, what="sheetbatch serve to answer")
 

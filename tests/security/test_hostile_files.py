@@ -11,8 +11,9 @@ import re
 import pytest
 
 from server.config import Settings
-from server.files import UnreadableFile
+from server.files import UnreadableFile, read_file
 from server.files.check import check_file
+from server.files.child import read_in_child
 from server.money.prices import PriceTable
 from server.sheet.columns import MAX_PROMPT_CHARS
 from server.sheet.validation import MAX_LISTED_PROBLEMS
@@ -28,7 +29,17 @@ REFUSED = [  # maker, scale, what the one-line refusal says
     (hostile_files.long_cells_csv, 0.1, r"cell A2 holds 99,996 characters.*at most 50,000"),
     (hostile_files.long_cells_csv, 1.0, r"a cell holds far more than 50,000 characters"),
     (hostile_files.inline_text_xlsx, 1.0, r"more than 16,000,000 characters"),
+    # issue 23: shapes inside the old limits that still cost a worker 0.6–3.7 GB
+    (hostile_files.odd_path_sheet_xlsx, 0.22, r"holds 3\d MB of sheets.*at most 32 MB"),
+    (hostile_files.one_wide_row_xlsx, 0.01, r"row 2 has 16,385 columns.*at most 100"),
+    (hostile_files.deep_nesting_xlsx, 0.001, r"nests more than 64 levels deep"),
+    (hostile_files.many_tabs_xlsx, 1.0, r"more than 10,000 sheets"),
+    (hostile_files.quoted_newlines_csv, 0.01, r"a line of 4,000 cells.*at most 100"),
+    (hostile_files.separator_lines_csv, 0.01, r"a line of 4,000 cells.*at most 100"),
 ]
+# Parts a sheet of prompts does not need are never read: these files are their small sheet.
+NOT_READ = [(hostile_files.external_links_xlsx, 0.05), (hostile_files.styles_bomb_xlsx, 0.05),
+            (hostile_files.rich_text_xlsx, 0.05), (hostile_files.odd_path_small_sheet_xlsx, 1.0)]
 
 
 @pytest.fixture
@@ -43,6 +54,21 @@ def test_a_hostile_file_is_refused_with_one_clear_line(tmp_path, settings, maker
     with pytest.raises(UnreadableFile, match=message) as refused:
         check_file(path, None, settings, PriceTable.load(None))
     assert "\n" not in str(refused.value) and str(tmp_path) not in str(refused.value)
+
+
+@pytest.mark.parametrize("maker, scale", NOT_READ, ids=[maker.__name__ for maker, _ in NOT_READ])
+def test_what_a_sheet_of_prompts_does_not_need_is_never_read(tmp_path, maker, scale):
+    assert read_file(maker(tmp_path, scale)).rows == [["prompt", "visibility"], ["a fox", "public"]]
+
+
+def test_the_memory_ceiling_refuses_what_the_limits_did_not_foresee(tmp_path):
+    """The same file under a ceiling too low for it: one line, however the child died."""
+    path = hostile_files.inline_text_xlsx(tmp_path)
+    with pytest.raises(UnreadableFile, match=r"needs more memory than a sheet of prompts should "
+                                             r"\(over 50 MB\)"):
+        read_in_child(path, None, 200 * 2**20, ceiling=50 * 2**20)
+    with pytest.raises(UnreadableFile, match="more than 16,000,000 characters"):
+        read_in_child(path, None, 200 * 2**20)
 
 
 def test_a_prompt_over_the_providers_limit_is_a_validation_error(tmp_path, settings):

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import time
 
 import pytest
 
 from server.web import limits
-from server.web.upload_store import KEEP_SECONDS, MAX_PENDING_UPLOADS, MAX_UPLOADS_PER_HOUR
+from server.web.upload_store import (
+    KEEP_SECONDS,
+    MAX_PENDING_UPLOADS,
+    MAX_UPLOADS_PER_HOUR,
+    turn_of,
+)
 from tests.conftest import ROOT
 
 ALICE = "alice@example.com"
@@ -105,3 +111,55 @@ def test_one_person_has_a_few_requests_in_progress_at_most(app, google, redis_co
     limits.leave(redis_conn, ALICE, running.pop())
     assert client.get("/api/batches", headers=alice).status_code == 200
     assert client.get("/api/batches", headers=alice).status_code == 200  # each request left
+
+
+def test_one_persons_checks_queue_behind_their_own_not_everyones(app):
+    """While Alice's file is being checked (her turn held, as a slow file would hold it), Bob's
+    upload is checked at once; Alice's next waits for her turn and is then checked too."""
+    signer = app.extensions["sheetbatch"].signer
+    client = app.test_client()
+
+    def send(person: str):
+        page = f"/upload/{signer.upload_token(person)}"
+        return client.post(page, data={"file": (io.BytesIO(GOOD), "s.csv"), "provider": "preview"})
+    holding, release = threading.Event(), threading.Event()
+
+    def alice_slow_check():
+        with turn_of(ALICE):
+            holding.set()
+            release.wait(timeout=60)
+    holder = threading.Thread(target=alice_slow_check)
+    holder.start()
+    holding.wait(timeout=10)
+    waiting = {}
+    alice = threading.Thread(target=lambda: waiting.setdefault("response", send(ALICE)))
+    alice.start()
+    try:
+        assert send("bob@example.com").status_code == 200
+        assert alice.is_alive()  # still waiting for her own turn
+    finally:
+        release.set()
+        holder.join(timeout=10)
+    alice.join(timeout=30)
+    assert waiting["response"].status_code == 200
+
+
+def test_many_uploads_by_one_person_at_once_never_answer_5xx(app):
+    """Issue 23: an upload set aside by the same person's newer ones (more than
+    MAX_PENDING_UPLOADS at once) used to answer 500; now it says so."""
+    page = f"/upload/{app.extensions['sheetbatch'].signer.upload_token(ALICE)}"
+    answers = []
+
+    def send():
+        client = app.test_client()
+        answers.append(client.post(page, data={"file": (io.BytesIO(GOOD), "s.csv"),
+                                               "provider": "preview"}))
+    senders = [threading.Thread(target=send) for _ in range(2 * MAX_PENDING_UPLOADS)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(timeout=120)
+    assert len(answers) == 2 * MAX_PENDING_UPLOADS
+    assert all(answer.status_code in (200, 400) for answer in answers)
+    assert all("set aside" in answer.get_data(as_text=True)
+               for answer in answers if answer.status_code == 400)

@@ -22,9 +22,14 @@ __all__ = ["AccountProviderError", "GeneratedImage", "PermanentProviderError", "
            "accounts_held", "available_providers", "make_provider"]
 
 
+def canonical_name(name: str | None) -> str:
+    """A provider name as we keep it ("PREVIEW " is "preview")."""
+    return (name or "").strip().lower()
+
+
 def make_provider(name: str, settings: Settings, client: httpx.Client | None = None) -> Provider:
     """The provider called `name`; `client` lets callers share one connection pool."""
-    key = (name or "").strip().lower()
+    key = canonical_name(name)
     if key == "preview":
         from .preview import PreviewProvider
         return PreviewProvider()
