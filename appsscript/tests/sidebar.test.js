@@ -77,6 +77,11 @@ test('statuses, counts and what Fix repairs come from the backend, not from the 
   assert.match(script, /w\.fixable === true/);
 });
 
+test('why a batch paused (storage, the provider account) is the backend\'s own line', () => {
+  assert.match(script, /\$\('paused'\)\.textContent = batch\.paused \|\| ''/);
+  assert.match(code, /<p id="paused" class="hidden" role="status"><\/p>/);
+});
+
 test('the sidebar polls the compact progress, backing off from 5 s to 30 s', () => {
   assert.match(script, /POLL_FAST_MS = 5000/);
   assert.match(script, /POLL_IDLE_MAX_MS = 30000/);
