@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from server.gsheets.cells import text_value_request
+from server.gsheets.cells import MAX_CELL_CHARACTERS, text_value_request, within_cell
 from server.gsheets.contents import COLUMN_KEY, ROW_KEY, ROW_KEY_PREFIX, SheetContents
 from server.sheet.cells import text_of
 from server.sheet.columns import IMAGE_COLUMNS, RESULT_COLUMNS
@@ -154,7 +154,7 @@ def _result_value(name: str, value: Any) -> Any:
         return f'=IMAGE("{_formula_text(text)}")'
     if name in IMAGE_COLUMNS and text.startswith(("https://", "http://")):
         return f'=HYPERLINK("{_formula_text(text)}", "{_formula_text(text)}")'
-    return "'" + text
+    return "'" + within_cell(text, MAX_CELL_CHARACTERS - 1)  # the apostrophe counts too
 
 
 def _formula_text(text: str) -> str:

@@ -275,3 +275,49 @@ def test_a_429_is_honoured_for_its_retry_after_without_sleeping(services, emulat
     assert redis.smembers(keys.batch(batch_id, "dirty")) == {b"2"}
     services.sheets.writeback.flush_due()
     assert status_column(sheet) == ["queued", "queued"]
+
+
+# --- what Google refuses (issue 21) -----------------------------------------------------------
+def flushed(services, batch_id: str) -> None:
+    redis = services.batches.redis
+    wait_for(lambda: services.sheets.writeback.flush_due()
+             or not redis.exists(keys.batch(batch_id, "dirty")), timeout=10, what="a flush")
+
+
+def test_long_text_is_cut_to_fit_a_cell(services, emulator):
+    sheet = make_sheet(emulator)
+    batch_id = start(services, sheet)
+    store_token(services.batches.redis, OWNER, TOKEN, 600)
+    batches = services.batches
+    assert batches.claim(batch_id, 2, 1, "worker-token") == "ok"
+    batches.settle(batch_id, 2, 1, "worker-token", "failed", {"error": "x" * 60_000})
+    flushed(services, batch_id)
+    error = sheet.get_all_records()[0]["error"]
+    assert len(error) == 49_999 and error.endswith("…")  # the apostrophe that keeps it text: 1
+    assert writeback(services, batch_id) == {"state": "ok", "message": ""}
+
+
+def test_a_refused_flush_writes_the_other_rows_and_explains_the_refused_one(services, emulator):
+    sheet = make_sheet(emulator)
+    batch_id = start(services, sheet)
+    store_token(services.batches.redis, OWNER, TOKEN, 600)
+    status = sheet.row_values(1).index("status")
+    # The person put a strict dropdown on row 2's status cell: Google refuses any write of
+    # "done" there, and with it the whole flush, every time.
+    sheet.spreadsheet.batch_update({"requests": [{"setDataValidation": {
+        "range": {"sheetId": sheet.id, "startRowIndex": 1, "endRowIndex": 2,
+                  "startColumnIndex": status, "endColumnIndex": status + 1},
+        "rule": {"condition": {"type": "ONE_OF_LIST",
+                               "values": [{"userEnteredValue": "todo"}]}, "strict": True}}}]})
+    make_image(services, batch_id, 2)
+    make_image(services, batch_id, 3)
+    flushed(services, batch_id)
+    assert status_column(sheet) == ["queued", "done"]  # the other row landed
+    refused = sheet.get_all_records()[0]
+    assert refused["error"].startswith("Status could not be written to this row: Google Sheets "
+                                       "refused it (The data you entered violates")
+    sent = len(emulator.log)
+    for _ in range(3):
+        services.sheets.writeback.flush_due()
+    assert len(emulator.log) == sent  # never retried
+    assert writeback(services, batch_id) == {"state": "ok", "message": ""}

@@ -95,12 +95,26 @@ def _write_cell(cell, v, input_option):
         val, fmt = values.raw_value(v), None
     else:
         val, fmt = values.user_entered_value(v, number_format(cell))
+    _check_validation(cell, val)
     if val:
         cell["userEnteredValue"] = val
     else:
         cell.pop("userEnteredValue", None)
     if fmt and not number_format(cell):
         cell.setdefault("userEnteredFormat", {})["numberFormat"] = dict(fmt)
+
+
+def _check_validation(cell, val):
+    """DataValidationRule.strict (the Sheets v4 reference): "True if invalid data should be
+    rejected." Enforced for the dropdown kind (ONE_OF_LIST), the one people put on a column."""
+    rule = cell.get("dataValidation") or {}
+    condition = rule.get("condition") or {}
+    if not rule.get("strict") or condition.get("type") != "ONE_OF_LIST" or not val:
+        return
+    allowed = [str(v.get("userEnteredValue", "")) for v in condition.get("values") or []]
+    if str(next(iter(val.values()))) not in allowed:
+        raise bad_request("The data you entered violates the data validation rules set on "
+                          "this cell.")
 
 
 def _input_option(option):
