@@ -71,7 +71,11 @@ class Launcher:
         if not self.budgets.reserve(owner, batch_id, offer["estimate"]["cost"]):
             raise OverBudget(offer["estimate"], self.budgets.state(owner).as_dict())
         if prepare is not None:
-            prepare(batch_id)
+            try:
+                prepare(batch_id)
+            except Exception:
+                self.budgets.settle(batch_id, 0.0)  # nothing queued: the reservation goes back
+                raise
         reused = images_cost(self.prices, self.capabilities(provider), report.rows,
                              {image: state for image, (state, _) in settled.items()},
                              (RowStatus.DONE,))

@@ -2,6 +2,7 @@
 when the person's token is gone, and rows land once a fresh token arrives."""
 from __future__ import annotations
 
+import re
 import time
 
 import gspread
@@ -10,7 +11,8 @@ from google.oauth2.credentials import Credentials
 
 from server.batches import keys
 from server.config import Settings
-from server.gsheets.contents import COLUMN_KEY, ROW_KEY
+from server.gsheets.anchors import SheetFull
+from server.gsheets.contents import COLUMN_KEY, ROW_KEY, ROW_KEY_PREFIX
 from server.gsheets.endpoint import point_session_at
 from server.gsheets.tokens import store_token
 from server.services import Services
@@ -73,7 +75,7 @@ def row_anchors(emulator, sheet, batch_id: str) -> list[dict]:
 
 def our_metadata(emulator, sheet) -> list[dict]:
     return [m for m in emulator.state.spreadsheets[sheet.spreadsheet.id].metadata.values()
-            if m["metadataKey"].startswith("sheetbatch.")]
+            if m["metadataKey"].startswith(("sheetbatch.", ROW_KEY_PREFIX))]
 
 
 def test_the_batch_status_names_its_sheet(services, emulator):
@@ -321,3 +323,54 @@ def test_a_refused_flush_writes_the_other_rows_and_explains_the_refused_one(serv
         services.sheets.writeback.flush_due()
     assert len(emulator.log) == sent  # never retried
     assert writeback(services, batch_id) == {"state": "ok", "message": ""}
+
+
+def prepared_since(emulator, since: int) -> list[dict]:
+    """The start's own requests (anchors, result columns) sent since log entry `since`."""
+    return [entry for entry in emulator.log[since:]
+            if any(word in str(entry["body"]) for word in ("createDeveloperMetadata",
+                                                          "appendDimension"))]
+
+
+def sheet_of_prompts(emulator, rows: int, width: int = 3, columns: int = 26,
+                     grid_rows: int | None = None) -> gspread.Worksheet:
+    sheet = make_sheet(emulator)
+    sheet.resize(rows=grid_rows or rows + 1, cols=columns)
+    header = ["prompt", "visibility", "num_images"] + [None] * (width - 4) + (
+        ["mine"] if width > 3 else [])
+    sheet.update([header] + [[f"a kite {row}", "private", 1] for row in range(rows)], "A1")
+    return sheet
+
+
+def test_two_batches_of_499_rows_fit_and_a_third_is_refused_before_anything_is_written(
+        services, emulator):
+    sheet = sheet_of_prompts(emulator, 499)
+    stopped = start(services, sheet)
+    services.batches.stop(stopped)  # its anchors stay a day, so that it can be resumed
+    second = start(services, sheet)
+    assert len(row_anchors(emulator, sheet, stopped)) == len(row_anchors(emulator, sheet,
+                                                                         second)) == 499
+    metadata = dict(emulator.state.spreadsheets[sheet.spreadsheet.id].metadata)
+    writes = len(emulator.log)
+    with pytest.raises(SheetFull) as refused:
+        start(services, sheet)
+    assert "Finish or delete that batch, or start with fewer rows; nothing was written" in str(
+        refused.value)
+    assert emulator.state.spreadsheets[sheet.spreadsheet.id].metadata == metadata
+    assert not prepared_since(emulator, writes)
+    assert services.budgets.state(OWNER).reserved == 0
+
+
+@pytest.mark.parametrize("columns, width, says", [
+    (18_278, 18_270, "stops at column ZZZ (18,278 columns)"),
+    (9_995, 9_993, "over Google Sheets' limit of 10,000,000"),
+])
+def test_a_sheet_without_room_for_result_columns_is_refused_clearly(services, emulator, columns,
+                                                                    width, says):
+    grid_rows = 4 if columns > 10_000 else 1000  # 1000 x 9,995 cells: just under 10 million
+    sheet = sheet_of_prompts(emulator, 3, width=width, columns=columns, grid_rows=grid_rows)
+    since = len(emulator.log)
+    with pytest.raises(SheetFull, match=re.escape(says)):
+        start(services, sheet)
+    assert not prepared_since(emulator, since)
+    assert sheet.col_count == columns
