@@ -299,3 +299,19 @@ def test_a_token_of_nobody_is_refused(server):
     assert answer.status_code == 401
     assert "invalid authentication credentials" in answer.json()["error"]["message"]
     assert api(server, "GET", f"/v4/spreadsheets/{sid}", token="tok-alice").status_code == 200
+
+
+def test_drive_calls_are_checked_against_drive_v3s_document(server):
+    sid = new_spreadsheet(server)
+    permissions = f"/drive/v3/files/{sid}/permissions"
+    refused(api(server, "POST", permissions, json={"type": "anyone", "role": "reader",
+                                                   "withLink": True}), "withLink")
+    refused(api(server, "POST", permissions, params={"sendNotificationEmails": "false"},
+                json={"type": "user", "role": "writer", "emailAddress": "a@example.com"}),
+            "sendNotificationEmails")
+    shared = api(server, "POST", permissions, params={"sendNotificationEmail": "false"},
+                 json={"type": "user", "role": "writer", "emailAddress": "a@example.com"})
+    assert shared.status_code == 200, shared.text
+    refused(api(server, "GET", f"/drive/v3/files/{sid}", params={"fields": "id,title"}), "title")
+    assert discovery.find_method("POST", "/drive/v3/files/x/copy", "drive")["id"] == \
+        "drive.files.copy"

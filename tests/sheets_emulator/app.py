@@ -34,7 +34,8 @@ def create_app(emulator_state=None):
     @app.route("/drive/v3/files", methods=["GET", "POST"])
     @app.route("/drive/v3/files/<path:rest>", methods=["GET", "DELETE", "POST", "PATCH"])
     def drive(rest=""):
-        return _handle(emu, lambda token: _drive_call(emu, token, rest), quota=False)
+        return _handle(emu, lambda token: _drive_call(emu, token, rest), quota=False,
+                       described="drive")
 
     @app.route("/v4/spreadsheets", methods=["POST"])
     def create_spreadsheet():
@@ -66,7 +67,8 @@ def _handle(emu, call, quota, described=False):
             emu.charge_quota(token, kind)
         if described:
             discovery.check_request(request.method, request.path, request.args.to_dict(flat=False),
-                                    _body() if request.method in ("POST", "PUT") else None)
+                                    _body() if request.method in ("POST", "PUT", "PATCH") else None,
+                                    "drive" if described == "drive" else "sheets")
         with emu.state.lock:
             result = call(token)
         if isinstance(result, Response):
