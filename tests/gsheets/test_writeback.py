@@ -374,3 +374,25 @@ def test_a_sheet_without_room_for_result_columns_is_refused_clearly(services, em
         start(services, sheet)
     assert not prepared_since(emulator, since)
     assert sheet.col_count == columns
+
+
+def test_a_quota_429_without_retry_after_backs_off_longer_each_time(services, emulator):
+    """Google's quota 429 says nothing about when: write-back waits longer after each one
+    (truncated exponential back-off), keeps the rows, and writes them once the quota allows."""
+    sheet = make_sheet(emulator)
+    batch_id = start(services, sheet)
+    store_token(services.batches.redis, OWNER, TOKEN, 600)
+    make_image(services, batch_id, 2)
+    emulator.set_quota(write=0)  # every write is over the person's quota
+    redis, backoff = services.batches.redis, keys.flush(sheet.spreadsheet.id, "backoff")
+    waits = []
+    for _ in range(2):
+        wait_for(lambda: services.sheets.writeback.flush_due() or redis.exists(backoff),
+                 timeout=10, what="a refused flush")
+        waits.append(redis.pttl(backoff))
+        wait_for(lambda: not redis.exists(backoff), timeout=10, what="the back-off to lapse")
+    assert 0 < waits[0] < waits[1]  # 0.4 s, then 0.8 s (flush interval 0.2 s)
+    assert redis.smembers(keys.batch(batch_id, "dirty")) == {b"2"}
+    emulator.set_quota(write=60)
+    flushed(services, batch_id)
+    assert status_column(sheet) == ["done", "queued"]
