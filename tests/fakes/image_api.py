@@ -22,7 +22,8 @@ stats counts what the account was charged for, image by image):
   every endpoint and counts the images and videos still being generated, not the requests: a
   request for 4 images takes 4 places. The default limit is 10." Over it: "rejected with 429 and a
   reject_reason" `inflight_limit`; "A rejected request doesn't run and isn't billed." The limit is
-  per organization: here, per API key (`inflight_limit`, default 10; null turns it off).
+  per organization: here, per API key (`inflight_limit`, default 10; null turns it off), with
+  `others_in_flight` images held meanwhile by the organization's other apps.
 - 402 (same page, and …/errors): "A 402 is not a rate limit. It means your balance or plan doesn't
   allow the request, with a reject_reason such as insufficient_funds or daily_limit"; "No; the
   request doesn't run" (not billed). `payment_required` answers every call so; `daily_limit_images`
@@ -565,17 +566,18 @@ class _Handler(BaseHTTPRequestHandler):
         Retry-After; "A rejected request doesn't run and isn't billed"."""
         config, key = self.state.config, self._key_used()
         with self.state.lock:
-            busy = self.state.images_in_flight[key] + int(config["others_in_flight"])
+            ours = self.state.images_in_flight[key]
             reason = config["payment_required"]
             daily = config["daily_limit_images"]
             if reason is None and daily is not None \
-                    and self.state.billed_by_key[key] + busy + images > int(daily):
+                    and self.state.billed_by_key[key] + ours + images > int(daily):
                 reason = "daily_limit"
             if reason is not None:
                 message = {"insufficient_funds": "Insufficient funds.",
                            "daily_limit": "Daily limit reached."}.get(reason, "Payment required.")
                 raise _Reject(402, {"error": message, "reject_reason": reason})
             limit = config["inflight_limit"]
+            busy = ours + int(config["others_in_flight"])
             if limit is not None and busy + images > int(limit):
                 raise _Reject(429, {"error": "Too many images in progress for your organization.",
                                     "reject_reason": "inflight_limit",
