@@ -158,13 +158,20 @@ class WriteBack:
             # at least as long as a 429's Retry-After) and is then sent with fresh values.
             grid = SheetGrid(client, spreadsheet_id, int(sheet_id) if sheet_id else None,
                              retry={"attempts": 1})
-            columns = self._columns(grid, sheet_id)
             try:
-                grid.write_results(results, columns)
+                grid.write_results(results, self._columns(grid, sheet_id))
             except gspread.exceptions.APIError as error:
                 if status_of(error) != 400:
                     raise
-                self._write_around_refused(grid, results, columns, error)
+                # The person may have moved or deleted columns: look them up again first.
+                self.redis.delete(keys.result_columns(spreadsheet_id, sheet_id))
+                columns = self._columns(grid, sheet_id)
+                try:
+                    grid.write_results(results, columns)
+                except gspread.exceptions.APIError as refusal:
+                    if status_of(refusal) != 400:
+                        raise
+                    self._write_around_refused(grid, results, columns, refusal)
         except SheetAccessError as error:
             if error.status == 401:  # the token died early (revoked): ask for a fresh one
                 forget_token(self.redis, owner)
