@@ -396,3 +396,20 @@ def test_a_quota_429_without_retry_after_backs_off_longer_each_time(services, em
     emulator.set_quota(write=60)
     flushed(services, batch_id)
     assert status_column(sheet) == ["done", "queued"]
+
+
+def test_metadata_on_another_tab_is_found_by_googles_refusal_and_nothing_is_written(
+        services, emulator):
+    """Our check sees the batch's own tab; what another tab holds counts too (the spreadsheet's
+    limit): Google refuses the start's one request as a whole, and the person reads why."""
+    sheet = sheet_of_prompts(emulator, 499)
+    other = sheet.spreadsheet.add_worksheet("notes", rows=10, cols=5)
+    sheet.spreadsheet.batch_update({"requests": [{"createDeveloperMetadata": {
+        "developerMetadata": {"metadataKey": "someone.else", "metadataValue": "x" * 20_000,
+                              "visibility": "DOCUMENT", "location": {"sheetId": other.id}}}}]})
+    since = len(emulator.log)
+    with pytest.raises(SheetFull, match="Google Sheets refused to prepare the sheet .*30000.*"
+                                        "nothing was written and nothing will be paid"):
+        start(services, sheet)
+    assert our_metadata(emulator, sheet) == [] and "status" not in sheet.row_values(1)
+    assert len([e for e in emulator.log[since:] if e["status"] == 400]) == 1
