@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from server.batches import keys  # noqa: E402
 from server.cli.embedded_redis import EmbeddedRedis  # noqa: E402
 from server.config import Settings  # noqa: E402
-from server.gsheets.contents import ROW_KEY  # noqa: E402
+from server.gsheets.contents import ROW_KEY, ROW_KEY_PREFIX  # noqa: E402
 from server.gsheets.endpoint import point_session_at  # noqa: E402
 from server.gsheets.tokens import store_token  # noqa: E402
 from server.services import Services, connect  # noqa: E402
@@ -84,7 +84,8 @@ def metadata_characters(emulator: EmulatorServer, spreadsheet_id: str, sheet_id:
     """Keys plus values of our developer metadata on one sheet (its rows, columns, itself)."""
     return sum(len(m.get("metadataKey") or "") + len(m.get("metadataValue") or "")
                for m in emulator.state.spreadsheets[spreadsheet_id].metadata.values()
-               if sheet_of(m) == sheet_id and m["metadataKey"].startswith("sheetbatch."))
+               if sheet_of(m) == sheet_id
+               and m["metadataKey"].startswith(("sheetbatch.", ROW_KEY_PREFIX)))
 
 
 def status_delays(services: Services, entries: list[dict], batch_ids: list[str]) -> list[float]:

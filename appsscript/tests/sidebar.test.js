@@ -78,6 +78,11 @@ test('statuses, counts and what Fix repairs come from the backend, not from the 
   assert.match(script, /w\.fixable === true/);
 });
 
+test('why a batch paused (storage, the provider account) is the backend\'s own line', () => {
+  assert.match(script, /\$\('paused'\)\.textContent = batch\.paused \|\| ''/);
+  assert.match(code, /<p id="paused" class="hidden" role="status"><\/p>/);
+});
+
 test('the sidebar polls the compact progress (how often: polling.test.js)', () => {
   assert.match(script, /'\/progress'/);
   assert.doesNotMatch(script, /api\('GET', '\/api\/batches\/' \+ encodeURIComponent\(id\)\)/,

@@ -101,6 +101,12 @@ def in_flight(limit_key: str) -> str:
     return f"sb:inflight:{limit_key}"
 
 
+def in_flight_cap(limit_key: str) -> str:
+    """The lower limit the provider account showed us it has (its in-flight refusals), for a
+    while (generation.concurrency)."""
+    return f"sb:inflight-cap:{limit_key}"
+
+
 def sheets_token(owner: str) -> str:
     """The person's Google access token, for write-back (gsheets.tokens)."""
     return f"sb:token:{owner}"

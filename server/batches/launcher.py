@@ -71,7 +71,11 @@ class Launcher:
         if not self.budgets.reserve(owner, batch_id, offer["estimate"]["cost"]):
             raise OverBudget(offer["estimate"], self.budgets.state(owner).as_dict())
         if prepare is not None:
-            prepare(batch_id)
+            try:
+                prepare(batch_id)
+            except Exception:
+                self.budgets.settle(batch_id, 0.0)  # nothing queued: the reservation goes back
+                raise
         reused = images_cost(self.prices, self.capabilities(provider), report.rows,
                              {image: state for image, (state, _) in settled.items()},
                              (RowStatus.DONE,))
@@ -117,7 +121,14 @@ class Launcher:
                            self.batches.requests(batch_id), self.batches.states(batch_id), wanted)
 
     def settle(self, batch_id: str) -> None:
-        """Charge the person's budget for what the batch made so far (not what it found made by
-        an earlier run); release the rest of the reservation."""
+        """Charge the person's budget for what the batch was billed for so far (not what it found
+        made by an earlier run); release the rest of the reservation."""
         reused = float(self.batches.fields(batch_id).get("reused_cost") or 0)
-        self.budgets.settle(batch_id, self.cost(batch_id, (RowStatus.DONE,)) - reused)
+        self.budgets.settle(batch_id, self.billed_cost(batch_id) - reused)
+
+    def billed_cost(self, batch_id: str) -> float:
+        """What the provider charged for the batch's images: those made and those it withheld."""
+        provider = self.batches.fields(batch_id)["provider"]
+        billed = dict.fromkeys(self.batches.billed(batch_id), RowStatus.DONE)
+        return images_cost(self.prices, self.capabilities(provider),
+                           self.batches.requests(batch_id), billed, (RowStatus.DONE,))

@@ -25,8 +25,14 @@ class BatchProgress:
     def finished(self) -> bool:
         return self.status in FINISHED
 
+    @property
+    def paused(self) -> str | None:
+        """Why the batch stopped on its own (storage, the provider account), in one line for
+        every surface; None once resumed."""
+        return self.fields.get("paused") or None
+
     def as_dict(self, with_rows: bool = True) -> dict[str, Any]:
-        data = {"id": self.id, "status": self.status, "counts": self.counts,
+        data = {"id": self.id, "status": self.status, "paused": self.paused, "counts": self.counts,
                 "images": self.images, "provider": self.fields.get("provider"),
                 "title": self.fields.get("title"), "created": float(self.fields.get("created", 0)),
                 "finished": self.finished, **self.sheet()}
@@ -44,7 +50,7 @@ class BatchProgress:
         failed = [r for r in self.rows.values() if r.status == RowStatus.FAILED]
         error = next((r.error for r in failed if r.error), None)
         return {"id": self.id, "status": self.status, "finished": self.finished,
-                "counts": self.counts, "images": self.images,
+                "paused": self.paused, "counts": self.counts, "images": self.images,
                 "title": (self.fields.get("title") or "")[:100],
                 "failed_rows": [r.row for r in failed[:COMPACT_FAILED_ROWS]],
                 "first_error": error[:COMPACT_ERROR_CHARS] if error else None, **self.sheet()}

@@ -86,22 +86,6 @@ end
 return 1
 """
 
-# Fail every image still queued, with one reason (e.g. the provider account cannot pay).
-# KEYS[1] :state, KEYS[2] :img, KEYS[3] :dirty; ARGV[1] the result JSON. Returns how many.
-_FAIL_QUEUED = """
-local states = redis.call('HGETALL', KEYS[1])
-local failed = 0
-for i = 1, #states, 2 do
-  if states[i + 1] == 'queued' then
-    redis.call('HSET', KEYS[1], states[i], 'failed')
-    redis.call('HSET', KEYS[2], states[i], ARGV[1])
-    redis.call('SADD', KEYS[3], string.match(states[i], '^(%d+):'))
-    failed = failed + 1
-  end
-end
-return failed
-"""
-
 # Take back an image whose worker died: its state says generating but nobody holds the lease.
 # KEYS[1] :state, KEYS[2] the claim key, KEYS[3] :reaps, KEYS[4] batch hash
 # ARGV[1] "row:index", ARGV[2] how many take-backs are allowed
@@ -161,7 +145,6 @@ class Batches:
         self._renew = connection.register_script(_RENEW)
         self._settle = connection.register_script(_SETTLE)
         self._stop = connection.register_script(_STOP)
-        self._fail_queued = connection.register_script(_FAIL_QUEUED)
         self._reap = connection.register_script(_REAP)
 
     # -- creating and reading --------------------------------------------------------------
@@ -251,6 +234,18 @@ class Batches:
     def states(self, batch_id: str) -> dict[tuple[int, int], str]:
         raw = self.redis.hgetall(keys.batch(batch_id, "state"))
         return {_split(k.decode()): v.decode() for k, v in raw.items()}
+
+    def billed(self, batch_id: str) -> list[tuple[int, int]]:
+        """The images the provider account paid for: every one made, and those it made but did
+        not hand over (withheld by its safety check, which bills all the same)."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.batch(batch_id, "state"))
+            pipe.hgetall(keys.batch(batch_id, "img"))
+            states, results = pipe.execute()
+        return [_split(key.decode()) for key, state in states.items()
+                if state.decode() == RowStatus.DONE or (
+                    state.decode() == RowStatus.FAILED
+                    and json.loads(results.get(key, b"{}")).get("billed"))]
 
     def status(self, batch_id: str) -> BatchProgress:
         """Counts and per-row results; one round trip, cheap enough to poll every second."""
@@ -354,16 +349,6 @@ class Batches:
         reason is shown until it is resumed."""
         self.redis.hset(keys.batch(batch_id), "paused", reason)
         self.stop(batch_id)
-
-    def fail_remaining(self, batch_id: str, reason: str) -> int:
-        """Fail every image not started yet with `reason`, at once, and drop their jobs: for
-        errors no retry can fix (the account cannot pay). Returns how many failed; "retry
-        failed" queues them again once the cause is fixed."""
-        failed = self._fail_queued(keys=[keys.batch(batch_id, "state"), keys.batch(batch_id, "img"),
-                                         keys.batch(batch_id, "dirty")],
-                                   args=[json.dumps({"error": reason})])
-        self.queue.cancel(batch_id)
-        return int(failed)
 
     def resume(self, batch_id: str, account: str | None = None) -> int:
         """Queue again every image that is neither made nor failed; returns how many. With

@@ -31,6 +31,7 @@ from server.generation.providers.base import (
     AccountProviderError,
     GeneratedImage,
     ImageNotFetched,
+    InflightLimited,
     PermanentProviderError,
     Provider,
     TransientProviderError,
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 
 MAX_WAIT_SECONDS = 60.0
 STOP_CHECK_SECONDS = 0.5
+PAUSED_UNPAID = ("The batch is paused and nothing more is paid: resume it (a command-line run: "
+                 "run the same command again) once the account allows more images.")
 
 
 def image_seed(seed: int | None, index: int) -> int | None:
@@ -117,11 +120,14 @@ class ImageMaker:
         place = storage_place(fields)
         try:
             image = self._paid_image(fields, storage, key, request, fingerprint, row, index)
+        except AccountProviderError as error:
+            # No row is at fault and no call can pay: the image waits with the rest of the batch.
+            self.batches.pause(batch_id, f"{self.scrubbed(error.reason)} {PAUSED_UNPAID}")
+            return RowStatus.STOPPED, {}
         except PermanentProviderError as error:
-            if isinstance(error, AccountProviderError):
-                self.batches.fail_remaining(batch_id, self.scrubbed(error.reason))  # no call can pay
             return RowStatus.FAILED, {"error": self.scrubbed(error.reason),
-                                      "retryable": isinstance(error, OutageOutlasted)}
+                                      "retryable": isinstance(error, OutageOutlasted),
+                                      **({"billed": True} if error.billed else {})}
         except (BatchStopped, StorageUnavailable) as error:
             if isinstance(error, StorageUnavailable):
                 self.batches.pause(batch_id, str(error))
@@ -170,10 +176,20 @@ class ImageMaker:
             try:
                 with limit.slot():
                     self._check_wanted(fields["id"])  # a stop while we waited for the slot
-                    image = provider.generate(request, seed)
+                    try:
+                        image = provider.generate(request, seed)
+                    except InflightLimited as error:
+                        limit.narrow(error.limit)  # while this call still counts as held
+                        raise
             except ImageNotFetched:
                 breaker.succeeded()  # the API answered; only the download failed
                 raise
+            except InflightLimited as error:  # not an outage: the breaker stays as it is
+                first_failure, last_error = first_failure or time.monotonic(), error
+                self._give_up_after_deadline(error, first_failure)
+                self._sleep_unless_stopped(fields["id"], retry_delay(
+                    attempt, None, base=0.5, max_wait=30.0, max_asked=MAX_WAIT_SECONDS))
+                continue
             except TransientProviderError as error:
                 breaker.failed(self.scrubbed(error.reason))
                 first_failure, last_error = first_failure or time.monotonic(), error

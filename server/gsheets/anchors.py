@@ -6,13 +6,61 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from server.gsheets.cells import text_value_request
+from server.gsheets.cells import MAX_CELL_CHARACTERS, text_value_request, within_cell
 from server.gsheets.contents import COLUMN_KEY, ROW_KEY, ROW_KEY_PREFIX, SheetContents
 from server.sheet.cells import text_of
 from server.sheet.columns import IMAGE_COLUMNS, RESULT_COLUMNS
 from server.sheet.results import result_positions
 from server.sheet.statuses import RowStatus
 from server.sheet.validation import Report
+
+
+# Google's limits a batch's start must stay within (Sheets help, "Files you can store in Google
+# Drive": "Up to 10 million cells or 18,278 columns"; developer metadata per spreadsheet: the
+# 30,000 characters quoted in ../shared/reference/google.md).
+MAX_COLUMNS = 18_278
+MAX_CELLS = 10_000_000
+MAX_METADATA_CHARACTERS = 30_000
+
+
+class SheetFull(Exception):
+    """The sheet cannot take this batch's result columns or row anchors; one line saying what
+    to do. Raised before anything is written."""
+
+
+def check_room(contents: SheetContents, rows: Iterable[int], report: Report,
+               forget: Iterable[str] = ()) -> None:
+    """Refuse a start the sheet cannot hold, before anything is written: result columns past
+    Google's last column or over its cell limit, or row anchors past its metadata limit (old
+    anchors of batches in `forget` go first, so they make room)."""
+    rows = sorted(set(rows))
+    needed = max(placed_columns(contents, report).values()) + 1
+    if needed > MAX_COLUMNS:
+        raise SheetFull(f"This sheet has no room for the result columns: Google Sheets stops at "
+                        f"column ZZZ ({MAX_COLUMNS:,} columns) and they would need {needed:,}. "
+                        "Delete unused columns on the right, or copy the prompts to a new tab.")
+    cells = contents.row_count * max(needed, contents.col_count)
+    if cells > MAX_CELLS:
+        raise SheetFull(f"This sheet has no room for the result columns: with them it would "
+                        f"hold {cells:,} cells, over Google Sheets' limit of {MAX_CELLS:,}. "
+                        "Delete empty rows or columns, or copy the prompts to a new tab.")
+    held = sum(contents.metadata_characters.values()) - sum(
+        contents.metadata_characters[ROW_KEY.format(batch_id=old)] for old in forget)
+    columns = len(RESULT_COLUMNS) * len(COLUMN_KEY) + sum(map(len, RESULT_COLUMNS))
+    free = MAX_METADATA_CHARACTERS - held - columns
+    wanted = sum(_anchor_size(row) for row in rows)
+    if wanted > free:
+        fits = max(0, free) // _anchor_size(max(rows, default=1))
+        raise SheetFull(f"This sheet can anchor about {fits} more rows now, not {len(rows)}: "
+                        "Google limits the row anchors a spreadsheet holds, and an earlier "
+                        "batch that was stopped keeps its anchors for a day so that it can be "
+                        "resumed. Finish or delete that batch, or start with fewer rows; nothing "
+                        "was written.")
+
+
+def _anchor_size(row: int) -> int:
+    """Characters of one row anchor: its key (a batch id has 16 characters) and value."""
+    return len(ROW_KEY.format(batch_id="0" * 16)) + len(str(row))
 
 
 def prepare_requests(contents: SheetContents, batch_id: str, rows: Iterable[int],
@@ -154,7 +202,7 @@ def _result_value(name: str, value: Any) -> Any:
         return f'=IMAGE("{_formula_text(text)}")'
     if name in IMAGE_COLUMNS and text.startswith(("https://", "http://")):
         return f'=HYPERLINK("{_formula_text(text)}", "{_formula_text(text)}")'
-    return "'" + text
+    return "'" + within_cell(text, MAX_CELL_CHARACTERS - 1)  # the apostrophe counts too
 
 
 def _formula_text(text: str) -> str:

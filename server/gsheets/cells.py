@@ -5,6 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 TEXT_FORMAT = {"numberFormat": {"type": "TEXT", "pattern": "@"}}
+# Google: "Each cell can hold up to 50,000 characters"; one longer cell fails the whole request.
+MAX_CELL_CHARACTERS = 50_000
+ELLIPSIS = "…"
+
+
+def within_cell(text: str, room: int = MAX_CELL_CHARACTERS) -> str:
+    """`text` as it fits in `room` characters of a cell: cut, with an ellipsis, when longer
+    (a long prompt or error; the whole of it stays in the results file and the web app)."""
+    return text if len(text) <= room else text[:room - len(ELLIPSIS)] + ELLIPSIS
 
 
 def typed_value(value: Any) -> dict:
@@ -15,7 +24,7 @@ def typed_value(value: Any) -> dict:
         return {"userEnteredValue": {"boolValue": value}}
     if isinstance(value, (int, float)):
         return {"userEnteredValue": {"numberValue": value}}
-    return {"userEnteredValue": {"stringValue": str(value)}}
+    return {"userEnteredValue": {"stringValue": within_cell(str(value))}}
 
 
 def grid_range(sheet_id: int, row: int, column: int, end_row: int | None = None) -> dict:

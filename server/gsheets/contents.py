@@ -3,15 +3,18 @@ there (the result columns' anchors) and what we remember of our marks, for the r
 follow."""
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from server.files.table import Table
 from server.gsheets.cells import hex_colour
 
-COLUMN_KEY = "sheetbatch.column"       # per result column, value = its name
-ROW_KEY = "sheetbatch.row.{batch_id}"  # per submitted row, value = the row number at submission
+COLUMN_KEY = "sheetbatch.column"  # per result column, value = its name
+# Per submitted row, value = the row number at submission. Short: Google limits the characters
+# of metadata a spreadsheet holds (keys and values), and a stopped batch keeps its anchors a day
+# for Resume: two batches of 499 rows must fit (2 × 499 × 26 characters and the columns').
+ROW_KEY = "sb.row.{batch_id}"
 ROW_KEY_PREFIX = ROW_KEY.format(batch_id="")
 
 Look = tuple[str | None, str | None]  # a cell's (note, RRGGBB background)
@@ -28,6 +31,7 @@ class SheetContents(Table):
     column_anchors: dict[str, list[tuple[int, int]]] = field(
         default_factory=lambda: defaultdict(list))  # result column → [(metadataId, column)]
     anchored_batches: set[str] = field(default_factory=set)  # batches with row anchors here
+    metadata_characters: Counter = field(default_factory=Counter)  # key → characters held
 
     def look(self, cell: tuple[int, int]) -> Look:
         return self.looks.get(cell, (None, None))
@@ -47,6 +51,7 @@ def contents_of(sheet: dict[str, Any]) -> SheetContents:
         for column in data.get("columnMetadata") or []:
             metadata += column.get("developerMetadata") or []
         for row in data.get("rowMetadata") or []:
+            metadata += row.get("developerMetadata") or []
             for md in row.get("developerMetadata") or []:
                 if md.get("metadataKey", "").startswith(ROW_KEY_PREFIX):
                     contents.anchored_batches.add(md["metadataKey"][len(ROW_KEY_PREFIX):])
@@ -80,6 +85,8 @@ def _load_metadata(contents: SheetContents, metadata: list[dict]) -> None:
         if md["metadataId"] in seen:
             continue  # an entry spanning several columns is listed under each
         seen.add(md["metadataId"])
+        key = md.get("metadataKey", "")
+        contents.metadata_characters[key] += len(key) + len(md.get("metadataValue", ""))
         if md.get("metadataKey") == COLUMN_KEY:
             span = (md.get("location") or {}).get("dimensionRange") or {}
             if span.get("sheetId", contents.sheet_id) == contents.sheet_id:

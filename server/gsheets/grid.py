@@ -13,7 +13,7 @@ import gspread
 
 from server.gsheets import anchors
 from server.gsheets.cells import text_format_request, text_value_request
-from server.gsheets.client import Spreadsheet
+from server.gsheets.client import Spreadsheet, status_of
 from server.gsheets.contents import SheetContents, contents_of
 from server.gsheets.marks import MarkMemory, mark_requests
 from server.gsheets.template_tab import template_tab_requests
@@ -22,7 +22,8 @@ from server.sheet.validation import Report
 
 READ_FIELDS = ("sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)),"
                "data(startRow,startColumn,rowData(values(formattedValue,note,"
-               "userEnteredFormat.backgroundColor)),rowMetadata(developerMetadata(metadataKey)),"
+               "userEnteredFormat.backgroundColor)),"
+               "rowMetadata(developerMetadata(metadataId,metadataKey,metadataValue)),"
                "columnMetadata(developerMetadata(metadataId,metadataKey,metadataValue,location))))")
 
 
@@ -92,9 +93,18 @@ class SheetGrid:
                       report: Report, forget: Iterable[str] = ()) -> None:
         """Result headers, column and row anchors, "queued" statuses, and the deletion of the
         row anchors of the batches in `forget`: ONE batchUpdate."""
-        requests = anchors.prepare_requests(contents, batch_id, rows, report)
-        requests += [anchors.clear_request(old) for old in forget]
-        self.spreadsheet.batch_update(requests)
+        # Old anchors go first: Google applies the requests in order, and the room they free
+        # may be what the new ones need. All or nothing: a refusal leaves the sheet as it was.
+        requests = [anchors.clear_request(old) for old in forget]
+        requests += anchors.prepare_requests(contents, batch_id, rows, report)
+        try:
+            self.spreadsheet.batch_update(requests)
+        except gspread.exceptions.APIError as error:
+            if status_of(error) != 400:
+                raise
+            raise anchors.SheetFull(f"Google Sheets refused to prepare the sheet for the batch "
+                                    f"({error.error.get('message', 'HTTP 400')}); nothing was "
+                                    "written and nothing will be paid.") from None
 
     def result_columns(self) -> dict[str, int]:
         """Result column name → current 0-based column: ONE developerMetadata:search (write-back

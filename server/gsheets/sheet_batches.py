@@ -74,12 +74,14 @@ class SheetBatches:
               public_url: str) -> str:
         """Start a batch of a sheet just validated (`checked`): anchors its rows, then queues."""
         contents, report = checked.contents, checked.report
+        forget = self.forgotten(contents)
+        anchors.check_room(contents, report.rows, report, forget)
         batch_id = self.launcher.launch(
             report, owner, provider, contents.title,
             extra={"kind": "sheet", "spreadsheet_id": grid.spreadsheet_id,
                    "sheet_id": str(contents.sheet_id), "public_url": public_url},
             prepare=lambda batch_id: grid.prepare_batch(contents, batch_id, report.rows, report,
-                                                        forget=self.forgotten(contents)))
+                                                        forget=forget))
         self.writeback.started(batch_id, anchors.placed_columns(contents, report))
         return batch_id
 

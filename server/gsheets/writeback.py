@@ -22,12 +22,14 @@ import redis
 from server.batches import keys
 from server.batches.store import BatchNotFound, Batches
 from server.config import Settings
+from server.gsheets.cells import within_cell
 from server.gsheets.client import (
     RETRY_AFTER_CAP,
     SheetAccessError,
     retry_after,
     service_account_client,
     sheets_client,
+    status_of,
 )
 from server.gsheets.grid import SheetGrid
 from server.gsheets.pacing import SheetsPacing
@@ -46,6 +48,7 @@ RESUMABLE_ANCHOR_SECONDS = 86400
 ANCHOR_GIVE_UP_SECONDS = 30 * 86400  # no token came back for this long: leave them
 WAITING_MESSAGE = ("Status is waiting for you: open the sheet's Batch images sidebar (or keep the "
                    "sheet's hourly refresh installed) so we can write it.")
+ROW_REFUSED = "Status could not be written to this row: Google Sheets refused it"
 FLUSH_LOCK_SECONDS = 300  # longer than any one Sheets request; frees itself if a flusher dies
 COLUMNS_MEMORY = 300  # seconds the result columns' places are trusted without a new look-up
 IDLE_CHECK_SECONDS = 2.0  # how often a sheet with nothing to write is checked for finished batches
@@ -155,7 +158,20 @@ class WriteBack:
             # at least as long as a 429's Retry-After) and is then sent with fresh values.
             grid = SheetGrid(client, spreadsheet_id, int(sheet_id) if sheet_id else None,
                              retry={"attempts": 1})
-            grid.write_results(results, self._columns(grid, sheet_id))
+            try:
+                grid.write_results(results, self._columns(grid, sheet_id))
+            except gspread.exceptions.APIError as error:
+                if status_of(error) != 400:
+                    raise
+                # The person may have moved or deleted columns: look them up again first.
+                self.redis.delete(keys.result_columns(spreadsheet_id, sheet_id))
+                columns = self._columns(grid, sheet_id)
+                try:
+                    grid.write_results(results, columns)
+                except gspread.exceptions.APIError as refusal:
+                    if status_of(refusal) != 400:
+                        raise
+                    self._write_around_refused(grid, results, columns, refusal)
         except SheetAccessError as error:
             if error.status == 401:  # the token died early (revoked): ask for a fresh one
                 forget_token(self.redis, owner)
@@ -172,6 +188,23 @@ class WriteBack:
             if self.batches.fields(batch_id).get("writeback", WRITING) != WRITING:
                 self.batches.note(batch_id, writeback=WRITING, writeback_message="")
         return sum(len(rows) for rows in dirty.values())
+
+    def _write_around_refused(self, grid: SheetGrid, results: dict[str, dict[int, dict]],
+                              columns: dict[str, int],
+                              refusal: gspread.exceptions.APIError) -> None:
+        """Google refused the flush as a whole (a 400: one row it will not take fails every
+        row, on every retry): find the refused rows by halves, write every other row, and put
+        on each refused row why its status is missing. Never retried: a row whose explanation
+        is refused too is left as it is (and logged)."""
+        for batch_id, row, reason in _refused_rows(grid, results, columns, refusal):
+            explanation = {"error": within_cell(f"{ROW_REFUSED} ({reason})")}
+            try:
+                grid.write_results({batch_id: {row: explanation}}, columns)
+            except gspread.exceptions.APIError as error:
+                if status_of(error) != 400:
+                    raise
+                log.warning("sheet write-back: Google refused row %s of batch %s, and its "
+                            "explanation (%s)", row, batch_id, reason)
 
     def _columns(self, grid: SheetGrid, sheet_id: str) -> dict[str, int]:
         """Where the result columns are: as the batch's start placed them, else looked up (one
@@ -313,3 +346,34 @@ class WriteBack:
         self.redis.set(keys.flush(spreadsheet_id, "backoff"), 1, px=int(wait * 1000))
         log.warning("sheet write-back failed (%s); retrying in %.0f s",
                     type(error).__name__, wait)
+
+
+def _refused_rows(grid: SheetGrid, results: dict[str, dict[int, dict]], columns: dict[str, int],
+                  refusal: gspread.exceptions.APIError) -> list[tuple[str, int, str]]:
+    """(batch, row, Google's reason) of each row Google refuses, found by writing halves of a
+    refused flush (about 2·log2(rows) requests per refused row); every other row is written
+    on the way."""
+    refused = []
+    pending = [([(batch_id, row) for batch_id, rows in results.items() for row in rows], refusal)]
+    while pending:
+        rows, why = pending.pop()
+        if len(rows) == 1:
+            refused.append((*rows[0], str(why.error.get("message") or "HTTP 400")))
+            continue
+        half = len(rows) // 2
+        for part in (rows[:half], rows[half:]):
+            try:
+                grid.write_results(_only(results, part), columns)
+            except gspread.exceptions.APIError as error:
+                if status_of(error) != 400:
+                    raise
+                pending.append((part, error))
+    return refused
+
+
+def _only(results: dict[str, dict[int, dict]], rows: list[tuple[str, int]]
+          ) -> dict[str, dict[int, dict]]:
+    chosen: dict[str, dict[int, dict]] = {}
+    for batch_id, row in rows:
+        chosen.setdefault(batch_id, {})[row] = results[batch_id][row]
+    return chosen

@@ -16,6 +16,7 @@ from server.batches import keys
 from server.batches.launcher import InvalidSheet, OverBudget
 from server.batches.store import BatchNotFound
 from server.generation.providers import available_providers, canonical_name, make_provider
+from server.gsheets.anchors import SheetFull
 from server.gsheets.client import SheetAccessError, SheetsUnavailable, is_transient, retry_after
 from server.gsheets.tokens import store_token
 from server.sheet import columns
@@ -276,6 +277,8 @@ def start_batch():
             except OverBudget as error:
                 raise ApiError(402, "budget", str(error), estimate=error.estimate,
                                budget=error.budget) from None
+            except SheetFull as error:
+                raise ApiError(409, "sheet_full", str(error)) from None
     return jsonify({"batch": services().batches.status(started.batch_id).as_dict()}), 201
 
 

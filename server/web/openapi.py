@@ -32,13 +32,16 @@ WRITEBACK = {"type": "object", "properties": {
     "state": {"enum": ["ok", "waiting_for_person", "stopped"]}, "message": {"type": "string"}}}
 SHEET_OF_BATCH = {"spreadsheet_id": {"type": "string"}, "sheet_id": {"type": ["integer", "null"]},
                   "writeback": WRITEBACK}
-STATUS["properties"].update(SHEET_OF_BATCH, finished={"type": "boolean"})
+PAUSED = {"type": ["string", "null"],
+          "description": "Why the batch paused on its own (storage full, the provider account "
+                         "cannot pay), one line; null when it did not or was resumed"}
+STATUS["properties"].update(SHEET_OF_BATCH, finished={"type": "boolean"}, paused=PAUSED)
 PROGRESS = {"type": "object", "properties": {
     "id": {"type": "string"}, "status": {"enum": list(BatchStatus)},
     "finished": {"type": "boolean"}, "counts": COUNTS, "images": COUNTS,
     "title": {"type": "string"},
     "failed_rows": {"type": "array", "maxItems": 50, "items": {"type": "integer"}},
-    "first_error": {"type": ["string", "null"]}, **SHEET_OF_BATCH}}
+    "first_error": {"type": ["string", "null"]}, "paused": PAUSED, **SHEET_OF_BATCH}}
 ERROR = {"type": "object", "properties": {"error": {"type": "string"},
                                          "message": {"type": "string"}}}
 

@@ -172,6 +172,7 @@ class BatchItem:
     can_resume: bool
     can_retry: bool
     can_delete: bool
+    paused: str | None = None  # why it paused on its own, shown under its status
 
     @property
     def label(self) -> str:
@@ -199,7 +200,7 @@ def batch_items(owner: str) -> list[BatchItem]:
             can_stop=status.status in (BatchStatus.QUEUED, BatchStatus.RUNNING),
             can_resume=status.status == BatchStatus.STOPPED and images["stopped"] > 0,
             can_retry=status.status in FINISHED and images["failed"] > 0,
-            can_delete=status.status in FINISHED))
+            can_delete=status.status in FINISHED, paused=status.paused))
     return items
 
 

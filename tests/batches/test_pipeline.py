@@ -2,12 +2,17 @@
 over HTTP. Faults are real too: SIGKILL, injected 429/5xx/422, stop/resume/retry."""
 from __future__ import annotations
 
+import pytest
 from rq import Queue
 
+from server.batches.launcher import Launcher
 from server.batches.queue import SHARED_QUEUE
 from server.config import Settings
 from server.generation.providers import account_id
+from server.money.budget import Budgets
+from server.money.prices import PriceTable
 from server.sheet.request import ImageRequest
+from server.sheet.validation import Report
 from server.storage import LocalStorage
 from tests.conftest import wait_for
 
@@ -167,20 +172,87 @@ def test_stop_during_a_retry_wait_makes_no_further_call(batches, workers, image_
     assert settled(batches, batch_id).status == "completed"
 
 
-def test_billing_refusal_fails_the_rest_of_the_batch_once(batches, workers, image_api, tmp_path):
-    """OpenAI's 429 insufficient_quota is billing, not a rate limit: no retry, no hammering."""
+def test_billing_refusal_pauses_the_batch_once(batches, workers, image_api, tmp_path):
+    """OpenAI's 429 insufficient_quota is billing, not a rate limit: no retry, no hammering, no
+    row at fault: the batch pauses, and resuming once there is credit makes every image."""
     image_api.configure(insufficient_quota=True)
     openai = Settings(openai_api_key=image_api.api_key)
     batch_id = start(batches, rows(6, images=2), tmp_path,
                      lambda name: account_id(name, openai), provider="openai")
-    workers.start(1, OPENAI_API_KEY=image_api.api_key, OPENAI_BASE_URL=image_api.openai_url,
-                  OPENAI_IMAGE_MODEL="dall-e-3")
+    openai_env = dict(OPENAI_API_KEY=image_api.api_key, OPENAI_BASE_URL=image_api.openai_url,
+                      OPENAI_IMAGE_MODEL="dall-e-3")
+    workers.start(1, **openai_env)
     status = settled(batches, batch_id)
-    assert status.counts == {"total": 6, "done": 0, "failed": 6, "stopped": 0, "pending": 0}
-    assert image_api.stats()["calls"] == 1  # one refusal ended the batch
+    assert status.status == "stopped" and status.counts["failed"] == 0
+    assert status.counts["stopped"] == 6
+    assert "no credit left (insufficient_quota)" in status.paused
+    assert status.paused.count(".") == 2  # one line: the cause, then what happens now
+    assert image_api.stats()["calls"] == 1  # one refusal paused the batch
     assert image_api.stats()["generated"] == 0
-    for row in status.rows.values():
-        assert "no credit left (insufficient_quota)" in row.error
+    image_api.configure(insufficient_quota=False)
+    assert batches.resume(batch_id) == 12
+    status = settled(batches, batch_id)
+    assert status.status == "completed" and status.paused is None
+    assert image_api.stats()["billed"] == 12
+
+
+def test_a_daily_limit_pauses_the_batch_and_resume_makes_exactly_the_rest(
+        batches, workers, image_api, tmp_path, account):
+    """Ideogram's 402 (insufficient_funds / daily_limit) is not billed and no row's fault: the
+    batch pauses with one line, pays nothing more, and Resume makes exactly what is left."""
+    image_api.configure(daily_limit_images=5, latency=0.1)
+    batch_id = start(batches, rows(12), tmp_path, account)
+    workers.start(2)
+    status = settled(batches, batch_id)
+    assert status.status == "stopped" and status.counts["failed"] == 0
+    assert status.images["done"] == 5 and status.images["stopped"] == 7
+    assert status.paused.startswith("The Ideogram account reached its daily limit (daily_limit)")
+    assert "nothing more is paid" in status.paused and "\n" not in status.paused
+    assert status.compact()["paused"] == status.paused == status.as_dict()["paused"]
+    refusals = image_api.stats()["responses_by_status"]["402"]
+    assert refusals <= 2  # each worker met it at most once: nothing hammers a closed account
+    image_api.configure(daily_limit_images=None)  # the next day
+    assert batches.resume(batch_id) == 7
+    status = settled(batches, batch_id)
+    assert status.status == "completed" and status.paused is None
+    stats = image_api.stats()
+    assert stats["billed"] == 12 and stats["duplicate_generations"] == []
+
+
+def test_a_withheld_image_fails_its_row_billed_and_counts_in_spend(
+        batches, redis_conn, workers, image_api, tmp_path, account):
+    requests = rows(3)
+    requests[3] = ImageRequest(prompt="a WITHHELD harbour", visibility="private", model="3.0",
+                               num_images=1)
+    budgets = Budgets(redis_conn, monthly_limit=50)
+    launcher = Launcher(redis_conn, batches, budgets, PriceTable.load(), account)
+    batch_id = launcher.launch(Report(rows=requests, row_count=3, images=3), "alice", "ideogram",
+                               "withheld")
+    workers.start(1)
+    status = settled(batches, batch_id)
+    assert status.rows[3].status == "failed"
+    assert status.rows[3].error == ("Image withheld by the provider's safety check (billed) — "
+                                    "reword the prompt.")
+    assert not status.rows[3].retryable  # the same prompt would be withheld (and billed) again
+    launcher.settle(batch_id)
+    assert image_api.stats()["billed"] == 3
+    assert budgets.state("alice").spent == pytest.approx(3 * 0.06)  # the withheld one too
+
+
+def test_concurrency_finds_the_accounts_real_limit_in_a_few_refusals(
+        batches, workers, image_api, tmp_path, account):
+    """The organization allows fewer images in flight than we are set for (another app holds
+    the rest): a few inflight_limit refusals, then calls wait their turn instead of a storm."""
+    image_api.configure(others_in_flight=8, latency=0.3)  # 2 of the 10 places are ours
+    batch_id = start(batches, rows(30), tmp_path, account)
+    workers.start(2, per_process=3, SHEETBATCH_PROVIDER_CONCURRENCY="8")
+    status = settled(batches, batch_id, timeout=120)
+    assert status.status == "completed"
+    stats = image_api.stats()
+    assert stats["billed"] == 30 and stats["duplicate_generations"] == []
+    # 6 workers against 2 places: each refusal lowers our limit by one, so at most 4 refusals
+    # before calls wait for a place (the cap lasts a minute: this batch takes less).
+    assert stats["responses_by_status"].get("429", 0) <= 4
 
 
 def test_an_answer_lost_after_billing_is_retried_and_paid_again(batches, workers, image_api,

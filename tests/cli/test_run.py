@@ -149,6 +149,24 @@ def test_a_rerun_retries_rows_an_outage_failed_but_not_refusals(worker_env, imag
     assert stats["generated"] == 2 and stats["duplicate_generations"] == []
 
 
+def test_a_daily_limit_pauses_the_run_and_the_rerun_makes_exactly_the_rest(worker_env, image_api,
+                                                                          tmp_path):
+    sheet, out = kite_sheet(tmp_path, rows=60), tmp_path / "out"
+    image_api.configure(daily_limit_images=40)
+    first = paid_run(sheet, out, worker_env, "--yes")
+    assert first.returncode != 0 and "Traceback" not in first.stderr
+    assert "40 of 60 rows done, 0 failed, 20 stopped" in first.stdout, first.stdout
+    [line] = first.stderr.strip().splitlines()  # one plain line says why and what to do
+    assert "daily limit (daily_limit)" in line and "run the same command again" in line
+    assert image_api.stats()["billed"] == 40
+    image_api.configure(daily_limit_images=None)  # the next day
+    second = paid_run(sheet, out, worker_env, "--yes")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "20 image(s) to make" in second.stdout and "40 already made and kept" in second.stdout
+    stats = image_api.stats()
+    assert stats["billed"] == 60 and stats["duplicate_generations"] == []
+
+
 def test_one_run_per_output_folder(worker_env, image_api, tmp_path):
     image_api.configure(latency=3)  # the first run is still busy when the second starts
     sheet, out = kite_sheet(tmp_path, rows=8), tmp_path / "out"

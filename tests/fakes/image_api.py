@@ -16,6 +16,24 @@ after `url_ttl` seconds. Faults are injected on demand, including a connection d
 generation was billed (`lost_*`, counted as `paid_but_lost`) and OpenAI's billing refusal
 (`insufficient_quota`).
 
+Ideogram's account rules, from its published pages (each switchable per test; `billed` in the
+stats counts what the account was charged for, image by image):
+- In-flight limit (developer.ideogram.ai/ideogram-api/rate-limits): "The limit applies across
+  every endpoint and counts the images and videos still being generated, not the requests: a
+  request for 4 images takes 4 places. The default limit is 10." Over it: "rejected with 429 and a
+  reject_reason" `inflight_limit`; "A rejected request doesn't run and isn't billed." The limit is
+  per organization: here, per API key (`inflight_limit`, default 10; null turns it off), with
+  `others_in_flight` images held meanwhile by the organization's other apps.
+- 402 (same page, and …/errors): "A 402 is not a rate limit. It means your balance or plan doesn't
+  allow the request, with a reject_reason such as insufficient_funds or daily_limit"; "No; the
+  request doesn't run" (not billed). `payment_required` answers every call so; `daily_limit_images`
+  answers `daily_limit` once the key has been billed for that many images.
+- Withheld images (…/errors): "A request that runs is billed when it completes, including when an
+  image is withheld by the safety check": 200, `is_image_safe: false`, no url, billed
+  (`unsafe_image_*`, or `unsafe_image_word` in the prompt).
+- Links (image-api.md, "Result links expire after 24 hours"): `url_ttl` seconds, shorter here so
+  a test can see one expire.
+
 The spellings below come from the provider references on purpose, not from
 `server.generation.providers`: a fake that shared the client's spellings could never catch a misspelling.
 
@@ -104,9 +122,15 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "unsafe_image_fraction": 0.0,  # share answered 200 with is_image_safe false and no url
     "unsafe_image_every": 0,
     "unsafe_word": "UNSAFE",  # a prompt containing it is refused: Ideogram 422 / OpenAI 400
+    "unsafe_image_word": "WITHHELD",  # a prompt containing it is made and billed, then withheld
+    # Ideogram's per-organization limit on images being generated, across endpoints (null = off).
+    "inflight_limit": 10,
+    "others_in_flight": 0,  # images other apps of the organization have in progress meanwhile
+    "payment_required": None,  # "insufficient_funds" / "daily_limit": every Ideogram call is 402
+    "daily_limit_images": None,  # 402 daily_limit once a key was billed for this many images
     "insufficient_quota": False,  # OpenAI answers every valid call 429 insufficient_quota
     "rng_seed": 0,  # seeds the RNG behind every *_fraction, so runs repeat exactly
-    "url_ttl": 60.0,  # seconds an /ephemeral/ image link works
+    "url_ttl": 60.0,  # seconds an /ephemeral/ image link works (the real ones: 24 hours)
     "extra_api_keys": [],  # other keys accepted: other accounts (stats count generations per key)
     "download_failures": 0,  # each image link answers 503 this many times before it works
     "image_base_url": None,  # base of returned image links; null = the image listener
@@ -161,6 +185,9 @@ class _State:
             self.failed_downloads = 0
             self.call_times: list[float] = []  # time.time() each generate call arrived, in order
             self.generated_by_key: Counter = Counter()
+            self.billed_by_key: Counter = Counter()  # images charged to each key
+            self.images_in_flight: Counter = Counter()  # key → images being generated
+            self.withheld = 0
             self.download_attempts: Counter = Counter()  # image id → GETs
             self.requests: deque[dict[str, Any]] = deque(maxlen=2000)
             self.images: dict[str, tuple[bytes, float]] = {}
@@ -190,6 +217,9 @@ class _State:
                 "downloads": self.downloads,
                 "failed_downloads": self.failed_downloads,
                 "generated_by_key": dict(self.generated_by_key),
+                "billed": sum(self.billed_by_key.values()),
+                "billed_by_key": dict(self.billed_by_key),
+                "withheld": self.withheld,
                 "expired_downloads": self.expired,
                 "in_flight": self.in_flight,
                 "max_in_flight": self.max_in_flight,
@@ -511,9 +541,55 @@ class _Handler(BaseHTTPRequestHandler):
         prompt, seed = fields["prompt"], fields.get("seed")
         seed = None if seed is None else int(seed)
         self._record(endpoint, fields, prompt, seed)
-        if openai and self.state.config["insufficient_quota"]:
-            raise _openai_error(429, "You exceeded your current quota, please check your plan "
-                                "and billing details.", "insufficient_quota", "insufficient_quota")
+        if openai:
+            if self.state.config["insufficient_quota"]:
+                raise _openai_error(429, "You exceeded your current quota, please check your "
+                                    "plan and billing details.", "insufficient_quota",
+                                    "insufficient_quota")
+            return self._run(endpoint, fields, prompt, seed)
+        images = int(fields.get("num_images", 1))
+        self._admit(images)
+        try:
+            return self._run(endpoint, fields, prompt, seed)
+        finally:
+            with self.state.lock:
+                self.state.images_in_flight[self._key_used()] -= images
+
+    def _admit(self, images: int) -> None:
+        """Ideogram's two refusals before a request runs (neither billed), then its place in
+        the organization's in-flight count, all under one lock so concurrent calls cannot
+        both slip under a limit.
+
+        402, errors page: "Not enough balance, or a plan limit | 402 with a reject_reason such as
+        insufficient_funds or daily_limit | No; the request doesn't run". A daily limit here is
+        in images, counting those billed and those in progress.
+        429, rate-limits page: the organization's limit "counts the images and videos still
+        being generated, not the requests: a request for 4 images takes 4 places"; over it, 429
+        with reject_reason inflight_limit (and max_inflight_requests, "your limit"), without
+        Retry-After; "A rejected request doesn't run and isn't billed"."""
+        config, key = self.state.config, self._key_used()
+        with self.state.lock:
+            ours = self.state.images_in_flight[key]
+            reason = config["payment_required"]
+            daily = config["daily_limit_images"]
+            if reason is None and daily is not None \
+                    and self.state.billed_by_key[key] + ours + images > int(daily):
+                reason = "daily_limit"
+            if reason is not None:
+                message = {"insufficient_funds": "Insufficient funds.",
+                           "daily_limit": "Daily limit reached."}.get(reason, "Payment required.")
+                raise _Reject(402, {"error": message, "reject_reason": reason})
+            limit = config["inflight_limit"]
+            busy = ours + int(config["others_in_flight"])
+            if limit is not None and busy + images > int(limit):
+                raise _Reject(429, {"error": "Too many images in progress for your organization.",
+                                    "reject_reason": "inflight_limit",
+                                    "max_inflight_requests": int(limit)})
+            self.state.images_in_flight[key] += images
+
+    def _run(self, endpoint: str, fields: dict[str, Any], prompt: str, seed: int | None) -> str:
+        """A validated call the account may pay for: faults, then the generation itself."""
+        openai = endpoint == "openai"
         fault = self.state.decide_fault()
         if fault == "drop":
             self._count("dropped")
@@ -602,8 +678,11 @@ class _Handler(BaseHTTPRequestHandler):
         option = fields.get("magic_prompt_option" if legacy else "magic_prompt", "AUTO")
         used_prompt = _magic(fields["prompt"], option)
         images = []
+        withheld = fault == "unsafe_image" or bool(
+            self.state.config["unsafe_image_word"]
+            and self.state.config["unsafe_image_word"] in fields["prompt"])
         for _ in range(int(fields.get("num_images", 1))):
-            safe = fault != "unsafe_image"
+            safe = not withheld
             images.append({
                 "url": self._store(_png(seed, used_prompt, ratio)) if safe else None,
                 "prompt": used_prompt, "resolution": _resolution(ratio), "is_image_safe": safe,
@@ -611,6 +690,8 @@ class _Handler(BaseHTTPRequestHandler):
             })
         with self.state.lock:
             self.state.generated += len(images)
+            self.state.billed_by_key[self._key_used()] += len(images)  # withheld ones too
+            self.state.withheld += len(images) if withheld else 0
         return {"created": dt.datetime.now(dt.timezone.utc).isoformat(), "data": images}
 
     def _openai_result(self, fields: dict[str, Any]) -> dict[str, Any]:
@@ -633,6 +714,7 @@ class _Handler(BaseHTTPRequestHandler):
             data.append(item)
         with self.state.lock:
             self.state.generated += len(data)
+            self.state.billed_by_key[self._key_used()] += len(data)
         return {"created": int(time.time()), "data": data}
 
 

@@ -5,17 +5,20 @@ billing refusals."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from server.config import Settings
 from server.generation.providers import (
     AccountProviderError,
+    InflightLimited,
     PermanentProviderError,
     TransientProviderError,
     make_provider,
 )
 from server.sheet.request import ImageRequest
+from tests.conftest import wait_for
 
 
 def legacy(fake, client, **image_request):
@@ -171,3 +174,79 @@ def test_openai_base_url_follows_the_sdk_convention(fake, client):
     with pytest.raises(PermanentProviderError, match="HTTP 404"):
         make_provider("openai", settings(fake, openai_base_url=fake.url), client).generate(
             ROW, seed=None)
+
+
+# --- Ideogram's account rules (rate-limits and errors pages) ------------------------------------
+
+def test_the_in_flight_limit_counts_images_not_requests(fake, client):
+    """"a request for 4 images takes 4 places. The default limit is 10"; over it 429
+    inflight_limit, not run and not billed."""
+    assert fake.configure()["inflight_limit"] == 10
+    fake.configure(latency=1.0)
+    with ThreadPoolExecutor(3) as pool:
+        first = [pool.submit(v3, fake, client, num_images="4") for _ in range(2)]
+        wait_for(lambda: fake.stats()["in_flight"] == 2, what="8 images in progress")
+        over = v3(fake, client, num_images="3")  # 8 + 3 > 10
+        fits = pool.submit(v3, fake, client, num_images="2")  # 8 + 2 = 10
+        assert [f.result().status_code for f in first] == [200, 200]
+        assert fits.result().status_code == 200
+    assert over.status_code == 429 and "Retry-After" not in over.headers
+    assert over.json()["reject_reason"] == "inflight_limit"
+    assert over.json()["max_inflight_requests"] == 10
+    assert fake.stats()["billed"] == 10  # the refused 3 were never run
+
+
+def test_the_in_flight_limit_is_per_organization_across_endpoints(fake, client):
+    fake.configure(latency=1.0, inflight_limit=1)
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(legacy, fake, client)
+        wait_for(lambda: fake.stats()["in_flight"] == 1, what="one image in progress")
+        assert v3(fake, client).status_code == 429  # the other endpoint counts it too
+        assert running.result().status_code == 200
+    assert v3(fake, client).status_code == 200  # a finished image frees its place
+
+
+@pytest.mark.parametrize("reason", ["insufficient_funds", "daily_limit"])
+def test_402_is_not_billed_and_names_its_reason(fake, client, reason):
+    fake.configure(payment_required=reason)
+    answer = v3(fake, client)
+    assert answer.status_code == 402 and answer.json()["reject_reason"] == reason
+    assert legacy(fake, client).status_code == 402
+    assert fake.stats()["billed"] == 0 and fake.stats()["generated"] == 0
+
+
+def test_a_daily_limit_after_n_images_lifts_when_configured_away(fake, client):
+    fake.configure(daily_limit_images=3)
+    assert v3(fake, client, num_images="2").status_code == 200
+    assert v3(fake, client).status_code == 200
+    refused = v3(fake, client)
+    assert refused.status_code == 402 and refused.json()["reject_reason"] == "daily_limit"
+    fake.configure(daily_limit_images=None)  # the next day
+    assert v3(fake, client).status_code == 200
+    assert fake.stats()["billed"] == 4
+
+
+def test_a_withheld_image_is_billed_without_a_link(fake, client):
+    answer = v3(fake, client, prompt="a WITHHELD scene", num_images="2")
+    assert answer.status_code == 200
+    assert [(image["url"], image["is_image_safe"]) for image in answer.json()["data"]] == [
+        (None, False), (None, False)]
+    assert fake.stats()["billed"] == 2 and fake.stats()["withheld"] == 2
+
+
+def test_result_links_expire(fake, client):
+    fake.configure(url_ttl=0.3)
+    link = v3(fake, client).json()["data"][0]["url"]
+    assert client.get(link).status_code == 200
+    wait_for(lambda: client.get(link).status_code == 404, timeout=5, what="the link to expire")
+    assert fake.stats()["expired_downloads"] >= 1
+
+
+def test_the_provider_reads_the_account_refusals(fake, client):
+    fake.configure(payment_required="daily_limit")
+    with pytest.raises(AccountProviderError, match=r"daily limit \(daily_limit\)"):
+        make_provider("ideogram", settings(fake), client).generate(ROW, seed=1)
+    fake.configure(payment_required=None, inflight_limit=0)
+    with pytest.raises(InflightLimited) as caught:
+        make_provider("ideogram", settings(fake), client).generate(ROW, seed=1)
+    assert caught.value.limit is None  # 0 is no figure to follow

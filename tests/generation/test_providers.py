@@ -251,10 +251,13 @@ def test_unsafe_prompt_is_permanent_with_the_service_message(fake, client):
     assert "Prompt failed the safety check" in caught.value.reason
 
 
-def test_unsafe_image_is_permanent(fake, client):
+def test_an_image_withheld_by_the_safety_check_is_permanent_and_billed(fake, client):
     fake.configure(unsafe_image_every=1)
-    with pytest.raises(PermanentProviderError, match="flagged it as unsafe"):
+    with pytest.raises(PermanentProviderError) as caught:
         ideogram(fake, client).generate(row(model="3.0"), seed=1)
+    assert caught.value.reason == ("Image withheld by the provider's safety check (billed) — "
+                                   "reword the prompt.")
+    assert caught.value.billed and fake.stats()["billed"] == 1
 
 
 def test_invalid_request_is_permanent(fake, client):
@@ -450,7 +453,7 @@ def test_fake_seeded_fractions_repeat(fake, client):
 
 
 def test_fake_handles_concurrent_requests(fake, client):
-    fake.configure(latency=0.3)
+    fake.configure(latency=0.3, inflight_limit=None)  # the fake's threads, not Ideogram's rule
     provider = ideogram(fake, client)
     with ThreadPoolExecutor(16) as pool:
         images = list(pool.map(lambda n: provider.generate(row(prompt=f"p{n}"), seed=n),

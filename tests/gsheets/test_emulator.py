@@ -142,8 +142,9 @@ def test_batch_update_by_data_filter_writes_anchored_row(server, ws):
 
 
 def test_batch_update_by_data_filter_as_documented(server, ws):
-    """Null values leave cells alone; values go to every range a filter matches; a filter that
-    matches nothing has no response; values wider than a matched range fail the request."""
+    """Null values leave cells alone; values go to every range a filter matches, and each range
+    updated has its response ("The response for each range updated"); a filter that matches
+    nothing has no response; values wider than a matched range fail the request."""
     ws.update([["keep", "keep"], ["keep", "keep"]], "A1")
     for row in (0, 1):
         _row_metadata(ws, row, key="both")
@@ -153,7 +154,9 @@ def test_batch_update_by_data_filter_as_documented(server, ws):
         {"dataFilter": lookup("both"), "values": [[None, "'=text", "=1+1"]]},
         {"dataFilter": lookup("nothing"), "values": [["x"]]}]})
     assert r.status_code == 200, r.text
-    assert [resp["dataFilter"] for resp in r.json()["responses"]] == [lookup("both")]
+    assert [(resp["dataFilter"], resp["updatedRange"]) for resp in r.json()["responses"]] == [
+        (lookup("both"), "Sheet1!A1:C1"), (lookup("both"), "Sheet1!A2:C2")]
+    assert r.json()["totalUpdatedRows"] == 2
     assert ws.get("A1:C2") == [["keep", "=text", "2"]] * 2  # the quote keeps text as text
     too_wide = [[None] * (ws.col_count + 1)]
     r = api(server, "POST", path, json={"valueInputOption": "RAW", "data": [

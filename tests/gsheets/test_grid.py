@@ -17,7 +17,7 @@ from server.gsheets.client import (
     service_account_client,
     sheets_client,
 )
-from server.gsheets.contents import COLUMN_KEY, ROW_KEY
+from server.gsheets.contents import COLUMN_KEY, ROW_KEY, ROW_KEY_PREFIX
 from server.gsheets.grid import SheetGrid
 from server.gsheets.marks import MEMORY_DAYS, MarkMemory
 from server.money.prices import PriceTable
@@ -411,7 +411,7 @@ def test_clear_batch_anchors(env, gc):
     grid.clear_batch_anchors("b1")
     assert budget.used() == {"read": 0, "write": 1}
     metadata = env.state.spreadsheets[ws.spreadsheet.id].metadata.values()
-    assert not any(m["metadataKey"].startswith("sheetbatch.row.") for m in metadata)
+    assert not any(m["metadataKey"].startswith(ROW_KEY_PREFIX) for m in metadata)
     assert grid.write_results({"b1": {2: {"status": "done"}}}) == {("b1", 2)}
 
 

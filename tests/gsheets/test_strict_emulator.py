@@ -14,6 +14,7 @@ from server.gsheets.marks import MarkMemory
 from server.money.prices import PriceTable
 from server.sheet.validation import validate
 from tests.sheets_emulator import EmulatorServer, discovery
+from tests.conftest import wait_for
 from tests.sheets_emulator.errors import ApiError
 
 PRICES = PriceTable.load()
@@ -218,3 +219,99 @@ def test_quota_per_user(server):
     answers = [api(server, "GET", f"/v4/spreadsheets/{sid}").status_code for _ in range(3)]
     assert answers == [200, 200, 429]
     assert api(server, "GET", f"/v4/spreadsheets/{sid}", token="tok-bob").status_code != 429
+
+
+# --- issue 21: all or nothing, Google's size limits, quotas per person -------------------------
+
+def test_value_batches_are_all_or_nothing(server):
+    sid = new_spreadsheet(server)
+    batch(server, sid, row_metadata(key="row", start=1, end=2))
+    base = f"/v4/spreadsheets/{sid}/values"
+    by_range = api(server, "POST", base + ":batchUpdate", json={
+        "valueInputOption": "RAW", "data": [{"range": "Sheet1!A1", "values": [["first"]]},
+                                            {"range": "Sheet1!A1:A1", "values": [["a", "b"]]}]})
+    refused(by_range)
+    by_filter = api(server, "POST", base + ":batchUpdateByDataFilter", json={
+        "valueInputOption": "RAW", "data": [
+            {"dataFilter": {"developerMetadataLookup": {"metadataKey": "row"}},
+             "values": [["first"]]},
+            {"dataFilter": {"a1Range": "Sheet1!A3"}, "values": [["x" * 50_001]]}]})
+    refused(by_filter, "50000 characters")
+    assert server.state.values(sid, "Sheet1!A1:A2") == [[None], [None]]  # neither part landed
+
+
+def test_a_cell_holds_at_most_50000_characters(server):
+    sid = new_spreadsheet(server)
+    path = f"/v4/spreadsheets/{sid}/values/Sheet1!A1?valueInputOption=RAW"
+    assert api(server, "PUT", path, json={"values": [["x" * 50_000]]}).status_code == 200
+    refused(api(server, "PUT", path, json={"values": [["x" * 50_001]]}),
+            "more than the maximum of 50000 characters in a single cell")
+    refused(batch(server, sid, {"updateCells": {
+        "range": {"sheetId": 0, "startRowIndex": 1, "endRowIndex": 2, "startColumnIndex": 0,
+                  "endColumnIndex": 1},
+        "rows": [{"values": [{"userEnteredValue": {"stringValue": "y" * 50_001}}]}],
+        "fields": "userEnteredValue"}}), "50000 characters")
+
+
+def test_a_spreadsheet_holds_10_million_cells_and_18278_columns(server):
+    sid = new_spreadsheet(server)  # Sheet1: 1000 rows x 26 columns
+    columns = lambda n: {"appendDimension": {"sheetId": 0, "dimension": "COLUMNS",  # noqa: E731
+                                             "length": n}}
+    refused(batch(server, sid, columns(18_279 - 26)), "18278 columns")
+    assert batch(server, sid, columns(9_974)).status_code == 200  # 1000 x 10,000: 10 million
+    refused(batch(server, sid, {"appendDimension": {"sheetId": 0, "dimension": "ROWS",
+                                                    "length": 1}}), "10000000 cells")
+    refused(batch(server, sid, {"addSheet": {"properties": {"title": "more"}}}), "10000000")
+    assert server.state.spreadsheets[sid].sheets[0].col_count == 10_000
+
+
+def test_metadata_is_limited_per_spreadsheet_too(server):
+    sid = new_spreadsheet(server)
+    batch(server, sid, {"addSheet": {"properties": {"sheetId": 7, "title": "second"}}})
+    half = "x" * 16_000
+    assert batch(server, sid, row_metadata(value=half)).status_code == 200
+    on_second = row_metadata(value=half)
+    on_second["createDeveloperMetadata"]["developerMetadata"]["location"]["dimensionRange"][
+        "sheetId"] = 7
+    refused(batch(server, sid, on_second), "spreadsheet", "30000")  # each sheet alone would fit
+
+
+def test_quota_is_per_person_refilled_each_minute_without_retry_after(server):
+    server.state.emails.update({"tok-old": "alice@example.com", "tok-new": "alice@example.com",
+                                "tok-bob": "bob@example.com"})
+    server.set_quota(read=2, window=3.0)  # a three-second "minute"
+    sid = new_spreadsheet(server, token="tok-old")
+    read = lambda token: api(server, "GET", f"/v4/spreadsheets/{sid}", token=token)  # noqa: E731
+    # A refreshed token of the same person shares the quota: old, new, then new is over it.
+    def in_one_minute():
+        answers = [read(token) for token in ("tok-old", "tok-new", "tok-new")]
+        return [a.status_code for a in answers] == [200, 200, 429] and answers[2].headers
+    over = wait_for(in_one_minute, timeout=30, what="three reads inside one minute")
+    assert "Retry-After" not in over
+    assert read("tok-bob").status_code != 429
+    wait_for(lambda: read("tok-new").status_code == 200, timeout=30, what="the next minute")
+
+
+def test_a_token_of_nobody_is_refused(server):
+    sid = new_spreadsheet(server)  # an emulator told of no one takes any token
+    server.state.emails["tok-alice"] = "alice@example.com"
+    answer = api(server, "GET", f"/v4/spreadsheets/{sid}", token="tok-made-up")
+    assert answer.status_code == 401
+    assert "invalid authentication credentials" in answer.json()["error"]["message"]
+    assert api(server, "GET", f"/v4/spreadsheets/{sid}", token="tok-alice").status_code == 200
+
+
+def test_drive_calls_are_checked_against_drive_v3s_document(server):
+    sid = new_spreadsheet(server)
+    permissions = f"/drive/v3/files/{sid}/permissions"
+    refused(api(server, "POST", permissions, json={"type": "anyone", "role": "reader",
+                                                   "withLink": True}), "withLink")
+    refused(api(server, "POST", permissions, params={"sendNotificationEmails": "false"},
+                json={"type": "user", "role": "writer", "emailAddress": "a@example.com"}),
+            "sendNotificationEmails")
+    shared = api(server, "POST", permissions, params={"sendNotificationEmail": "false"},
+                 json={"type": "user", "role": "writer", "emailAddress": "a@example.com"})
+    assert shared.status_code == 200, shared.text
+    refused(api(server, "GET", f"/drive/v3/files/{sid}", params={"fields": "id,title"}), "title")
+    assert discovery.find_method("POST", "/drive/v3/files/x/copy", "drive")["id"] == \
+        "drive.files.copy"

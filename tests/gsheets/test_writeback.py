@@ -2,6 +2,7 @@
 when the person's token is gone, and rows land once a fresh token arrives."""
 from __future__ import annotations
 
+import re
 import time
 
 import gspread
@@ -10,7 +11,8 @@ from google.oauth2.credentials import Credentials
 
 from server.batches import keys
 from server.config import Settings
-from server.gsheets.contents import COLUMN_KEY, ROW_KEY
+from server.gsheets.anchors import SheetFull
+from server.gsheets.contents import COLUMN_KEY, ROW_KEY, ROW_KEY_PREFIX
 from server.gsheets.endpoint import point_session_at
 from server.gsheets.tokens import store_token
 from server.services import Services
@@ -73,7 +75,7 @@ def row_anchors(emulator, sheet, batch_id: str) -> list[dict]:
 
 def our_metadata(emulator, sheet) -> list[dict]:
     return [m for m in emulator.state.spreadsheets[sheet.spreadsheet.id].metadata.values()
-            if m["metadataKey"].startswith("sheetbatch.")]
+            if m["metadataKey"].startswith(("sheetbatch.", ROW_KEY_PREFIX))]
 
 
 def test_the_batch_status_names_its_sheet(services, emulator):
@@ -275,3 +277,139 @@ def test_a_429_is_honoured_for_its_retry_after_without_sleeping(services, emulat
     assert redis.smembers(keys.batch(batch_id, "dirty")) == {b"2"}
     services.sheets.writeback.flush_due()
     assert status_column(sheet) == ["queued", "queued"]
+
+
+# --- what Google refuses (issue 21) -----------------------------------------------------------
+def flushed(services, batch_id: str) -> None:
+    redis = services.batches.redis
+    wait_for(lambda: services.sheets.writeback.flush_due()
+             or not redis.exists(keys.batch(batch_id, "dirty")), timeout=10, what="a flush")
+
+
+def test_long_text_is_cut_to_fit_a_cell(services, emulator):
+    sheet = make_sheet(emulator)
+    batch_id = start(services, sheet)
+    store_token(services.batches.redis, OWNER, TOKEN, 600)
+    batches = services.batches
+    assert batches.claim(batch_id, 2, 1, "worker-token") == "ok"
+    batches.settle(batch_id, 2, 1, "worker-token", "failed", {"error": "x" * 60_000})
+    flushed(services, batch_id)
+    error = sheet.get_all_records()[0]["error"]
+    assert len(error) == 49_999 and error.endswith("…")  # the apostrophe that keeps it text: 1
+    assert writeback(services, batch_id) == {"state": "ok", "message": ""}
+
+
+def test_a_refused_flush_writes_the_other_rows_and_explains_the_refused_one(services, emulator):
+    sheet = make_sheet(emulator)
+    batch_id = start(services, sheet)
+    store_token(services.batches.redis, OWNER, TOKEN, 600)
+    status = sheet.row_values(1).index("status")
+    # The person put a strict dropdown on row 2's status cell: Google refuses any write of
+    # "done" there, and with it the whole flush, every time.
+    sheet.spreadsheet.batch_update({"requests": [{"setDataValidation": {
+        "range": {"sheetId": sheet.id, "startRowIndex": 1, "endRowIndex": 2,
+                  "startColumnIndex": status, "endColumnIndex": status + 1},
+        "rule": {"condition": {"type": "ONE_OF_LIST",
+                               "values": [{"userEnteredValue": "todo"}]}, "strict": True}}}]})
+    make_image(services, batch_id, 2)
+    make_image(services, batch_id, 3)
+    flushed(services, batch_id)
+    assert status_column(sheet) == ["queued", "done"]  # the other row landed
+    refused = sheet.get_all_records()[0]
+    assert refused["error"].startswith("Status could not be written to this row: Google Sheets "
+                                       "refused it (The data you entered violates")
+    sent = len(emulator.log)
+    for _ in range(3):
+        services.sheets.writeback.flush_due()
+    assert len(emulator.log) == sent  # never retried
+    assert writeback(services, batch_id) == {"state": "ok", "message": ""}
+
+
+def prepared_since(emulator, since: int) -> list[dict]:
+    """The start's own requests (anchors, result columns) sent since log entry `since`."""
+    return [entry for entry in emulator.log[since:]
+            if any(word in str(entry["body"]) for word in ("createDeveloperMetadata",
+                                                          "appendDimension"))]
+
+
+def sheet_of_prompts(emulator, rows: int, width: int = 3, columns: int = 26,
+                     grid_rows: int | None = None) -> gspread.Worksheet:
+    sheet = make_sheet(emulator)
+    sheet.resize(rows=grid_rows or rows + 1, cols=columns)
+    header = ["prompt", "visibility", "num_images"] + [None] * (width - 4) + (
+        ["mine"] if width > 3 else [])
+    sheet.update([header] + [[f"a kite {row}", "private", 1] for row in range(rows)], "A1")
+    return sheet
+
+
+def test_two_batches_of_499_rows_fit_and_a_third_is_refused_before_anything_is_written(
+        services, emulator):
+    sheet = sheet_of_prompts(emulator, 499)
+    stopped = start(services, sheet)
+    services.batches.stop(stopped)  # its anchors stay a day, so that it can be resumed
+    second = start(services, sheet)
+    assert len(row_anchors(emulator, sheet, stopped)) == len(row_anchors(emulator, sheet,
+                                                                         second)) == 499
+    metadata = dict(emulator.state.spreadsheets[sheet.spreadsheet.id].metadata)
+    writes = len(emulator.log)
+    with pytest.raises(SheetFull) as refused:
+        start(services, sheet)
+    assert "Finish or delete that batch, or start with fewer rows; nothing was written" in str(
+        refused.value)
+    assert emulator.state.spreadsheets[sheet.spreadsheet.id].metadata == metadata
+    assert not prepared_since(emulator, writes)
+    assert services.budgets.state(OWNER).reserved == 0
+
+
+@pytest.mark.parametrize("columns, width, says", [
+    (18_278, 18_270, "stops at column ZZZ (18,278 columns)"),
+    (9_995, 9_993, "over Google Sheets' limit of 10,000,000"),
+])
+def test_a_sheet_without_room_for_result_columns_is_refused_clearly(services, emulator, columns,
+                                                                    width, says):
+    grid_rows = 4 if columns > 10_000 else 1000  # 1000 x 9,995 cells: just under 10 million
+    sheet = sheet_of_prompts(emulator, 3, width=width, columns=columns, grid_rows=grid_rows)
+    since = len(emulator.log)
+    with pytest.raises(SheetFull, match=re.escape(says)):
+        start(services, sheet)
+    assert not prepared_since(emulator, since)
+    assert sheet.col_count == columns
+
+
+def test_a_quota_429_without_retry_after_backs_off_longer_each_time(services, emulator):
+    """Google's quota 429 says nothing about when: write-back waits longer after each one
+    (truncated exponential back-off), keeps the rows, and writes them once the quota allows."""
+    sheet = make_sheet(emulator)
+    batch_id = start(services, sheet)
+    store_token(services.batches.redis, OWNER, TOKEN, 600)
+    make_image(services, batch_id, 2)
+    emulator.set_quota(write=0)  # every write is over the person's quota
+    redis, backoff = services.batches.redis, keys.flush(sheet.spreadsheet.id, "backoff")
+    waits = []
+    for _ in range(2):
+        wait_for(lambda: services.sheets.writeback.flush_due() or redis.exists(backoff),
+                 timeout=10, what="a refused flush")
+        waits.append(redis.pttl(backoff))
+        wait_for(lambda: not redis.exists(backoff), timeout=10, what="the back-off to lapse")
+    assert 0 < waits[0] < waits[1]  # 0.4 s, then 0.8 s (flush interval 0.2 s)
+    assert redis.smembers(keys.batch(batch_id, "dirty")) == {b"2"}
+    emulator.set_quota(write=60)
+    flushed(services, batch_id)
+    assert status_column(sheet) == ["done", "queued"]
+
+
+def test_metadata_on_another_tab_is_found_by_googles_refusal_and_nothing_is_written(
+        services, emulator):
+    """Our check sees the batch's own tab; what another tab holds counts too (the spreadsheet's
+    limit): Google refuses the start's one request as a whole, and the person reads why."""
+    sheet = sheet_of_prompts(emulator, 499)
+    other = sheet.spreadsheet.add_worksheet("notes", rows=10, cols=5)
+    sheet.spreadsheet.batch_update({"requests": [{"createDeveloperMetadata": {
+        "developerMetadata": {"metadataKey": "someone.else", "metadataValue": "x" * 20_000,
+                              "visibility": "DOCUMENT", "location": {"sheetId": other.id}}}}]})
+    since = len(emulator.log)
+    with pytest.raises(SheetFull, match="Google Sheets refused to prepare the sheet .*30000.*"
+                                        "nothing was written and nothing will be paid"):
+        start(services, sheet)
+    assert our_metadata(emulator, sheet) == [] and "status" not in sheet.row_values(1)
+    assert len([e for e in emulator.log[since:] if e["status"] == 400]) == 1

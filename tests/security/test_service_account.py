@@ -51,7 +51,12 @@ def person_sheet(google, emulator, email: str, title: str) -> gspread.Worksheet:
     point_session_at(client.http_client.session, emulator.url)
     spreadsheet = client.create(title)
     spreadsheet.sheet1.update(ROWS, "A1")
-    spreadsheet.share(ROBOT, perm_type="user", role="writer", notify=False)
+    # Drive v3's permissions.create, as its document describes it (gspread's share() adds a
+    # "withLink" field Drive v3 does not have).
+    client.http_client.request(
+        "post", f"{emulator.url}/drive/v3/files/{spreadsheet.id}/permissions",
+        params={"sendNotificationEmail": "false"},
+        json={"type": "user", "role": "writer", "emailAddress": ROBOT})
     return spreadsheet.sheet1
 
 

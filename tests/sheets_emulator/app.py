@@ -1,4 +1,5 @@
 """Flask app: routes for Sheets v4 and the Drive v3 file calls; auth, quota, log, faults."""
+import copy
 import json
 import time
 
@@ -9,6 +10,10 @@ from .control import Emulator, request_kind
 from .errors import ApiError, bad_request
 
 SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
+# What Google answers a token it cannot map to anyone (expired, revoked, made up).
+INVALID_CREDENTIALS = ("Request had invalid authentication credentials. Expected OAuth 2 access "
+                       "token, login cookie or other valid authentication credential. See "
+                       "https://developers.google.com/identity/sign-in/web/devconsole-project.")
 
 
 def _json(body, status=200):
@@ -29,7 +34,8 @@ def create_app(emulator_state=None):
     @app.route("/drive/v3/files", methods=["GET", "POST"])
     @app.route("/drive/v3/files/<path:rest>", methods=["GET", "DELETE", "POST", "PATCH"])
     def drive(rest=""):
-        return _handle(emu, lambda token: _drive_call(emu, token, rest), quota=False)
+        return _handle(emu, lambda token: _drive_call(emu, token, rest), quota=False,
+                       described="drive")
 
     @app.route("/v4/spreadsheets", methods=["POST"])
     def create_spreadsheet():
@@ -52,8 +58,8 @@ def _handle(emu, call, quota, described=False):
     token = _token()
     status = 500
     try:
-        if token is None:
-            raise ApiError(401)
+        if token is None or not emu.state.knows(token):
+            raise ApiError(401, None if token is None else INVALID_CREDENTIALS)
         injected = emu.take_injected(request.full_path)
         if injected:
             raise injected
@@ -61,7 +67,8 @@ def _handle(emu, call, quota, described=False):
             emu.charge_quota(token, kind)
         if described:
             discovery.check_request(request.method, request.path, request.args.to_dict(flat=False),
-                                    _body() if request.method in ("POST", "PUT") else None)
+                                    _body() if request.method in ("POST", "PUT", "PATCH") else None,
+                                    "drive" if described == "drive" else "sheets")
         with emu.state.lock:
             result = call(token)
         if isinstance(result, Response):
@@ -124,7 +131,7 @@ def _sheets_call(emu, token, rest):
     if tail.startswith("/sheets/") and tail.endswith(":copyTo") and m == "POST":
         return _copy_to(emu, ss, tail[len("/sheets/"):-len(":copyTo")], token)
     if tail.startswith("/values"):
-        return _values_call(ss, tail[len("/values"):], m, params)
+        return _values_call(emu.state, ss, tail[len("/values"):], m, params)
     if tail.startswith("/developerMetadata"):
         return _metadata_call(ss, tail[len("/developerMetadata"):], m)
     raise ApiError(404, "Method not found.")
@@ -167,15 +174,29 @@ def _a1_of(target):
     return a1.format_range(sheet.title, r0, c0, r1, c1)
 
 
-def _values_call(ss, tail, m, params):
+def _all_or_nothing(state, ss, change):
+    """Google applies a request as a whole (spreadsheets.batchUpdate reference: "If any request
+    is not valid, then the entire request will fail and nothing will be applied"), and the
+    values batch methods behave the same: one bad range answers 400 and writes nothing, what
+    issue 21 measured against Google. The change runs on a copy that replaces the original
+    only when every part succeeded."""
+    work = copy.deepcopy(ss)
+    result = change(work)
+    state.replace(work)
+    return result
+
+
+def _values_call(state, ss, tail, m, params):
     body = _body() if m in ("POST", "PUT") else {}
     simple = {":batchGet": lambda: valuesapi.batch_get(ss, params.getlist("ranges"), params),
-              ":batchUpdate": lambda: valuesapi.batch_update(ss, body),
+              ":batchUpdate": lambda: _all_or_nothing(
+                  state, ss, lambda work: valuesapi.batch_update(work, body)),
               ":batchClear": lambda: {"spreadsheetId": ss.id, "clearedRanges": [
                   valuesapi.clear(ss, r) for r in body.get("ranges") or []]},
               ":batchGetByDataFilter": lambda: _batch_get_by_filter(ss, body),
-              ":batchUpdateByDataFilter": lambda: valuesapi.batch_update(
-                  ss, body, by_filter=True, resolve_filter=metadata.resolve_filter),
+              ":batchUpdateByDataFilter": lambda: _all_or_nothing(
+                  state, ss, lambda work: valuesapi.batch_update(
+                      work, body, by_filter=True, resolve_filter=metadata.resolve_filter)),
               ":batchClearByDataFilter": lambda: _batch_clear_by_filter(ss, body)}
     if tail in simple:
         return simple[tail]()

@@ -3,7 +3,7 @@ the original only if all of them succeed (Google applies a batch atomically)."""
 import copy
 import struct
 
-from . import dimensions, fieldmask, metadata
+from . import dimensions, fieldmask, limits, metadata
 from .errors import ApiError, bad_request
 
 HANDLERS = {}
@@ -35,6 +35,7 @@ def run(state, ss, body):
         except ApiError as e:
             raise ApiError(e.code, e.message.replace("requests[0]", f"requests[{i}]"), e.details)
         replies.append(reply or {})
+    limits.check_grid(work)
     work.touch()
     state.replace(work)
     out = {"spreadsheetId": ss.id, "replies": replies}
@@ -214,6 +215,7 @@ def _clean_rgb(color):
 def _apply_cell(sheet, r, c, data, tree):
     cell = sheet.cell(r, c, create=True)
     fieldmask.copy_masked(cell, data or {}, tree)
+    limits.check_cell(cell)
     _clear_color_twins(cell, tree)
     if cell.get("note") == "":
         del cell["note"]  # an empty note is no note

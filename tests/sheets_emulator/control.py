@@ -67,24 +67,30 @@ class Emulator:
         return None
 
     def charge_quota(self, token, kind):
-        """Rolling-window quotas, per user (Google: 60 reads + 60 writes per minute per user) and
-        per project (300 reads + 300 writes per minute, all users together; we are one
-        project)."""
+        """Quotas per user (Google: 60 reads + 60 writes per minute per user) and per project
+        (300 reads + 300 writes per minute, all users together; we are one project).
+
+        As Google counts them (developers.google.com/sheets/api/limits): per person, not per
+        token (a refreshed token of the same person shares the quota: the person is the
+        token's email when `state.emails` knows it), and "Quotas are refilled every minute"
+        (a fresh allowance each minute, not a rolling window). The 429 carries no
+        Retry-After: "use a truncated exponential backoff algorithm"."""
         if not self.quotas_enabled:
             return
         limit = self.read_quota if kind == "read" else self.write_quota
-        now = time.monotonic()
+        person = self.state.emails.get(token, token)
+        minute = int(time.monotonic() // self.quota_window)
         with self._lock:
-            used, everyone = self._usage[(token, kind)], self._usage[(None, kind)]
+            used, everyone = self._usage[(person, kind)], self._usage[(None, kind)]
             for window in (used, everyone):
-                while window and now - window[0] >= self.quota_window:
+                while window and window[0] != minute:
                     window.popleft()
             if len(everyone) >= self.project_quota[kind]:
                 raise quota_error(kind, per_user=False)
             if len(used) >= limit:
                 raise quota_error(kind)
-            used.append(now)
-            everyone.append(now)
+            used.append(minute)
+            everyone.append(minute)
 
     def record(self, **rec):
         with self._lock:

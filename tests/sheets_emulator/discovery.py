@@ -1,6 +1,6 @@
-"""Google's own description of Sheets API v4 (the discovery document shipped with
-google-api-python-client) as a request checker: the method, its query parameters, every field of
-the JSON body (names, types, enum values) and every field mask, as Google checks them.
+"""Google's own descriptions of Sheets API v4 and Drive API v3 (the discovery documents shipped
+with google-api-python-client) as a request checker: the method, its query parameters, every field
+of the JSON body (names, types, enum values) and every field mask, as Google checks them.
 
 The emulator rejects what this finds, with Google's wording; tests also run it over the request
 log to prove what our code sends is valid Sheets v4.
@@ -17,8 +17,11 @@ import googleapiclient
 from . import fieldmask
 from .errors import bad_request, field_violation
 
-DOCUMENT = os.path.join(os.path.dirname(googleapiclient.__file__),
-                        "discovery_cache", "documents", "sheets.v4.json")
+DOCUMENTS = os.path.join(os.path.dirname(googleapiclient.__file__), "discovery_cache", "documents")
+DOCUMENT = os.path.join(DOCUMENTS, "sheets.v4.json")
+# API → its document; a method's path is its servicePath plus flatPath (Sheets: "" + "v4/...",
+# Drive: "drive/v3/" + "files/{fileId}/permissions").
+APIS = {"sheets": DOCUMENT, "drive": os.path.join(DOCUMENTS, "drive.v3.json")}
 
 # A batchUpdate sub-request's `fields` masks this property of the same sub-request.
 MASKED_PROPERTY = {"repeatCell": "cell", "updateCells": "rows.values",
@@ -36,59 +39,62 @@ INTEGER = re.compile(r"^-?\d+$")
 
 
 @functools.cache
-def document() -> dict:
-    with open(DOCUMENT, encoding="utf-8") as f:
+def document(api: str = "sheets") -> dict:
+    with open(APIS[api], encoding="utf-8") as f:
         return json.load(f)
 
 
 @functools.cache
-def methods() -> list[tuple[str, re.Pattern, dict]]:
-    """(HTTP method, path pattern, method description) for every Sheets method."""
+def methods(api: str = "sheets") -> list[tuple[str, re.Pattern, dict]]:
+    """(HTTP method, path pattern, method description) for every method of the API."""
     out = []
+    root = "/" + document(api).get("servicePath", "")
 
     def walk(resource):
         for method in resource.get("methods", {}).values():
             pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+",
-                             re.escape("/" + method["flatPath"].replace("{+", "{")))
+                             re.escape(root + method["flatPath"].replace("{+", "{")))
             out.append((method["httpMethod"], re.compile(pattern + "$"), method))
         for sub in resource.get("resources", {}).values():
             walk(sub)
-    walk(document()["resources"]["spreadsheets"])
+    for resource in document(api)["resources"].values():
+        walk(resource)
     # The most specific pattern first: ".../values/{range}:append" before ".../values/{range}".
     return sorted(out, key=lambda m: -len(m[1].pattern))
 
 
-def find_method(http_method: str, path: str) -> dict:
-    for verb, pattern, method in methods():
+def find_method(http_method: str, path: str, api: str = "sheets") -> dict:
+    for verb, pattern, method in methods(api):
         if verb == http_method and pattern.match(path):
             return method
     raise bad_request(f"Method not found: {http_method} {path}")
 
 
-def check_request(http_method: str, path: str, query: dict[str, list[str]], body) -> None:
-    """Raise a 400 ApiError for anything Sheets v4 would refuse in this request."""
-    method = find_method(http_method, path)
-    allowed = set(method.get("parameters", {})) | set(document()["parameters"])
+def check_request(http_method: str, path: str, query: dict[str, list[str]], body,
+                  api: str = "sheets") -> None:
+    """Raise a 400 ApiError for anything the API (Sheets v4, Drive v3) would refuse here."""
+    method = find_method(http_method, path, api)
+    allowed = set(method.get("parameters", {})) | set(document(api)["parameters"])
     for name, values in query.items():
         if name not in allowed:
             raise bad_request(f"Invalid JSON payload received. Unknown name \"{name}\": "
                               f"Cannot bind query parameter. Field '{name}' could not be found "
                               f"in request message.")
-        spec = method.get("parameters", {}).get(name) or document()["parameters"][name]
+        spec = method.get("parameters", {}).get(name) or document(api)["parameters"][name]
         for value in values:
             _check_scalar(spec, value, name, query_text=True)
             if name == "fields":
                 response = (method.get("response") or {}).get("$ref")
                 if response:
-                    check_mask(response, value, "fields")
+                    check_mask(response, value, "fields", api)
     ref = (method.get("request") or {}).get("$ref")
     if ref and body is not None:
         # Google names the body of values.update/append after its proto field, `data`.
-        check_object(ref, body, "data" if ref == "ValueRange" else "")
+        check_object(ref, body, "data" if ref == "ValueRange" else "", api)
 
 
-def check_object(schema_name: str, value, where: str) -> None:
-    schema = document()["schemas"][schema_name]
+def check_object(schema_name: str, value, where: str, api: str = "sheets") -> None:
+    schema = document(api)["schemas"][schema_name]
     if not isinstance(value, dict):
         raise _invalid(where or schema_name, schema_name, value)
     properties = schema.get("properties", {})
@@ -99,7 +105,9 @@ def check_object(schema_name: str, value, where: str) -> None:
                               f"'{where}': Cannot find field." if where else
                               f"Invalid JSON payload received. Unknown name \"{name}\": "
                               f"Cannot find field.")
-        _check_value(properties[name], item, here)
+        _check_value(properties[name], item, here, api)
+    if api != "sheets":
+        return
     for kind, property_path in MASKED_PROPERTY.items():
         if schema_name == _request_schema(kind) and isinstance(value.get("fields"), str):
             check_mask(_target_schema(schema_name, property_path), value["fields"],
@@ -121,23 +129,23 @@ def _target_schema(schema_name: str, property_path: str) -> str:
     return schema_name
 
 
-def _check_value(spec: dict, value, where: str) -> None:
+def _check_value(spec: dict, value, where: str, api: str = "sheets") -> None:
     if value is None:
         return  # JSON null is "not set" for proto3
     if "$ref" in spec:
-        check_object(spec["$ref"], value, where)
+        check_object(spec["$ref"], value, where, api)
     elif spec.get("type") == "array":
         if not isinstance(value, list):
             raise _invalid(where, "type.googleapis.com/google.protobuf.ListValue", value)
         for i, item in enumerate(value):
-            _check_value(spec["items"], item, f"{where}[{i}]")
+            _check_value(spec["items"], item, f"{where}[{i}]", api)
     elif spec.get("type") == "object":
         if not isinstance(value, dict):
             raise _invalid(where, "google.protobuf.Struct", value)
         extra = spec.get("additionalProperties")
         for key, item in value.items():
             if extra:
-                _check_value(extra, item, f"{where}[{key}]")
+                _check_value(extra, item, f"{where}[{key}]", api)
     else:
         _check_scalar(spec, value, where)
 
@@ -167,11 +175,11 @@ def _invalid(where: str, kind: str, value):
     return field_violation(where, f"Invalid value at '{where}' ({kind}), {json.dumps(value)}")
 
 
-def check_mask(schema_name: str, mask: str, where: str) -> None:
+def check_mask(schema_name: str, mask: str, where: str, api: str = "sheets") -> None:
     """Every path of a field mask must name a field of the schema ("*" stands for all)."""
     tree = fieldmask.parse(mask)
     for path in fieldmask.leaf_paths(tree):
-        schema = document()["schemas"][schema_name]
+        schema = document(api)["schemas"][schema_name]
         for step in path:
             if step == "*":
                 break
@@ -180,4 +188,4 @@ def check_mask(schema_name: str, mask: str, where: str) -> None:
                 raise bad_request(f"Invalid field mask at '{where}': \"{'.'.join(path)}\": "
                                   f"no field \"{step}\" in {schema.get('id')}.")
             prop = prop.get("items", prop)
-            schema = document()["schemas"].get(prop.get("$ref", ""), {})
+            schema = document(api)["schemas"].get(prop.get("$ref", ""), {})

@@ -237,6 +237,12 @@ class State:
             raise ApiError(403)
         return ss
 
+    def knows(self, token):
+        """Whether a token maps to a person. Once a test names who its tokens belong to
+        (`emails`), a token of nobody is refused, as Google refuses one; an emulator told of
+        no one takes every token as its own person."""
+        return not self.emails or token in self.emails
+
     def share(self, spreadsheet_id, email):
         self.spreadsheets[spreadsheet_id].shared_with.add(email)
 

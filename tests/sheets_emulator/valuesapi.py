@@ -1,5 +1,5 @@
 """The spreadsheets.values.* methods (get, update, append, clear and their batch forms)."""
-from . import a1, values
+from . import a1, limits, values
 from .errors import bad_request, field_violation
 from .store import number_format
 
@@ -90,16 +90,31 @@ def write_cells(sheet, r0, c0, rows, input_option):
 def _write_cell(cell, v, input_option):
     if isinstance(v, (dict, list)):
         raise bad_request(f"Invalid values[0][0]: {_js(v)}")
+    limits.check_text(v)
     if input_option == "RAW":
         val, fmt = values.raw_value(v), None
     else:
         val, fmt = values.user_entered_value(v, number_format(cell))
+    _check_validation(cell, val)
     if val:
         cell["userEnteredValue"] = val
     else:
         cell.pop("userEnteredValue", None)
     if fmt and not number_format(cell):
         cell.setdefault("userEnteredFormat", {})["numberFormat"] = dict(fmt)
+
+
+def _check_validation(cell, val):
+    """DataValidationRule.strict (the Sheets v4 reference): "True if invalid data should be
+    rejected." Enforced for the dropdown kind (ONE_OF_LIST), the one people put on a column."""
+    rule = cell.get("dataValidation") or {}
+    condition = rule.get("condition") or {}
+    if not rule.get("strict") or condition.get("type") != "ONE_OF_LIST" or not val:
+        return
+    allowed = [str(v.get("userEnteredValue", "")) for v in condition.get("values") or []]
+    if str(next(iter(val.values()))) not in allowed:
+        raise bad_request("The data you entered violates the data validation rules set on "
+                          "this cell.")
 
 
 def _input_option(option):
@@ -167,18 +182,20 @@ def batch_update(ss, body, by_filter=False, resolve_filter=None):
     for i, item in enumerate(body.get("data") or []):
         field = f"data[{i}].values"
         if by_filter:
-            resp = _update_by_filter(ss, item, params, field, resolve_filter)
-            if resp is None:
-                continue
+            # One response per range updated ("responses: The response for each range
+            # updated", BatchUpdateValuesByDataFilterResponse): a filter matching two rows
+            # reports both; one matching nothing reports none.
+            updated = _update_by_filter(ss, item, params, field, resolve_filter)
         else:
-            resp = update(ss, item.get("range", ""), item, params, field)
-        responses.append(resp)
-        if resp.get("updatedCells"):
-            sheet, r0, c0, r1, c1, _ = ss.resolve(resp["updatedRange"])
-            rows_seen.update((sheet.id, r) for r in range(r0, r1))
-            cols_seen.update((sheet.id, c) for c in range(c0, c1))
-            sheets_seen.add(sheet.id)
-            total_cells += resp["updatedCells"]
+            updated = [update(ss, item.get("range", ""), item, params, field)]
+        for resp in updated:
+            responses.append(resp)
+            if resp.get("updatedCells"):
+                sheet, r0, c0, r1, c1, _ = ss.resolve(resp["updatedRange"])
+                rows_seen.update((sheet.id, r) for r in range(r0, r1))
+                cols_seen.update((sheet.id, c) for c in range(c0, c1))
+                sheets_seen.add(sheet.id)
+                total_cells += resp["updatedCells"]
     out = {"spreadsheetId": ss.id}
     if total_cells:
         out.update(totalUpdatedRows=len(rows_seen), totalUpdatedColumns=len(cols_seen),
@@ -193,15 +210,14 @@ def _update_by_filter(ss, item, params, field, resolve_filter):
     values are applied to all of those ranges"; a filter that matches nothing has no response."""
     data_filter = item.get("dataFilter") or {}
     targets = resolve_filter(ss, data_filter)
-    if not targets:
-        return None
     rows = _orient(check_values(item.get("values"), field), item.get("majorDimension") or "ROWS")
+    responses = []
     for sheet, r0, c0, r1, c1 in targets:
         text = a1.format_range(sheet.title, r0, c0, r1, c1)
         resp = _write_block(ss, sheet, r0, c0, r1, c1, False, rows, params["valueInputOption"],
                             params, text)
-    resp["dataFilter"] = data_filter
-    return resp
+        responses.append(dict(resp, dataFilter=data_filter))
+    return responses
 
 
 def batch_get(ss, ranges, params):

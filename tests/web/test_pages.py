@@ -80,3 +80,22 @@ def test_templates_download_as_csv_and_excel(client, kind, columns):
     sheet = openpyxl.load_workbook(io.BytesIO(as_xlsx.data)).active
     assert [cell.value for cell in sheet[1]] == list(columns)
     assert client.get(f"/templates/sheetbatch-{kind}.ods").status_code == 404
+
+
+def test_a_paused_batch_says_why_in_one_line(client, redis_conn):
+    """A batch that paused on its own (the provider account cannot pay, storage full) shows the
+    batch's own one-line reason under its status: the same line the CLI and the sidebar show."""
+    from server.batches.store import Batches
+    from server.sheet.request import ImageRequest
+    from server.web.signin import LOCAL_PERSON
+
+    batches = Batches(redis_conn)
+    batch_id = batches.create({2: ImageRequest(prompt="a kite", visibility="private")},
+                              owner=LOCAL_PERSON, provider="preview", account="a", title="Kites")
+    reason = ("The Ideogram account reached its daily limit (daily_limit); it lifts the next "
+              "day. The batch is paused and nothing more is paid.")
+    batches.pause(batch_id, reason)
+    page = client.get("/", environ_base=LOCAL).get_data(as_text=True)
+    assert f'data-role="paused">{reason}</p>' in page
+    batches.resume(batch_id)
+    assert 'data-role="paused"' not in client.get("/", environ_base=LOCAL).get_data(as_text=True)

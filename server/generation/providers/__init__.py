@@ -11,13 +11,15 @@ from server.sheet.capabilities import PROVIDER_NAMES
 from .base import (
     AccountProviderError,
     GeneratedImage,
+    InflightLimited,
     PermanentProviderError,
     Provider,
     ProviderError,
     TransientProviderError,
 )
 
-__all__ = ["AccountProviderError", "GeneratedImage", "PermanentProviderError", "Provider",
+__all__ = ["AccountProviderError", "GeneratedImage", "InflightLimited", "PermanentProviderError",
+           "Provider",
            "ProviderError", "TransientProviderError", "PROVIDER_NAMES", "account_id",
            "accounts_held", "available_providers", "make_provider"]
 

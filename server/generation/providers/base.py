@@ -44,12 +44,33 @@ class ImageNotFetched(TransientProviderError):
 
 
 class PermanentProviderError(ProviderError):
-    """Retrying cannot help (and could pay twice): bad input, bad key, safety refusals."""
+    """Retrying cannot help (and could pay twice): bad input, bad key, safety refusals.
+    `billed`: the call ran and the account paid for it although no image came back (an image
+    the safety check withheld), so it counts in the person's spend."""
+
+    def __init__(self, reason: str, billed: bool = False):
+        super().__init__(reason)
+        self.billed = billed
+
+
+# The row's error when the provider made an image and withheld it (billed all the same).
+WITHHELD = "Image withheld by the provider's safety check (billed) — reword the prompt."
 
 
 class AccountProviderError(PermanentProviderError):
-    """The provider account cannot pay (e.g. OpenAI's `insufficient_quota`): no image of the
-    batch can be made until someone fixes the billing, so the rest of the batch fails at once."""
+    """The provider account cannot pay now (Ideogram's 402 `insufficient_funds`/`daily_limit`,
+    OpenAI's `insufficient_quota`): no image can be made until credit or the day's limit allows,
+    and no row is at fault, so the batch pauses (nothing more is paid) until it is resumed."""
+
+
+class InflightLimited(TransientProviderError):
+    """The account has as many images in progress as it may (Ideogram's `inflight_limit`): not
+    run, not billed; fewer calls at once, then try again. `limit` is the account's own figure,
+    in images, when the service says it."""
+
+    def __init__(self, reason: str, limit: int | None = None):
+        super().__init__(reason)
+        self.limit = limit
 
 
 class Provider(Protocol):

@@ -18,7 +18,13 @@ from server.sheet.capabilities import IDEOGRAM
 from server.sheet.request import ImageRequest
 
 from . import _http
-from .base import GeneratedImage, PermanentProviderError
+from .base import (
+    WITHHELD,
+    AccountProviderError,
+    GeneratedImage,
+    InflightLimited,
+    PermanentProviderError,
+)
 
 SERVICE = "The Ideogram image service"
 API_KEY_HEADER = "Api-Key"
@@ -36,6 +42,16 @@ LEGACY_MODEL = {
     ("1.0", "default"): "V_1", ("1.0", "turbo"): "V_1_TURBO",
 }
 LEGACY_STYLE_TYPE = V3_STYLE_TYPE | {"3d": "RENDER_3D", "anime": "ANIME"}
+
+# What a refusal's `reject_reason` means (the rate-limits and errors pages): 402 is the account
+# (balance or plan), never the row; 429 `inflight_limit` is too many images in progress.
+INFLIGHT_LIMIT = "inflight_limit"
+CANNOT_PAY = {
+    "insufficient_funds": "The Ideogram account has run out of credit (insufficient_funds); "
+                          "add credit in Ideogram's billing settings.",
+    "daily_limit": "The Ideogram account reached its daily limit (daily_limit); it lifts the "
+                   "next day, or raise it in Ideogram's settings.",
+}
 
 MAGIC_PROMPT = {"on": "ON", "off": "OFF"}
 # Recommended to descend; the API accepts 0.05..1.0.
@@ -134,14 +150,34 @@ class IdeogramProvider:
     def _post(self, path: str, **kwargs) -> httpx.Response:
         response = _http.send(self._client, "POST", self._base + path, service=SERVICE,
                               timeout=self._timeout, **kwargs)
+        _raise_for_refusal(response)
         _http.raise_for_status(response, service=SERVICE, secret=self._key)
         return response
 
 
+def _raise_for_refusal(response: httpx.Response) -> None:
+    """The refusals whose `reject_reason` says more than the status: the account cannot pay
+    (402), or has too many images in progress (429 inflight_limit)."""
+    if response.status_code not in (402, 429):
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    reason = body.get("reject_reason")
+    if response.status_code == 402:
+        raise AccountProviderError(CANNOT_PAY.get(
+            reason, f"The Ideogram account cannot pay for more images ({reason or 'HTTP 402'})."))
+    if reason == INFLIGHT_LIMIT:
+        limit = body.get("max_inflight_requests")
+        raise InflightLimited(f"{SERVICE} has as many images in progress as the account allows.",
+                              limit if isinstance(limit, int) and limit > 0 else None)
+
+
 def _safe_image(response: httpx.Response) -> dict[str, Any]:
+    """The image, unless the safety check withheld it: that generation ran and is billed."""
     image = _http.first_image(response, SERVICE)
     if image.get("is_image_safe") is False or not image.get("url"):
-        raise PermanentProviderError(
-            f"{SERVICE} made the image but flagged it as unsafe, so it is not available. "
-            "Try rewording the prompt.")
+        raise PermanentProviderError(WITHHELD, billed=True)
     return image

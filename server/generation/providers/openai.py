@@ -106,7 +106,7 @@ def _raise_if_out_of_credit(response: httpx.Response) -> None:
     if QUOTA_CODE in (error.get("code"), error.get("type")):
         raise AccountProviderError(
             f"{SERVICE} says the account has no credit left (insufficient_quota): add credit "
-            "or raise the limit in the OpenAI billing settings, then retry the failed rows.")
+            "or raise the limit in the OpenAI billing settings.")
 
 
 def _refusal(response: httpx.Response) -> str | None:
