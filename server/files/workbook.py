@@ -15,7 +15,7 @@ from openpyxl.styles import PatternFill
 
 from server.files.table import Table
 from server.sheet.cells import CONTROL_CHARACTERS
-from server.sheet.marks import ERROR_COLOUR, WARNING_COLOUR, cell_marks
+from server.sheet.marks import ERROR_COLOUR, WARNING_COLOUR, cell_marks, header_renames
 from server.sheet.validation import Report
 
 ERROR_FILL = PatternFill("solid", start_color=ERROR_COLOUR, end_color=ERROR_COLOUR)
@@ -38,8 +38,11 @@ class WorkbookGrid:
                     put_value(self.sheet.cell(row=row, column=column), value)
 
     def mark(self, report: Report) -> None:
-        """Fill each problem cell red (error) or amber (warning) with its message as a comment."""
-        for (row, column), (note, colour) in cell_marks(report).items():
+        """Fill each problem cell red (error) or amber (warning) with its message as a comment;
+        a header meaning one of our columns is renamed to its exact name (said in its note)."""
+        for column, name in header_renames(report).items():
+            self.sheet.cell(row=1, column=column + 1, value=name)
+        for (row, column), (note, colour) in cell_marks(report, renamed=True).items():
             cell = self.sheet.cell(row=row + 1, column=column + 1)
             cell.fill = FILLS[colour]
             cell.comment = Comment(note, AUTHOR, width=320, height=40 + 18 * (note.count("\n") + 1))

@@ -14,6 +14,8 @@ from server.gsheets.grid import SheetGrid
 from server.gsheets.marks import MarkMemory
 from server.gsheets.writeback import WriteBack
 from server.sheet.cells import time_converted_ratio
+from server.sheet.columns import column_letter
+from server.sheet.marks import header_renames
 from server.sheet.validation import Report, validate
 
 # The add-in's UrlFetchApp gives up after about 60 s and our answers must come within 20 s, so a
@@ -31,13 +33,19 @@ class CheckedSheet:
 
     def as_dict(self) -> dict:
         report = self.report.as_dict()
+        renames = {header_cell(index) for index in header_renames(self.report)}
         for problem in report["errors"] + report["warnings"]:
-            problem["fixable"] = is_fixable(problem)
+            problem["fixable"] = is_fixable(problem) or problem["cell"] in renames
         return report | {"sheet": {"id": self.contents.sheet_id, "title": self.contents.title}}
 
 
+def header_cell(index: int) -> str:
+    return f"{column_letter(index)}1"
+
+
 def is_fixable(problem: dict) -> bool:
-    """What the Fix button (`SheetBatches.fix`) repairs: a ratio the sheet turned into a time."""
+    """What the Fix button (`SheetBatches.fix`) repairs besides headers (`header_renames`): a
+    ratio the sheet turned into a time."""
     return problem["column"] == "aspect_ratio" and problem["row"] is not None \
         and time_converted_ratio(problem["value"]) is not None
 
@@ -67,7 +75,7 @@ class SheetBatches:
 
     def fix(self, grid: SheetGrid, provider: str | None = None) -> tuple[int, CheckedSheet]:
         checked = self.check(grid, provider)
-        fixed = grid.fix_aspect_ratios(checked.contents, checked.report)
+        fixed = grid.fix(checked.contents, checked.report)
         return fixed, self.validate(grid, provider)
 
     def start(self, grid: SheetGrid, checked: CheckedSheet, owner: str, provider: str,

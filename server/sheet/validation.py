@@ -23,6 +23,7 @@ from server.sheet.columns import (
     STYLES_BY_MODEL,
     column_letter,
 )
+from server.sheet.headers import meant_column
 from server.sheet.request import ImageRequest, settings_as_dict
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ class Problem:
     row: int | None = None
     col_index: int | None = None  # 0-based sheet column, kept to mark header problems in place
     value: Any = None
+    rename_to: str | None = None  # a header meaning one of our columns: its exact name
 
     @property
     def cell(self) -> str | None:
@@ -113,35 +115,57 @@ def cross_column_problems(values: dict[str, Any], model_ok: bool) -> dict[str, s
 
 
 def read_header(header: list[Any], report: Report) -> None:
-    """Find our columns in row 1, reporting near-misses, duplicates and unknown headers."""
+    """Find our columns in row 1. A header meaning one of ours but not written exactly (and a
+    duplicate) is an error on its header cell; an unknown one a warning; our result columns are
+    skipped."""
+    friendly = []
     for index, raw in enumerate(header):
         if is_blank(raw):
             continue
-        name = text_of(raw)
-        as_written = str(raw)
+        name, as_written = text_of(raw), str(raw)
         if name in COLUMNS_BY_NAME and name == raw:
             if name in report.columns:
-                report.errors.append(Problem(
+                report.errors.append(_header_problem(
                     f'The column "{name}" appears twice. Keep one and delete or rename the other.',
-                    as_written, col_index=index, value=as_written))
+                    index, as_written))
             else:
                 report.columns[name] = index
-        elif name.lower() in COLUMNS_BY_NAME:
-            exact = name.lower()
-            report.errors.append(Problem(
-                f'The header "{as_written}" should be written exactly "{exact}" '
-                "(lowercase, no extra spaces).", as_written, col_index=index, value=as_written))
         elif name in RESULT_COLUMNS:
             report.result_columns.setdefault(name, index)
+        elif meant := meant_column(as_written):
+            friendly.append((index, as_written, meant))
         else:
-            report.warnings.append(Problem(_unknown_header_message(name), as_written,
-                                           col_index=index, value=as_written))
-    near_misses = {problem.column.strip().lower() for problem in report.errors}
+            report.warnings.append(_header_problem(_unknown_header_message(name), index,
+                                                   as_written))
+    renamed = {}
+    for index, as_written, meant in friendly:
+        report.errors.append(_friendly_header_problem(index, as_written, meant, report, renamed))
     for column in COLUMNS:
-        if column.required and column.name not in report.columns and column.name not in near_misses:
+        if column.required and column.name not in report.columns and column.name not in renamed:
             report.errors.append(Problem(
                 f'The required column "{column.name}" is missing. Add a header cell "{column.name}" '
                 "in row 1.", column.name))
+
+
+def _header_problem(message: str, index: int, as_written: str,
+                    rename_to: str | None = None) -> Problem:
+    """A problem of a header cell (row 1): its column is the header as written."""
+    return Problem(message, as_written, 1, index, as_written, rename_to)
+
+
+def _friendly_header_problem(index: int, as_written: str, meant: str, report: Report,
+                             renamed: dict[str, int]) -> Problem:
+    """The error for a header that means `meant`: rename it, unless the sheet already has that
+    column (then one of the two must go; renaming would make a duplicate)."""
+    other = report.columns.get(meant, renamed.get(meant))
+    if other is not None:
+        return _header_problem(
+            f'The header "{as_written}" means {meant}, which column {column_letter(other)} '
+            "already has. Keep one of the two columns and delete the other.", index, as_written)
+    renamed[meant] = index
+    return _header_problem(
+        f'The header "{as_written}" must be written exactly {meant}: rename it to {meant}. '
+        "Until then nothing in this column would be used.", index, as_written, meant)
 
 
 def _unknown_header_message(name: str) -> str:

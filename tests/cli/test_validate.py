@@ -68,9 +68,9 @@ def test_invalid_json_exit_1(bad_xlsx):
     data = json.loads(result.stdout)
     assert data["valid"] is False and data["rows"] == 3 and data["images"] == 12
     assert [(e["cell"], e["row"], e["column"], e["value"]) for e in data["errors"]] == [
-        (None, None, "Model", "Model"), ("C2", 2, "aspect_ratio", "7:5"), ("A3", 3, "prompt", None)]
+        ("D1", 1, "Model", "Model"), ("C2", 2, "aspect_ratio", "7:5"), ("A3", 3, "prompt", None)]
     assert [(w["cell"], w["row"], w["column"], w["value"]) for w in data["warnings"]] == [
-        (None, None, "notes", "notes"), ("C4", 4, "aspect_ratio", "16:09:00")]
+        ("E1", 1, "notes", "notes"), ("C4", 4, "aspect_ratio", "16:09:00")]
     assert all(problem["message"] for problem in data["errors"] + data["warnings"])
 
 
@@ -148,8 +148,10 @@ def test_annotate_xlsx(tmp_path, bad_xlsx):
     result = run("validate", bad_xlsx, "--annotate", out, "--json")
     assert result.returncode == 1
     sheet = openpyxl.load_workbook(out)["Batch"]
-    assert sheet["D1"].fill.start_color.rgb.endswith(RED[-6:])  # near-miss header
-    assert '"model"' in _comment(sheet["D1"])
+    # the header "Model" is renamed in the copy (one step: upload it again), amber, saying so
+    assert sheet["D1"].value == "model"
+    assert sheet["D1"].fill.start_color.rgb.endswith(AMBER[-6:])
+    assert 'Renamed from "Model" to model' in _comment(sheet["D1"])
     assert sheet["C2"].fill.start_color.rgb.endswith(RED[-6:])
     assert "16:9" in _comment(sheet["C2"])
     assert sheet["A3"].fill.start_color.rgb.endswith(RED[-6:])
@@ -162,6 +164,21 @@ def test_annotate_xlsx(tmp_path, bad_xlsx):
     # the person's text is kept as text, never turned into a formula
     assert sheet["A4"].value == "=1+1" and sheet["A4"].data_type == "s"
     assert openpyxl.load_workbook(out, data_only=True)["Batch"]["A4"].value == "=1+1"
+
+
+def test_friendly_headers_refused_then_the_marked_copy_renames_them(tmp_path):
+    """`Aspect Ratio` and `Num Images` were ignored and every row made 1:1 × 4 images: now the
+    file is refused with the header cells named, and the marked copy validates as written."""
+    source = write_csv(tmp_path / "friendly.csv", [
+        ["prompt", "visibility", "Aspect Ratio", "Num Images"], ["a fox", "public", "16:9", 1]])
+    out = tmp_path / "marked.xlsx"
+    result = run("validate", source, "--annotate", out)
+    assert result.returncode == 1
+    assert "C1" in result.stdout and "rename it to aspect_ratio" in result.stdout
+    assert "D1" in result.stdout and "rename it to num_images" in result.stdout
+    data = json.loads(run("validate", out, "--json").stdout)
+    assert data["valid"] and data["images"] == 1
+    assert data["first_row"]["aspect_ratio"] == "16:9"
 
 
 def test_annotate_csv_source(tmp_path):

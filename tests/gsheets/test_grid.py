@@ -222,7 +222,7 @@ def test_fix_aspect_ratios(env, gc):
     contents, report = check(grid)
     assert [w.value for w in report.warnings] == ["16:09:00", "2:03:00", "1:01:00"]
     budget = Budget(env)
-    assert grid.fix_aspect_ratios(contents, report) == 3
+    assert grid.fix(contents, report) == 3
     assert budget.used() == {"read": 0, "write": 1}
     assert cell(env, ws, "C2")["userEnteredValue"] == {"stringValue": "16:9"}
     fmt = {"type": "TEXT", "pattern": "@"}
