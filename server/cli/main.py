@@ -24,6 +24,7 @@ from server.files.check import CheckedFile, check_file
 from server.files.template import write_template
 from server.files.workbook import WorkbookGrid
 from server.generation.providers import PROVIDER_NAMES, make_provider
+from server.money.cost import shown_cost
 from server.services import Services
 from server.sheet.validation import Report, listed
 from workers.start import run_workers
@@ -68,7 +69,7 @@ def validate_command(file: Path, sheet: str | None, provider: str | None, as_jso
     if as_json:
         click.echo(json.dumps(checked.report.as_dict(), ensure_ascii=False, default=str))
     else:
-        print_report(checked.report)
+        print_report(checked.report, provider or settings.provider)
     sys.exit(EXIT_OK if checked.report.valid else EXIT_INVALID)
 
 
@@ -78,9 +79,10 @@ def save_annotated(checked: CheckedFile, path: Path) -> None:
     grid.save(path)
 
 
-def print_report(report: Report) -> None:
+def print_report(report: Report, provider: str) -> None:
+    cost = shown_cost(report.cost, report.currency, provider)
     console.print(f"[bold]{report.row_count}[/bold] rows, [bold]{report.images}[/bold] images, "
-                  f"estimated cost [bold]{money(report)}[/bold]")
+                  f"estimated cost [bold]{cost}[/bold]")
     if report.errors or report.warnings:
         table = RichTable("", "cell", "column", "value", "problem", show_lines=False)
         for kind, style, problems in (("error", "red", report.errors),
@@ -95,10 +97,6 @@ def print_report(report: Report) -> None:
                       "[green]Ready to generate[/green] (see the warnings above).")
     else:
         console.print(f"[red]{len(report.errors)} problem(s) to fix before generating.[/red]")
-
-
-def money(report: Report) -> str:
-    return f"${report.cost:.2f}" if report.currency == "USD" else f"{report.cost:.2f} {report.currency}"
 
 
 def printable(text: str) -> Text:
@@ -159,7 +157,7 @@ def run_command(file: Path, out: Path, sheet: str | None, provider: str | None, 
         out.mkdir(parents=True, exist_ok=True)
         annotated = out / f"{file.stem}-checked.xlsx"
         save_annotated(checked, annotated)
-        print_report(checked.report)
+        print_report(checked.report, options.provider)
         console.print(f"Nothing was generated. The marked copy is {annotated}.")
         sys.exit(EXIT_INVALID)
     for warning in checked.report.warnings:

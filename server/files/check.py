@@ -6,6 +6,7 @@ from pathlib import Path
 
 from server.config import Settings
 from server.files import Table, read_file
+from server.money.cost import pricing
 from server.money.prices import PriceTable
 from server.sheet.capabilities import PREVIEW, Capabilities
 from server.sheet.validation import Report, validate
@@ -24,6 +25,6 @@ def check_file(path: Path, sheet: str | None, settings: Settings, prices: PriceT
     provider the file is checked for (its limits add warnings)."""
     table = read_file(path, sheet, max_bytes=settings.max_upload_bytes,
                       max_unzipped_bytes=settings.max_unzipped_bytes)
-    report = validate(table.rows, prices, capabilities)
+    report = validate(table.rows, pricing(prices, capabilities.provider), capabilities)
     report.warnings[:0] = table.warnings
     return CheckedFile(Path(path), table, report)

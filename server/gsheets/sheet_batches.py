@@ -13,6 +13,7 @@ from server.gsheets.contents import SheetContents
 from server.gsheets.grid import SheetGrid
 from server.gsheets.marks import MarkMemory
 from server.gsheets.writeback import WriteBack
+from server.money.cost import pricing
 from server.sheet.cells import time_converted_ratio
 from server.sheet.columns import column_letter
 from server.sheet.marks import header_renames
@@ -65,7 +66,8 @@ class SheetBatches:
         """Read and validate for `provider` (by default the configured one)."""
         contents = grid.read()
         capabilities = self.launcher.capabilities(provider or self.settings.provider)
-        return CheckedSheet(contents, validate(contents.rows, self.launcher.prices, capabilities))
+        prices = pricing(self.launcher.prices, capabilities.provider)
+        return CheckedSheet(contents, validate(contents.rows, prices, capabilities))
 
     def validate(self, grid: SheetGrid, provider: str | None = None) -> CheckedSheet:
         """One read and one write, whatever the row count; `provider`'s limits are warnings."""

@@ -39,7 +39,10 @@ PROGRESS = {"type": "object", "properties": {
     "finished": {"type": "boolean"}, "counts": COUNTS, "images": COUNTS,
     "title": {"type": "string"},
     "failed_rows": {"type": "array", "maxItems": 50, "items": {"type": "integer"}},
-    "first_error": {"type": ["string", "null"]}, **SHEET_OF_BATCH}}
+    "first_error": {"type": ["string", "null"]},
+    "notice": {"type": ["string", "null"],
+               "description": "why nothing moves, e.g. the server has no worker running"},
+    **SHEET_OF_BATCH}}
 ERROR = {"type": "object", "properties": {"error": {"type": "string"},
                                          "message": {"type": "string"}}}
 

@@ -3,8 +3,10 @@ the progress list of the person's batches), Creations, the public gallery, and i
 that honour each row's visibility."""
 from __future__ import annotations
 
+import functools
 import io
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,14 +21,18 @@ from flask import (
     url_for,
 )
 
-from server.batches.launcher import OverBudget
+from server.batches import keys
+from server.batches.launcher import OverBudget, StillStarting
+from server.batches.queue import NO_WORKER, waits_for_worker, worker_running
 from server.batches.lifecycle import BatchBusy, delete_batch
 from server.batches.store import BatchNotFound
 from server.files import SUPPORTED, UnreadableFile, human_size
 from server.files.template import write_template
 from server.files.workbook import WorkbookGrid
 from server.generation.providers import available_providers
+from server.money.cost import shown_cost
 from server.sheet.columns import COLUMN_NAMES
+from server.sheet.results import RowResult
 from server.sheet.statuses import FINISHED, BatchStatus, RowStatus
 from server.storage import LocalStorage, batch_storage
 from server.storage.names import check_name
@@ -139,19 +145,33 @@ def start():
     if provider not in available_providers(services().settings):
         flash(f"The provider {provider!r} cannot run here; choose another.", "problem")
         return redirect(url_for("pages.batch_page", upload=upload_id), code=303)
+    owner = current_person()
     try:
-        checked = services().uploads.check(current_person(), upload_id)
-        batch_id = services().launcher.launch(checked.report, current_person(), provider,
-                                              checked.path.name, extra={"kind": "file"})
+        batch_id, new = services().launcher.launch_once(
+            keys.upload_start(owner, upload_id), lambda: launch_upload(owner, upload_id, provider))
     except UploadNotFound:
         flash("That upload is gone; upload the file again.", "problem")
         return redirect(url_for("pages.batch_page"), code=303)
     except (UnreadableFile, OverBudget) as error:
         flash(str(error), "problem")
         return redirect(url_for("pages.batch_page", upload=upload_id, provider=provider), code=303)
-    flash(f"Started {checked.path.name}: you can keep working; this page tells you when it is "
-          "done.", "info")
+    except StillStarting as error:
+        flash(str(error), "info")
+        return redirect(url_for("pages.batch_page"), code=303)
+    title = services().batches.fields(batch_id).get("title", "")
+    if new:
+        flash(f"Started {title}: you can keep working; this page tells you when it is done.",
+              "info")
+    else:
+        flash(f"{title} was already started: here is that batch (nothing was started twice).",
+              "info")
     return redirect(url_for("pages.batch_page") + f"#batch-{batch_id}", code=303)
+
+
+def launch_upload(owner: str, upload_id: str, provider: str) -> str:
+    checked = services().uploads.check(owner, upload_id)
+    return services().launcher.launch(checked.report, owner, provider, checked.path.name,
+                                      extra={"kind": "file"})
 
 
 # -- the progress list ------------------------------------------------------------------------
@@ -163,7 +183,11 @@ class BatchItem:
     provider: str
     created: float
     status: str
+    rows: int
     images: dict[str, int]
+    cost: str  # what its made images cost ("free" for the preview)
+    failed_rows: list[RowResult]  # the first MAX_FAILED_SHOWN, each with its message
+    waiting: str | None  # why nothing moves (no worker running)
     can_stop: bool
     can_resume: bool
     can_retry: bool
@@ -178,20 +202,33 @@ class BatchItem:
         """Images the provider has answered for (made or failed); stopped ones are not progress."""
         return self.images["done"] + self.images["failed"]
 
+    @property
+    def started(self) -> str:
+        return time.strftime("%d %b %Y, %H:%M UTC", time.gmtime(self.created))
+
+
+MAX_FAILED_SHOWN = 5
+
 
 def batch_items(owner: str) -> list[BatchItem]:
-    batches = services().batches
+    batches, launcher = services().batches, services().launcher
+    no_worker = functools.cache(lambda: not worker_running(services().redis))  # once a list
     items = []
     for batch_id in batches.list_for(owner):
         try:
             status = batches.status(batch_id)
-        except BatchNotFound:
+            spent = launcher.cost(batch_id, (RowStatus.DONE,))
+        except (BatchNotFound, KeyError):
             continue  # deleted while we listed
-        images = status.images
+        images, provider = status.images, status.fields.get("provider", "")
+        failed = [row for row in status.rows.values() if row.status == RowStatus.FAILED]
         items.append(BatchItem(
-            id=batch_id, title=status.fields.get("title") or batch_id,
-            provider=status.fields.get("provider", ""),
-            created=float(status.fields.get("created", 0)), status=status.status, images=images,
+            id=batch_id, title=status.fields.get("title") or batch_id, provider=provider,
+            created=float(status.fields.get("created", 0)), status=status.status,
+            rows=status.counts["total"], images=images,
+            cost=shown_cost(spent, services().prices.currency, provider),
+            failed_rows=failed[:MAX_FAILED_SHOWN],
+            waiting=NO_WORKER if waits_for_worker(status) and no_worker() else None,
             can_stop=status.status in (BatchStatus.QUEUED, BatchStatus.RUNNING),
             can_resume=status.status == BatchStatus.STOPPED and images["stopped"] > 0,
             can_retry=status.status in FINISHED and images["failed"] > 0,
@@ -204,6 +241,22 @@ def batch_items(owner: str) -> list[BatchItem]:
 def batch_list():
     """The progress list alone, for the page's live updates."""
     return render_template("_batch_list.html", batches=batch_items(current_person()))
+
+
+@blueprint.get("/batches/states")
+@signed_in
+def batch_states():
+    """Each batch's status, for the completion notice every page shows (static/notices.js)."""
+    batches = services().batches
+    states = []
+    for batch_id in batches.list_for(current_person()):
+        try:
+            status = batches.status(batch_id)
+        except BatchNotFound:
+            continue
+        states.append({"id": batch_id, "title": status.fields.get("title") or batch_id,
+                       "status": status.status, "finished": status.finished})
+    return {"batches": states}
 
 
 def owned_batch(batch_id: str) -> dict[str, str]:

@@ -44,11 +44,19 @@ def bad_xlsx(tmp_path):
 
 
 def test_valid_exit_0_and_summary(good_csv):
-    result = run("validate", good_csv)
+    result = run("validate", good_csv, "--provider", "ideogram")
     assert result.returncode == 0, result.stderr
     assert "2 rows" in result.stdout and "6 images" in result.stdout
     assert "$0.28" in result.stdout  # 2 × 0.06 + 4 × 0.04
     assert "Ready to generate" in result.stdout
+
+
+def test_the_free_preview_shows_no_price(good_csv):
+    """`validate --provider preview` printed "estimated cost $0.28" for placeholder images."""
+    result = run("validate", good_csv, "--provider", "preview")
+    assert "estimated cost free" in result.stdout and "$" not in result.stdout
+    data = json.loads(run("validate", good_csv, "--provider", "preview", "--json").stdout)
+    assert data["cost"] == {"currency": "USD", "total": 0.0}
 
 
 def test_valid_json(good_csv):
@@ -126,7 +134,7 @@ def test_custom_prices_env(tmp_path, good_csv):
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"currency": "EUR",
                                   "per_image": {"3.0": {"default": 1}, "2a": {"default": 0.5}}}))
-    result = run("validate", good_csv, "--json", env={"SHEETBATCH_PRICES": str(prices)})
+    result = run("validate", good_csv, "--json", "--provider", "ideogram", env={"SHEETBATCH_PRICES": str(prices)})
     assert json.loads(result.stdout)["cost"] == {"currency": "EUR",
                                                  "total": pytest.approx(2 * 1 + 4 * 0.5)}
 
@@ -135,7 +143,7 @@ def test_custom_prices_currency_in_human_output(tmp_path, good_csv):
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"currency": "EUR", "per_image": {"3.0": {"default": 1},
                                                                    "2a": {"default": 0.5}}}))
-    result = run("validate", good_csv, env={"SHEETBATCH_PRICES": str(prices)})
+    result = run("validate", good_csv, "--provider", "ideogram", env={"SHEETBATCH_PRICES": str(prices)})
     assert "$" not in result.stdout and "EUR" in result.stdout and "4.00" in result.stdout
 
 
