@@ -17,8 +17,8 @@ from server.sheet.statuses import BatchStatus
 
 # What a person is told while their batch waits and no worker is there to make it (web page,
 # sidebar status): nothing else would ever say why "0 done" does not move.
-NO_WORKER = ("The server has no worker running, so nothing is being made yet: start one with "
-             "`sheetbatch worker` (on any machine using the same Redis).")
+NO_WORKER = ("The server has no worker running, so nothing is being made yet. Start one with "
+             "the command sheetbatch worker, on any machine using the same Redis.")
 SHARED_QUEUE = "sheetbatch"  # always served; jobs there are checked against the worker's accounts
 JOB_FUNCTION = "workers.jobs.generate_image"
 JOB_TIMEOUT_MARGIN = 600  # a job may wait out a provider outage (the deadline) and then some

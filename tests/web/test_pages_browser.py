@@ -381,6 +381,12 @@ def test_retry_failed_from_the_page(new_page, google, backend_env, workers, imag
     page.wait_for_function("document.querySelector('.batch').dataset.status === "
                            "'completed_with_errors'", timeout=90000)
     assert page.locator(".batch [data-count='failed'] b").inner_text() == "1"
+    failed = page.locator(".batch [data-role='failed-rows'] li")
+    assert failed.count() == 1 and failed.get_attribute("data-row") == "3"
+    assert failed.inner_text().startswith("Row 3: ") and len(failed.inner_text()) > 10
+    assert "$" in page.locator(".batch [data-fact='cost']").inner_text()
+    assert page.locator("[data-key^='retry-']").is_visible()
+    shoot(page, "failed-rows")
     page.goto("/creations?status=failed")
     page.locator("#creations .creation a").click()
     assert page.locator(".notice.problem").inner_text()  # the provider's reason, in words

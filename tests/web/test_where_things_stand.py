@@ -1,0 +1,96 @@
+"""Issue 24 in real headless Chromium against `sheetbatch serve`: a person's mistakes get the
+expected answer, and every page says where things stand. Screenshots of each new page state
+land in docs/screenshots/."""
+from __future__ import annotations
+
+from server.batches.queue import NO_WORKER
+from tests.conftest import wait_for
+from tests.web.test_pages_browser import (  # noqa: F401  (fixtures used by name)
+    ADA,
+    STICKERS,
+    backend_env,
+    new_page,
+    shoot,
+    sign_in,
+    upload,
+    workbook,
+    write_csv,
+)
+
+
+def test_friendly_headers_cannot_start_and_the_marked_copy_renames_them(new_page, google,
+                                                                        tmp_path):
+    """`Aspect Ratio` and `Num Images` used to be ignored: Start made 4 square images a row."""
+    page = new_page()
+    sign_in(page, google, ADA)
+    rows = [["prompt", "visibility", "Aspect Ratio", "Num Images"], ["a fox", "public", "16:9", "1"]]
+    upload(page, write_csv(tmp_path / "friendly.csv", rows))
+    cells = page.locator("#problems tbody tr.error").evaluate_all(
+        "rows => rows.map(r => r.dataset.cell)")
+    assert cells == ["C1", "D1"]
+    assert "rename it to aspect_ratio" in page.locator("#problems tr[data-cell='C1']").inner_text()
+    assert page.locator("#start").count() == 0  # nothing can be paid for
+    shoot(page, "friendly-headers")
+    with page.expect_download() as marked:
+        page.click("#marked")
+    assert [cell.value for cell in workbook(marked.value).active[1]] == \
+        ["prompt", "visibility", "aspect_ratio", "num_images"]
+    renamed = tmp_path / "friendly-marked.xlsx"
+    marked.value.save_as(renamed)
+    upload(page, renamed)
+    assert page.locator("#images").inner_text() == "1"
+    assert page.locator("#first-row [data-setting='aspect_ratio']").inner_text() == "16:9"
+
+
+def test_start_again_opens_the_batch_already_started_and_no_worker_is_named(new_page, google):
+    """Start, browser Back, Start: one batch, and it says why nothing moves (no worker)."""
+    page = new_page()
+    sign_in(page, google, ADA)
+    upload(page, STICKERS)
+    page.click("#start")
+    page.wait_for_selector(".batch")
+    page.go_back()
+    page.wait_for_selector("#start")
+    page.click("#start")
+    page.wait_for_selector(".batch")
+    assert page.locator(".batch").count() == 1
+    assert "already started" in page.locator(".notice.info").inner_text()
+    waiting = page.locator(".batch [data-role='waiting']")
+    waiting.wait_for()
+    assert waiting.inner_text() == NO_WORKER
+    facts = page.locator(".batch [data-role='facts']").inner_text()
+    assert "Started" in facts and "5 rows" in facts and "8 images" in facts and "free" in facts
+    shoot(page, "no-worker")
+
+
+def test_the_completion_notice_reaches_every_page(new_page, google, backend_env, workers):
+    """From Creations, or a page opened after the end: the title, the banner, a notification."""
+    page = new_page(notifications=True)
+    sign_in(page, google, ADA)
+    upload(page, STICKERS)
+    page.click("#start")
+    page.wait_for_selector(".batch")
+    page.goto("/creations")
+    workers.env = backend_env
+    workers.start(1)
+    page.wait_for_function("window.__notes.length === 1", timeout=180000)
+    assert page.locator("#live").inner_text() == "Batch stickers.csv is complete."
+    assert page.title().startswith("✓ Batch stickers.csv is complete")
+    shoot(page, "notice-on-creations")
+
+
+def test_a_page_opened_after_the_end_still_tells(new_page, google, backend_env, workers):
+    page = new_page()
+    sign_in(page, google, ADA)
+    upload(page, STICKERS)
+    page.click("#start")
+    page.wait_for_selector(".batch")
+    page.wait_for_function("localStorage.length === 1")  # the page saw the batch unfinished
+    page.goto("about:blank")  # nothing of ours open while the batch ends
+    workers.env = backend_env
+    workers.start(1)
+    wait_for(lambda: page.request.get("/batches/states").json()["batches"][0]["finished"],
+             timeout=180, interval=0.5, what="the batch to end")
+    page.goto("/creations")
+    page.wait_for_selector("#live:not(.hidden)")
+    assert page.locator("#live").inner_text() == "Batch stickers.csv is complete."
