@@ -41,6 +41,9 @@ def main() -> None:
     """Bulk AI image generation from a spreadsheet."""
 
 
+SHEET_HELP = "The sheet (tab) to read; by default the one with a prompt header (else the first)."
+
+
 def read_or_exit(path: Path, sheet: str | None, settings: Settings, provider: str) -> CheckedFile:
     """The file checked for `provider` (its limits add warnings); exits 2 if unreadable."""
     services = Services(settings)
@@ -53,7 +56,7 @@ def read_or_exit(path: Path, sheet: str | None, settings: Settings, provider: st
 
 @main.command("validate")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--sheet", help="The sheet (tab) to read; the first one by default.")
+@click.option("--sheet", help=SHEET_HELP)
 @click.option("--provider", type=click.Choice(PROVIDER_NAMES),
               help="Check for this image service (its limits add warnings); default as for run.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
@@ -69,6 +72,7 @@ def validate_command(file: Path, sheet: str | None, provider: str | None, as_jso
     if as_json:
         click.echo(json.dumps(checked.report.as_dict(), ensure_ascii=False, default=str))
     else:
+        print_source(checked)
         print_report(checked.report, provider or settings.provider)
     sys.exit(EXIT_OK if checked.report.valid else EXIT_INVALID)
 
@@ -77,6 +81,14 @@ def save_annotated(checked: CheckedFile, path: Path) -> None:
     grid = WorkbookGrid(checked.path, checked.table)
     grid.mark(checked.report)
     grid.save(path)
+
+
+def print_source(checked: CheckedFile) -> None:
+    """Which tab of a workbook was read (the one holding the prompt header, or --sheet)."""
+    if len(checked.table.sheets) > 1:
+        others = [name for name in checked.table.sheets if name != checked.table.title]
+        console.print(Text(f'Read the sheet "{checked.table.title}" of {checked.path.name} '
+                           f"(also in it: {', '.join(others)}; choose one with --sheet NAME)."))
 
 
 def print_report(report: Report, provider: str) -> None:
@@ -130,7 +142,7 @@ def template_command(full: bool, output: Path) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="Folder for the results workbook, the images and images.zip.")
-@click.option("--sheet", help="The sheet (tab) to read; the first one by default.")
+@click.option("--sheet", help=SHEET_HELP)
 @click.option("--provider", type=click.Choice(PROVIDER_NAMES),
               help="Image service; 'preview' (free placeholders) when no API key is set.")
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64),
@@ -149,6 +161,7 @@ def run_command(file: Path, out: Path, sheet: str | None, provider: str | None, 
                          yes=yes, max_cost=max_cost, retry_failed=retry_failed,
                          confirm=_ask if sys.stdin.isatty() else None)
     checked = read_or_exit(file, sheet, settings, options.provider)
+    print_source(checked)
     try:
         make_provider(options.provider, settings)  # a missing API key stops us before any work
     except ValueError as error:

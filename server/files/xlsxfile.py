@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 import openpyxl
 
 from server.files.table import (
+    MAX_FILE_COLUMNS,
     MAX_FILE_ROWS,
     Table,
     UnreadableFile,
@@ -14,6 +16,7 @@ from server.files.table import (
     too_many_rows,
     without_folders,
 )
+from server.sheet.headers import holds_prompt
 
 # Real workbooks compress roughly 5–20×; a zip bomb compresses by thousands.
 MAX_COMPRESSION_RATIO = 200
@@ -64,13 +67,24 @@ def _part_name(name: str) -> str:
     return name.rsplit("/", 1)[-1]
 
 
-def choose_sheet(names: list[str], wanted: str | None, path: Path) -> int:
+def choose_sheet(names: list[str], wanted: str | None, path: Path,
+                 header_of: Callable[[int], list]) -> int:
+    """The tab to read: the one named `wanted`, else the first whose row 1 (`header_of(index)`)
+    holds a prompt header (a workbook often starts with an "Instructions" tab), else the first."""
     if wanted is None:
-        return 0
+        return next((index for index in range(len(names)) if holds_prompt(header_of(index))), 0)
     if wanted not in names:
         raise UnreadableFile(f'{path.name} has no sheet named "{wanted}"; its sheets are: '
                              f"{', '.join(names)}.")
     return names.index(wanted)
+
+
+def _first_row(worksheet) -> list:
+    try:
+        return list(next(worksheet.iter_rows(max_row=1, max_col=MAX_FILE_COLUMNS,
+                                              values_only=True), ()))
+    except Exception:  # a damaged tab is not the batch; reading it for real says why
+        return []
 
 
 def read_xlsx(path: Path, sheet: str | None, max_unzipped_bytes: int) -> Table:
@@ -82,7 +96,8 @@ def read_xlsx(path: Path, sheet: str | None, max_unzipped_bytes: int) -> Table:
                              f"({without_folders(error, path)}).") \
             from None
     try:
-        worksheet = workbook.worksheets[choose_sheet(workbook.sheetnames, sheet, path)]
+        worksheet = workbook.worksheets[choose_sheet(
+            workbook.sheetnames, sheet, path, lambda index: _first_row(workbook.worksheets[index]))]
         if (worksheet.max_row or 0) > MAX_FILE_ROWS:
             raise too_many_rows(path.name)
         worksheet.reset_dimensions()  # some writers store a wrong size; read what is there
@@ -94,6 +109,6 @@ def read_xlsx(path: Path, sheet: str | None, max_unzipped_bytes: int) -> Table:
         except Exception as error:  # read-only mode parses the sheet only now
             raise UnreadableFile(f"{path.name}: the sheet \"{worksheet.title}\" is damaged "
                                  f"({type(error).__name__}).") from None
-        return Table(title=worksheet.title, rows=rows)
+        return Table(title=worksheet.title, rows=rows, sheets=workbook.sheetnames)
     finally:
         workbook.close()

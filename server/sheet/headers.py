@@ -28,3 +28,9 @@ _MEANT = {folded(name): name for name in COLUMN_NAMES} | \
 def meant_column(header: str) -> str | None:
     """The column a header not written exactly means (None: not one of ours)."""
     return _MEANT.get(folded(header))
+
+
+def holds_prompt(header: list) -> bool:
+    """Whether a row (a tab's row 1) has a header meaning `prompt`: the tab a workbook's batch
+    is read from when the person names none."""
+    return any(isinstance(cell, str) and meant_column(cell) == "prompt" for cell in header)

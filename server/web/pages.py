@@ -56,10 +56,11 @@ LIVE = (BatchStatus.QUEUED, BatchStatus.RUNNING, BatchStatus.STOPPING)
 def batch_page():
     upload_id = request.args.get("upload", "")
     provider = chosen_provider(request.args.get("provider"))
+    sheet = request.args.get("sheet") or None
     if not upload_id:
         return render_batch_page(provider=provider)
     try:
-        checked = services().uploads.check(current_person(), upload_id)
+        checked = services().uploads.check(current_person(), upload_id, sheet=sheet)
     except UploadNotFound:
         return render_batch_page(404, provider=provider,
                                  problem="That upload is gone (they are kept a day); upload the "
@@ -68,7 +69,7 @@ def batch_page():
         return render_batch_page(400, provider=provider, problem=str(error))
     offer = services().launcher.estimate(checked.report, provider, current_person())
     return render_batch_page(report=checked.report, offer=offer, upload_id=upload_id,
-                             provider=provider, filename=checked.path.name)
+                             provider=provider, filename=checked.path.name, table=checked.table)
 
 
 def render_batch_page(status: int = 200, **context):
@@ -126,7 +127,8 @@ def too_large(error):
 def marked_copy(upload_id: str):
     """The uploaded sheet with every problem cell coloured and its message as a comment."""
     try:
-        checked = services().uploads.check(current_person(), upload_id)
+        checked = services().uploads.check(current_person(), upload_id,
+                                           sheet=request.args.get("sheet") or None)
     except (UploadNotFound, UnreadableFile):
         abort(404)
     grid = WorkbookGrid(checked.path, checked.table)
@@ -147,8 +149,10 @@ def start():
         return redirect(url_for("pages.batch_page", upload=upload_id), code=303)
     owner = current_person()
     try:
+        sheet = request.form.get("sheet") or None
         batch_id, new = services().launcher.launch_once(
-            keys.upload_start(owner, upload_id), lambda: launch_upload(owner, upload_id, provider))
+            keys.upload_start(owner, upload_id),
+            lambda: launch_upload(owner, upload_id, provider, sheet))
     except UploadNotFound:
         flash("That upload is gone; upload the file again.", "problem")
         return redirect(url_for("pages.batch_page"), code=303)
@@ -168,8 +172,8 @@ def start():
     return redirect(url_for("pages.batch_page") + f"#batch-{batch_id}", code=303)
 
 
-def launch_upload(owner: str, upload_id: str, provider: str) -> str:
-    checked = services().uploads.check(owner, upload_id)
+def launch_upload(owner: str, upload_id: str, provider: str, sheet: str | None) -> str:
+    checked = services().uploads.check(owner, upload_id, sheet=sheet)
     return services().launcher.launch(checked.report, owner, provider, checked.path.name,
                                       extra={"kind": "file"})
 

@@ -74,13 +74,14 @@ class Uploads:
         # problems and offers the marked copy (the fixed file comes back as a new upload).
         return upload_id, checked
 
-    def check(self, owner: str, upload_id: str,
-              capabilities: Capabilities = PREVIEW) -> CheckedFile:
+    def check(self, owner: str, upload_id: str, capabilities: Capabilities = PREVIEW,
+              sheet: str | None = None) -> CheckedFile:
+        """`sheet`: the workbook's tab to read (default: the one holding a prompt header)."""
         path = self._path(owner, upload_id)
         if not _READING.acquire(timeout=READ_WAIT_SECONDS):
             raise UnreadableFile("The server is busy checking other files; try again in a minute.")
         try:
-            return check_file(path, None, self.settings, self.prices, capabilities)
+            return check_file(path, sheet, self.settings, self.prices, capabilities)
         finally:
             _READING.release()
 

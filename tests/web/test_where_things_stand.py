@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from server.batches.queue import NO_WORKER
 from tests.conftest import wait_for
+from tests.conftest_validation import write_xlsx
 from tests.web.test_pages_browser import (  # noqa: F401  (fixtures used by name)
     ADA,
     STICKERS,
@@ -94,3 +95,26 @@ def test_a_page_opened_after_the_end_still_tells(new_page, google, backend_env, 
     page.goto("/creations")
     page.wait_for_selector("#live:not(.hidden)")
     assert page.locator("#live").inner_text() == "Batch stickers.csv is complete."
+
+
+def test_the_tab_with_prompts_is_read_and_another_can_be_chosen(new_page, google, tmp_path):
+    """Data on a second tab ("Instructions" first) gave "The required column prompt is
+    missing", without saying which tab was read."""
+    page = new_page()
+    sign_in(page, google, ADA)
+    path = write_xlsx(tmp_path / "workbook.xlsx", [["How to fill this in"]], title="Instructions",
+                      extra_sheets={"Data": [["prompt", "visibility"], ["a fox", "public"]]})
+    upload(page, path)
+    assert page.locator("#details-heading").inner_text() == "workbook.xlsx, sheet “Data”"
+    assert page.locator("#verdict").inner_text() == "Ready to generate."
+    shoot(page, "sheet-choice")
+    page.select_option("#sheet", "Instructions")
+    page.click("#read-sheet")
+    page.wait_for_selector("#details")
+    assert page.locator("#details-heading").inner_text() == "workbook.xlsx, sheet “Instructions”"
+    assert page.locator("#start").count() == 0
+    page.select_option("#sheet", "Data")
+    page.click("#read-sheet")
+    page.click("#start")
+    page.wait_for_selector(".batch")
+    assert page.locator(".batch [data-fact='rows']").inner_text() == "1"
