@@ -225,7 +225,8 @@ def validate(table: Iterable[list[Any]], prices: "PriceTable",
     provider described by `capabilities` (its limits add warnings and set the estimate)."""
     report = Report()
     rows = iter(table)
-    read_header(list(next(rows, None) or []), report)
+    header = list(next(rows, None) or [])
+    read_header(header, report)
     columns_ok = all(c.name in report.columns for c in COLUMNS if c.required)
     estimates = []
     for row_number, values in enumerate(rows, start=2):
@@ -242,14 +243,18 @@ def validate(table: Iterable[list[Any]], prices: "PriceTable",
         # Without a required column no row can be made, but every other cell is still checked.
         if ok and columns_ok:
             report.rows[row_number] = ImageRequest(**settings)
-    if report.row_count == 0 and columns_ok:
+    if report.row_count == 0 and all(is_blank(cell) for cell in header):
+        report.errors[:] = [Problem(  # rather than "prompt and visibility are missing"
+            "This sheet is empty: put the header row (prompt, visibility, …) in row 1 and one "
+            "prompt per row below it, or start from a template.")]
+    elif report.row_count == 0 and columns_ok:
         report.errors.append(Problem(
             "The sheet has no prompts yet: add one row per prompt under the header row."))
     if report.row_count > MAX_DATA_ROWS:
         report.errors.append(Problem(
             f"This sheet has {report.row_count} rows of prompts, more than the limit of "
             f"{MAX_DATA_ROWS} ({MAX_SHEET_ROWS} rows including the header). "
-            "Split it into several sheets."))
+            "Split the prompts into several batches."))
     for problems in (report.errors, report.warnings):
         problems.sort(key=_position)
     report.images = sum(settings["num_images"] for settings in estimates)

@@ -118,8 +118,8 @@ def upload():
 def too_large(error):
     limit = human_size(services().settings.max_upload_bytes)
     return render_batch_page(413, problem=f"That file is larger than {limit}; a sheet of 499 "
-                                          "prompts is far smaller. Remove images or extra sheets "
-                                          "and save it again.")
+                                          "prompts is far smaller: check that you chose the right "
+                                          "file.")
 
 
 @blueprint.get("/uploads/<upload_id>/marked.xlsx")

@@ -44,7 +44,7 @@ def too_large(error):
     limit = human_size(services().settings.max_upload_bytes)
     return page(request.view_args.get("token", ""), 413,
                 problem=f"That file is larger than {limit}; a sheet of 499 prompts is far "
-                        "smaller. Remove images or extra sheets and save it again.")
+                        "smaller: check that you chose the right file.")
 
 
 @blueprint.get("/upload/<token>")

@@ -60,7 +60,7 @@ def test_the_free_preview_shows_no_price(good_csv):
 
 
 def test_valid_json(good_csv):
-    result = run("validate", good_csv, "--json")
+    result = run("validate", good_csv, "--json", "--provider", "ideogram")
     assert result.returncode == 0
     data = json.loads(result.stdout)
     assert list(data) == ["valid", "rows", "images", "cost", "first_row", "errors", "warnings"]
@@ -125,9 +125,14 @@ def test_size_limit_from_env_exit_2(good_csv):
 def test_sheet_option(tmp_path):
     path = write_xlsx(tmp_path / "s.xlsx", [["notes"]], title="Notes",
                       extra_sheets={"Batch": GOOD})
-    assert run("validate", path, "--json").returncode == 1  # first sheet lacks the columns
+    assert run("validate", path, "--sheet", "Notes", "--json").returncode == 1  # no columns
     result = run("validate", path, "--sheet", "Batch", "--json")
     assert result.returncode == 0 and json.loads(result.stdout)["rows"] == 2
+    # Unasked, the tab holding the prompt header is read, and the summary names it.
+    result = run("validate", path)
+    assert result.returncode == 0
+    assert 'Read the sheet "Batch" of s.xlsx (also in it: Notes; choose one with --sheet' \
+        in result.stdout
 
 
 def test_custom_prices_env(tmp_path, good_csv):

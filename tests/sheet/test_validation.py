@@ -361,6 +361,28 @@ def test_unrelated_header_stays_a_warning():
     assert report.valid and "ignored" in report.warnings[0].message
 
 
+@pytest.mark.parametrize("rows", [[], [[]], [[None, " "], [], [None]]], ids=["none", "blank", "spaces"])
+def test_an_empty_sheet_says_so(rows):
+    """It said "two required columns missing"."""
+    report = check(rows)
+    (problem,) = report.errors
+    assert problem.message.startswith("This sheet is empty") and problem.cell is None
+
+
+@pytest.mark.parametrize("value,meant", [("16 : 9", "16:9"), ("2x3", "2:3"), ("2/3", "2:3"),
+                                         ("4 by 5", "4:5")])
+def test_a_ratio_written_almost_right_gets_did_you_mean(value, meant):
+    problem = only_error(check(one_row("aspect_ratio", value, model="3.0")), "aspect_ratio")
+    assert problem.message.startswith(f"Did you mean {meant}?")
+
+
+@pytest.mark.parametrize("value", [dt.datetime(2025, 2, 3), dt.date(2025, 2, 3), "2/3/2025"])
+def test_a_ratio_excel_turned_into_a_date_says_so(value):
+    problem = only_error(check(one_row("aspect_ratio", value)), "aspect_ratio")
+    assert problem.message.startswith("Your spreadsheet turned 2/3 or 3/2 into a date")
+    assert "such as 2:3" in problem.message
+
+
 def test_duplicate_known_header_is_error():
     report = check([["prompt", "visibility", "model", "model"], ["a", "public", "2.0", "3.0"]])
     assert len(report.errors) == 1
@@ -398,8 +420,8 @@ def test_result_columns_silently_ignored(column):
     (["visibility"], ["prompt"]),
     (["prompt"], ["visibility"]),
     (["model", "style"], ["prompt", "visibility"]),
-    ([], ["prompt", "visibility"]),
-], ids=["no-prompt", "no-visibility", "neither", "empty-header"])
+    ([None, "notes"], ["prompt", "visibility"]),
+], ids=["no-prompt", "no-visibility", "neither", "none-of-ours"])
 def test_missing_required_columns(header, missing):
     report = check([header, ["x"] * len(header)])
     found = [p for p in report.errors if "missing" in p.message]
