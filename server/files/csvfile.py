@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 from server.files.table import (
@@ -49,6 +50,21 @@ def _delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
+# Excel's own convention: a first line "sep=;" names the delimiter and is not a row (Excel
+# hides it, so the header is still row 1).
+_SEP_LINE = re.compile(r'"?sep=(.)"?\s*', re.IGNORECASE)
+
+
+def _without_sep_line(text: str, first_line: str) -> tuple[str, str | None]:
+    """The text without a "sep=" first line, and the delimiter it names (None: no such line)."""
+    match = _SEP_LINE.fullmatch(first_line)
+    if not match:
+        return text, None
+    end = len(first_line)
+    end += 2 if text.startswith("\r\n", end) else 1
+    return text[end:], match[1]
+
+
 def line_count(text: str) -> int:
     """Lines as the csv module ends them: at \n, \r\n and a bare \r (old Mac files)."""
     return text.count("\n") + text.count("\r") - text.count("\r\n") + 1
@@ -61,7 +77,10 @@ def read_csv(path: Path) -> Table:
     if line_count(text) > MAX_FILE_ROWS:
         raise too_many_rows(path.name)
     lines = text.splitlines()
-    delimiter = _delimiter(lines[0] if lines else "")
+    text, delimiter = _without_sep_line(text, lines[0] if lines else "")
+    if delimiter is not None:
+        lines = lines[1:]
+    delimiter = delimiter or _delimiter(lines[0] if lines else "")
     widest = max((line.count(delimiter) for line in lines), default=0)
     del lines
     if widest > MAX_DELIMITERS_PER_LINE:

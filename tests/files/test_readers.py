@@ -79,6 +79,18 @@ def test_csv_semicolon_validates(tmp_path):
     assert report.valid and report.rows[2].prompt == "A fox, at dusk"
 
 
+@pytest.mark.parametrize("first_line", ["sep=;", '"sep=;"', "SEP=;"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_csv_sep_line_names_the_delimiter_and_is_not_a_row(tmp_path, first_line, newline):
+    """Excel's "sep=;" first line became a column; the header stays row 1 (Excel hides it)."""
+    path = tmp_path / "s.csv"
+    path.write_text(newline.join([first_line, "prompt;visibility", "A fox, at dusk;maybe", ""]),
+                    encoding="utf-8", newline="")
+    report = check_file(path, None, Settings(), PRICES).report
+    assert [(p.cell, p.column) for p in report.errors] == [("B2", "visibility")]
+    assert report.warnings == []
+
+
 def test_csv_blank_lines_keep_row_numbers(tmp_path):
     path = tmp_path / "s.csv"
     path.write_text("prompt,visibility\r\n\r\na,public\r\n,,\r\nb,nope\r\n", encoding="utf-8")
