@@ -47,6 +47,9 @@ SHEET_HELP = "The sheet (tab) to read; by default the one with a prompt header (
 def read_or_exit(path: Path, sheet: str | None, settings: Settings, provider: str) -> CheckedFile:
     """The file checked for `provider` (its limits add warnings); exits 2 if unreadable."""
     services = Services(settings)
+    if sheet is not None and path.suffix.lower() == ".csv":
+        fail(f"{path.name} is a CSV file, which has a single sheet: leave out --sheet.",
+             EXIT_UNREADABLE)
     try:
         return check_file(path, sheet, settings, services.prices, services.capabilities(provider))
     except (UnreadableFile, ValueError) as error:
@@ -66,6 +69,8 @@ def validate_command(file: Path, sheet: str | None, provider: str | None, as_jso
                      annotate: Path | None) -> None:
     """Check FILE (.csv, .xls or .xlsx) against the batch sheet rules."""
     settings = Settings.from_env()
+    if annotate is not None:
+        writable_or_exit(annotate, ".xlsx")
     checked = read_or_exit(file, sheet, settings, provider or settings.provider)
     if annotate:
         save_annotated(checked, annotate)
@@ -77,10 +82,35 @@ def validate_command(file: Path, sheet: str | None, provider: str | None, as_jso
     sys.exit(EXIT_OK if checked.report.valid else EXIT_INVALID)
 
 
+def writable_or_exit(path: Path, suffix: str) -> None:
+    """Stop with one line (exit 2) before any work when `path` cannot be written as asked."""
+    if path.suffix.lower() != suffix:
+        fail(f"{path} must end in {suffix} (the marked copy is an Excel workbook).",
+             EXIT_UNREADABLE)
+    if path.is_dir():
+        fail(f"{path} is a folder; give a file name ending in {suffix}.", EXIT_UNREADABLE)
+    if not path.parent.is_dir():
+        fail(f"There is no folder {path.parent}; create it first, or choose another place.",
+             EXIT_UNREADABLE)
+
+
+def folder_or_exit(path: Path) -> None:
+    """Create --out (and its parents), or stop with one line (exit 2) saying why not."""
+    if path.exists() and not path.is_dir():
+        fail(f"{path} is a file, not a folder; choose a folder for the results.", EXIT_UNREADABLE)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        fail(f"Could not create the folder {path}: {error.strerror}.", EXIT_UNREADABLE)
+
+
 def save_annotated(checked: CheckedFile, path: Path) -> None:
     grid = WorkbookGrid(checked.path, checked.table)
     grid.mark(checked.report)
-    grid.save(path)
+    try:
+        grid.save(path)
+    except OSError as error:
+        fail(f"Could not write {path}: {error.strerror}.", EXIT_UNREADABLE)
 
 
 def print_source(checked: CheckedFile) -> None:
@@ -128,13 +158,21 @@ def _short(value) -> str:
 @click.option("--full", is_flag=True, help="Every column, not just the ones most people need.")
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
               help="Where to write it: a .csv or .xlsx file.")
-def template_command(full: bool, output: Path) -> None:
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it already exists.")
+def template_command(full: bool, output: Path, force: bool) -> None:
     """Write a template sheet with example rows."""
+    if output.exists() and not force:
+        fail(f"{output} already exists (it may be a filled sheet); choose another name, or add "
+             "--force to replace it.", EXIT_UNREADABLE)
+    if not output.parent.is_dir():
+        fail(f"There is no folder {output.parent}; create it first, or choose another place.",
+             EXIT_UNREADABLE)
     try:
         write_template(output, full)
     except ValueError as error:
-        errors_console.print(f"[red]error:[/red] {error}")
-        sys.exit(EXIT_UNREADABLE)
+        fail(str(error), EXIT_UNREADABLE)
+    except OSError as error:
+        fail(f"Could not write {output}: {error.strerror}.", EXIT_UNREADABLE)
     console.print(f"Wrote {output}")
 
 
@@ -161,13 +199,13 @@ def run_command(file: Path, out: Path, sheet: str | None, provider: str | None, 
                          yes=yes, max_cost=max_cost, retry_failed=retry_failed,
                          confirm=_ask if sys.stdin.isatty() else None)
     checked = read_or_exit(file, sheet, settings, options.provider)
+    folder_or_exit(out)
     print_source(checked)
     try:
         make_provider(options.provider, settings)  # a missing API key stops us before any work
     except ValueError as error:
         fail(str(error), EXIT_UNREADABLE)
     if not checked.report.valid:
-        out.mkdir(parents=True, exist_ok=True)
         annotated = out / f"{file.stem}-checked.xlsx"
         save_annotated(checked, annotated)
         print_report(checked.report, options.provider)
