@@ -232,6 +232,10 @@ def test_the_whole_flow_for_two_people(new_page, google, backend, backend_env, w
     assert header[:2] == ["prompt", "visibility"] and "status" in header
     assert [row[header.index("status")] for row in results.iter_rows(min_row=2, values_only=True)] \
         == ["done"] * 5
+    # Named after the file; each image cell links to the image beside it in the ZIP.
+    assert download.value.suggested_filename == "stickers-images.zip"
+    first_image = results.cell(row=2, column=header.index("image_1") + 1)
+    assert first_image.hyperlink.target == first_image.value and first_image.value in names
 
     # Creations: every image, filters, and one image with its prompt, settings, seed and batch.
     page.click("nav >> text=Creations")
