@@ -362,7 +362,7 @@ def creations():
     chosen = [batch] if batch in mine else mine
     items = [c for c in creations_of(owner, chosen) if not status or c.filter_status == status]
     shown, pages = page_of(items, page_number())
-    titles = {item.id: item.title for item in batch_items(owner)}
+    titles = {item.id: f"{item.title} · {item.started}" for item in batch_items(owner)}
     return render_template("creations.html", creations=shown, pages=pages, page=page_number(),
                            total=len(items), batch=batch if batch in mine else "",
                            status=status if status in STATUS_FILTERS else "",
@@ -374,11 +374,13 @@ def creations():
 @signed_in
 def creation(batch_id: str, row: int, index: int):
     owned_batch(batch_id)
-    found = [c for c in creations_of(current_person(), [batch_id])
-             if (c.row, c.index) == (row, index)]
-    if not found:
+    siblings = creations_of(current_person(), [batch_id])
+    where = next((at for at, c in enumerate(siblings) if (c.row, c.index) == (row, index)), None)
+    if where is None:
         abort(404)
-    item = found[0]
+    item = siblings[where]
+    previous = siblings[where - 1] if where > 0 else None
+    following = siblings[where + 1] if where + 1 < len(siblings) else None
     settings = services().batches.request(batch_id, row).as_dict()
     share = None
     if item.name and item.visibility == "private":
@@ -387,7 +389,9 @@ def creation(batch_id: str, row: int, index: int):
     elif item.name:
         share = url_for("pages.image", batch_id=batch_id, name=item.name, _external=True)
     return render_template("creation.html", item=item, settings=settings, share=share,
-                           provider=services().batches.fields(batch_id).get("provider"))
+                           provider=services().batches.fields(batch_id).get("provider"),
+                           previous=previous, following=following,
+                           position=(where + 1, len(siblings)))
 
 
 # -- images by visibility ---------------------------------------------------------------------

@@ -118,3 +118,53 @@ def test_the_tab_with_prompts_is_read_and_another_can_be_chosen(new_page, google
     page.click("#start")
     page.wait_for_selector(".batch")
     assert page.locator(".batch [data-fact='rows']").inner_text() == "1"
+
+
+def test_replace_opens_the_picker_and_checks_the_new_file(new_page, google, tmp_path):
+    """Replace went to /#file, dropped the details and opened no picker: two more clicks."""
+    page = new_page()
+    sign_in(page, google, ADA)
+    upload(page, write_csv(tmp_path / "first.csv", [["prompt", "visibility"], ["a", "nope"]]))
+    with page.expect_file_chooser() as chooser:
+        page.click("#replace")
+    with page.expect_navigation():
+        chooser.value.set_files(str(write_csv(tmp_path / "second.csv",
+                                              [["prompt", "visibility"], ["a", "public"]])))
+    page.wait_for_selector("#details")
+    assert page.locator("#details-heading").inner_text() == "second.csv"
+    assert page.locator("#verdict").inner_text() == "Ready to generate."
+
+
+def test_a_creation_shows_its_prompt_download_copy_and_neighbours(new_page, google, backend_env,
+                                                                  workers, tmp_path):
+    workers.env = backend_env
+    workers.start(1)
+    page = new_page()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    sign_in(page, google, ADA)
+    rows = [["prompt", "visibility", "num_images"],
+            ["A sticker design of a cheerful Santa Claus waving", "public", "2"]]
+    upload(page, write_csv(tmp_path / "santa.csv", rows))
+    page.click("#start")
+    page.wait_for_function("document.querySelector('.batch').dataset.status === 'completed'",
+                           timeout=120000)
+    page.goto("/creations")
+    assert page.locator("#creations .creation [data-role='prompt']").first.inner_text() == \
+        "A sticker design of a cheerful Santa Claus waving"
+    page.locator("#creations .creation a").first.click()
+    assert page.locator("#prompt").inner_text() == rows[1][0]
+    assert page.locator("#position").inner_text() == "1 of 2"
+    assert page.locator("#previous").count() == 0
+    with page.expect_download() as download:
+        page.click("#download")
+    assert download.value.suggested_filename == "0002_1_a-sticker-design-of-a-cheerful-santa.png"
+    page.click("#copy-link")
+    page.wait_for_function("document.getElementById('copy-status').textContent !== ''")
+    assert page.evaluate("navigator.clipboard.readText()") == \
+        page.locator("#share-link").input_value()
+    shoot(page, "creation-neighbours")
+    page.click("#next")
+    assert page.locator("#position").inner_text() == "2 of 2"
+    assert page.locator("#next").count() == 0
+    page.click("#previous")
+    assert page.locator("#position").inner_text() == "1 of 2"

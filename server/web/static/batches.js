@@ -74,6 +74,15 @@
       });
     });
   }
+  // Replace: the file picker at once, and the chosen file checked without another click.
+  var replace = document.getElementById("replace");
+  if (replace) {
+    var fileInput = document.getElementById("file"), replacing = false;
+    replace.addEventListener("click", function () { replacing = true; fileInput.click(); });
+    fileInput.addEventListener("change", function () {
+      if (replacing && fileInput.files.length) { document.getElementById("upload-form").requestSubmit(); }
+    });
+  }
   if ("Notification" in window && Notification.permission === "denied") {
     document.getElementById("notify-blocked").classList.remove("hidden");
   }
