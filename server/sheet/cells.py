@@ -178,8 +178,9 @@ def _explain_ratio_mistake(value: Any, text: str | None) -> None:
     written almost right (`16 : 9`, `2x3`, `2/3`); nothing for anything else."""
     day_month = _date_parts(value, text)
     if day_month:
-        ratios = [r for r in dict.fromkeys((f"{day_month[1]}:{day_month[0]}",
-                                            f"{day_month[0]}:{day_month[1]}")) if r in ASPECT_RATIOS]
+        day, month = day_month
+        ratios = [r for r in dict.fromkeys((f"{month}:{day}", f"{day}:{month}"))
+                  if r in ASPECT_RATIOS]
         if ratios:
             typed = " or ".join(ratio.replace(":", "/") for ratio in ratios)
             raise CellError(f"Your spreadsheet turned {typed} into a date ({shown(value)}). Write "

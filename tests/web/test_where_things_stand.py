@@ -1,6 +1,7 @@
 """Issue 24 in real headless Chromium against `sheetbatch serve`: a person's mistakes get the
 expected answer, and every page says where things stand. Screenshots of each new page state
-land in docs/screenshots/."""
+land in docs/screenshots/. Each test starts from an empty Redis (`redis_conn`), so the batches
+listed are its own."""
 from __future__ import annotations
 
 from server.batches.queue import NO_WORKER
@@ -19,12 +20,13 @@ from tests.web.test_pages_browser import (  # noqa: F401  (fixtures used by name
 )
 
 
-def test_friendly_headers_cannot_start_and_the_marked_copy_renames_them(new_page, google,
-                                                                        tmp_path):
+def test_friendly_headers_cannot_start_and_the_marked_copy_renames_them(redis_conn, new_page,
+                                                                        google, tmp_path):
     """`Aspect Ratio` and `Num Images` used to be ignored: Start made 4 square images a row."""
     page = new_page()
     sign_in(page, google, ADA)
-    rows = [["prompt", "visibility", "Aspect Ratio", "Num Images"], ["a fox", "public", "16:9", "1"]]
+    rows = [["prompt", "visibility", "Aspect Ratio", "Num Images"],
+            ["a fox", "public", "16:9", "1"]]
     upload(page, write_csv(tmp_path / "friendly.csv", rows))
     cells = page.locator("#problems tbody tr.error").evaluate_all(
         "rows => rows.map(r => r.dataset.cell)")
@@ -43,7 +45,8 @@ def test_friendly_headers_cannot_start_and_the_marked_copy_renames_them(new_page
     assert page.locator("#first-row [data-setting='aspect_ratio']").inner_text() == "16:9"
 
 
-def test_start_again_opens_the_batch_already_started_and_no_worker_is_named(new_page, google):
+def test_start_again_opens_the_batch_already_started_and_no_worker_is_named(redis_conn, new_page,
+                                                                           google):
     """Start, browser Back, Start: one batch, and it says why nothing moves (no worker)."""
     page = new_page()
     sign_in(page, google, ADA)
@@ -64,7 +67,8 @@ def test_start_again_opens_the_batch_already_started_and_no_worker_is_named(new_
     shoot(page, "no-worker")
 
 
-def test_the_completion_notice_reaches_every_page(new_page, google, backend_env, workers):
+def test_the_completion_notice_reaches_every_page(redis_conn, new_page, google, backend_env,
+                                                  workers):
     """From Creations, or a page opened after the end: the title, the banner, a notification."""
     page = new_page(notifications=True)
     sign_in(page, google, ADA)
@@ -80,7 +84,8 @@ def test_the_completion_notice_reaches_every_page(new_page, google, backend_env,
     shoot(page, "notice-on-creations")
 
 
-def test_a_page_opened_after_the_end_still_tells(new_page, google, backend_env, workers):
+def test_a_page_opened_after_the_end_still_tells(redis_conn, new_page, google, backend_env,
+                                                 workers):
     page = new_page()
     sign_in(page, google, ADA)
     upload(page, STICKERS)
@@ -97,7 +102,8 @@ def test_a_page_opened_after_the_end_still_tells(new_page, google, backend_env, 
     assert page.locator("#live").inner_text() == "Batch stickers.csv is complete."
 
 
-def test_the_tab_with_prompts_is_read_and_another_can_be_chosen(new_page, google, tmp_path):
+def test_the_tab_with_prompts_is_read_and_another_can_be_chosen(redis_conn, new_page, google,
+                                                                tmp_path):
     """Data on a second tab ("Instructions" first) gave "The required column prompt is
     missing", without saying which tab was read."""
     page = new_page()
@@ -120,7 +126,7 @@ def test_the_tab_with_prompts_is_read_and_another_can_be_chosen(new_page, google
     assert page.locator(".batch [data-fact='rows']").inner_text() == "1"
 
 
-def test_replace_opens_the_picker_and_checks_the_new_file(new_page, google, tmp_path):
+def test_replace_opens_the_picker_and_checks_the_new_file(redis_conn, new_page, google, tmp_path):
     """Replace went to /#file, dropped the details and opened no picker: two more clicks."""
     page = new_page()
     sign_in(page, google, ADA)
@@ -135,8 +141,8 @@ def test_replace_opens_the_picker_and_checks_the_new_file(new_page, google, tmp_
     assert page.locator("#verdict").inner_text() == "Ready to generate."
 
 
-def test_a_creation_shows_its_prompt_download_copy_and_neighbours(new_page, google, backend_env,
-                                                                  workers, tmp_path):
+def test_a_creation_shows_its_prompt_download_copy_and_neighbours(redis_conn, new_page, google,
+                                                                  backend_env, workers, tmp_path):
     workers.env = backend_env
     workers.start(1)
     page = new_page()
