@@ -26,6 +26,7 @@ from server.files.workbook import WorkbookGrid
 from server.generation.providers import PROVIDER_NAMES, make_provider
 from server.money.cost import shown_cost
 from server.services import Services
+from server.sheet.columns import MAX_DATA_ROWS
 from server.sheet.validation import Report, listed
 from workers.start import run_workers
 
@@ -123,8 +124,13 @@ def print_source(checked: CheckedFile) -> None:
 
 def print_report(report: Report, provider: str) -> None:
     cost = shown_cost(report.cost, report.currency, provider)
-    console.print(f"[bold]{report.row_count}[/bold] rows, [bold]{report.images}[/bold] images, "
-                  f"estimated cost [bold]{cost}[/bold]")
+    if report.row_count > MAX_DATA_ROWS:  # images and cost count only the rows read
+        console.print(f"[bold]{report.row_count}[/bold] rows, over the limit of {MAX_DATA_ROWS}; "
+                      f"the first {MAX_DATA_ROWS} hold [bold]{report.images}[/bold] images, "
+                      f"estimated cost [bold]{cost}[/bold]")
+    else:
+        console.print(f"[bold]{report.row_count}[/bold] rows, [bold]{report.images}[/bold] "
+                      f"images, estimated cost [bold]{cost}[/bold]")
     if report.errors or report.warnings:
         table = RichTable("", "cell", "column", "value", "problem", show_lines=False)
         for kind, style, problems in (("error", "red", report.errors),

@@ -27,6 +27,7 @@ def run(args, cwd, data):
 def place(tmp_path):
     write_csv(tmp_path / "good.csv", [["prompt", "visibility"], ["a fox", "public"]])
     (tmp_path / "notes.txt").write_text("not a sheet")
+    (tmp_path / "empty.csv").write_text("")
     (tmp_path / "a-folder").mkdir()
     return tmp_path
 
@@ -35,6 +36,7 @@ MISTAKES = {
     "validate a missing file": (["validate", "nope.csv"], "nope.csv: No such file"),
     "validate a folder": (["validate", "a-folder"], "a-folder"),
     "validate a text file": (["validate", "notes.txt"], "reads .csv, .xls and .xlsx"),
+    "validate an empty file": (["validate", "empty.csv"], "empty.csv is empty"),
     "annotate into a missing folder": (["validate", "good.csv", "--annotate", "no/x.xlsx"],
                                        "There is no folder no"),
     "annotate as .csv": (["validate", "good.csv", "--annotate", "x.csv"], "must end in .xlsx"),
@@ -79,6 +81,16 @@ def test_template_never_overwrites_without_force(place):
     assert result.returncode == 0 and filled.read_bytes() != before
     assert run(["template", "-o", "new.xlsx"], place, place / "data").returncode == 0
     assert openpyxl.load_workbook(place / "new.xlsx").active["A1"].value == "prompt"
+
+
+def test_counts_of_a_sheet_over_the_limit_add_up(place):
+    """"600 rows, 1996 images": the images were those of the first 499 rows only."""
+    write_csv(place / "big.csv", [["prompt", "visibility"]] + [[f"p{i}", "public"]
+                                                               for i in range(600)])
+    result = run(["validate", "big.csv"], place, place / "data")
+    assert result.returncode == 1
+    assert "600 rows, over the limit of 499; the first 499 hold 1996 images" in \
+        " ".join(result.stdout.split())
 
 
 def test_a_rerun_with_nothing_to_make_says_so(place):
