@@ -205,12 +205,12 @@ def run_command(file: Path, out: Path, sheet: str | None, provider: str | None, 
                          yes=yes, max_cost=max_cost, retry_failed=retry_failed,
                          confirm=_ask if sys.stdin.isatty() else None)
     checked = read_or_exit(file, sheet, settings, options.provider)
-    folder_or_exit(out)
     print_source(checked)
     try:
         make_provider(options.provider, settings)  # a missing API key stops us before any work
     except ValueError as error:
         fail(str(error), EXIT_UNREADABLE)
+    folder_or_exit(out)
     if not checked.report.valid:
         annotated = out / f"{file.stem}-checked.xlsx"
         save_annotated(checked, annotated)
