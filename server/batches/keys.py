@@ -123,6 +123,12 @@ def start_request(owner: str, request_id: str) -> str:
     return f"sb:start:{owner}:{request_id}"
 
 
+def upload_start(owner: str, upload_id: str) -> str:
+    """The batch an uploaded file started ("starting" while it starts), so Start pressed again
+    (browser Back, a double click) opens that batch instead of paying twice (batches.launcher)."""
+    return f"sb:start-upload:{owner}:{upload_id}"
+
+
 def upload(upload_id: str) -> str:
     """An uploaded file: owner and path (web.upload_store)."""
     return f"sb:upload:{upload_id}"

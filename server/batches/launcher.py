@@ -20,6 +20,7 @@ from server.sheet.statuses import RowStatus
 from server.sheet.validation import Report
 
 
+START_ONCE_SECONDS = 24 * 3600  # far longer than an upload is kept
 Settled = dict[tuple[int, int], tuple[str, dict]]  # (row, index) → (state, result)
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,11 @@ class InvalidSheet(Exception):
     def __init__(self, report: Report):
         super().__init__("The sheet has problems to fix before generating.")
         self.report = report
+
+
+class StillStarting(Exception):
+    def __init__(self):
+        super().__init__("This file is still starting; its batch appears below in a moment.")
 
 
 class OverBudget(Exception):
@@ -88,6 +94,25 @@ class Launcher:
         log.info("batch started: %s images with %s, %s reserved", report.images, provider,
                  offer["estimate"]["cost"], extra={"images": report.images, "provider": provider})
         return batch_id
+
+    def launch_once(self, key: str, launch: Callable[[], str]) -> tuple[str, bool]:
+        """Run `launch` at most once per `key` (say, one uploaded file): the batch id, and
+        whether this call started it. A second call gets the batch the first one started (while
+        it exists); `StillStarting` while the first call is still under way."""
+        if not self.redis.set(key, "starting", nx=True, ex=START_ONCE_SECONDS):
+            known = (self.redis.get(key) or b"starting").decode()
+            if known == "starting":
+                raise StillStarting()
+            if self.batches.known(known):
+                return known, False
+            self.redis.set(key, "starting", ex=START_ONCE_SECONDS)  # deleted since: start anew
+        try:
+            batch_id = launch()
+        except BaseException:
+            self.redis.delete(key)  # nothing started: the same source may try again
+            raise
+        self.redis.set(key, batch_id, ex=START_ONCE_SECONDS)
+        return batch_id, True
 
     def _queued_cost(self, report: Report, provider: str, settled: Settled) -> float:
         states = {(row, index): settled.get((row, index), (RowStatus.QUEUED, None))[0]

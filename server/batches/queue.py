@@ -7,15 +7,37 @@ from __future__ import annotations
 import secrets
 
 import redis
-from rq import Queue
+from rq import Queue, Worker
 from rq.exceptions import InvalidJobOperation
 from rq.job import Job
 
 from server.batches import keys
+from server.batches.status import BatchProgress
+from server.sheet.statuses import BatchStatus
 
+# What a person is told while their batch waits and no worker is there to make it (web page,
+# sidebar status): nothing else would ever say why "0 done" does not move.
+NO_WORKER = ("The server has no worker running, so nothing is being made yet. Start one with "
+             "the command sheetbatch worker, on any machine using the same Redis.")
 SHARED_QUEUE = "sheetbatch"  # always served; jobs there are checked against the worker's accounts
 JOB_FUNCTION = "workers.jobs.generate_image"
 JOB_TIMEOUT_MARGIN = 600  # a job may wait out a provider outage (the deadline) and then some
+
+
+def worker_running(connection: redis.Redis) -> bool:
+    """Whether any worker is registered: RQ keeps one registered only while it heartbeats."""
+    return bool(Worker.all(connection=connection))
+
+
+def waits_for_worker(status: BatchProgress) -> bool:
+    """Whether the batch has images waiting for a worker to make them."""
+    return status.status in (BatchStatus.QUEUED, BatchStatus.RUNNING) \
+        and status.images["pending"] > 0
+
+
+def waiting_notice(status: BatchProgress, connection: redis.Redis) -> str | None:
+    """NO_WORKER while the batch has images waiting that no worker is there to make."""
+    return NO_WORKER if waits_for_worker(status) and not worker_running(connection) else None
 
 
 class BatchQueue:

@@ -25,7 +25,9 @@ from server.files.check import CheckedFile, check_file
 from server.files.template import write_template
 from server.files.workbook import WorkbookGrid
 from server.generation.providers import PROVIDER_NAMES, make_provider
+from server.money.cost import shown_cost
 from server.services import Services
+from server.sheet.columns import MAX_DATA_ROWS
 from server.sheet.validation import Report, listed
 from workers.start import run_workers
 
@@ -41,9 +43,15 @@ def main() -> None:
     """Bulk AI image generation from a spreadsheet."""
 
 
+SHEET_HELP = "The sheet (tab) to read; by default the one with a prompt header (else the first)."
+
+
 def read_or_exit(path: Path, sheet: str | None, settings: Settings, provider: str) -> CheckedFile:
     """The file checked for `provider` (its limits add warnings); exits 2 if unreadable."""
     services = Services(settings)
+    if sheet is not None and path.suffix.lower() == ".csv":
+        fail(f"{path.name} is a CSV file, which has a single sheet: leave out --sheet.",
+             EXIT_UNREADABLE)
     try:
         return check_file(path, sheet, settings, services.prices, services.capabilities(provider))
     except (UnreadableFile, ValueError) as error:
@@ -53,7 +61,7 @@ def read_or_exit(path: Path, sheet: str | None, settings: Settings, provider: st
 
 @main.command("validate")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--sheet", help="The sheet (tab) to read; the first one by default.")
+@click.option("--sheet", help=SHEET_HELP)
 @click.option("--provider", type=click.Choice(PROVIDER_NAMES),
               help="Check for this image service (its limits add warnings); default as for run.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
@@ -63,25 +71,67 @@ def validate_command(file: Path, sheet: str | None, provider: str | None, as_jso
                      annotate: Path | None) -> None:
     """Check FILE (.csv, .xls or .xlsx) against the batch sheet rules."""
     settings = Settings.from_env()
+    if annotate is not None:
+        writable_or_exit(annotate, ".xlsx")
     checked = read_or_exit(file, sheet, settings, provider or settings.provider)
     if annotate:
         save_annotated(checked, annotate)
     if as_json:
         click.echo(json.dumps(checked.report.as_dict(), ensure_ascii=False, default=str))
     else:
-        print_report(checked.report)
+        print_source(checked)
+        print_report(checked.report, provider or settings.provider)
     sys.exit(EXIT_OK if checked.report.valid else EXIT_INVALID)
+
+
+def writable_or_exit(path: Path, suffix: str) -> None:
+    """Stop with one line (exit 2) before any work when `path` cannot be written as asked."""
+    if path.suffix.lower() != suffix:
+        fail(f"{path} must end in {suffix} (the marked copy is an Excel workbook).",
+             EXIT_UNREADABLE)
+    if path.is_dir():
+        fail(f"{path} is a folder; give a file name ending in {suffix}.", EXIT_UNREADABLE)
+    if not path.parent.is_dir():
+        fail(f"There is no folder {path.parent}; create it first, or choose another place.",
+             EXIT_UNREADABLE)
+
+
+def folder_or_exit(path: Path) -> None:
+    """Create --out (and its parents), or stop with one line (exit 2) saying why not."""
+    if path.exists() and not path.is_dir():
+        fail(f"{path} is a file, not a folder; choose a folder for the results.", EXIT_UNREADABLE)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        fail(f"Could not create the folder {path}: {error.strerror}.", EXIT_UNREADABLE)
 
 
 def save_annotated(checked: CheckedFile, path: Path) -> None:
     grid = WorkbookGrid(checked.path, checked.table)
     grid.mark(checked.report)
-    grid.save(path)
+    try:
+        grid.save(path)
+    except OSError as error:
+        fail(f"Could not write {path}: {error.strerror}.", EXIT_UNREADABLE)
 
 
-def print_report(report: Report) -> None:
-    console.print(f"[bold]{report.row_count}[/bold] rows, [bold]{report.images}[/bold] images, "
-                  f"estimated cost [bold]{money(report)}[/bold]")
+def print_source(checked: CheckedFile) -> None:
+    """Which tab of a workbook was read (the one holding the prompt header, or --sheet)."""
+    if len(checked.table.sheets) > 1:
+        others = [name for name in checked.table.sheets if name != checked.table.title]
+        console.print(Text(f'Read the sheet "{checked.table.title}" of {checked.path.name} '
+                           f"(also in it: {', '.join(others)}; choose one with --sheet NAME)."))
+
+
+def print_report(report: Report, provider: str) -> None:
+    cost = shown_cost(report.cost, report.currency, provider)
+    if report.row_count > MAX_DATA_ROWS:  # images and cost count only the rows read
+        console.print(f"[bold]{report.row_count}[/bold] rows, over the limit of {MAX_DATA_ROWS}; "
+                      f"the first {MAX_DATA_ROWS} hold [bold]{report.images}[/bold] images, "
+                      f"estimated cost [bold]{cost}[/bold]")
+    else:
+        console.print(f"[bold]{report.row_count}[/bold] rows, [bold]{report.images}[/bold] "
+                      f"images, estimated cost [bold]{cost}[/bold]")
     if report.errors or report.warnings:
         table = RichTable("", "cell", "column", "value", "problem", show_lines=False)
         for kind, style, problems in (("error", "red", report.errors),
@@ -96,10 +146,6 @@ def print_report(report: Report) -> None:
                       "[green]Ready to generate[/green] (see the warnings above).")
     else:
         console.print(f"[red]{len(report.errors)} problem(s) to fix before generating.[/red]")
-
-
-def money(report: Report) -> str:
-    return f"${report.cost:.2f}" if report.currency == "USD" else f"{report.cost:.2f} {report.currency}"
 
 
 def printable(text: str) -> Text:
@@ -119,13 +165,21 @@ def _short(value) -> str:
 @click.option("--full", is_flag=True, help="Every column, not just the ones most people need.")
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
               help="Where to write it: a .csv or .xlsx file.")
-def template_command(full: bool, output: Path) -> None:
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it already exists.")
+def template_command(full: bool, output: Path, force: bool) -> None:
     """Write a template sheet with example rows."""
+    if output.exists() and not force:
+        fail(f"{output} already exists (it may be a filled sheet); choose another name, or add "
+             "--force to replace it.", EXIT_UNREADABLE)
+    if not output.parent.is_dir():
+        fail(f"There is no folder {output.parent}; create it first, or choose another place.",
+             EXIT_UNREADABLE)
     try:
         write_template(output, full)
     except ValueError as error:
-        errors_console.print(f"[red]error:[/red] {error}")
-        sys.exit(EXIT_UNREADABLE)
+        fail(str(error), EXIT_UNREADABLE)
+    except OSError as error:
+        fail(f"Could not write {output}: {error.strerror}.", EXIT_UNREADABLE)
     console.print(f"Wrote {output}")
 
 
@@ -133,7 +187,7 @@ def template_command(full: bool, output: Path) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="Folder for the results workbook, the images and images.zip.")
-@click.option("--sheet", help="The sheet (tab) to read; the first one by default.")
+@click.option("--sheet", help=SHEET_HELP)
 @click.option("--provider", type=click.Choice(PROVIDER_NAMES),
               help="Image service; 'preview' (free placeholders) when no API key is set.")
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64),
@@ -152,15 +206,16 @@ def run_command(file: Path, out: Path, sheet: str | None, provider: str | None, 
                          yes=yes, max_cost=max_cost, retry_failed=retry_failed,
                          confirm=_ask if sys.stdin.isatty() else None)
     checked = read_or_exit(file, sheet, settings, options.provider)
+    print_source(checked)
     try:
         make_provider(options.provider, settings)  # a missing API key stops us before any work
     except ValueError as error:
         fail(str(error), EXIT_UNREADABLE)
+    folder_or_exit(out)
     if not checked.report.valid:
-        out.mkdir(parents=True, exist_ok=True)
         annotated = out / f"{file.stem}-checked.xlsx"
         save_annotated(checked, annotated)
-        print_report(checked.report)
+        print_report(checked.report, options.provider)
         console.print(f"Nothing was generated. The marked copy is {annotated}.")
         sys.exit(EXIT_INVALID)
     for warning in checked.report.warnings:

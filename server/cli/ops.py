@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 
 import click
@@ -71,8 +72,14 @@ def admin() -> None:
     """Look after a running deployment (REDIS_URL): spending, the queue, retention."""
 
 
+def _month(context, parameter, value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        raise click.BadParameter(f"{value!r} is not a month written YYYY-MM, such as 2026-03.")
+    return value
+
+
 @admin.command("spend")
-@click.option("--month", help="YYYY-MM; every month when omitted.")
+@click.option("--month", callback=_month, help="YYYY-MM; every month when omitted.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of a table.")
 def spend_command(month: str | None, as_json: bool) -> None:
     """What each person spent and has reserved, per month."""

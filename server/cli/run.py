@@ -294,6 +294,11 @@ def _owner() -> str:
 
 def describe_plan(plan: RunPlan, options: RunOptions, currency: str) -> None:
     reused = sum(1 for state, _ in plan.settled.values() if state == RowStatus.DONE)
+    if not plan.to_make:  # a rerun of a finished folder: say so, not "Generating 0/8"
+        left = f"; {plan.kept_failed} failed image(s) left failed" if plan.kept_failed else ""
+        console.print(f"Nothing to make: {reused} image(s) already made and kept{left}. "
+                      "The results are written again.")
+        return
     cost = "free: placeholder images" if is_free(options.provider) else \
         f"{currency} {plan.cost:.2f}"
     parts = [f"{len(plan.to_make)} image(s) to make with {options.provider} ({cost})"]

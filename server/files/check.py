@@ -5,9 +5,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from server.config import Settings
-from server.files import Table, read_file
+from server.files import Table, UnreadableFile, read_file
+from server.money.cost import pricing
 from server.money.prices import PriceTable
 from server.sheet.capabilities import PREVIEW, Capabilities
+from server.sheet.cells import is_blank
 from server.sheet.validation import Report, validate
 
 
@@ -24,6 +26,10 @@ def check_file(path: Path, sheet: str | None, settings: Settings, prices: PriceT
     provider the file is checked for (its limits add warnings)."""
     table = read_file(path, sheet, max_bytes=settings.max_upload_bytes,
                       max_unzipped_bytes=settings.max_unzipped_bytes)
-    report = validate(table.rows, prices, capabilities)
+    if not any(not is_blank(cell) for row in table.rows for cell in row):
+        raise UnreadableFile(f"{Path(path).name} is empty: put the header row (prompt, "
+                             "visibility, …) in row 1 and one prompt per row below it, or start "
+                             "from a template.")
+    report = validate(table.rows, pricing(prices, capabilities.provider), capabilities)
     report.warnings[:0] = table.warnings
     return CheckedFile(Path(path), table, report)

@@ -52,6 +52,21 @@ def _delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
+# Excel's own convention: a first line "sep=;" names the delimiter and is not a row (Excel
+# hides it, so the header is still row 1).
+_SEP_LINE = re.compile(r'"?sep=(.)"?\s*', re.IGNORECASE)
+
+
+def _without_sep_line(text: str, first_line: str) -> tuple[str, str | None]:
+    """The text without a "sep=" first line, and the delimiter it names (None: no such line)."""
+    match = _SEP_LINE.fullmatch(first_line)
+    if not match:
+        return text, None
+    end = len(first_line)
+    end += 2 if text.startswith("\r\n", end) else 1
+    return text[end:], match[1]
+
+
 def line_count(text: str) -> int:
     """Lines as the csv module ends them: at \n, \r\n and a bare \r (old Mac files)."""
     return text.count("\n") + text.count("\r") - text.count("\r\n") + 1
@@ -63,7 +78,9 @@ def read_csv(path: Path) -> Table:
         raise UnreadableFile(f"{path.name} does not look like a CSV file (it contains binary data).")
     if line_count(text) > MAX_FILE_ROWS:
         raise too_many_rows(path.name)
-    delimiter = _delimiter(re.split(r"[\r\n]", text, maxsplit=1)[0])
+    first_line = re.split(r"[\r\n]", text, maxsplit=1)[0]
+    text, delimiter = _without_sep_line(text, first_line)
+    delimiter = delimiter or _delimiter(re.split(r"[\r\n]", text, maxsplit=1)[0])
     try:
         records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         rows = read_limited(_narrow(records, path.name), path.name)

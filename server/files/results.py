@@ -8,7 +8,7 @@ import io
 import openpyxl
 
 from server.files.workbook import put_value
-from server.sheet.columns import COLUMN_NAMES
+from server.sheet.columns import COLUMN_NAMES, IMAGE_COLUMNS
 from server.sheet.request import ImageRequest
 from server.sheet.results import FILE_RESULT_COLUMNS, RowResult, result_cells
 
@@ -27,7 +27,10 @@ def results_workbook(requests: dict[int, ImageRequest], rows: dict[int, RowResul
         cells = settings | result_cells(result, lambda image: image["name"])
         sheet.append([None] * len(header))
         for column, name in enumerate(header, start=1):
-            put_value(sheet.cell(row=sheet.max_row, column=column), cells.get(name))
+            cell = sheet.cell(row=sheet.max_row, column=column)
+            put_value(cell, cells.get(name))
+            if name in IMAGE_COLUMNS and cells.get(name):
+                cell.hyperlink = cells[name]  # opens the image beside it once the ZIP is unpacked
     sheet.freeze_panes = "A2"
     out = io.BytesIO()
     workbook.save(out)

@@ -42,6 +42,7 @@ class Table:
     title: str                   # the sheet (tab) the cells came from
     rows: list[list[Any]]        # row 1 (the header) first; blank rows kept so row numbers hold
     warnings: list[Problem] = field(default_factory=list)  # about the file, e.g. its encoding
+    sheets: list[str] = field(default_factory=list)  # every tab of a workbook, in order
 
 
 def without_folders(error: Exception, path: Path) -> str:

@@ -17,7 +17,7 @@ from openpyxl.styles import PatternFill
 
 from server.files.table import Table
 from server.sheet.cells import CONTROL_CHARACTERS
-from server.sheet.marks import ERROR_COLOUR, WARNING_COLOUR, cell_marks
+from server.sheet.marks import ERROR_COLOUR, WARNING_COLOUR, cell_marks, header_renames
 from server.sheet.validation import Report
 
 ERROR_FILL = PatternFill("solid", start_color=ERROR_COLOUR, end_color=ERROR_COLOUR)
@@ -40,8 +40,11 @@ class WorkbookGrid:
         self.marks: dict[tuple[int, int], tuple[str, str]] = {}  # 0-based, as cell_marks gives
 
     def mark(self, report: Report) -> None:
-        """Fill each problem cell red (error) or amber (warning) with its message as a comment."""
-        self.marks.update(cell_marks(report))
+        """Fill each problem cell red (error) or amber (warning) with its message as a comment;
+        a header meaning one of our columns is renamed to its exact name (said in its note)."""
+        for column, name in header_renames(report).items():
+            self.written[1][column + 1] = name
+        self.marks.update(cell_marks(report, renamed=True))
 
     def write_column(self, header: str, column: int, values: Iterable[tuple[int, Any]],
                      links: bool = False) -> None:

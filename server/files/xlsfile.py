@@ -38,10 +38,21 @@ def read_xls(path: Path, sheet: str | None) -> Table:
             raise UnreadableFile(f"{path.name} could not be opened as an .xls workbook "
                                  f"({without_folders(error, path)}).") from None
         try:
-            position = choose_sheet(book.sheet_names(), sheet, path)
-            return _read_sheet(book, position, path)
+            position = choose_sheet(book.sheet_names(), sheet, path,
+                                    lambda index: _first_row(book, index))
+            table = _read_sheet(book, position, path)
+            table.sheets = book.sheet_names()
+            return table
         finally:
             book.release_resources()
+
+
+def _first_row(book: xlrd.Book, index: int) -> list:
+    try:
+        worksheet = book.sheet_by_index(index)
+        return worksheet.row_values(0) if worksheet.nrows else []
+    except Exception:  # a damaged tab is not the batch; reading it for real says why
+        return []
 
 
 def _read_sheet(book: xlrd.Book, position: int, path: Path) -> Table:

@@ -27,6 +27,7 @@ from server.files.table import (
     too_many_columns,
     too_many_rows,
 )
+from server.sheet.headers import holds_prompt
 
 # Real workbooks compress roughly 5–20×; a zip bomb compresses by thousands.
 MAX_COMPRESSION_RATIO = 200
@@ -76,9 +77,12 @@ def damaged(path: Path) -> UnreadableFile:
                           "kind of file).")
 
 
-def choose_sheet(names: list[str], wanted: str | None, path: Path) -> int:
+def choose_sheet(names: list[str], wanted: str | None, path: Path,
+                 header_of: Callable[[int], list]) -> int:
+    """The tab to read: the one named `wanted`, else the first whose row 1 (`header_of(index)`)
+    holds a prompt header (a workbook often starts with an "Instructions" tab), else the first."""
     if wanted is None:
-        return 0
+        return next((index for index in range(len(names)) if holds_prompt(header_of(index))), 0)
     if wanted not in names:
         raise UnreadableFile(f'{path.name} has no sheet named "{wanted}"; its sheets are: '
                              f"{', '.join(names)}.")
@@ -97,14 +101,26 @@ class _Workbook:
                       if rid in relations and relations[rid][0].endswith(WORKSHEET)]
         if not worksheets:
             raise UnreadableFile(f"{self.path.name} has no worksheet to read.")
-        title, part = worksheets[choose_sheet([name for name, _ in worksheets], wanted, self.path)]
-        self._check_size(part, MAX_WORKSHEETS_BYTES, "sheets")
         strings = self._shared_strings(relations)
         dates, durations = self._date_formats(relations)
         epoch = CALENDAR_MAC_1904 if date1904 else WINDOWS_EPOCH
         cells = _Cells(self.path.name, strings, dates, durations, epoch)
+        names = [name for name, _ in worksheets]
+        title, part = worksheets[choose_sheet(names, wanted, self.path,
+                                              lambda index: self._first_row(worksheets[index][1],
+                                                                            cells))]
+        self._check_size(part, MAX_WORKSHEETS_BYTES, "sheets")
         rows = read_limited(self._rows(part, cells), self.path.name)
-        return Table(title=title, rows=rows)
+        return Table(title=title, rows=rows, sheets=names)
+
+    def _first_row(self, part: str, cells: "_Cells") -> list[Any]:
+        """Row 1 of a worksheet, reading no further than it (to find the tab with prompts); a
+        tab that cannot be read is not the batch (reading it for real says why)."""
+        try:
+            self._check_size(part, MAX_WORKSHEETS_BYTES, "sheets")
+            return next(iter(self._rows(part, cells)), [])
+        except UnreadableFile:
+            return []
 
     # -- the parts, found through their relationships ---------------------------------------
 

@@ -18,6 +18,7 @@ from server.gsheets.contents import SheetContents, contents_of
 from server.gsheets.marks import MarkMemory, mark_requests
 from server.gsheets.template_tab import template_tab_requests
 from server.sheet.cells import time_converted_ratio
+from server.sheet.marks import header_renames
 from server.sheet.validation import Report
 
 READ_FIELDS = ("sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)),"
@@ -66,20 +67,25 @@ class SheetGrid:
             self.spreadsheet.batch_update(requests)
         self.memory.save(self.spreadsheet_id, contents.sheet_id, contents.marks)
 
-    def fix_aspect_ratios(self, contents: SheetContents, report: Report) -> int:
-        """Rewrite each time-converted ratio as text and make the column plain text: ONE
-        batchUpdate (none when nothing needs fixing)."""
+    def fix(self, contents: SheetContents, report: Report) -> int:
+        """Rename each header that means one of our columns to its exact name, rewrite each
+        time-converted ratio as text and make that column plain text: ONE batchUpdate (none
+        when nothing needs fixing). Returns the number of cells fixed."""
+        requests = [text_value_request(contents.sheet_id, 0, column, name)
+                    for column, name in header_renames(report).items()]
+        fixed = len(requests)
         column = report.columns.get("aspect_ratio")
-        fixes = [(problem.row, ratio) for problem in report.warnings
-                 if problem.column == "aspect_ratio" and problem.row
-                 and (ratio := time_converted_ratio(problem.value))]
-        if column is None or not fixes:
-            return 0
-        requests = [text_format_request(contents.sheet_id, column, 1, contents.row_count)]
-        requests += [text_value_request(contents.sheet_id, row - 1, column, ratio)
-                     for row, ratio in fixes]
-        self.spreadsheet.batch_update(requests)
-        return len(fixes)
+        ratios = [(problem.row, ratio) for problem in report.warnings
+                  if problem.column == "aspect_ratio" and problem.row
+                  and (ratio := time_converted_ratio(problem.value))]
+        if column is not None and ratios:
+            requests.append(text_format_request(contents.sheet_id, column, 1, contents.row_count))
+            requests += [text_value_request(contents.sheet_id, row - 1, column, ratio)
+                         for row, ratio in ratios]
+            fixed += len(ratios)
+        if requests:
+            self.spreadsheet.batch_update(requests)
+        return fixed
 
     def insert_template(self, full: bool = True) -> tuple[int, str]:
         """Add a ready-to-fill tab: one metadata GET (for free titles and ids) + ONE batchUpdate."""

@@ -13,7 +13,10 @@ from server.gsheets.contents import SheetContents
 from server.gsheets.grid import SheetGrid
 from server.gsheets.marks import MarkMemory
 from server.gsheets.writeback import WriteBack
+from server.money.cost import pricing
 from server.sheet.cells import time_converted_ratio
+from server.sheet.columns import column_letter
+from server.sheet.marks import header_renames
 from server.sheet.validation import Report, validate
 
 # The add-in's UrlFetchApp gives up after about 60 s and our answers must come within 20 s, so a
@@ -31,13 +34,19 @@ class CheckedSheet:
 
     def as_dict(self) -> dict:
         report = self.report.as_dict()
+        renames = {header_cell(index) for index in header_renames(self.report)}
         for problem in report["errors"] + report["warnings"]:
-            problem["fixable"] = is_fixable(problem)
+            problem["fixable"] = is_fixable(problem) or problem["cell"] in renames
         return report | {"sheet": {"id": self.contents.sheet_id, "title": self.contents.title}}
 
 
+def header_cell(index: int) -> str:
+    return f"{column_letter(index)}1"
+
+
 def is_fixable(problem: dict) -> bool:
-    """What the Fix button (`SheetBatches.fix`) repairs: a ratio the sheet turned into a time."""
+    """What the Fix button (`SheetBatches.fix`) repairs besides headers (`header_renames`): a
+    ratio the sheet turned into a time."""
     return problem["column"] == "aspect_ratio" and problem["row"] is not None \
         and time_converted_ratio(problem["value"]) is not None
 
@@ -57,7 +66,8 @@ class SheetBatches:
         """Read and validate for `provider` (by default the configured one)."""
         contents = grid.read()
         capabilities = self.launcher.capabilities(provider or self.settings.provider)
-        return CheckedSheet(contents, validate(contents.rows, self.launcher.prices, capabilities))
+        prices = pricing(self.launcher.prices, capabilities.provider)
+        return CheckedSheet(contents, validate(contents.rows, prices, capabilities))
 
     def validate(self, grid: SheetGrid, provider: str | None = None) -> CheckedSheet:
         """One read and one write, whatever the row count; `provider`'s limits are warnings."""
@@ -67,7 +77,7 @@ class SheetBatches:
 
     def fix(self, grid: SheetGrid, provider: str | None = None) -> tuple[int, CheckedSheet]:
         checked = self.check(grid, provider)
-        fixed = grid.fix_aspect_ratios(checked.contents, checked.report)
+        fixed = grid.fix(checked.contents, checked.report)
         return fixed, self.validate(grid, provider)
 
     def start(self, grid: SheetGrid, checked: CheckedSheet, owner: str, provider: str,

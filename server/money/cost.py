@@ -15,6 +15,19 @@ def is_free(provider: str) -> bool:
     return provider in FREE_PROVIDERS
 
 
+def shown_cost(total: float, currency: str, provider: str) -> str:
+    """A cost as a person reads it: "free" for a free provider, "$0.64" or "0.64 EUR"."""
+    if is_free(provider):
+        return "free (preview placeholder images)"
+    return f"${total:.2f}" if currency == "USD" else f"{total:.2f} {currency}"
+
+
+def pricing(prices: PriceTable, provider: str) -> PriceTable:
+    """The prices validation estimates with for this provider: none for a free one, so no
+    surface (CLI, web, sidebar) ever shows a price for the preview."""
+    return PriceTable(per_image={}, currency=prices.currency) if is_free(provider) else prices
+
+
 def images_cost(prices: PriceTable, capabilities: Capabilities,
                 requests: Mapping[int, ImageRequest], states: Mapping[tuple[int, int], str],
                 wanted: Iterable[str]) -> float:

@@ -53,6 +53,8 @@ def shown(value: Any) -> Any:
         return value[:SHOWN_CHARS - 1] + "…"
     if isinstance(value, dt.datetime) and value.date() in _TIME_ONLY_DATES:
         return value.time().isoformat()
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date().isoformat()  # a date the spreadsheet made, shown as one
     if isinstance(value, (dt.time, dt.date)):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
@@ -161,9 +163,49 @@ def parse_aspect_ratio(value: Any) -> str:
         ratio = f"{parts[0]}:{parts[1]}"
         raise CellWarning(
             f"Your spreadsheet turned the ratio {ratio} into the time {shown(value)}. We read it as "
-            f"{ratio}; format the column as plain text so it stays exact (in Google Sheets the "
-            "add-in's Fix ratios button does this).", ratio)
+            f"{ratio}; format the column as plain text so it stays exact.", ratio)
+    _explain_ratio_mistake(value, text)
     raise CellError(f"Aspect ratio must be one of: {', '.join(ASPECT_RATIOS)}.")
+
+
+_RATIO_LOOKALIKE = re.compile(r"\s*(\d{1,2})\s*(?::|/|x|X|×|by|\s)\s*(\d{1,2})\s*")
+_DATE_TEXT = re.compile(r"\s*(?:(\d{1,2})[/.](\d{1,2})[/.]\d{2,4}|\d{4}-(\d{1,2})-(\d{1,2})"
+                        r"(?:[T ]00:00(?::00)?)?)\s*")
+
+
+def _explain_ratio_mistake(value: Any, text: str | None) -> None:
+    """A CellError naming what went wrong for a ratio a spreadsheet turned into a date, or one
+    written almost right (`16 : 9`, `2x3`, `2/3`); nothing for anything else."""
+    day_month = _date_parts(value, text)
+    if day_month:
+        day, month = day_month
+        ratios = [r for r in dict.fromkeys((f"{month}:{day}", f"{day}:{month}"))
+                  if r in ASPECT_RATIOS]
+        if ratios:
+            typed = " or ".join(ratio.replace(":", "/") for ratio in ratios)
+            raise CellError(f"Your spreadsheet turned {typed} into a date ({shown(value)}). Write "
+                            f"the ratio with a colon, such as {ratios[0]}, in a column formatted "
+                            "as plain text.")
+    match = _RATIO_LOOKALIKE.fullmatch(text or "")
+    if match and f"{int(match[1])}:{int(match[2])}" in ASPECT_RATIOS:
+        raise CellError(f"Did you mean {int(match[1])}:{int(match[2])}? Aspect ratios are written "
+                        f"with a colon and no spaces, one of: {', '.join(ASPECT_RATIOS)}.")
+
+
+def _date_parts(value: Any, text: str | None) -> tuple[int, int] | None:
+    """(day, month) of a cell that holds a date (not a time), or text that reads as one."""
+    if isinstance(value, dt.datetime):
+        if value.date() in _TIME_ONLY_DATES or value.time() != dt.time(0):
+            return None
+        return value.day, value.month
+    if isinstance(value, dt.date):
+        return value.day, value.month
+    match = _DATE_TEXT.fullmatch(text or "")
+    if not match:
+        return None
+    if match[1]:  # 2/3/2025: month/day or day/month, whichever the spreadsheet's language uses
+        return int(match[2]), int(match[1])
+    return int(match[4]), int(match[3])
 
 
 def time_converted_ratio(value: Any) -> str | None:

@@ -23,6 +23,7 @@ from server.sheet.columns import (
     STYLES_BY_MODEL,
     column_letter,
 )
+from server.sheet.headers import meant_column
 from server.sheet.placeholders import FILLED_COLUMNS, PlaceholderError, fill, placeholders_in
 from server.sheet.request import ImageRequest, settings_as_dict
 
@@ -38,6 +39,7 @@ class Problem:
     row: int | None = None
     col_index: int | None = None  # 0-based sheet column, kept to mark header problems in place
     value: Any = None
+    rename_to: str | None = None  # a header meaning one of our columns: its exact name
 
     @property
     def cell(self) -> str | None:
@@ -119,32 +121,33 @@ def cross_column_problems(values: dict[str, Any], model_ok: bool) -> dict[str, s
 
 
 def read_header(header: list[Any], report: Report) -> None:
-    """Find our columns in row 1, reporting near-misses, duplicates and unknown headers."""
+    """Find our columns in row 1. A header meaning one of ours but not written exactly (and a
+    duplicate) is an error on its header cell; an unknown one a warning; our result columns are
+    skipped."""
+    friendly = []
     for index, raw in enumerate(header):
         if is_blank(raw):
             continue
-        name = text_of(raw)
-        as_written = str(raw)
+        name, as_written = text_of(raw), str(raw)
         if name in COLUMNS_BY_NAME and name == raw:
             if name in report.columns:
-                report.errors.append(Problem(
+                report.errors.append(_header_problem(
                     f'The column "{name}" appears twice. Keep one and delete or rename the other.',
-                    as_written, col_index=index, value=as_written))
+                    index, as_written))
             else:
                 report.columns[name] = index
-        elif name.lower() in COLUMNS_BY_NAME:
-            exact = name.lower()
-            report.errors.append(Problem(
-                f'The header "{as_written}" should be written exactly "{exact}" '
-                "(lowercase, no extra spaces).", as_written, col_index=index, value=as_written))
         elif name in RESULT_COLUMNS:
             report.result_columns.setdefault(name, index)
+        elif meant := meant_column(as_written):
+            friendly.append((index, as_written, meant))
         else:
             report.own_headers.append((name, index))
             report.own_columns.setdefault(name, index)
-    near_misses = {problem.column.strip().lower() for problem in report.errors}
+    renamed = {}
+    for index, as_written, meant in friendly:
+        report.errors.append(_friendly_header_problem(index, as_written, meant, report, renamed))
     for column in COLUMNS:
-        if column.required and column.name not in report.columns and column.name not in near_misses:
+        if column.required and column.name not in report.columns and column.name not in renamed:
             report.errors.append(Problem(
                 f'The required column "{column.name}" is missing. Add a header cell "{column.name}" '
                 "in row 1.", column.name))
@@ -162,8 +165,28 @@ def _warn_unused_own_columns(header: list[Any], report: Report) -> None:
                        f"first one (column {first}), so this one is ignored.")
         else:
             continue
-        report.warnings.append(Problem(message, str(header[index]), col_index=index,
-                                       value=str(header[index])))
+        report.warnings.append(_header_problem(message, index, str(header[index])))
+
+
+def _header_problem(message: str, index: int, as_written: str,
+                    rename_to: str | None = None) -> Problem:
+    """A problem of a header cell (row 1): its column is the header as written."""
+    return Problem(message, as_written, 1, index, as_written, rename_to)
+
+
+def _friendly_header_problem(index: int, as_written: str, meant: str, report: Report,
+                             renamed: dict[str, int]) -> Problem:
+    """The error for a header that means `meant`: rename it, unless the sheet already has that
+    column (then one of the two must go; renaming would make a duplicate)."""
+    other = report.columns.get(meant, renamed.get(meant))
+    if other is not None:
+        return _header_problem(
+            f'The header "{as_written}" means {meant}, which column {column_letter(other)} '
+            "already has. Keep one of the two columns and delete the other.", index, as_written)
+    renamed[meant] = index
+    return _header_problem(
+        f'The header "{as_written}" must be written exactly {meant}: rename it to {meant}. '
+        "Until then nothing in this column would be used.", index, as_written, meant)
 
 
 def _unknown_header_message(name: str) -> str:
@@ -267,14 +290,18 @@ def validate(table: Iterable[list[Any]], prices: "PriceTable",
         # Without a required column no row can be made, but every other cell is still checked.
         if ok and columns_ok:
             report.rows[row_number] = ImageRequest(**settings)
-    if report.row_count == 0 and columns_ok:
+    if report.row_count == 0 and all(is_blank(cell) for cell in header):
+        report.errors[:] = [Problem(  # rather than "prompt and visibility are missing"
+            "This sheet is empty: put the header row (prompt, visibility, …) in row 1 and one "
+            "prompt per row below it, or start from a template.")]
+    elif report.row_count == 0 and columns_ok:
         report.errors.append(Problem(
             "The sheet has no prompts yet: add one row per prompt under the header row."))
     if report.row_count > MAX_DATA_ROWS:
         report.errors.append(Problem(
             f"This sheet has {report.row_count} rows of prompts, more than the limit of "
             f"{MAX_DATA_ROWS} ({MAX_SHEET_ROWS} rows including the header). "
-            "Split it into several sheets."))
+            "Split the prompts into several batches."))
     _warn_unused_own_columns(header, report)
     for problems in (report.errors, report.warnings):
         problems.sort(key=_position)

@@ -13,12 +13,15 @@ def slugify(text: str, max_len: int = SLUG_MAX) -> str:
     """ASCII, lowercase, dash-separated; "image" when nothing printable is left."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    # Cutting may leave a dash at the end ("santa-" + "claus"): strip again.
-    return slug[:max_len].strip("-") or "image"
+    if len(slug) > max_len:
+        # Cut at a word ("…-cheerful-santa", not "…-santa-cla"); one long word is cut anyway.
+        kept = slug[:max_len + 1].rsplit("-", 1)[0]
+        slug = kept if "-" in slug[:max_len + 1] else slug[:max_len]
+    return slug.strip("-") or "image"
 
 
 def image_name(row: int, index: int, prompt: str, ext: str = "png") -> str:
-    """File name of one image: ``0007_2_a-sticker-design-of-a-cheerful-santa-cla.png``.
+    """File name of one image: ``0007_2_a-sticker-design-of-a-cheerful-santa.png``.
 
     Row first, zero-padded, so names sort in sheet order and the (row, index)
     prefix alone locates an image (S3 looks images up by that prefix).

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from server import logs
 from server.batches import keys
 from server.batches.launcher import InvalidSheet, OverBudget
+from server.batches.queue import waiting_notice
 from server.batches.store import BatchNotFound
 from server.generation.providers import available_providers, canonical_name, make_provider
 from server.gsheets.anchors import SheetFull
@@ -333,8 +334,10 @@ def batch_status(batch_id: str):
 @blueprint.get("/batches/<batch_id>/progress")
 @owned
 def batch_progress(batch_id: str):
-    """The sidebar's poll: small (under 2 KB) whatever the batch size."""
-    return jsonify(services().batches.status(batch_id).compact())
+    """The sidebar's poll: small (under 2 KB) whatever the batch size; `notice` says why
+    nothing moves when no worker is running."""
+    status = services().batches.status(batch_id)
+    return jsonify(status.compact() | {"notice": waiting_notice(status, services().redis)})
 
 
 @blueprint.post("/batches/<batch_id>/stop")

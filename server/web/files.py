@@ -2,6 +2,8 @@
 are opened in a browser tab, without the add-in's token), so they are signed and most expire."""
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from flask import (
     Blueprint,
     Response,
@@ -15,6 +17,7 @@ from flask import (
 from server.batches.store import BatchNotFound
 from server.files.results import RESULTS_NAME, results_workbook
 from server.storage import LocalStorage, batch_storage
+from server.storage.names import slugify
 from server.storage.thumbnails import thumbnail
 from server.storage.zipper import batch_zip
 from server.web.app import services
@@ -42,10 +45,16 @@ def zip_response(batch_id: str, fields: dict[str, str]) -> Response:
     storage, key = batch_storage(fields, services().settings)
     workbook = results_workbook(batches.requests(batch_id), batches.status(batch_id).rows)
     archive = batch_zip(storage, key, {RESULTS_NAME: workbook})
-    name = f"sheetbatch-{batch_id}.zip"
+    name = zip_name(fields.get("title", ""), batch_id)
     return Response(archive, mimetype="application/zip", headers={
         "Content-Length": str(len(archive)),
         "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def zip_name(title: str, batch_id: str) -> str:
+    """The ZIP is named after the person's file (`stickers-images.zip`), ASCII for the header."""
+    stem = slugify(PurePath(title).stem) if title else ""
+    return f"{stem}-images.zip" if stem and stem != "image" else f"sheetbatch-{batch_id}.zip"
 
 
 def stored_image(token: str):

@@ -10,7 +10,8 @@ SHEET = {"type": "object", "required": ["spreadsheet_id"], "properties": {
 PROBLEM = {"type": "object", "properties": {
     "cell": {"type": ["string", "null"]}, "row": {"type": ["integer", "null"]},
     "column": {"type": ["string", "null"]}, "value": {}, "message": {"type": "string"},
-    "fixable": {"type": "boolean", "description": "the Fix button repairs it"}}}
+    "fixable": {"type": "boolean",
+                "description": "the Fix button repairs it (renames the header, rewrites the ratio)"}}}
 REPORT = {"type": "object", "properties": {
     "valid": {"type": "boolean"}, "rows": {"type": "integer"}, "images": {"type": "integer"},
     "cost": {"type": "object", "properties": {"currency": {"type": "string"},
@@ -41,7 +42,10 @@ PROGRESS = {"type": "object", "properties": {
     "finished": {"type": "boolean"}, "counts": COUNTS, "images": COUNTS,
     "title": {"type": "string"},
     "failed_rows": {"type": "array", "maxItems": 50, "items": {"type": "integer"}},
-    "first_error": {"type": ["string", "null"]}, "paused": PAUSED, **SHEET_OF_BATCH}}
+    "first_error": {"type": ["string", "null"]}, "paused": PAUSED,
+    "notice": {"type": ["string", "null"],
+               "description": "why nothing moves, e.g. the server has no worker running"},
+    **SHEET_OF_BATCH}}
 ERROR = {"type": "object", "properties": {"error": {"type": "string"},
                                          "message": {"type": "string"}}}
 
@@ -91,7 +95,8 @@ OPENAPI = {
         "/api/config": {"get": _operation("Columns, enumerations, defaults and prices")},
         "/api/validate": {"post": _operation("Validate the sheet and mark bad cells in place",
                                              _ref("Report"), _ref("Sheet"))},
-        "/api/fix": {"post": _operation("Rewrite time-converted aspect ratios as text",
+        "/api/fix": {"post": _operation("Rename headers such as Aspect Ratio to our exact names "
+                                        "and rewrite time-converted aspect ratios as text",
                                         _ref("Report"), _ref("Sheet"))},
         "/api/prompts": {"post": _operation(
             "A chat model writes rows from a goal; they are appended below the last filled row "

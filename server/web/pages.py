@@ -3,8 +3,10 @@ the progress list of the person's batches), Creations, the public gallery, and i
 that honour each row's visibility."""
 from __future__ import annotations
 
+import functools
 import io
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -20,14 +22,18 @@ from flask import (
     url_for,
 )
 
-from server.batches.launcher import InvalidSheet, OverBudget
+from server.batches import keys
+from server.batches.launcher import InvalidSheet, OverBudget, StillStarting
+from server.batches.queue import NO_WORKER, waits_for_worker, worker_running
 from server.batches.lifecycle import BatchBusy, delete_batch
 from server.batches.store import BatchNotFound
 from server.files import SUPPORTED, UnreadableFile, human_size
 from server.files.template import write_template
 from server.files.workbook import WorkbookGrid
-from server.generation.providers import available_providers
+from server.generation.providers import available_providers, canonical_name
+from server.money.cost import shown_cost
 from server.sheet.columns import COLUMN_NAMES
+from server.sheet.results import RowResult
 from server.sheet.statuses import FINISHED, BatchStatus, RowStatus
 from server.storage import LocalStorage, batch_storage
 from server.storage.names import check_name
@@ -51,10 +57,11 @@ LIVE = (BatchStatus.QUEUED, BatchStatus.RUNNING, BatchStatus.STOPPING)
 def batch_page():
     upload_id = request.args.get("upload", "")
     provider = chosen_provider(request.args.get("provider"))
+    sheet = request.args.get("sheet") or None
     if not upload_id:
         return render_batch_page(provider=provider)
     try:
-        checked = services().uploads.check(current_person(), upload_id)
+        checked = services().uploads.check(current_person(), upload_id, sheet=sheet)
     except UploadNotFound:
         return render_batch_page(404, provider=provider,
                                  problem="That upload is gone (they are kept a day); upload the "
@@ -63,7 +70,7 @@ def batch_page():
         return render_batch_page(400, provider=provider, problem=str(error))
     offer = services().launcher.estimate(checked.report, provider, current_person())
     return render_batch_page(report=checked.report, offer=offer, upload_id=upload_id,
-                             provider=provider, filename=checked.path.name)
+                             provider=provider, filename=checked.path.name, table=checked.table)
 
 
 def render_batch_page(status: int = 200, **context):
@@ -115,8 +122,8 @@ def upload():
 def too_large(error):
     limit = human_size(services().settings.max_upload_bytes)
     return render_batch_page(413, problem=f"That file is larger than {limit}; a sheet of 499 "
-                                          "prompts is far smaller. Remove images or extra sheets "
-                                          "and save it again.")
+                                          "prompts is far smaller: check that you chose the right "
+                                          "file.")
 
 
 @blueprint.get("/uploads/<upload_id>/marked.xlsx")
@@ -124,7 +131,8 @@ def too_large(error):
 def marked_copy(upload_id: str):
     """The uploaded sheet with every problem cell coloured and its message as a comment."""
     try:
-        checked = services().uploads.check(current_person(), upload_id)
+        checked = services().uploads.check(current_person(), upload_id,
+                                           sheet=request.args.get("sheet") or None)
     except (UploadNotFound, UnreadableFile):
         abort(404)
     grid = WorkbookGrid(checked.path, checked.table)
@@ -138,24 +146,45 @@ def marked_copy(upload_id: str):
 @blueprint.post("/start")
 @signed_in
 def start():
-    provider = request.form.get("provider", "")
+    provider = canonical_name(request.form.get("provider", ""))
     upload_id = request.form.get("upload_id", "")
     if provider not in available_providers(services().settings):
         flash(f"The provider {provider!r} cannot run here; choose another.", "problem")
         return redirect(url_for("pages.batch_page", upload=upload_id), code=303)
+    owner = current_person()
     try:
-        checked = services().uploads.check(current_person(), upload_id)
-        batch_id = services().launcher.launch(checked.report, current_person(), provider,
-                                              checked.path.name, extra={"kind": "file"})
+        sheet = request.form.get("sheet") or None
+        batch_id, new = services().launcher.launch_once(
+            keys.upload_start(owner, upload_id),
+            lambda: launch_upload(owner, upload_id, provider, sheet))
     except UploadNotFound:
         flash("That upload is gone; upload the file again.", "problem")
         return redirect(url_for("pages.batch_page"), code=303)
     except (UnreadableFile, OverBudget, InvalidSheet) as error:
         flash(str(error), "problem")
         return redirect(url_for("pages.batch_page", upload=upload_id, provider=provider), code=303)
-    flash(f"Started {checked.path.name}: you can keep working; this page tells you when it is "
-          "done.", "info")
+    except StillStarting as error:
+        flash(str(error), "info")
+        return redirect(url_for("pages.batch_page"), code=303)
+    title = services().batches.fields(batch_id).get("title", "")
+    if new:
+        flash(f"Started {title}: you can keep working; this page tells you when it is done.",
+              "info")
+    else:
+        flash(f"{title} was already started: here is that batch (nothing was started twice).",
+              "info")
     return redirect(url_for("pages.batch_page") + f"#batch-{batch_id}", code=303)
+
+
+def launch_upload(owner: str, upload_id: str, provider: str, sheet: str | None) -> str:
+    """Start the uploaded file's batch (checked with the provider's capabilities, as the
+    sidebar's upload page does), then delete the file: its rows are in the batch."""
+    checked = services().uploads.check(owner, upload_id, services().capabilities(provider),
+                                       sheet=sheet)
+    batch_id = services().launcher.launch(checked.report, owner, provider, checked.path.name,
+                                          extra={"kind": "file"})
+    services().uploads.discard(owner, upload_id)
+    return batch_id
 
 
 # -- the progress list ------------------------------------------------------------------------
@@ -167,7 +196,11 @@ class BatchItem:
     provider: str
     created: float
     status: str
+    rows: int
     images: dict[str, int]
+    cost: str  # what its made images cost ("free" for the preview)
+    failed_rows: list[RowResult]  # the first MAX_FAILED_SHOWN, each with its message
+    waiting: str | None  # why nothing moves (no worker running)
     can_stop: bool
     can_resume: bool
     can_retry: bool
@@ -183,20 +216,33 @@ class BatchItem:
         """Images the provider has answered for (made or failed); stopped ones are not progress."""
         return self.images["done"] + self.images["failed"]
 
+    @property
+    def started(self) -> str:
+        return time.strftime("%d %b %Y, %H:%M UTC", time.gmtime(self.created))
+
+
+MAX_FAILED_SHOWN = 5
+
 
 def batch_items(owner: str) -> list[BatchItem]:
-    batches = services().batches
+    batches, launcher = services().batches, services().launcher
+    no_worker = functools.cache(lambda: not worker_running(services().redis))  # once a list
     items = []
     for batch_id in batches.list_for(owner):
         try:
             status = batches.status(batch_id)
-        except BatchNotFound:
+            spent = launcher.cost(batch_id, (RowStatus.DONE,))
+        except (BatchNotFound, KeyError):
             continue  # deleted while we listed
-        images = status.images
+        images, provider = status.images, status.fields.get("provider", "")
+        failed = [row for row in status.rows.values() if row.status == RowStatus.FAILED]
         items.append(BatchItem(
-            id=batch_id, title=status.fields.get("title") or batch_id,
-            provider=status.fields.get("provider", ""),
-            created=float(status.fields.get("created", 0)), status=status.status, images=images,
+            id=batch_id, title=status.fields.get("title") or batch_id, provider=provider,
+            created=float(status.fields.get("created", 0)), status=status.status,
+            rows=status.counts["total"], images=images,
+            cost=shown_cost(spent, services().prices.currency, provider),
+            failed_rows=failed[:MAX_FAILED_SHOWN],
+            waiting=NO_WORKER if waits_for_worker(status) and no_worker() else None,
             can_stop=status.status in (BatchStatus.QUEUED, BatchStatus.RUNNING),
             can_resume=status.status == BatchStatus.STOPPED and images["stopped"] > 0,
             can_retry=status.status in FINISHED and images["failed"] > 0,
@@ -209,6 +255,22 @@ def batch_items(owner: str) -> list[BatchItem]:
 def batch_list():
     """The progress list alone, for the page's live updates."""
     return render_template("_batch_list.html", batches=batch_items(current_person()))
+
+
+@blueprint.get("/batches/states")
+@signed_in
+def batch_states():
+    """Each batch's status, for the completion notice every page shows (static/notices.js)."""
+    batches = services().batches
+    states = []
+    for batch_id in batches.list_for(current_person()):
+        try:
+            status = batches.status(batch_id)
+        except BatchNotFound:
+            continue
+        states.append({"id": batch_id, "title": status.fields.get("title") or batch_id,
+                       "status": status.status, "finished": status.finished})
+    return {"batches": states}
 
 
 def owned_batch(batch_id: str) -> dict[str, str]:
@@ -310,7 +372,7 @@ def creations():
     chosen = [batch] if batch in mine else mine
     items = [c for c in creations_of(owner, chosen) if not status or c.filter_status == status]
     shown, pages = page_of(items, page_number())
-    titles = {item.id: item.title for item in batch_items(owner)}
+    titles = {item.id: f"{item.title} · {item.started}" for item in batch_items(owner)}
     return render_template("creations.html", creations=shown, pages=pages, page=page_number(),
                            total=len(items), batch=batch if batch in mine else "",
                            status=status if status in STATUS_FILTERS else "",
@@ -322,11 +384,13 @@ def creations():
 @signed_in
 def creation(batch_id: str, row: int, index: int):
     owned_batch(batch_id)
-    found = [c for c in creations_of(current_person(), [batch_id])
-             if (c.row, c.index) == (row, index)]
-    if not found:
+    siblings = creations_of(current_person(), [batch_id])
+    where = next((at for at, c in enumerate(siblings) if (c.row, c.index) == (row, index)), None)
+    if where is None:
         abort(404)
-    item = found[0]
+    item = siblings[where]
+    previous = siblings[where - 1] if where > 0 else None
+    following = siblings[where + 1] if where + 1 < len(siblings) else None
     settings = services().batches.request(batch_id, row).as_dict()
     share = None
     if item.name and item.visibility == "private":
@@ -335,7 +399,9 @@ def creation(batch_id: str, row: int, index: int):
     elif item.name:
         share = url_for("pages.image", batch_id=batch_id, name=item.name, _external=True)
     return render_template("creation.html", item=item, settings=settings, share=share,
-                           provider=services().batches.fields(batch_id).get("provider"))
+                           provider=services().batches.fields(batch_id).get("provider"),
+                           previous=previous, following=following,
+                           position=(where + 1, len(siblings)))
 
 
 # -- images by visibility ---------------------------------------------------------------------

@@ -77,11 +77,12 @@ class Uploads:
         # problems and offers the marked copy (the fixed file comes back as a new upload).
         return upload_id, checked
 
-    def check(self, owner: str, upload_id: str,
-              capabilities: Capabilities = PREVIEW) -> CheckedFile:
+    def check(self, owner: str, upload_id: str, capabilities: Capabilities = PREVIEW,
+              sheet: str | None = None) -> CheckedFile:
+        """`sheet`: the workbook's tab to read (default: the one holding a prompt header)."""
         path = self._path(owner, upload_id)
         with turn_of(owner):
-            return check_file(path, None, self.settings, self.prices, capabilities)
+            return check_file(path, sheet, self.settings, self.prices, capabilities)
 
     def discard(self, owner: str, upload_id: str) -> None:
         """Delete the file (after its batch started, or once it is of no more use)."""

@@ -6,7 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from server import logs
-from server.batches.launcher import InvalidSheet, OverBudget
+from server.batches import keys
+from server.batches.launcher import InvalidSheet, OverBudget, StillStarting
 from server.files import UnreadableFile, human_size
 from server.generation.providers import available_providers, canonical_name, make_provider
 from server.sheet.validation import listed
@@ -43,7 +44,7 @@ def too_large(error):
     limit = human_size(services().settings.max_upload_bytes)
     return page(request.view_args.get("token", ""), 413,
                 problem=f"That file is larger than {limit}; a sheet of 499 prompts is far "
-                        "smaller. Remove images or extra sheets and save it again.")
+                        "smaller: check that you chose the right file.")
 
 
 @blueprint.get("/upload/<token>")
@@ -74,18 +75,25 @@ def upload_file(token: str):
                 filename=checked.path.name)
 
 
+def launch_upload(owner: str, upload_id: str, provider: str) -> str:
+    """Start the uploaded file's batch, then delete the file (its rows are in the batch)."""
+    checked = services().uploads.check(owner, upload_id, services().capabilities(provider))
+    batch_id = services().launcher.launch(checked.report, owner, provider, checked.path.name,
+                                          extra={"kind": "file"})
+    services().uploads.discard(owner, upload_id)
+    return batch_id
+
+
 @blueprint.post("/upload/<token>/start")
 def start(token: str):
     owner = owner_of(token)
     provider = canonical_name(request.form.get("provider", ""))
+    upload_id = request.form.get("upload_id", "")
     try:
         make_provider(provider, services().settings)
-        checked = services().uploads.check(owner, request.form.get("upload_id", ""),
-                                           services().capabilities(provider))
-        batch_id = services().launcher.launch(checked.report, owner, provider,
-                                              checked.path.name, extra={"kind": "file"})
-        services().uploads.discard(owner, request.form["upload_id"])
-    except (ValueError, UnreadableFile, OverBudget, InvalidSheet) as error:
+        batch_id, _ = services().launcher.launch_once(
+            keys.upload_start(owner, upload_id), lambda: launch_upload(owner, upload_id, provider))
+    except (ValueError, UnreadableFile, OverBudget, InvalidSheet, StillStarting) as error:
         return page(token, 400, problem=str(error))
     except UploadNotFound:
         return page(token, 404, problem="That upload is gone; upload the file again.")

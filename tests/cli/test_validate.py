@@ -44,15 +44,23 @@ def bad_xlsx(tmp_path):
 
 
 def test_valid_exit_0_and_summary(good_csv):
-    result = run("validate", good_csv)
+    result = run("validate", good_csv, "--provider", "ideogram")
     assert result.returncode == 0, result.stderr
     assert "2 rows" in result.stdout and "6 images" in result.stdout
     assert "$0.28" in result.stdout  # 2 × 0.06 + 4 × 0.04
     assert "Ready to generate" in result.stdout
 
 
+def test_the_free_preview_shows_no_price(good_csv):
+    """`validate --provider preview` printed "estimated cost $0.28" for placeholder images."""
+    result = run("validate", good_csv, "--provider", "preview")
+    assert "estimated cost free" in result.stdout and "$" not in result.stdout
+    data = json.loads(run("validate", good_csv, "--provider", "preview", "--json").stdout)
+    assert data["cost"] == {"currency": "USD", "total": 0.0}
+
+
 def test_valid_json(good_csv):
-    result = run("validate", good_csv, "--json")
+    result = run("validate", good_csv, "--json", "--provider", "ideogram")
     assert result.returncode == 0
     data = json.loads(result.stdout)
     assert list(data) == ["valid", "rows", "images", "cost", "first_row", "errors", "warnings"]
@@ -68,9 +76,9 @@ def test_invalid_json_exit_1(bad_xlsx):
     data = json.loads(result.stdout)
     assert data["valid"] is False and data["rows"] == 3 and data["images"] == 12
     assert [(e["cell"], e["row"], e["column"], e["value"]) for e in data["errors"]] == [
-        (None, None, "Model", "Model"), ("C2", 2, "aspect_ratio", "7:5"), ("A3", 3, "prompt", None)]
+        ("D1", 1, "Model", "Model"), ("C2", 2, "aspect_ratio", "7:5"), ("A3", 3, "prompt", None)]
     assert [(w["cell"], w["row"], w["column"], w["value"]) for w in data["warnings"]] == [
-        (None, None, "notes", "notes"), ("C4", 4, "aspect_ratio", "16:09:00")]
+        ("E1", 1, "notes", "notes"), ("C4", 4, "aspect_ratio", "16:09:00")]
     assert all(problem["message"] for problem in data["errors"] + data["warnings"])
 
 
@@ -117,16 +125,21 @@ def test_size_limit_from_env_exit_2(good_csv):
 def test_sheet_option(tmp_path):
     path = write_xlsx(tmp_path / "s.xlsx", [["notes"]], title="Notes",
                       extra_sheets={"Batch": GOOD})
-    assert run("validate", path, "--json").returncode == 1  # first sheet lacks the columns
+    assert run("validate", path, "--sheet", "Notes", "--json").returncode == 1  # no columns
     result = run("validate", path, "--sheet", "Batch", "--json")
     assert result.returncode == 0 and json.loads(result.stdout)["rows"] == 2
+    # Unasked, the tab holding the prompt header is read, and the summary names it.
+    result = run("validate", path)
+    assert result.returncode == 0
+    assert 'Read the sheet "Batch" of s.xlsx (also in it: Notes; choose one with --sheet' \
+        in result.stdout
 
 
 def test_custom_prices_env(tmp_path, good_csv):
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"currency": "EUR",
                                   "per_image": {"3.0": {"default": 1}, "2a": {"default": 0.5}}}))
-    result = run("validate", good_csv, "--json", env={"SHEETBATCH_PRICES": str(prices)})
+    result = run("validate", good_csv, "--json", "--provider", "ideogram", env={"SHEETBATCH_PRICES": str(prices)})
     assert json.loads(result.stdout)["cost"] == {"currency": "EUR",
                                                  "total": pytest.approx(2 * 1 + 4 * 0.5)}
 
@@ -135,7 +148,7 @@ def test_custom_prices_currency_in_human_output(tmp_path, good_csv):
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"currency": "EUR", "per_image": {"3.0": {"default": 1},
                                                                    "2a": {"default": 0.5}}}))
-    result = run("validate", good_csv, env={"SHEETBATCH_PRICES": str(prices)})
+    result = run("validate", good_csv, "--provider", "ideogram", env={"SHEETBATCH_PRICES": str(prices)})
     assert "$" not in result.stdout and "EUR" in result.stdout and "4.00" in result.stdout
 
 
@@ -148,8 +161,10 @@ def test_annotate_xlsx(tmp_path, bad_xlsx):
     result = run("validate", bad_xlsx, "--annotate", out, "--json")
     assert result.returncode == 1
     sheet = openpyxl.load_workbook(out)["Batch"]
-    assert sheet["D1"].fill.start_color.rgb.endswith(RED[-6:])  # near-miss header
-    assert '"model"' in _comment(sheet["D1"])
+    # the header "Model" is renamed in the copy (one step: upload it again), amber, saying so
+    assert sheet["D1"].value == "model"
+    assert sheet["D1"].fill.start_color.rgb.endswith(AMBER[-6:])
+    assert 'Renamed from "Model" to model' in _comment(sheet["D1"])
     assert sheet["C2"].fill.start_color.rgb.endswith(RED[-6:])
     assert "16:9" in _comment(sheet["C2"])
     assert sheet["A3"].fill.start_color.rgb.endswith(RED[-6:])
@@ -162,6 +177,21 @@ def test_annotate_xlsx(tmp_path, bad_xlsx):
     # the person's text is kept as text, never turned into a formula
     assert sheet["A4"].value == "=1+1" and sheet["A4"].data_type == "s"
     assert openpyxl.load_workbook(out, data_only=True)["Batch"]["A4"].value == "=1+1"
+
+
+def test_friendly_headers_refused_then_the_marked_copy_renames_them(tmp_path):
+    """`Aspect Ratio` and `Num Images` were ignored and every row made 1:1 × 4 images: now the
+    file is refused with the header cells named, and the marked copy validates as written."""
+    source = write_csv(tmp_path / "friendly.csv", [
+        ["prompt", "visibility", "Aspect Ratio", "Num Images"], ["a fox", "public", "16:9", 1]])
+    out = tmp_path / "marked.xlsx"
+    result = run("validate", source, "--annotate", out)
+    assert result.returncode == 1
+    assert "C1" in result.stdout and "rename it to aspect_ratio" in result.stdout
+    assert "D1" in result.stdout and "rename it to num_images" in result.stdout
+    data = json.loads(run("validate", out, "--json").stdout)
+    assert data["valid"] and data["images"] == 1
+    assert data["first_row"]["aspect_ratio"] == "16:9"
 
 
 def test_annotate_csv_source(tmp_path):

@@ -79,6 +79,18 @@ def test_csv_semicolon_validates(tmp_path):
     assert report.valid and report.rows[2].prompt == "A fox, at dusk"
 
 
+@pytest.mark.parametrize("first_line", ["sep=;", '"sep=;"', "SEP=;"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_csv_sep_line_names_the_delimiter_and_is_not_a_row(tmp_path, first_line, newline):
+    """Excel's "sep=;" first line became a column; the header stays row 1 (Excel hides it)."""
+    path = tmp_path / "s.csv"
+    path.write_text(newline.join([first_line, "prompt;visibility", "A fox, at dusk;maybe", ""]),
+                    encoding="utf-8", newline="")
+    report = check_file(path, None, Settings(), PRICES).report
+    assert [(p.cell, p.column) for p in report.errors] == [("B2", "visibility")]
+    assert report.warnings == []
+
+
 def test_csv_blank_lines_keep_row_numbers(tmp_path):
     path = tmp_path / "s.csv"
     path.write_text("prompt,visibility\r\n\r\na,public\r\n,,\r\nb,nope\r\n", encoding="utf-8")
@@ -137,9 +149,24 @@ def test_xlsx_leading_empty_column_and_rows_keep_positions(tmp_path):
 def test_xlsx_sheet_selection(tmp_path):
     path = write_xlsx(tmp_path / "s.xlsx", [["x"]], title="Notes",
                       extra_sheets={"Batch": [["prompt", "visibility"], ["a", "public"]]})
-    assert read_file(path).title == "Notes"
+    assert read_file(path).title == "Batch"  # the tab holding the prompt header
+    assert read_file(path, "Notes").title == "Notes"  # the person's choice wins
     table = read_file(path, "Batch")
     assert table.title == "Batch" and check(table.rows).valid
+    assert table.sheets == ["Notes", "Batch"]
+
+
+def test_xlsx_without_a_prompt_header_reads_the_first_tab(tmp_path):
+    path = write_xlsx(tmp_path / "s.xlsx", [["x"]], title="Notes",
+                      extra_sheets={"Other": [["y"]]})
+    assert read_file(path).title == "Notes"
+
+
+def test_xlsx_instructions_first_then_a_friendly_prompt_header(tmp_path):
+    """Data on a second tab ("Instructions" first) said "The required column prompt is missing"."""
+    path = write_xlsx(tmp_path / "s.xlsx", [["How to fill this in"], ["one row per prompt"]],
+                      title="Instructions", extra_sheets={"Data": [["Prompt", "visibility"]]})
+    assert read_file(path).title == "Data"
 
 
 def test_xlsx_unknown_sheet(tmp_path):
@@ -194,7 +221,8 @@ def test_xls_typed_cells_and_time(tmp_path):
 def test_xls_sheet_selection_and_unknown(tmp_path):
     path = _xls(tmp_path / "s.xls", None, sheets={"Notes": [["x"]],
                                                   "Batch": [["prompt", "visibility"], ["a", "public"]]})
-    assert read_file(path).title == "Notes"
+    assert read_file(path).title == "Batch"
+    assert read_file(path, "Notes").title == "Notes"
     assert check(read_file(path, "Batch").rows).valid
     with pytest.raises(UnreadableFile, match="Nope"):
         read_file(path, "Nope")

@@ -196,7 +196,13 @@ def test_sheet_level_problem_marks_a1_and_header_problem_its_cell(env, gc, memor
     grid = grid_of(gc, ws, memory)
     grid.mark(*check(grid))
     assert bg(env, ws, "A1") == "F4C7C3"
-    assert 'exactly "prompt"' in cell(env, ws, "A1")["note"]
+    assert "rename it to prompt." in cell(env, ws, "A1")["note"]
+    # The add-in's Fix renames the header in the same single write as any ratios.
+    budget = Budget(env)
+    assert grid.fix(*check(grid)) == 1
+    assert budget.used() == {"read": 1, "write": 1}
+    assert ws.row_values(1) == ["prompt", "visibility"]
+    assert check(grid)[1].valid
 
 
 def test_marks_of_a_huge_sheet_leave_no_metadata(env, gc, memory):
@@ -223,7 +229,7 @@ def test_fix_aspect_ratios(env, gc):
     contents, report = check(grid)
     assert [w.value for w in report.warnings] == ["16:09:00", "2:03:00", "1:01:00"]
     budget = Budget(env)
-    assert grid.fix_aspect_ratios(contents, report) == 3
+    assert grid.fix(contents, report) == 3
     assert budget.used() == {"read": 0, "write": 1}
     assert cell(env, ws, "C2")["userEnteredValue"] == {"stringValue": "16:9"}
     fmt = {"type": "TEXT", "pattern": "@"}

@@ -78,7 +78,7 @@ def test_every_request_our_code_sends_is_valid_sheets_v4(server, gc, redis_conn)
     contents = grid.read()
     report = validate(contents.rows, PRICES)
     grid.mark(contents, report)
-    assert grid.fix_aspect_ratios(contents, report) == 4  # every ratio became a time
+    assert grid.fix(contents, report) == 4  # every ratio became a time
     SheetGrid(gc, ws.spreadsheet.id, memory=MarkMemory(redis_conn)).read()  # first tab, no id
     grid.insert_template(full=True)
     ws.update([["a dog", "public"], ["a bird", "public"]], "A3")

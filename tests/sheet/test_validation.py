@@ -322,18 +322,72 @@ def test_near_miss_header_is_error_suggesting_exact_name(written, exact):
     near = [p for p in report.errors if p.column == written]
     assert len(near) == 1, [p.as_dict() for p in report.errors]
     problem = near[0].as_dict()
-    assert problem["cell"] is None and problem["row"] is None
+    assert problem["cell"] == f"{column_letter(header.index(written))}1" and problem["row"] == 1
     assert problem["column"] == written
-    assert f'"{exact}"' in problem["message"]
+    assert f"rename it to {exact}." in problem["message"]
+    assert near[0].rename_to == exact
     # a near miss of a required column is not also reported as missing
     assert not [p for p in report.errors if "missing" in p.message]
+
+
+@pytest.mark.parametrize("written,exact", [
+    ("Aspect Ratio", "aspect_ratio"), ("Num Images", "num_images"), ("Seed Number", "seed_number"),
+    ("Negative Prompt", "negative_prompt"), ("Color Palette", "color_palette"),
+    ("magic-prompt", "magic_prompt"), ("Model", "model"), ("Seed", "seed_number"),
+    ("Colour palette", "color_palette"), ("Number of images", "num_images"),
+])
+def test_friendly_header_is_an_error_on_its_header_cell_never_ignored(written, exact):
+    """The person's `Aspect Ratio` column was dropped with a warning and every row was made 1:1
+    at 4 images: now no row can start until it is renamed."""
+    report = check([["prompt", "visibility", written], ["a cat", "public", "2"]])
+    assert not report.valid
+    (problem,) = report.errors
+    assert (problem.cell, problem.column, problem.rename_to) == ("C1", written, exact)
+    assert problem.message == (f'The header "{written}" must be written exactly {exact}: rename '
+                               f"it to {exact}. Until then nothing in this column would be used.")
+    assert report.warnings == []
+
+
+def test_friendly_header_beside_the_exact_one_asks_to_keep_one():
+    report = check([["prompt", "visibility", "aspect_ratio", "Aspect Ratio"],
+                    ["a", "public", "16:9", "2:3"]])
+    (problem,) = report.errors
+    assert problem.cell == "D1" and problem.rename_to is None
+    assert "means aspect_ratio, which column C already has" in problem.message
+
+
+def test_unrelated_header_stays_a_warning():
+    report = check([["prompt", "visibility", "Seeds of doubt"], ["a", "public", "x"]])
+    assert report.valid and "ignored" in report.warnings[0].message
+
+
+@pytest.mark.parametrize("rows", [[], [[]], [[None, " "], [], [None]]], ids=["none", "blank", "spaces"])
+def test_an_empty_sheet_says_so(rows):
+    """It said "two required columns missing"."""
+    report = check(rows)
+    (problem,) = report.errors
+    assert problem.message.startswith("This sheet is empty") and problem.cell is None
+
+
+@pytest.mark.parametrize("value,meant", [("16 : 9", "16:9"), ("2x3", "2:3"), ("2/3", "2:3"),
+                                         ("4 by 5", "4:5")])
+def test_a_ratio_written_almost_right_gets_did_you_mean(value, meant):
+    problem = only_error(check(one_row("aspect_ratio", value, model="3.0")), "aspect_ratio")
+    assert problem.message.startswith(f"Did you mean {meant}?")
+
+
+@pytest.mark.parametrize("value", [dt.datetime(2025, 2, 3), dt.date(2025, 2, 3), "2/3/2025"])
+def test_a_ratio_excel_turned_into_a_date_says_so(value):
+    problem = only_error(check(one_row("aspect_ratio", value)), "aspect_ratio")
+    assert problem.message.startswith("Your spreadsheet turned 2/3 or 3/2 into a date")
+    assert "such as 2:3" in problem.message
 
 
 def test_duplicate_known_header_is_error():
     report = check([["prompt", "visibility", "model", "model"], ["a", "public", "2.0", "3.0"]])
     assert len(report.errors) == 1
     problem = report.errors[0].as_dict()
-    assert problem["column"] == "model" and problem["cell"] is None
+    assert problem["column"] == "model" and problem["cell"] == "D1"
     assert "twice" in problem["message"]
     assert not report.valid
 
@@ -343,7 +397,7 @@ def test_unknown_header_is_warning_and_ignored():
     assert report.valid
     assert len(report.warnings) == 1
     warning = report.warnings[0].as_dict()
-    assert warning["column"] == "notes" and warning["cell"] is None
+    assert warning["column"] == "notes" and warning["cell"] == "C1"
     assert "notes" in warning["message"] and "ignored" in warning["message"]
 
 
@@ -366,8 +420,8 @@ def test_result_columns_silently_ignored(column):
     (["visibility"], ["prompt"]),
     (["prompt"], ["visibility"]),
     (["model", "style"], ["prompt", "visibility"]),
-    ([], ["prompt", "visibility"]),
-], ids=["no-prompt", "no-visibility", "neither", "empty-header"])
+    ([None, "notes"], ["prompt", "visibility"]),
+], ids=["no-prompt", "no-visibility", "neither", "none-of-ours"])
 def test_missing_required_columns(header, missing):
     report = check([header, ["x"] * len(header)])
     found = [p for p in report.errors if "missing" in p.message]
@@ -443,7 +497,7 @@ def test_cells_beyond_column_z():
 def test_problems_sorted_sheet_level_first_then_reading_order():
     rows = [["prompt", "visibility", "model", "Style"], ["", "x", "9", None], ["a", "public", "0", None]]
     report = check(rows)
-    assert [p.cell for p in report.errors] == [None, "A2", "B2", "C2", "C3"]
+    assert [p.cell for p in report.errors] == ["D1", "A2", "B2", "C2", "C3"]
 
 
 # ---------------------------------------------------------------- images, cost, JSON contract
@@ -498,7 +552,7 @@ def test_as_dict_shape_matches_contract():
     assert result["first_row"]["aspect_ratio"] == "1:1"  # default standing in for the bad cell
     for problem in result["errors"] + result["warnings"]:
         assert list(problem) == ["cell", "row", "column", "value", "message"]
-    assert result["errors"][0] == {"cell": None, "row": None, "column": "Model", "value": "Model",
+    assert result["errors"][0] == {"cell": "D1", "row": 1, "column": "Model", "value": "Model",
                                    "message": result["errors"][0]["message"]}
     assert {k: result["errors"][1][k] for k in ("cell", "row", "column", "value")} == \
         {"cell": "C2", "row": 2, "column": "aspect_ratio", "value": "7:5"}

@@ -59,7 +59,7 @@ def save(store, row=7, index=2, prompt="A cat", data=None, **kw):
 
 @pytest.mark.parametrize("row, index, prompt, ext, expected", [
     (7, 2, "A sticker design of a cheerful Santa Claus waving", "png",
-     "0007_2_a-sticker-design-of-a-cheerful-santa-cla.png"),
+     "0007_2_a-sticker-design-of-a-cheerful-santa.png"),  # cut at a word
     (2, 1, "Hello, World!", "png", "0002_1_hello-world.png"),
     (499, 4, "  --Crème brûlée  à la   carte-- ", "jpg", "0499_4_creme-brulee-a-la-carte.jpg"),
     (10, 3, "", "png", "0010_3_image.png"),

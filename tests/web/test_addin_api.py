@@ -118,6 +118,32 @@ def test_problems_say_whether_fix_repairs_them(client, alice, sheet):
     assert [w["fixable"] for w in report["warnings"] if w["column"] == "mine"] == [False]
 
 
+def test_a_friendly_header_stops_the_start_and_fix_renames_it(client, services, alice, sheet):
+    """`Num Images` and `Aspect Ratio` were ignored and every row made at 4 images 1:1: now the
+    start is refused, the problems name their header cells, and one Fix makes the sheet ready."""
+    sheet.update([["Num Images", "Aspect Ratio"]], "C1")
+    where = {"spreadsheet_id": sheet.spreadsheet.id, "sheet_id": sheet.id}
+    refused = client.post("/api/batches", headers=alice, json=where | {"confirm": True})
+    assert refused.status_code == 422
+    problems = refused.get_json()["report"]["errors"]
+    assert [(p["cell"], p["fixable"]) for p in problems] == [("C1", True), ("D1", True)]
+    assert "rename it to num_images" in problems[0]["message"]
+    assert services.batches.list_for(ALICE) == []
+    fixed = client.post("/api/fix", headers=alice, json=where).get_json()
+    assert fixed["fixed"] == 2 and fixed["valid"] and fixed["images"] == 2
+    assert sheet.row_values(1)[:4] == ["prompt", "visibility", "num_images", "aspect_ratio"]
+
+
+def test_a_batch_waiting_on_no_worker_says_so(client, alice, sheet):
+    started = client.post("/api/batches", headers=alice, json={
+        "spreadsheet_id": sheet.spreadsheet.id, "sheet_id": sheet.id, "confirm": True})
+    batch_id = started.get_json()["batch"]["id"]
+    progress = client.get(f"/api/batches/{batch_id}/progress", headers=alice).get_json()
+    assert progress["status"] == "queued"
+    assert progress["notice"].startswith("The server has no worker running")
+    assert "the command sheetbatch worker" in progress["notice"]
+
+
 @pytest.mark.parametrize("lives", [120, 3599])
 def test_the_stored_token_keeps_its_real_life(client, services, google, alice, lives):
     token = google.access_token(ALICE, expires_in=lives)

@@ -232,6 +232,10 @@ def test_the_whole_flow_for_two_people(new_page, google, backend, backend_env, w
     assert header[:2] == ["prompt", "visibility"] and "status" in header
     assert [row[header.index("status")] for row in results.iter_rows(min_row=2, values_only=True)] \
         == ["done"] * 5
+    # Named after the file; each image cell links to the image beside it in the ZIP.
+    assert download.value.suggested_filename == "stickers-images.zip"
+    first_image = results.cell(row=2, column=header.index("image_1") + 1)
+    assert first_image.hyperlink.target == first_image.value and first_image.value in names
 
     # Creations: every image, filters, and one image with its prompt, settings, seed and batch.
     page.click("nav >> text=Creations")
@@ -381,6 +385,12 @@ def test_retry_failed_from_the_page(new_page, google, backend_env, workers, imag
     page.wait_for_function("document.querySelector('.batch').dataset.status === "
                            "'completed_with_errors'", timeout=90000)
     assert page.locator(".batch [data-count='failed'] b").inner_text() == "1"
+    failed = page.locator(".batch [data-role='failed-rows'] li")
+    assert failed.count() == 1 and failed.get_attribute("data-row") == "3"
+    assert failed.inner_text().startswith("Row 3: ") and len(failed.inner_text()) > 10
+    assert "$" in page.locator(".batch [data-fact='cost']").inner_text()
+    assert page.locator("[data-key^='retry-']").is_visible()
+    shoot(page, "failed-rows")
     page.goto("/creations?status=failed")
     page.locator("#creations .creation a").click()
     assert page.locator(".notice.problem").inner_text()  # the provider's reason, in words

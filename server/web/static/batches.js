@@ -1,36 +1,24 @@
 // The progress list stays live while the page is open: it is fetched again (faster while
-// something changes, backing off to 20 s when nothing does), and a batch that finishes here
-// changes the title and raises a browser notification when the person allowed them.
+// something changes, backing off to 20 s when nothing does). The completion notice itself is
+// every page's (notices.js).
 (function () {
   "use strict";
   var list = document.getElementById("batch-list");
-  var live = document.getElementById("live");
   var notifyButton = document.getElementById("notify");
   var FASTEST = 1000, SLOWEST = 20000;
   var delay = FASTEST, timer = null;
-  var baseTitle = document.title;
   var FINISHED = ["completed", "completed_with_errors", "failed", "stopped"];
 
   function statuses() {
     var seen = {};
     list.querySelectorAll(".batch").forEach(function (item) {
-      seen[item.dataset.id] = { status: item.dataset.status, title: item.dataset.title };
+      seen[item.dataset.id] = { status: item.dataset.status };
     });
     return seen;
   }
 
   function anyLive(seen) {
     return Object.keys(seen).some(function (id) { return FINISHED.indexOf(seen[id].status) < 0; });
-  }
-
-  function announce(batch) {
-    var label = batch.status === "completed" ? "is complete" : "finished: " + batch.status.replace(/_/g, " ");
-    var text = "Batch " + batch.title + " " + label + ".";
-    document.title = "✓ " + text + " — sheetbatch";
-    live.textContent = text;
-    if ("Notification" in window && Notification.permission === "granted") {
-      new Notification("sheetbatch: batch complete", { body: text, tag: "batch-" + batch.id });
-    }
   }
 
   function replaceList(html) {
@@ -44,7 +32,6 @@
   }
 
   function refresh() {
-    var before = statuses();
     fetch(list.dataset.url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (response) {
         if (response.redirected) {  // signed out meanwhile: show the sign-in page instead
@@ -59,13 +46,6 @@
         var changed = html.trim() !== list.innerHTML.trim();
         if (changed) { replaceList(html); }
         var after = statuses();
-        Object.keys(after).forEach(function (id) {
-          var was = before[id];
-          if (was && FINISHED.indexOf(was.status) < 0 && FINISHED.indexOf(after[id].status) >= 0
-              && after[id].status !== "stopped") {
-            announce({ id: id, status: after[id].status, title: after[id].title });
-          }
-        });
         delay = changed ? FASTEST : Math.min(SLOWEST, delay * 1.6);
         schedule(anyLive(after));
       })
@@ -88,11 +68,23 @@
   if ("Notification" in window && Notification.permission === "default") {
     notifyButton.classList.remove("hidden");
     notifyButton.addEventListener("click", function () {
-      Notification.requestPermission().then(function () { notifyButton.classList.add("hidden"); });
+      Notification.requestPermission().then(function (answer) {
+        notifyButton.classList.add("hidden");
+        if (answer === "denied") { document.getElementById("notify-blocked").classList.remove("hidden"); }
+      });
     });
   }
-  document.addEventListener("visibilitychange", function () {
-    if (!document.hidden) { document.title = baseTitle; }
-  });
+  // Replace: the file picker at once, and the chosen file checked without another click.
+  var replace = document.getElementById("replace");
+  if (replace) {
+    var fileInput = document.getElementById("file"), replacing = false;
+    replace.addEventListener("click", function () { replacing = true; fileInput.click(); });
+    fileInput.addEventListener("change", function () {
+      if (replacing && fileInput.files.length) { document.getElementById("upload-form").requestSubmit(); }
+    });
+  }
+  if ("Notification" in window && Notification.permission === "denied") {
+    document.getElementById("notify-blocked").classList.remove("hidden");
+  }
   schedule(anyLive(statuses()));
 })();
