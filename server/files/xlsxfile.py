@@ -104,13 +104,15 @@ class _Workbook:
         strings = self._shared_strings(relations)
         dates, durations = self._date_formats(relations)
         epoch = CALENDAR_MAC_1904 if date1904 else WINDOWS_EPOCH
-        cells = _Cells(self.path.name, strings, dates, durations, epoch)
+        def cells() -> _Cells:  # each reading of a worksheet keeps its own place
+            return _Cells(self.path.name, strings, dates, durations, epoch)
+
         names = [name for name, _ in worksheets]
         title, part = worksheets[choose_sheet(names, wanted, self.path,
                                               lambda index: self._first_row(worksheets[index][1],
-                                                                            cells))]
+                                                                            cells()))]
         self._check_size(part, MAX_WORKSHEETS_BYTES, "sheets")
-        rows = read_limited(self._rows(part, cells), self.path.name)
+        rows = read_limited(self._rows(part, cells()), self.path.name)
         return Table(title=title, rows=rows, sheets=names)
 
     def _first_row(self, part: str, cells: "_Cells") -> list[Any]:
