@@ -418,11 +418,14 @@ def watch(services: Services, batch_id: str, stop: StopRequest) -> BatchProgress
     second stop request says not to wait for the images in progress."""
     batches = services.batches
     status = batches.status(batch_id)
+    if status.finished:
+        return status  # nothing to make: no bar standing at 0 as if stuck
     breaker = CircuitBreaker(services.redis, status.fields["account"],
                              services.settings.provider_timeout)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("images"), TimeElapsedColumn(), console=console) as progress:
-        task = progress.add_task("Generating", total=status.images["total"])
+        task = progress.add_task("Generating", total=status.images["total"],
+                                 completed=status.images["done"] + status.images["failed"])
         while not status.finished and not stop.hurry.is_set():
             stop.hurry.wait(POLL_SECONDS)
             status = batches.status(batch_id)

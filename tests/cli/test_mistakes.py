@@ -100,6 +100,7 @@ def test_a_rerun_with_nothing_to_make_says_so(place):
     again = run(args, place, place / "data")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Nothing to make: 4 image(s) already made and kept." in again.stdout
+    assert "Generating" not in again.stdout  # no progress bar standing at 0 as if stuck
 
 
 def test_the_readme_example_runs_from_the_checkout(tmp_path):
