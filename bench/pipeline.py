@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from server.batches.store import Batches  # noqa: E402
+from server.cli.embedded_redis import EmbeddedRedis
 from server.config import Settings  # noqa: E402
 from server.generation.providers import account_id  # noqa: E402
-from server.cli.embedded_redis import EmbeddedRedis
 from server.services import connect  # noqa: E402
 from server.sheet.request import ImageRequest  # noqa: E402
 from tests.fakes.image_api import FakeImageAPI  # noqa: E402

@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from server.batches.store import Batches
+from server.cli.embedded_redis import EmbeddedRedis
 from server.config import Settings
 from server.generation.providers import account_id
-from server.cli.embedded_redis import EmbeddedRedis
 from server.services import connect
 from tests.fakes.chat_api import FakeChatAPI
 from tests.fakes.google_auth import FakeGoogleAuth

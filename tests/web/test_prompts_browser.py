@@ -4,6 +4,7 @@ land in docs/screenshots/."""
 from __future__ import annotations
 
 import csv
+
 import pytest
 
 from tests.web.test_pages_browser import (

@@ -5,8 +5,8 @@ provider (what is retried, which hosts we fetch images from) lives here.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 import re
+from dataclasses import replace
 from urllib.parse import urljoin, urlsplit
 
 import httpx
