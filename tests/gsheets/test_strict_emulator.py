@@ -153,8 +153,8 @@ def test_developer_metadata_rules(server):
     no_visibility = row_metadata()
     del no_visibility["createDeveloperMetadata"]["developerMetadata"]["visibility"]
     refused(batch(server, sid, no_visibility), "visibility")
-    refused(batch(server, sid, row_metadata(visibility="DEVELOPER_METADATA_VISIBILITY_UNSPECIFIED")),
-            "visibility")
+    unspecified = row_metadata(visibility="DEVELOPER_METADATA_VISIBILITY_UNSPECIFIED")
+    refused(batch(server, sid, unspecified), "visibility")
     unbounded = row_metadata()
     del unbounded["createDeveloperMetadata"]["developerMetadata"]["location"][
         "dimensionRange"]["endIndex"]

@@ -462,7 +462,8 @@ def add_protected_range(ss, args):
 
 @handler("deleteProtectedRange")
 def delete_protected_range(ss, args):
-    ss.protected = [p for p in ss.protected if p["protectedRangeId"] != args.get("protectedRangeId")]
+    ss.protected = [p for p in ss.protected
+                    if p["protectedRangeId"] != args.get("protectedRangeId")]
 
 
 # Handlers kept in their own modules register themselves on import; last, since they import
