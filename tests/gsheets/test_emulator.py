@@ -150,7 +150,10 @@ def test_batch_update_by_data_filter_as_documented(server, ws):
     for row in (0, 1):
         _row_metadata(ws, row, key="both")
     path = f"/v4/spreadsheets/{ws.spreadsheet.id}/values:batchUpdateByDataFilter"
-    lookup = lambda key: {"developerMetadataLookup": {"metadataKey": key}}  # noqa: E731
+
+    def lookup(key):
+        return {"developerMetadataLookup": {"metadataKey": key}}
+
     r = api(server, "POST", path, json={"valueInputOption": "USER_ENTERED", "data": [
         {"dataFilter": lookup("both"), "values": [[None, "'=text", "=1+1"]]},
         {"dataFilter": lookup("nothing"), "values": [["x"]]}]})
