@@ -19,12 +19,12 @@ from pathlib import Path
 from rq import Worker
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run by its path: the imports below need the root
 
 from server.batches.store import Batches  # noqa: E402
+from server.cli.embedded_redis import EmbeddedRedis  # noqa: E402
 from server.config import Settings  # noqa: E402
 from server.generation.providers import account_id  # noqa: E402
-from server.cli.embedded_redis import EmbeddedRedis
 from server.services import connect  # noqa: E402
 from server.sheet.request import ImageRequest  # noqa: E402
 from tests.fakes.image_api import FakeImageAPI  # noqa: E402

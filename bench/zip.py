@@ -28,7 +28,8 @@ from server.storage import LocalStorage  # noqa: E402
 from server.storage.zipper import batch_zip  # noqa: E402
 
 BATCH = "bench"
-PNG_HEAD = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x04\x00\x00\x00\x04\x00\x08\x06\x00\x00\x00"
+PNG_HEAD = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+            b"\x00\x00\x04\x00\x00\x00\x04\x00\x08\x06\x00\x00\x00")
 
 
 def make_images(root: Path, count: int) -> tuple[LocalStorage, int]:
@@ -168,7 +169,8 @@ def main() -> None:
         mem = memory_in_subprocess(root)
         print(f"\nstreaming memory (fresh subprocess): tracemalloc peak "
               f"{mem['tracemalloc_peak'] / 2**20:.2f} MiB, ru_maxrss delta "
-              f"{mem['rss_delta_kb']:,} KiB (baseline after imports {mem['rss_before_kb'] / 1024:.0f} MiB)")
+              f"{mem['rss_delta_kb']:,} KiB (baseline after imports "
+              f"{mem['rss_before_kb'] / 1024:.0f} MiB)")
 
 
 if __name__ == "__main__":

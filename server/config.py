@@ -3,8 +3,8 @@ working default; the README's configuration table lists them all."""
 from __future__ import annotations
 
 import os
-import tempfile
 import socket
+import tempfile
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path

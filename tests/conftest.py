@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from server.batches.store import Batches
+from server.cli.embedded_redis import EmbeddedRedis
 from server.config import Settings
 from server.generation.providers import account_id
-from server.cli.embedded_redis import EmbeddedRedis
 from server.services import connect
 from tests.fakes.chat_api import FakeChatAPI
 from tests.fakes.google_auth import FakeGoogleAuth
@@ -26,8 +26,9 @@ from tests.sheets_emulator.server import EmulatorServer
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; scripts/test installs it
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run"]
 
 
 # Tests that start processes (servers, workers, the command line) are marked `processes`; the

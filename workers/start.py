@@ -1,5 +1,5 @@
-"""Worker start-up: RQ workers (`workers/worker.py`), each with a housekeeping thread (taking back the
-images of workers that died mid-job — RQ itself would notice only after many minutes —,
+"""Worker start-up: RQ workers (`workers/worker.py`), each with a housekeeping thread (taking back
+the images of workers that died mid-job — RQ itself would notice only after many minutes —,
 sheet write-back and budget settlement; one process at a time does each duty).
 
 `run_workers(url, n)` with n > 1 supervises n single-worker processes and restarts any that

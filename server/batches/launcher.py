@@ -19,7 +19,6 @@ from server.sheet.capabilities import Capabilities, capabilities_for
 from server.sheet.statuses import RowStatus
 from server.sheet.validation import Report
 
-
 START_ONCE_SECONDS = 24 * 3600  # far longer than an upload is kept
 Settled = dict[tuple[int, int], tuple[str, dict]]  # (row, index) → (state, result)
 log = logging.getLogger(__name__)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from email.message import EmailMessage
 from dataclasses import dataclass
+from email.message import EmailMessage
 from urllib.parse import unquote
 
 from server.batches.status import BatchProgress

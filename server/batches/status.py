@@ -38,7 +38,8 @@ class BatchProgress:
                 "finished": self.finished, **self.sheet()}
         if with_rows:
             data["rows"] = [{"row": r.row, "status": r.status, "error": r.error,
-                             "images": [image.get("name") for image in r.images if image.get("name")],
+                             "images": [image.get("name") for image in r.images
+                                        if image.get("name")],
                              "used_seed": r.seeds or None, "used_size": r.sizes or None,
                              "used_prompt": r.used_prompt}
                             for r in self.rows.values()]

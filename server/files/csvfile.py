@@ -39,10 +39,11 @@ def _decode(data: bytes) -> tuple[str, list[Problem]]:
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError:
-        raise UnreadableFile('This file is not UTF-8 text. Save it as "CSV UTF-8 (comma-delimited)" '
-                             "and upload it again.") from None
-    return text, [Problem('This file is not saved as UTF-8, so we read it as Windows (Western) text. '
-                          'If accents or symbols look wrong, save it as "CSV UTF-8 (comma-delimited)".')]
+        raise UnreadableFile('This file is not UTF-8 text. Save it as '
+                             '"CSV UTF-8 (comma-delimited)" and upload it again.') from None
+    return text, [Problem('This file is not saved as UTF-8, so we read it as Windows (Western) '
+                          'text. If accents or symbols look wrong, save it as '
+                          '"CSV UTF-8 (comma-delimited)".')]
 
 
 def _delimiter(first_line: str) -> str:
@@ -75,7 +76,8 @@ def line_count(text: str) -> int:
 def read_csv(path: Path) -> Table:
     text, warnings = _decode(path.read_bytes())
     if "\x00" in text:
-        raise UnreadableFile(f"{path.name} does not look like a CSV file (it contains binary data).")
+        raise UnreadableFile(
+            f"{path.name} does not look like a CSV file (it contains binary data).")
     if line_count(text) > MAX_FILE_ROWS:
         raise too_many_rows(path.name)
     first_line = re.split(r"[\r\n]", text, maxsplit=1)[0]

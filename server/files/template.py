@@ -12,7 +12,6 @@ from server.files.workbook import put_value
 from server.sheet.columns import MAX_SHEET_ROWS, column_letter
 from server.sheet.template import TEXT_COLUMNS, input_rule, template_rows
 
-
 # A spreadsheet opening a CSV runs a cell starting with one of these as a formula (OWASP's list).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -25,7 +25,8 @@ from server.batches import keys
 # Take a slot if fewer than the limit (or the account's cap, if lower) are held; expired
 # leases are dropped first.
 # KEYS[1] the sorted set of holders, KEYS[2] the cap; ARGV[1] now, ARGV[2] the limit, ARGV[3]
-# the lease's end, ARGV[4] the holder's token, ARGV[5] the set's own expiry (ms). Returns 1 if taken.
+# the lease's end, ARGV[4] the holder's token, ARGV[5] the set's own expiry (ms). Returns 1
+# if taken.
 _ACQUIRE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local limit = tonumber(ARGV[2])

@@ -14,7 +14,6 @@ from server.sheet.results import result_positions
 from server.sheet.statuses import RowStatus
 from server.sheet.validation import Report
 
-
 # Google's limits a batch's start must stay within (Sheets help, "Files you can store in Google
 # Drive": "Up to 10 million cells or 18,278 columns"; developer metadata per spreadsheet: the
 # 30,000 characters quoted in ../shared/reference/google.md).

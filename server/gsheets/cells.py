@@ -17,7 +17,8 @@ def within_cell(text: str, room: int = MAX_CELL_CHARACTERS) -> str:
 
 
 def typed_value(value: Any) -> dict:
-    """A value as CellData.userEnteredValue without any parsing: a string is always a stringValue."""
+    """A value as CellData.userEnteredValue without any parsing: a string is always a
+    stringValue."""
     if value is None:
         return {}
     if isinstance(value, bool):

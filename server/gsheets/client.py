@@ -149,7 +149,8 @@ class Spreadsheet:
                 left = self.deadline - time.monotonic()
                 if left < MIN_CALL_SECONDS:
                     raise requests.exceptions.Timeout("no time left to ask Google Sheets")
-                self.client.set_timeout((min(REQUEST_TIMEOUT[0], left), min(REQUEST_TIMEOUT[1], left)))
+                self.client.set_timeout((min(REQUEST_TIMEOUT[0], left),
+                                         min(REQUEST_TIMEOUT[1], left)))
             return self.client.http_client.request(method, url, **kwargs).json()
         try:
             return call_with_retries(send, **self.retry)

@@ -42,7 +42,8 @@ def contents_of(sheet: dict[str, Any]) -> SheetContents:
     props = sheet["properties"]
     grid = props.get("gridProperties") or {}
     contents = SheetContents(title=props["title"], rows=[], sheet_id=props["sheetId"],
-                             row_count=grid.get("rowCount", 0), col_count=grid.get("columnCount", 0))
+                             row_count=grid.get("rowCount", 0),
+                             col_count=grid.get("columnCount", 0))
     metadata = []
     for data in sheet.get("data") or []:
         r0, c0 = data.get("startRow", 0), data.get("startColumn", 0)

@@ -89,7 +89,8 @@ class SheetGrid:
 
     def insert_template(self, full: bool = True) -> tuple[int, str]:
         """Add a ready-to-fill tab: one metadata GET (for free titles and ids) + ONE batchUpdate."""
-        existing = self.spreadsheet.call("get", params={"fields": "sheets.properties(sheetId,title)"})
+        existing = self.spreadsheet.call(
+            "get", params={"fields": "sheets.properties(sheetId,title)"})
         sheet_id, title, requests = template_tab_requests(
             [sheet["properties"] for sheet in existing.get("sheets") or []], full)
         self.spreadsheet.batch_update(requests)

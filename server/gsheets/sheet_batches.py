@@ -57,7 +57,8 @@ class SheetBatches:
     launcher: Launcher
     writeback: WriteBack
 
-    def grid(self, access_token: str | None, spreadsheet_id: str, sheet_id: int | None) -> SheetGrid:
+    def grid(self, access_token: str | None, spreadsheet_id: str,
+             sheet_id: int | None) -> SheetGrid:
         return SheetGrid(sheets_client(access_token, self.settings), spreadsheet_id, sheet_id,
                          memory=MarkMemory(self.launcher.batches.redis), retry=NO_RETRIES,
                          deadline=time.monotonic() + SHEETS_SECONDS)

@@ -20,7 +20,7 @@ import gspread
 import redis
 
 from server.batches import keys
-from server.batches.store import BatchNotFound, Batches
+from server.batches.store import Batches, BatchNotFound
 from server.config import Settings
 from server.gsheets.cells import within_cell
 from server.gsheets.client import (

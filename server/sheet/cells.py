@@ -162,8 +162,8 @@ def parse_aspect_ratio(value: Any) -> str:
     if parts and parts[2] == 0 and f"{parts[0]}:{parts[1]}" in ASPECT_RATIOS:
         ratio = f"{parts[0]}:{parts[1]}"
         raise CellWarning(
-            f"Your spreadsheet turned the ratio {ratio} into the time {shown(value)}. We read it as "
-            f"{ratio}; format the column as plain text so it stays exact.", ratio)
+            f"Your spreadsheet turned the ratio {ratio} into the time {shown(value)}. "
+            f"We read it as {ratio}; format the column as plain text so it stays exact.", ratio)
     _explain_ratio_mistake(value, text)
     raise CellError(f"Aspect ratio must be one of: {', '.join(ASPECT_RATIOS)}.")
 

@@ -24,7 +24,8 @@ class PlaceholderError(ValueError):
 
 def placeholders_in(text: str) -> list[str]:
     """The column names `text` asks for, in order of first use."""
-    names = (match.group(1).strip() for match in _TOKEN.finditer(text) if match.group(1) is not None)
+    names = (match.group(1).strip() for match in _TOKEN.finditer(text)
+             if match.group(1) is not None)
     return list(dict.fromkeys(names))
 
 

@@ -11,16 +11,16 @@ FULL_COLUMNS = tuple(column.name for column in COLUMNS)
 TEXT_COLUMNS = ("prompt", "aspect_ratio", "model", "negative_prompt", "color_palette")
 
 EXAMPLE_ROWS = (
-    {"prompt": "A sticker design of a cute cat with a curious expression peeking out of a cardboard "
-               'box where it barely fits. The text "If I Fits, I Sits" is written in a quirky font '
-               "below the cat. The background is white.",
+    {"prompt": "A sticker design of a cute cat with a curious expression peeking out of a "
+               'cardboard box where it barely fits. The text "If I Fits, I Sits" is written in a '
+               "quirky font below the cat. The background is white.",
      "visibility": "private", "aspect_ratio": "1:1", "magic_prompt": "on", "model": "2.0",
      "num_images": 4, "rendering": "default", "style": "design"},
     {"prompt": "A charming and whimsical sticker design featuring a sleepy owl perched on a book, "
                "its eyes half-closed. The sticker has a thick white outline.",
      "visibility": "private", "aspect_ratio": "16:9", "magic_prompt": "off", "model": "3.0",
-     "num_images": 2, "seed_number": 12345, "rendering": "quality", "negative_prompt": "blurry, text",
-     "style": "general", "color_palette": "pastel"},
+     "num_images": 2, "seed_number": 12345, "rendering": "quality",
+     "negative_prompt": "blurry, text", "style": "general", "color_palette": "pastel"},
     {"prompt": 'A vibrant, retro-inspired sticker with bold white outlines. The phrase "NEVER GIVE '
                'UP!" is written in a dynamic 1950s cursive font.',
      "visibility": "public", "aspect_ratio": "2:3", "magic_prompt": "on", "model": "2a",

@@ -149,8 +149,8 @@ def read_header(header: list[Any], report: Report) -> None:
     for column in COLUMNS:
         if column.required and column.name not in report.columns and column.name not in renamed:
             report.errors.append(Problem(
-                f'The required column "{column.name}" is missing. Add a header cell "{column.name}" '
-                "in row 1.", column.name))
+                f'The required column "{column.name}" is missing. '
+                f'Add a header cell "{column.name}" in row 1.', column.name))
 
 
 def _warn_unused_own_columns(header: list[Any], report: Report) -> None:

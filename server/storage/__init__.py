@@ -24,7 +24,8 @@ def make_storage(settings: Settings) -> LocalStorage | S3Storage:
     return LocalStorage(Path(settings.data_dir) / "images")
 
 
-def batch_storage(fields: dict[str, str], settings: Settings) -> tuple[LocalStorage | S3Storage, str]:
+def batch_storage(fields: dict[str, str],
+                  settings: Settings) -> tuple[LocalStorage | S3Storage, str]:
     """Where a batch's images live, and its key there: a `run` keeps them in its own --out
     folder; everything else uses the configured storage."""
     if fields.get("storage_root"):

@@ -11,7 +11,8 @@ PROBLEM = {"type": "object", "properties": {
     "cell": {"type": ["string", "null"]}, "row": {"type": ["integer", "null"]},
     "column": {"type": ["string", "null"]}, "value": {}, "message": {"type": "string"},
     "fixable": {"type": "boolean",
-                "description": "the Fix button repairs it (renames the header, rewrites the ratio)"}}}
+                "description": "the Fix button repairs it "
+                               "(renames the header, rewrites the ratio)"}}}
 REPORT = {"type": "object", "properties": {
     "valid": {"type": "boolean"}, "rows": {"type": "integer"}, "images": {"type": "integer"},
     "cost": {"type": "object", "properties": {"currency": {"type": "string"},

@@ -24,8 +24,8 @@ from flask import (
 
 from server.batches import keys
 from server.batches.launcher import InvalidSheet, OverBudget, StillStarting
-from server.batches.queue import NO_WORKER, waits_for_worker, worker_running
 from server.batches.lifecycle import BatchBusy, delete_batch
+from server.batches.queue import NO_WORKER, waits_for_worker, worker_running
 from server.batches.store import BatchNotFound
 from server.files import SUPPORTED, UnreadableFile, human_size
 from server.files.template import write_template

@@ -51,7 +51,8 @@ def test_batch_completes_and_pays_once_per_image(batches, workers, image_api, tm
     assert row.used_prompt and row.used_prompt != "a lighthouse 2"  # magic prompt rewrote it
 
 
-def test_redelivered_job_never_pays_twice(batches, redis_conn, workers, image_api, tmp_path, account):
+def test_redelivered_job_never_pays_twice(batches, redis_conn, workers, image_api, tmp_path,
+                                          account):
     batch_id = start(batches, rows(1), tmp_path, account)
     # RQ delivers at least once: the same image job arriving twice must call the API once.
     duplicate = Queue(SHARED_QUEUE, connection=redis_conn).enqueue(
@@ -90,7 +91,8 @@ def test_transient_errors_are_retried(batches, workers, image_api, tmp_path, acc
     assert stats["generated"] == 6 and stats["duplicate_generations"] == []
 
 
-def test_permanent_errors_fail_the_row_with_the_reason(batches, workers, image_api, tmp_path, account):
+def test_permanent_errors_fail_the_row_with_the_reason(batches, workers, image_api, tmp_path,
+                                                       account):
     requests = rows(3)
     requests[3] = ImageRequest(prompt="an UNSAFE thing", visibility="private", model="3.0",
                                num_images=1)
@@ -158,7 +160,8 @@ def test_concurrency_limit_holds_across_workers(batches, workers, image_api, tmp
     assert image_api.stats()["max_in_flight"] == 2
 
 
-def test_stop_during_a_retry_wait_makes_no_further_call(batches, workers, image_api, tmp_path, account):
+def test_stop_during_a_retry_wait_makes_no_further_call(batches, workers, image_api, tmp_path,
+                                                        account):
     image_api.configure(rate_limit_every=1, retry_after="3")  # every call: 429, wait 3 s
     batch_id = start(batches, rows(1), tmp_path, account)
     workers.start(1)

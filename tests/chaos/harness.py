@@ -79,9 +79,9 @@ class Run:
 
     def start(self, *extra: str, **env: str) -> subprocess.Popen:
         """In its own process group, as a terminal runs it (so the group can be signalled)."""
-        return subprocess.Popen(self.args(*extra), env=dict(self.env, COLUMNS="300", **env), cwd=ROOT,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                start_new_session=True)
+        return subprocess.Popen(self.args(*extra), env=dict(self.env, COLUMNS="300", **env),
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, start_new_session=True)
 
     def finish(self, process: subprocess.Popen, timeout: float = 300) -> tuple[int, str]:
         output, _ = process.communicate(timeout=timeout)

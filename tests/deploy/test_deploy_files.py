@@ -103,5 +103,6 @@ def test_nginx_streams_zips_and_passes_what_proxyfix_reads():
 def test_systemd_units_run_the_installed_program_as_its_user():
     for unit in ("sheetbatch-web.service", "sheetbatch-worker.service"):
         text = (DEPLOY / unit).read_text()
-        assert "User=sheetbatch" in text and "EnvironmentFile=/etc/sheetbatch/sheetbatch.env" in text
+        assert "User=sheetbatch" in text
+        assert "EnvironmentFile=/etc/sheetbatch/sheetbatch.env" in text
         assert "ExecStart=/opt/sheetbatch/venv/bin/sheetbatch " in text

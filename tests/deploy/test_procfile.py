@@ -52,7 +52,8 @@ def test_procfile_stack_runs_a_batch(backend_env, tmp_path, google):
         "IDEOGRAM_API_KEY", "IDEOGRAM_BASE_URL", "IDEOGRAM_IMAGE_HOSTS", "GOOGLE_CLIENT_ID",
         "GOOGLE_CERTS_URL", "GOOGLE_TOKENINFO_URL", "SHEETBATCH_GOOGLE_API_URL")}
     secret = "procfile-test-signing-key-0123456789"
-    settings |= {"SHEETBATCH_DATA": str(tmp_path / "data"), "SHEETBATCH_REDIS_PORT": str(redis_port),
+    settings |= {"SHEETBATCH_DATA": str(tmp_path / "data"),
+                 "SHEETBATCH_REDIS_PORT": str(redis_port),
                  "SHEETBATCH_BIND": f"127.0.0.1:{port}", "SHEETBATCH_PUBLIC_URL": url,
                  "SHEETBATCH_SECRET_KEY": secret, "SHEETBATCH_WORKERS": "2",
                  "SHEETBATCH_PROVIDER": "ideogram"}

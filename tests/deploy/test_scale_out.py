@@ -64,7 +64,8 @@ def test_two_worker_groups_share_one_redis_and_one_bucket(shared_env, tmp_path, 
         assert status["status"] == "completed" and status["images"]["done"] == 8
 
         rows = Batches(redis_conn).status(batch_id).rows
-        makers = {image["worker"].rpartition(".")[0] for row in rows.values() for image in row.images}
+        makers = {image["worker"].rpartition(".")[0]
+                  for row in rows.values() for image in row.images}
         assert makers == {"machine-a", "machine-b"}
 
         s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1",

@@ -93,7 +93,8 @@ class FakeGoogleAuth:
         now = int(time.time())
         name = email.split("@")[0].replace(".", " ").title()
         claims = {"iss": ISSUER, "azp": client_id, "aud": client_id,
-                  "sub": str(int(hashlib.sha256(email.encode()).hexdigest()[:16], 16)), "email": email, "email_verified": True,
+                  "sub": str(int(hashlib.sha256(email.encode()).hexdigest()[:16], 16)),
+                  "email": email, "email_verified": True,
                   "nbf": now - 10, "name": name, "given_name": name.split()[0],
                   "family_name": name.split()[-1], "picture": f"{self.url}/picture.png",
                   "iat": now, "exp": now + expires_in, "jti": secrets.token_hex(20)}
@@ -227,14 +228,17 @@ GSI_CLIENT = r"""
     });
   }
   function choose(config, email) {
-    var query = "?client_id=" + encodeURIComponent(config.client_id) + "&email=" + encodeURIComponent(email);
-    fetch(origin + "/gsi/credential" + query).then(function (r) { return r.json(); }).then(function (data) {
+    var query = "?client_id=" + encodeURIComponent(config.client_id) +
+                "&email=" + encodeURIComponent(email);
+    fetch(origin + "/gsi/credential" + query).then(function (r) { return r.json(); })
+        .then(function (data) {
       var csrf = Math.random().toString(36).slice(2) + Date.now().toString(36);
       document.cookie = "g_csrf_token=" + csrf + "; path=/; SameSite=Lax";
       var form = document.createElement("form");
       form.method = "POST";
       form.action = config.login_uri;
-      [["credential", data.credential], ["g_csrf_token", csrf], ["select_by", "btn"]].forEach(function (pair) {
+      var fields = [["credential", data.credential], ["g_csrf_token", csrf], ["select_by", "btn"]];
+      fields.forEach(function (pair) {
         var input = document.createElement("input");
         input.type = "hidden"; input.name = pair[0]; input.value = pair[1];
         form.appendChild(input);

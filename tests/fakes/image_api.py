@@ -35,7 +35,8 @@ stats counts what the account was charged for, image by image):
   a test can see one expire.
 
 The spellings below come from the provider references on purpose, not from
-`server.generation.providers`: a fake that shared the client's spellings could never catch a misspelling.
+`server.generation.providers`: a fake that shared the client's spellings could never catch a
+misspelling.
 
 In-process:   with FakeImageAPI() as fake: fake.configure(latency=0.2); fake.stats()
 Out of process: python -m tests.fakes.image_api --port 8765   (prints one JSON line: url, image_url,
@@ -643,7 +644,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _raise_fault(self, fault: str | None, openai: bool) -> None:
         config = self.state.config
         if fault == "rate_limit":
-            headers = {} if config["retry_after"] is None else {"Retry-After": str(config["retry_after"])}
+            headers = ({} if config["retry_after"] is None
+                       else {"Retry-After": str(config["retry_after"])})
             if openai:
                 raise _Reject(429, _openai_error(429, "Rate limit reached for images per minute.",
                                                  "requests", "rate_limit_exceeded").body, headers)
@@ -686,7 +688,8 @@ class _Handler(BaseHTTPRequestHandler):
             images.append({
                 "url": self._store(_png(seed, used_prompt, ratio)) if safe else None,
                 "prompt": used_prompt, "resolution": _resolution(ratio), "is_image_safe": safe,
-                "seed": seed, "style_type": fields.get("style_type", "AUTO" if legacy else "GENERAL"),
+                "seed": seed,
+                "style_type": fields.get("style_type", "AUTO" if legacy else "GENERAL"),
             })
         with self.state.lock:
             self.state.generated += len(images)

@@ -40,7 +40,8 @@ class FakeSMTP:
                     verb, _, rest = line.decode().strip().partition(" ")
                     verb = verb.upper()
                     if verb in ("EHLO", "HELO"):
-                        self.reply("250-fake-smtp\r\n250 AUTH PLAIN" if fake.login else "250 fake-smtp")
+                        self.reply("250-fake-smtp\r\n250 AUTH PLAIN" if fake.login
+                                   else "250 fake-smtp")
                     elif verb == "AUTH":
                         _, _, blob = rest.partition(" ")
                         _, user, password = base64.b64decode(blob).decode().split("\0")

@@ -219,8 +219,8 @@ def test_xls_typed_cells_and_time(tmp_path):
 
 
 def test_xls_sheet_selection_and_unknown(tmp_path):
-    path = _xls(tmp_path / "s.xls", None, sheets={"Notes": [["x"]],
-                                                  "Batch": [["prompt", "visibility"], ["a", "public"]]})
+    path = _xls(tmp_path / "s.xls", None,
+                sheets={"Notes": [["x"]], "Batch": [["prompt", "visibility"], ["a", "public"]]})
     assert read_file(path).title == "Batch"
     assert read_file(path, "Notes").title == "Notes"
     assert check(read_file(path, "Batch").rows).valid
@@ -387,7 +387,8 @@ def test_xls_reader_prints_nothing_to_stdout(tmp_path):
 def test_a_csv_with_far_too_many_lines_is_refused_before_parsing(tmp_path):
     path = tmp_path / "huge.csv"
     path.write_text("prompt,visibility\n" + "\n" * 60_000, encoding="utf-8")
-    with pytest.raises(UnreadableFile, match="more than 50,000 rows; a batch sheet has at most 500"):
+    with pytest.raises(UnreadableFile,
+                       match="more than 50,000 rows; a batch sheet has at most 500"):
         read_file(path)
 
 

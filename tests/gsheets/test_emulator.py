@@ -117,8 +117,9 @@ def test_row_metadata_follows_its_row(server, ws):
     batch_update(ws, _dim("deleteDimension", 0, 1))
     assert _anchor_row(server, ws, mid) == 3
     assert ws.get("A1:A4") == [[], ["c"], ["a"], ["b"]]
-    batch_update(ws, {"sortRange": {"range": {"sheetId": 0, "startRowIndex": 1, "endRowIndex": 4},
-                                    "sortSpecs": [{"dimensionIndex": 0, "sortOrder": "ASCENDING"}]}})
+    batch_update(ws, {"sortRange": {
+        "range": {"sheetId": 0, "startRowIndex": 1, "endRowIndex": 4},
+        "sortSpecs": [{"dimensionIndex": 0, "sortOrder": "ASCENDING"}]}})
     assert ws.get("A2:A4") == [["a"], ["b"], ["c"]]
     assert _anchor_row(server, ws, mid) == 2  # "b" moved up, so did its metadata
     batch_update(ws, _dim("deleteDimension", 2, 3))
@@ -149,7 +150,10 @@ def test_batch_update_by_data_filter_as_documented(server, ws):
     for row in (0, 1):
         _row_metadata(ws, row, key="both")
     path = f"/v4/spreadsheets/{ws.spreadsheet.id}/values:batchUpdateByDataFilter"
-    lookup = lambda key: {"developerMetadataLookup": {"metadataKey": key}}  # noqa: E731
+
+    def lookup(key):
+        return {"developerMetadataLookup": {"metadataKey": key}}
+
     r = api(server, "POST", path, json={"valueInputOption": "USER_ENTERED", "data": [
         {"dataFilter": lookup("both"), "values": [[None, "'=text", "=1+1"]]},
         {"dataFilter": lookup("nothing"), "values": [["x"]]}]})

@@ -252,7 +252,10 @@ def test_insert_template(env, gc):
     assert title == "Batch template"
     sheet = next(s for s in env.state.spreadsheets[ws.spreadsheet.id].sheets if s.id == sheet_id)
     assert sheet.props["gridProperties"]["frozenRowCount"] == 1
-    first = lambda a1: env.state.cell(ws.spreadsheet.id, f"'{title}'!{a1}")
+
+    def first(a1):
+        return env.state.cell(ws.spreadsheet.id, f"'{title}'!{a1}")
+
     assert first("A1")["userEnteredFormat"]["textFormat"]["bold"] is True
     rule = first("B2")["dataValidation"]
     assert rule["condition"]["type"] == "ONE_OF_LIST" and rule["strict"] is True
@@ -389,7 +392,10 @@ def test_result_values_raw_text_links_preview_and_budget(env, gc):
     assert grid.write_results({"b1": values}, columns) == set()
     assert budget.used() == {"read": 0, "write": 1}  # 40 rows, one request
     header = ws.row_values(1)
-    a1 = lambda name, row: gspread.utils.rowcol_to_a1(row, header.index(name) + 1)
+
+    def a1(name, row):
+        return gspread.utils.rowcol_to_a1(row, header.index(name) + 1)
+
     assert cell(env, ws, a1("used_prompt", 9))["userEnteredValue"] == {"stringValue": "=1+1"}
     assert ws.acell(a1("used_prompt", 9)).value == "=1+1"  # shown as typed, not computed
     assert ws.acell(a1("used_seed", 9)).value == "11, 12"  # text, not a number

@@ -114,7 +114,7 @@ def test_sheet_batch_end_to_end(backend, backend_env, emulator, google, image_ap
     emulator.inject(status=429, count=2, path_contains="batchUpdate")  # write-back must wait
     emulator.inject(status=503, count=1, path_contains="developerMetadata")
 
-    # -- stop, then resume ---------------------------------------------------------------------------
+    # -- stop, then resume -------------------------------------------------------------------------
     stopped = alice.call("POST", f"/api/batches/{batch_id}/stop").json()
     assert stopped["status"] in ("stopping", "stopped")
     wait_for(lambda: alice.call("GET", f"/api/batches/{batch_id}").json()["status"] == "stopped",
@@ -125,7 +125,7 @@ def test_sheet_batch_end_to_end(backend, backend_env, emulator, google, image_ap
         "status"] == "completed" and s, timeout=90, what="the batch to complete")
     assert final["counts"]["done"] == 12
 
-    # -- every status landed on its own row, whatever moved -----------------------------------------
+    # -- every status landed on its own row, whatever moved ----------------------------------------
     def written():
         data = sheet_rows(sheet)
         return all(r.get("status") == "done" for r in data if r["prompt"].startswith(
@@ -143,11 +143,12 @@ def test_sheet_batch_end_to_end(backend, backend_env, emulator, google, image_ap
     formulas = sheet.get_all_values(value_render_option="FORMULA")
     preview_column = formulas[0].index("preview")
     without_preview = [r for r in formulas[1:]
-                       if r[0].startswith("sticker") and not r[preview_column].startswith('=IMAGE("')]
+                       if r[0].startswith("sticker")
+                       and not r[preview_column].startswith('=IMAGE("')]
     assert without_preview == [], (formulas[0], without_preview)
     assert not any(r[0].startswith("=") and r[0] != "=1+1 is text" for r in formulas[1:])
 
-    # -- the budget was charged for what was made; a second run does not fit any more ---------------
+    # -- the budget was charged for what was made; a second run does not fit any more --------------
     def settled_budget():
         budget = alice.call("POST", "/api/batches", sheet_ref | {"provider": "ideogram"}).json()
         return budget["budget"]["reserved"] == 0 and budget
@@ -159,18 +160,18 @@ def test_sheet_batch_end_to_end(backend, backend_env, emulator, google, image_ap
     free = alice.call("POST", "/api/batches", sheet_ref | {"provider": "preview"}).json()
     assert free["estimate"]["cost"] == 0 and free["allowed"]
 
-    # -- the ZIP, through a signed link --------------------------------------------------------------
+    # -- the ZIP, through a signed link ------------------------------------------------------------
     link = alice.call("POST", f"/api/batches/{batch_id}/zip-link").json()["url"]
     download = httpx.get(link, timeout=60)
     with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
         assert len([n for n in archive.namelist() if n.endswith(".png")]) == 12
     assert httpx.get(link[:-3] + "abc").status_code in (403, 404)
 
-    # -- the injected Sheets errors were met, and backed off from without losing a row --------------
+    # -- the injected Sheets errors were met, and backed off from without losing a row -------------
     statuses = [entry["status"] for entry in emulator.log]
     assert 429 in statuses and 503 in statuses
 
-    # -- within Google's quota, with room to spare ----------------------------------------------------
+    # -- within Google's quota, with room to spare -------------------------------------------------
     assert emulator.peak_in_window(kind="write", seconds=60) <= 30
     assert image_api.stats()["duplicate_generations"] == []
 

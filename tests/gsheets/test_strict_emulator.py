@@ -13,8 +13,8 @@ from server.gsheets.grid import SheetGrid
 from server.gsheets.marks import MarkMemory
 from server.money.prices import PriceTable
 from server.sheet.validation import validate
-from tests.sheets_emulator import EmulatorServer, discovery
 from tests.conftest import wait_for
+from tests.sheets_emulator import EmulatorServer, discovery
 from tests.sheets_emulator.errors import ApiError
 
 PRICES = PriceTable.load()
@@ -153,8 +153,8 @@ def test_developer_metadata_rules(server):
     no_visibility = row_metadata()
     del no_visibility["createDeveloperMetadata"]["developerMetadata"]["visibility"]
     refused(batch(server, sid, no_visibility), "visibility")
-    refused(batch(server, sid, row_metadata(visibility="DEVELOPER_METADATA_VISIBILITY_UNSPECIFIED")),
-            "visibility")
+    unspecified = row_metadata(visibility="DEVELOPER_METADATA_VISIBILITY_UNSPECIFIED")
+    refused(batch(server, sid, unspecified), "visibility")
     unbounded = row_metadata()
     del unbounded["createDeveloperMetadata"]["developerMetadata"]["location"][
         "dimensionRange"]["endIndex"]
@@ -255,8 +255,10 @@ def test_a_cell_holds_at_most_50000_characters(server):
 
 def test_a_spreadsheet_holds_10_million_cells_and_18278_columns(server):
     sid = new_spreadsheet(server)  # Sheet1: 1000 rows x 26 columns
-    columns = lambda n: {"appendDimension": {"sheetId": 0, "dimension": "COLUMNS",  # noqa: E731
-                                             "length": n}}
+
+    def columns(n):
+        return {"appendDimension": {"sheetId": 0, "dimension": "COLUMNS", "length": n}}
+
     refused(batch(server, sid, columns(18_279 - 26)), "18278 columns")
     assert batch(server, sid, columns(9_974)).status_code == 200  # 1000 x 10,000: 10 million
     refused(batch(server, sid, {"appendDimension": {"sheetId": 0, "dimension": "ROWS",
@@ -281,7 +283,10 @@ def test_quota_is_per_person_refilled_each_minute_without_retry_after(server):
                                 "tok-bob": "bob@example.com"})
     server.set_quota(read=2, window=3.0)  # a three-second "minute"
     sid = new_spreadsheet(server, token="tok-old")
-    read = lambda token: api(server, "GET", f"/v4/spreadsheets/{sid}", token=token)  # noqa: E731
+
+    def read(token):
+        return api(server, "GET", f"/v4/spreadsheets/{sid}", token=token)
+
     # A refreshed token of the same person shares the quota: old, new, then new is over it.
     def in_one_minute():
         answers = [read(token) for token in ("tok-old", "tok-new", "tok-new")]

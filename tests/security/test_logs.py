@@ -4,7 +4,6 @@ that cannot be decoded, so Flask logs "Exception on /thumbs/<link>" with its tra
 token, signed link or provider key may appear anywhere in what it logged."""
 from __future__ import annotations
 
-
 import httpx
 import pytest
 

@@ -9,8 +9,8 @@ import pytest
 
 from server.batches import keys
 from server.config import Settings
-from server.generation.providers import account_id
 from server.generation.maker import ImageMaker
+from server.generation.providers import account_id
 from server.sheet.request import ImageRequest
 
 ALICE = "alice@example.com"

@@ -12,8 +12,8 @@ import io
 import time
 
 import pytest
-from PIL import Image
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from PIL import Image
 
 from server.config import Settings
 from server.sheet.request import ImageRequest

@@ -61,7 +61,8 @@ def valid_row(draw, with_model=True):
         "seed_number": draw(st.one_of(st.none(), st.integers(0, MAX_SEED))),
         "rendering": draw(st.one_of(st.none(), st.sampled_from(renderings).flatmap(casing))),
         "negative_prompt": draw(st.one_of(st.none(), text)),
-        "style": draw(st.one_of(st.none(), st.sampled_from(STYLES_BY_MODEL[model]).flatmap(casing))),
+        "style": draw(st.one_of(st.none(),
+                                st.sampled_from(STYLES_BY_MODEL[model]).flatmap(casing))),
         "color_palette": draw(palette),
     }
 

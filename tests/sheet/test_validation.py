@@ -88,7 +88,8 @@ VALID = [
     ("color_palette", "#cba324 #F86C14", ("#CBA324", "#F86C14")),
     ("color_palette", "#000000 #111111 #222222 #333333 #444444",
      ("#000000", "#111111", "#222222", "#333333", "#444444")),
-] + [("aspect_ratio", ratio, ratio) for ratio in RATIOS if ratio not in ("1:2", "2:1", "4:5", "5:4")] \
+] + [("aspect_ratio", ratio, ratio) for ratio in RATIOS
+     if ratio not in ("1:2", "2:1", "4:5", "5:4")] \
   + [("aspect_ratio", f" {r} ", r) for r in ("16:9",)]
 
 
@@ -246,7 +247,8 @@ def test_quality_and_palette_with_3_0():
 
 @pytest.mark.parametrize("model", ["3.0", "2.0", "2a"])
 def test_palette_allowed_from_2_0(model):
-    assert only_request(check(one_row("color_palette", "magic", model=model))).color_palette == "magic"
+    request = only_request(check(one_row("color_palette", "magic", model=model)))
+    assert request.color_palette == "magic"
 
 
 def test_bad_model_suppresses_model_conflicts():
@@ -361,7 +363,8 @@ def test_unrelated_header_stays_a_warning():
     assert report.valid and "ignored" in report.warnings[0].message
 
 
-@pytest.mark.parametrize("rows", [[], [[]], [[None, " "], [], [None]]], ids=["none", "blank", "spaces"])
+@pytest.mark.parametrize("rows", [[], [[]], [[None, " "], [], [None]]],
+                         ids=["none", "blank", "spaces"])
 def test_an_empty_sheet_says_so(rows):
     """It said "two required columns missing"."""
     report = check(rows)
@@ -495,7 +498,8 @@ def test_cells_beyond_column_z():
 
 
 def test_problems_sorted_sheet_level_first_then_reading_order():
-    rows = [["prompt", "visibility", "model", "Style"], ["", "x", "9", None], ["a", "public", "0", None]]
+    rows = [["prompt", "visibility", "model", "Style"], ["", "x", "9", None],
+            ["a", "public", "0", None]]
     report = check(rows)
     assert [p.cell for p in report.errors] == ["D1", "A2", "B2", "C2", "C3"]
 

@@ -81,7 +81,8 @@ def parse_cells(spec):
     if len(parts) != 2:
         raise ValueError(spec)
     (ca, ra), (cb, rb) = _endpoint(parts[0]), _endpoint(parts[1])
-    if (ca is None and cb is not None) or (ra is None and rb is not None and ca is not None and cb is None and False):
+    if (ca is None and cb is not None) or (ra is None and rb is not None and ca is not None
+                                           and cb is None and False):
         raise ValueError(spec)
     if ca is None and cb is None:  # "2:5" whole rows
         lo, hi = sorted([ra, rb])

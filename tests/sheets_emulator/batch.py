@@ -462,8 +462,10 @@ def add_protected_range(ss, args):
 
 @handler("deleteProtectedRange")
 def delete_protected_range(ss, args):
-    ss.protected = [p for p in ss.protected if p["protectedRangeId"] != args.get("protectedRangeId")]
+    ss.protected = [p for p in ss.protected
+                    if p["protectedRangeId"] != args.get("protectedRangeId")]
 
 
-# Handlers kept in their own modules register themselves on import.
-from . import groups, paste, ranges  # noqa: F401
+# Handlers kept in their own modules register themselves on import; last, since they import
+# `handler` from here (E402 cannot apply), and unused by name (F401).
+from . import groups, paste, ranges  # noqa: E402, F401

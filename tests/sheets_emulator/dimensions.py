@@ -15,7 +15,8 @@ def insert(ss, sheet, dim, start, end):
     if dim == "ROWS":
         if start > sheet.row_count:
             raise bad_request(f"Invalid requests[0].insertDimension: range.startIndex ({start}) "
-                              f"must be less than or equal to the number of rows ({sheet.row_count})")
+                              f"must be less than or equal to the number of rows "
+                              f"({sheet.row_count})")
         sheet.rows[start:start] = [dict() for _ in range(n)]
         sheet.props["gridProperties"]["rowCount"] += n
     else:
@@ -42,8 +43,8 @@ def delete(ss, sheet, dim, start, end):
     if end > count:
         raise bad_request(f"Invalid requests[0].deleteDimension: Cannot delete a "
                           f"{'row' if dim == 'ROWS' else 'column'} that doesn't exist. Tried to "
-                          f"delete {'row' if dim == 'ROWS' else 'column'} index {end - 1} but there "
-                          f"are only {count} {'rows' if dim == 'ROWS' else 'columns'}.")
+                          f"delete {'row' if dim == 'ROWS' else 'column'} index {end - 1} "
+                          f"but there are only {count} {'rows' if dim == 'ROWS' else 'columns'}.")
     if n >= count:
         raise bad_request("Invalid requests[0].deleteDimension: You can't delete all the "
                           f"{'rows' if dim == 'ROWS' else 'columns'} on the sheet.")

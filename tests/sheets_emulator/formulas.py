@@ -75,7 +75,8 @@ class _Eval:
             return self._ref(args[0].value)
         vals = [self._node(a) for a in args]
         if name == "SUM":
-            return sum(self._num(x) for v in vals for x in (v if isinstance(v, list) else [v]) if x != "")
+            return sum(self._num(x) for v in vals for x in (v if isinstance(v, list) else [v])
+                       if x != "")
         if name in ("CONCATENATE", "CONCAT"):
             return "".join(_text(x) for v in vals for x in (v if isinstance(v, list) else [v]))
         if name == "HYPERLINK":

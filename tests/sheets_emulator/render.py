@@ -117,7 +117,8 @@ def cell_data(ss, sheet, r, c):
         if "formulaValue" in uev and ev is None:
             out.pop("formattedValue")
     if uev or cell.get("userEnteredFormat"):
-        out["effectiveFormat"] = _merge(defaults.DEFAULT_FORMAT, cell.get("userEnteredFormat") or {})
+        out["effectiveFormat"] = _merge(defaults.DEFAULT_FORMAT,
+                                        cell.get("userEnteredFormat") or {})
         out["effectiveFormat"].setdefault("hyperlinkDisplayType", "PLAIN_TEXT")
     return out
 

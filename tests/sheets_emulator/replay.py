@@ -11,12 +11,12 @@ import json
 import os
 import sys
 
+import requests
+
 if __package__ in (None, ""):  # run as a script: make `tests.sheets_emulator` importable
     sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 
-import requests  # noqa: E402
-
-from tests.sheets_emulator.server import EmulatorServer  # noqa: E402
+from tests.sheets_emulator.server import EmulatorServer  # noqa: E402 (needs the sys.path above)
 
 # The recordings sit beside the checkout, in ../shared/sheets-cassettes.
 DEFAULT_CASSETTES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",

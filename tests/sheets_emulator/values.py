@@ -42,7 +42,8 @@ def raw_value(v):
 
 
 def user_entered_value(v, number_format=None):
-    """valueInputOption=USER_ENTERED: parse like the Sheets UI. Returns (value, auto numberFormat)."""
+    """valueInputOption=USER_ENTERED: parse like the Sheets UI. Returns (value, auto
+    numberFormat)."""
     if v is None:
         return None, None
     if not isinstance(v, str):

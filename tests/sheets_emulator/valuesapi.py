@@ -57,7 +57,8 @@ def check_values(vals, field="data.values"):
         return []
     if not isinstance(vals, list):
         raise field_violation(field, f"Invalid value at '{field}' "
-                                     f"(type.googleapis.com/google.protobuf.ListValue), {_js(vals)}")
+                                     "(type.googleapis.com/google.protobuf.ListValue), "
+                                     f"{_js(vals)}")
     for i, row in enumerate(vals):
         if not isinstance(row, list):
             f = f"{field}[{i}]"
@@ -129,7 +130,8 @@ def _input_option(option):
 def update(ss, range_text, body, params, field="data.values"):
     """PUT values/{range}: returns an UpdateValuesResponse."""
     option = _input_option(params.get("valueInputOption"))
-    if body.get("range") and body["range"] != range_text and _norm(ss, body["range"]) != _norm(ss, range_text):
+    if (body.get("range") and body["range"] != range_text
+            and _norm(ss, body["range"]) != _norm(ss, range_text)):
         raise bad_request(f"Requested writing within range [{range_text}], but tried writing to "
                           f"[{body['range']}]")
     rows = _orient(check_values(body.get("values"), field), body.get("majorDimension") or "ROWS")

@@ -55,7 +55,8 @@ def test_every_listed_audience_is_accepted(issuer):
 
 
 def test_the_audience_list_is_read_from_a_comma_separated_setting(monkeypatch):
-    monkeypatch.setenv("GOOGLE_CLIENT_ID", "one.apps.googleusercontent.com, two.apps.googleusercontent.com")
+    monkeypatch.setenv("GOOGLE_CLIENT_ID",
+                       "one.apps.googleusercontent.com, two.apps.googleusercontent.com")
     assert Settings.from_env().google_client_ids == ("one.apps.googleusercontent.com",
                                                      "two.apps.googleusercontent.com")
 

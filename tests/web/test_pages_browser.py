@@ -20,24 +20,11 @@ from server.files.results import RESULTS_NAME
 from server.sheet.marks import ERROR_COLOUR
 from server.storage.zipper import MANIFEST_NAME
 from tests.conftest import ROOT
+from tests.web.conftest import pages_env
 
 STICKERS = ROOT / "examples" / "stickers.csv"
 SHOTS = ROOT / "docs" / "screenshots"
 ADA, BOB = "ada@example.com", "bob@example.com"
-# Notifications are recorded as the page raises them (headless Chromium shows none).
-RECORD_NOTIFICATIONS = """
-window.__notes = [];
-if (window.Notification) {
-  const Real = window.Notification;
-  const Recording = function (title, options) {
-    window.__notes.push({title: title, body: options && options.body});
-    return new Real(title, options);
-  };
-  Object.defineProperty(Recording, "permission", {get: () => Real.permission});
-  Recording.requestPermission = Real.requestPermission.bind(Real);
-  window.Notification = Recording;
-}
-"""
 
 
 def week_old_zip_token(secret: str, batch_id: str, owner: str) -> str:
@@ -96,28 +83,7 @@ def focus_order(page, presses: int = 30) -> list[str]:
 
 @pytest.fixture
 def backend_env(backend_env, google):
-    return dict(backend_env, GOOGLE_GSI_CLIENT_URL=f"{google.url}/gsi/client",
-                SHEETBATCH_MONTHLY_BUDGET="50")
-
-
-@pytest.fixture
-def new_page(browser, backend):
-    contexts = []
-
-    def opener(notifications: bool = False):
-        context = browser.new_context(accept_downloads=True, base_url=backend,
-                                      viewport={"width": 1280, "height": 900})
-        if notifications:
-            context.grant_permissions(["notifications"], origin=backend)
-            context.add_init_script(RECORD_NOTIFICATIONS)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("dialog", lambda dialog: dialog.accept())
-        return page
-
-    yield opener
-    for context in contexts:
-        context.close()
+    return pages_env(backend_env, google)
 
 
 def sign_in(page, google, email: str) -> None:

@@ -4,24 +4,22 @@ land in docs/screenshots/."""
 from __future__ import annotations
 
 import csv
+
 import pytest
 
+from tests.web.conftest import pages_env
 from tests.web.test_pages_browser import (
     ADA,
     SHOTS,
-    new_page,
     shoot,
     sign_in,
     unlabelled_controls,
 )
 
-__all__ = ["new_page"]  # the fixture, shared with the whole-flow test
-
 
 @pytest.fixture
 def backend_env(backend_env, google, chat_api):
-    return dict(backend_env, GOOGLE_GSI_CLIENT_URL=f"{google.url}/gsi/client",
-                SHEETBATCH_MONTHLY_BUDGET="50", OPENAI_API_KEY=chat_api.api_key,
+    return dict(pages_env(backend_env, google), OPENAI_API_KEY=chat_api.api_key,
                 OPENAI_BASE_URL=chat_api.url)
 
 

@@ -7,8 +7,9 @@ records `selectCell()` calls. The page and the backend share one origin (a small
 in front of the backend app), so no CORS is involved.
 
 The backend is the `backend_app` fixture (any WSGI app). Module-wide it is `StandIn`, a small
-Flask app below that implements the /api/ contract (using the real `server.sheet.validation.validate` and
-price table) and lets a test steer progress, budget and failures exactly. `TestRealBackend`
+Flask app below that implements the /api/ contract (using the real
+`server.sheet.validation.validate` and price table) and lets a test steer progress, budget and
+failures exactly. `TestRealBackend`
 overrides that one fixture with the real thing: `sheetbatch serve` (gunicorn, the app of
 `server.web.create_app`) plus RQ workers, Redis, the Sheets emulator, the image-API fake and the
 local Google token issuer, reached through a same-origin proxy.
@@ -25,24 +26,22 @@ import zipfile
 from pathlib import Path
 from urllib.parse import urlencode
 
+import httpx
 import pytest
+from flask import Flask, jsonify, request
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Response
 
+from server.gsheets.sheet_batches import is_fixable
+from server.money.prices import PriceTable
+from server.sheet import columns as schema
+from server.sheet.statuses import COUNT_NAMES, FINISHED, BatchStatus, RowStatus
+from server.sheet.validation import Report, validate
 from tests.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SIDEBAR = ROOT / "appsscript" / "Sidebar.html"
 SHIM = ROOT / "appsscript" / "tests" / "gas_shim.js"
-
-import httpx  # noqa: E402
-from flask import Flask, jsonify, request  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
-from werkzeug.wrappers import Response  # noqa: E402
-
-from server.gsheets.sheet_batches import is_fixable  # noqa: E402
-from server.money.prices import PriceTable  # noqa: E402
-from server.sheet import columns as schema  # noqa: E402
-from server.sheet.statuses import COUNT_NAMES, FINISHED, BatchStatus, RowStatus  # noqa: E402
-from server.sheet.validation import Report, validate  # noqa: E402
 
 SPREADSHEET_ID = "sheet-under-test"
 POLL_MS = 16000  # Sidebar.html's POLL_MIN_MS: the sidebar looks again at most this often
@@ -112,7 +111,8 @@ class StandIn:
                 return None
             if not (request.headers.get("Authorization", "").startswith("Bearer ")
                     and request.headers.get("X-Google-Access-Token")):
-                return error(401, "unauthenticated", "Sign in to Google again, then reopen the sidebar.")
+                return error(401, "unauthenticated",
+                             "Sign in to Google again, then reopen the sidebar.")
             if request.path in me.fail_next:
                 status, code, message = me.fail_next.pop(request.path)
                 return error(status, code, message)
@@ -124,7 +124,8 @@ class StandIn:
                                  "required": c.required, "choices": list(c.choices)}
                                 for c in schema.COLUMNS],
                     "styles_by_model": {k: list(v) for k, v in schema.STYLES_BY_MODEL.items()},
-                    "result_columns": list(schema.RESULT_COLUMNS), "max_rows": schema.MAX_SHEET_ROWS,
+                    "result_columns": list(schema.RESULT_COLUMNS),
+                    "max_rows": schema.MAX_SHEET_ROWS,
                     "currency": me.prices.currency, "providers": ["ideogram", "openai", "preview"],
                     "default_provider": "preview",
                     "statuses": {"row": list(RowStatus), "batch": list(BatchStatus),
@@ -132,7 +133,8 @@ class StandIn:
                                  "counts": list(COUNT_NAMES)}}
 
         def sheet_id_of(body):
-            if body.get("spreadsheet_id") != SPREADSHEET_ID or body.get("sheet_id") not in me.sheets:
+            if (body.get("spreadsheet_id") != SPREADSHEET_ID
+                    or body.get("sheet_id") not in me.sheets):
                 return None
             return body["sheet_id"]
 
@@ -181,7 +183,8 @@ class StandIn:
                         "budget": {"limit": me.budget_limit, "spent": me.spent(), "reserved": 0,
                                    "available": available, "currency": me.prices.currency}}
             if not report.valid:
-                return error(422, "invalid", "The sheet has errors; validate it and fix them first.",
+                return error(422, "invalid",
+                             "The sheet has errors; validate it and fix them first.",
                              report=answer)
             if not allowed:
                 return error(402, "budget", f"This batch costs ${estimate['cost']:.2f} but only "
@@ -192,8 +195,8 @@ class StandIn:
                 "sheet_id": sheet_id, "writeback": {"state": "ok", "message": ""},
                 "title": f"Sheet{sheet_id} · {answer['rows']} rows", "created": time.time(),
                 "cost": estimate["cost"],
-                "rows": [{"row": n, "status": "queued", "error": None, "images": [], "want": r.num_images,
-                          "done": 0, "used_seed": None, "used_prompt": None,
+                "rows": [{"row": n, "status": "queued", "error": None, "images": [],
+                          "want": r.num_images, "done": 0, "used_seed": None, "used_prompt": None,
                           "doomed": "fail" in r.prompt} for n, r in sorted(report.rows.items())]}
             return {"batch": me.status(batch_id)}, 201
 
@@ -309,7 +312,8 @@ class StandIn:
                 "provider": batch["provider"], "title": batch["title"], "created": batch["created"],
                 "finished": batch["status"] in SETTLED, "spreadsheet_id": SPREADSHEET_ID,
                 "sheet_id": batch["sheet_id"], "writeback": batch["writeback"],
-                "rows": [{k: row[k] for k in ("row", "status", "error", "images", "used_seed", "used_prompt")}
+                "rows": [{k: row[k] for k in ("row", "status", "error", "images", "used_seed",
+                                              "used_prompt")}
                          for row in batch["rows"]]}
 
 
@@ -323,7 +327,8 @@ def with_sidebar(backend_wsgi):
                 "<head>", '<head>\n<script src="/gas_shim.js"></script>', 1)
             return Response(html, mimetype="text/html")(environ, start_response)
         if path == "/gas_shim.js":
-            return Response(SHIM.read_text("utf-8"), mimetype="text/javascript")(environ, start_response)
+            shim = Response(SHIM.read_text("utf-8"), mimetype="text/javascript")
+            return shim(environ, start_response)
         return backend_wsgi(environ, start_response)
     return app
 
@@ -419,8 +424,9 @@ def test_validate_lists_problems_and_a_click_selects_the_cell(open_sidebar, stan
     assert preview["num_images"] == "2" and preview["magic_prompt"] == "on"  # defaults applied
     assert "seed_number" not in preview  # blank settings are left out
     assert page.locator("#fix").is_visible()
-    error_colour = page.locator("#errors .problem").first.evaluate("e => getComputedStyle(e).borderLeftColor")
-    warning_colour = page.locator("#warnings .problem").first.evaluate("e => getComputedStyle(e).borderLeftColor")
+    border_colour = "e => getComputedStyle(e).borderLeftColor"
+    error_colour = page.locator("#errors .problem").first.evaluate(border_colour)
+    warning_colour = page.locator("#warnings .problem").first.evaluate(border_colour)
     assert error_colour == "rgb(217, 48, 37)" and warning_colour == "rgb(249, 171, 0)"
     page.screenshot(path="/tmp/sidebar-validation.png", full_page=True)
 
@@ -436,7 +442,8 @@ def test_validate_lists_problems_and_a_click_selects_the_cell(open_sidebar, stan
     # The chosen provider goes along, so the warnings match what it can carry.
     assert calls[0]["body"] == {"spreadsheet_id": SPREADSHEET_ID, "sheet_id": 0,
                                 "provider": "preview"}
-    assert calls[0]["auth"] == "Bearer test-identity-token" and calls[0]["access"] == "test-access-token"
+    assert calls[0]["auth"] == "Bearer test-identity-token"
+    assert calls[0]["access"] == "test-access-token"
 
 
 def test_menu_validate_runs_on_open(open_sidebar):
@@ -447,7 +454,8 @@ def test_menu_validate_runs_on_open(open_sidebar):
 
 def test_backend_messages_reach_the_person(open_sidebar, stand_in):
     page = open_sidebar(sheet_id=0)
-    stand_in.fail_next["/api/validate"] = (401, "unauthenticated", "Your Google sign-in has expired.")
+    stand_in.fail_next["/api/validate"] = (401, "unauthenticated",
+                                           "Your Google sign-in has expired.")
     page.click("#validate")
     page.wait_for_selector("#message.error")
     assert page.locator("#message").inner_text() == "Your Google sign-in has expired."
@@ -472,7 +480,8 @@ def test_generate_start_progress_retry_and_download(open_sidebar, stand_in):
     assert "$0.20" not in page.locator("#est-available").inner_text()
     page.click("#start")
     page.wait_for_selector("#progress:not(.hidden)")
-    created = [r for r in stand_in.requests if r["path"] == "/api/batches" and r["method"] == "POST"]
+    created = [r for r in stand_in.requests
+               if r["path"] == "/api/batches" and r["method"] == "POST"]
     sent = created[-1]["body"]
     assert sent.pop("request_id").startswith("start-")
     assert sent == {"spreadsheet_id": SPREADSHEET_ID, "sheet_id": 7, "provider": "preview",
@@ -495,10 +504,9 @@ def test_generate_start_progress_retry_and_download(open_sidebar, stand_in):
 
     with page.context.expect_page() as popup:
         page.click("#download")
-    deadline = time.time() + 10  # the new tab is sent to the signed link (served as a download)
-    while not any(r["path"] == "/download/b1.zip" for r in stand_in.requests) and time.time() < deadline:
-        time.sleep(0.1)
-    assert any(r["path"] == "/download/b1.zip" for r in stand_in.requests)
+    # The new tab is sent to the signed link (served as a download).
+    wait_for(lambda: any(r["path"] == "/download/b1.zip" for r in stand_in.requests),
+             timeout=10, what="the new tab to open the signed ZIP link")
     popup.value.close()
 
     page.click("#retry")
@@ -515,8 +523,8 @@ def set_hidden(page, hidden: bool) -> None:
     """The tab hidden or shown again, as the browser tells the page."""
     page.evaluate("""hidden => {
         Object.defineProperty(document, 'hidden', {configurable: true, get: () => hidden});
-        Object.defineProperty(document, 'visibilityState', {configurable: true,
-                                                             get: () => hidden ? 'hidden' : 'visible'});
+        Object.defineProperty(document, 'visibilityState',
+                              {configurable: true, get: () => hidden ? 'hidden' : 'visible'});
         document.dispatchEvent(new Event('visibilitychange'));
     }""", hidden)
 
@@ -564,7 +572,8 @@ def test_reopened_sidebar_follows_a_running_batch(open_sidebar, stand_in):
     second = open_sidebar(sheet_id=7)
     second.wait_for_selector("#progress:not(.hidden)")
     assert second.locator("#batches li button").count() == 1
-    assert second.locator("#stop").is_visible() or second.locator("#batch-status").inner_text().startswith("Completed")
+    assert (second.locator("#stop").is_visible()
+            or second.locator("#batch-status").inner_text().startswith("Completed"))
 
 
 def test_template_button_adds_the_template_sheet(open_sidebar, stand_in):
@@ -645,7 +654,8 @@ def state_shot(page, state: str) -> None:
 def in_view(page, selector: str) -> bool:
     """The element is wholly inside the sidebar's visible 600 px."""
     return page.locator(selector).evaluate(
-        "e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }")
+        "e => { const r = e.getBoundingClientRect(); "
+        "return r.top >= 0 && r.bottom <= innerHeight; }")
 
 
 def proxy_to(backend_url: str):
@@ -698,8 +708,9 @@ class TestRealBackend:
         workers.start(2)
 
         image_api.configure(latency=3)  # slow enough to see it running, and to stop it
-        page = open_sidebar(sheet_id=sheet.id, spreadsheet_id=spreadsheet.id, sheet_title=sheet.title,
-                            id_token=google.identity_token(email), access_token=access)
+        page = open_sidebar(sheet_id=sheet.id, spreadsheet_id=spreadsheet.id,
+                            sheet_title=sheet.title, id_token=google.identity_token(email),
+                            access_token=access)
         assert page.locator("#columns dt").all_text_contents()[:len(schema.COLUMN_NAMES)] == \
             list(schema.COLUMN_NAMES)
         state_shot(page, "before-validation")

@@ -59,7 +59,8 @@ def test_uploads_are_limited_and_private(small_uploads, backend, google):
     assert big.status_code == 400 and "the limit is 20 KB" in big.text
 
     checked = httpx.post(alice, data={"provider": "preview"},
-                         files={"file": ("s.csv", (ROOT / "examples" / "stickers.csv").read_bytes())})
+                         files={"file": ("s.csv",
+                                         (ROOT / "examples" / "stickers.csv").read_bytes())})
     upload_id = checked.text.split('name="upload_id" value="')[1].split('"')[0]
     stolen = httpx.post(f"{bob}/start", data={"upload_id": upload_id, "provider": "preview"})
     assert stolen.status_code == 404 and "upload the file again" in stolen.text

@@ -4,20 +4,26 @@ land in docs/screenshots/. Each test starts from an empty Redis (`redis_conn`), 
 listed are its own."""
 from __future__ import annotations
 
+import pytest
+
 from server.batches.queue import NO_WORKER
 from tests.conftest import wait_for
 from tests.conftest_validation import write_xlsx
-from tests.web.test_pages_browser import (  # noqa: F401  (fixtures used by name)
+from tests.web.conftest import pages_env
+from tests.web.test_pages_browser import (
     ADA,
     STICKERS,
-    backend_env,
-    new_page,
     shoot,
     sign_in,
     upload,
     workbook,
     write_csv,
 )
+
+
+@pytest.fixture
+def backend_env(backend_env, google):
+    return pages_env(backend_env, google)
 
 
 def test_friendly_headers_cannot_start_and_the_marked_copy_renames_them(redis_conn, new_page,

@@ -5,8 +5,8 @@ provider (what is retried, which hosts we fetch images from) lives here.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 import re
+from dataclasses import replace
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -47,8 +47,8 @@ def api_message(response: httpx.Response) -> str:
             if isinstance(value, dict):
                 value = value.get("message") or value.get("detail")
             if isinstance(value, list):  # FastAPI-style validation details
-                value = "; ".join(str(item.get("msg", item)) if isinstance(item, dict) else str(item)
-                                  for item in value)
+                value = "; ".join(str(item.get("msg", item)) if isinstance(item, dict)
+                                  else str(item) for item in value)
             if value:
                 return str(value)[:MESSAGE_LIMIT]
     return str(body)[:MESSAGE_LIMIT]
@@ -83,7 +83,8 @@ def send(client: httpx.Client, method: str, url: str, *, service: str, timeout: 
 
 def raise_for_status(response: httpx.Response, *, service: str, secret: str | None,
                      refusal: str | None = None) -> None:
-    """Map an error answer to the right exception; `refusal` overrides the message for safety refusals."""
+    """Map an error answer to the right exception; `refusal` overrides the message for safety
+    refusals."""
     status = response.status_code
     if status < 400:
         return
@@ -142,8 +143,8 @@ def _download_once(client: httpx.Client, url: str, *, hosts: tuple[str, ...], se
     for _hop in range(MAX_REDIRECTS + 1):
         if not host_allowed(url, hosts):
             raise PermanentProviderError(
-                f"{service} sent an image link on a host we do not trust ({urlsplit(url).hostname}); "
-                "it was not downloaded.")
+                f"{service} sent an image link on a host we do not trust "
+                f"({urlsplit(url).hostname}); it was not downloaded.")
         response = send(client, "GET", url, service=service, timeout=timeout)
         if response.is_redirect and "location" in response.headers:
             url = urljoin(url, response.headers["location"])
@@ -156,15 +157,19 @@ def _image_from(response: httpx.Response, service: str) -> tuple[bytes, str]:
     status = response.status_code
     if status in (403, 404, 410):
         raise PermanentProviderError(
-            f"The image link from {service} had expired before it could be downloaded (HTTP {status}).")
+            f"The image link from {service} had expired before it could be downloaded "
+            f"(HTTP {status}).")
     if status == 429 or status >= 500:
-        raise TransientProviderError(f"Downloading the image from {service} failed (HTTP {status}).")
+        raise TransientProviderError(
+            f"Downloading the image from {service} failed (HTTP {status}).")
     if status != 200:
-        raise PermanentProviderError(f"Downloading the image from {service} failed (HTTP {status}).")
+        raise PermanentProviderError(
+            f"Downloading the image from {service} failed (HTTP {status}).")
     media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if not media_type.startswith("image/"):
         raise PermanentProviderError(
-            f"{service}'s image link did not return an image (it returned {media_type or 'nothing'}).")
+            f"{service}'s image link did not return an image "
+            f"(it returned {media_type or 'nothing'}).")
     if len(response.content) > MAX_IMAGE_BYTES:
         raise PermanentProviderError(f"{service}'s image is larger than we accept.")
     return response.content, media_type

@@ -19,7 +19,8 @@ class GeneratedImage:
 
 
 class ProviderError(Exception):
-    """A failed generation; `reason` is written on the person's row, so it reads as plain English."""
+    """A failed generation; `reason` is written on the person's row, so it reads as plain
+    English."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
