@@ -94,6 +94,11 @@ class Launcher:
                  offer["estimate"]["cost"], extra={"images": report.images, "provider": provider})
         return batch_id
 
+    def started(self, key: str) -> str | None:
+        """The batch `launch_once` started for this key, while it exists."""
+        known = (self.redis.get(key) or b"").decode()
+        return known if known not in ("", "starting") and self.batches.known(known) else None
+
     def launch_once(self, key: str, launch: Callable[[], str]) -> tuple[str, bool]:
         """Run `launch` at most once per `key` (say, one uploaded file): the batch id, and
         whether this call started it. A second call gets the batch the first one started (while

@@ -60,8 +60,12 @@ def batch_page():
     sheet = request.args.get("sheet") or None
     if not upload_id:
         return render_batch_page(provider=provider)
+    started = services().launcher.started(keys.upload_start(current_person(), upload_id))
+    if started:  # browser Back to a file already started: its batch, not a second Start
+        return to_batch(started, new=False)
     try:
-        checked = services().uploads.check(current_person(), upload_id, sheet=sheet)
+        checked = services().uploads.check(current_person(), upload_id,
+                                           services().capabilities(provider), sheet=sheet)
     except UploadNotFound:
         return render_batch_page(404, provider=provider,
                                  problem="That upload is gone (they are kept a day); upload the "
@@ -166,6 +170,11 @@ def start():
     except StillStarting as error:
         flash(str(error), "info")
         return redirect(url_for("pages.batch_page"), code=303)
+    return to_batch(batch_id, new)
+
+
+def to_batch(batch_id: str, new: bool):
+    """The batch list at this batch, saying whether this click started it."""
     title = services().batches.fields(batch_id).get("title", "")
     if new:
         flash(f"Started {title}: you can keep working; this page tells you when it is done.",

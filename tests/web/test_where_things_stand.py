@@ -53,18 +53,25 @@ def test_friendly_headers_cannot_start_and_the_marked_copy_renames_them(redis_co
 
 def test_start_again_opens_the_batch_already_started_and_no_worker_is_named(redis_conn, new_page,
                                                                            google):
-    """Start, browser Back, Start: one batch, and it says why nothing moves (no worker)."""
+    """Start, then Start in a second tab still showing the file, then browser Back: one batch
+    (the file is deleted once started; its page opens the batch), and it says why nothing moves
+    (no worker)."""
     page = new_page()
     sign_in(page, google, ADA)
     upload(page, STICKERS)
+    stale = page.context.new_page()  # a second tab on the same file, its Start ready
+    stale.goto(page.url)
+    stale.wait_for_selector("#start")
     page.click("#start")
     page.wait_for_selector(".batch")
+    stale.click("#start")
+    stale.wait_for_selector(".batch")
+    assert "already started" in stale.locator(".notice.info").inner_text()
     page.go_back()
-    page.wait_for_selector("#start")
-    page.click("#start")
-    page.wait_for_selector(".batch")
-    assert page.locator(".batch").count() == 1
+    page.wait_for_selector(".notice.info")
     assert "already started" in page.locator(".notice.info").inner_text()
+    assert page.locator("#start").count() == 0
+    assert page.locator(".batch").count() == 1
     waiting = page.locator(".batch [data-role='waiting']")
     waiting.wait_for()
     assert waiting.inner_text() == NO_WORKER
