@@ -97,9 +97,20 @@ def writable_or_exit(path: Path, suffix: str) -> None:
 
 
 def folder_or_exit(path: Path) -> None:
-    """Create --out (and its parents), or stop with one line (exit 2) saying why not."""
+    """Stop with one line (exit 2) unless --out is a folder, or one that can be made (it is
+    made only when something goes into it: a refused run leaves nothing behind)."""
     if path.exists() and not path.is_dir():
         fail(f"{path} is a file, not a folder; choose a folder for the results.", EXIT_UNREADABLE)
+    existing = next(folder for folder in (path.absolute(), *path.absolute().parents)
+                    if folder.exists())
+    if not existing.is_dir():
+        fail(f"Could not create the folder {path}: {existing} is a file.", EXIT_UNREADABLE)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        fail(f"Could not create the folder {path}: {existing} cannot be written.",
+             EXIT_UNREADABLE)
+
+
+def make_folder_or_exit(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -213,6 +224,7 @@ def run_command(file: Path, out: Path, sheet: str | None, provider: str | None, 
         fail(str(error), EXIT_UNREADABLE)
     folder_or_exit(out)
     if not checked.report.valid:
+        make_folder_or_exit(out)
         annotated = out / f"{file.stem}-checked.xlsx"
         save_annotated(checked, annotated)
         print_report(checked.report, options.provider)
@@ -242,8 +254,9 @@ def _ask(question: str) -> bool:
 
 
 def fail(message: str, code: int) -> None:
-    """End with one readable line, never a traceback."""
-    errors_console.print(f"[red]error:[/red] {message}")
+    """End with one readable line, never a traceback (the terminal wraps it, not us: a script
+    reading our error gets it whole)."""
+    errors_console.print(f"[red]error:[/red] {message}", soft_wrap=True)
     sys.exit(code)
 
 
@@ -277,8 +290,11 @@ def serve_command(host: str | None, port: int | None) -> None:
     bind = f"{host or bind_host}:{port or bind_port}"
     with redis_url(settings) as url:
         wait_for_redis(url)
-        # One plain line a person reads first; the JSON lines after it are for log collectors.
-        click.echo(f"sheetbatch is serving: open {browser_url(settings, bind)} (Ctrl-C stops it)")
+        # One plain line a person at a terminal reads first; the JSON lines after it are for
+        # log collectors, and where only they read (a pipe, honcho, systemd) every line is JSON.
+        if sys.stdout.isatty():
+            click.echo(f"sheetbatch is serving: open {browser_url(settings, bind)} "
+                       "(Ctrl-C stops it)")
         announce("web", settings, url, listening=f"http://{bind}",
                  public_url=settings.public_url, trusted_proxies=settings.trusted_proxies,
                  processes=settings.web_processes, threads=settings.web_threads)

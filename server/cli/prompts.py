@@ -74,7 +74,7 @@ def prompts_command(goal: str, count: int, examples: tuple[str, ...], pairs: tup
     console.print(f"Wrote {output}: {len(written.table) - 1} rows. Used "
                   f"{written.usage_text(services.prices.currency)}.")
     checked = read_or_exit(output, None, settings, settings.provider)
-    print_report(checked.report)
+    print_report(checked.report, settings.provider)
     sys.exit(EXIT_OK if checked.report.valid else EXIT_INVALID)
 
 

@@ -120,7 +120,7 @@ def run_batch(checked: CheckedFile, options: RunOptions, settings: Settings) -> 
                                "command again to finish.", EXIT_LOST) from None
             paused = status.fields.get("paused")
             if paused:
-                paused = storage_report(services, status, options.out, settings)
+                paused = pause_report(services, status, options.out, settings)
     finally:
         if not launched:
             for folder in made:  # a refused run leaves nothing behind
@@ -446,9 +446,10 @@ def _describe(status: BatchProgress, breaker: CircuitBreaker,
     return "Generating"
 
 
-def storage_report(services: Services, status: BatchProgress, out: Path,
-                   settings: Settings) -> str:
-    """Why the batch paused for storage, what is where, and what to do for that fault."""
+def pause_report(services: Services, status: BatchProgress, out: Path,
+                 settings: Settings) -> str:
+    """Why the batch paused (storage as it is now, else the reason recorded: the provider
+    account, say), what is where, and what to do for that fault."""
     images = out / IMAGES_FOLDER
     stored = len(LocalStorage(out).list(IMAGES_FOLDER)) if images.is_dir() else 0
     waiting = services.batches.count_unsaved(storage_place(status.fields))
@@ -456,11 +457,12 @@ def storage_report(services: Services, status: BatchProgress, out: Path,
     if waiting:
         where += (f"; {waiting} more were paid for and wait in the run's Redis (in "
                   f"{settings.data_dir}) until the next run stores them, free of charge")
-    return f"{storage_fault(images, settings.min_free_bytes)} {where}."
+    reason = storage_fault(images, settings.min_free_bytes) or status.fields["paused"]
+    return f"{reason.rstrip('.')}. {where}."
 
 
-def storage_fault(folder: Path, min_free: int) -> str:
-    """The fault with a folder, in words, with what to do about it."""
+def storage_fault(folder: Path, min_free: int) -> str | None:
+    """The fault with a folder, in words, with what to do about it (None: it works)."""
     try:
         LocalStorage(folder.parent).check_room(folder.name, min_free)
     except StorageUnavailable as error:
@@ -475,7 +477,7 @@ def storage_fault(folder: Path, min_free: int) -> str:
                     "(SHEETBATCH_MIN_FREE_BYTES): free space and run the same command again.")
         return (f"Images cannot be stored in {folder}: its disk cannot take more "
                 f"({os.strerror(code)}): free space and run the same command again.")
-    return "Storage failed for a while and works again: run the same command again to finish."
+    return None
 
 
 def _megabytes(size: int) -> str:

@@ -108,14 +108,16 @@ class Appended:
 
 
 def write_into_sheet(sheets: SheetBatches, grid: Callable[[], SheetGrid], order: PromptOrder,
-                     chat: ChatClient, provider: str) -> Appended:
-    """Ask, append below the last filled row, validate the whole sheet in place. `grid` makes a
-    grid with a fresh Sheets deadline: one before the model is asked, one after it answered."""
+                     chat: Callable[[], ChatClient], provider: str) -> Appended:
+    """Read the sheet, ask, append below the last filled row, validate the whole sheet in place.
+    `grid` makes a grid with a fresh Sheets deadline: one before the model is asked, one after
+    it answered; `chat` is made only once the sheet was read (no model is asked, and nothing is
+    paid, for a sheet that cannot be written)."""
     before = grid()
     contents = before.read()
     place = placement(contents, order)
     order = sheet_order(order, place)
-    written = write_prompts(order, chat, sheets.launcher.prices,
+    written = write_prompts(order, chat(), sheets.launcher.prices,
                             sheets.launcher.capabilities(provider))
     after = grid()
     after.spreadsheet.batch_update(append_requests(contents, place, written.records))

@@ -436,13 +436,13 @@ def write_prompts_into_sheet():
     if not isinstance(settings, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in settings.items()):
         raise ApiError(400, "bad_request", "settings must map column names to texts.")
+    sheet_grid(data)  # a bad sheet reference or a missing Sheets token: before any model call
     order = PromptOrder(data["goal"], rows, tuple(examples),
                         {k: v for k, v in settings.items() if v.strip()})
     with httpx.Client() as http:
         try:
-            chat = services().chat_client(http)
             appended = write_into_sheet(services().sheets, lambda: sheet_grid(data), order,
-                                        chat, provider)
+                                        lambda: services().chat_client(http), provider)
         except OrderError as error:
             raise ApiError(400, "prompts", str(error)) from None
         except ChatError as error:

@@ -158,7 +158,7 @@ def test_an_edit_undone_pays_nothing_and_delivers_the_original_images(run):
     row = 3
     figures, outputs = harness.edit_reverted(run, row)
     assert figures.exits == [0, 0, 0], figures
-    assert "1 row(s) changed" in outputs[1] and "0 image(s) to make" in outputs[2], outputs[2]
+    assert "1 row(s) changed" in outputs[1] and "Nothing to make" in outputs[2], outputs[2]
     assert figures.paid == ROWS * IMAGES + IMAGES  # the edit once; the undo nothing
     assert (figures.delivered, figures.stale, figures.duplicates) == (figures.images, 0, 0)
     # The workbook links, and the ZIP holds, the image of the original prompt (the fake's image

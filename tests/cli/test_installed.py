@@ -66,6 +66,8 @@ def test_installed_serve_and_worker_run_a_batch(installed, tmp_path, google):
     port = free_port()
     env = clean_env(tmp_path) | {
         "REDIS_URL": redis.url, "SHEETBATCH_SECRET_KEY": "installed-test-signing-key",
+        # People sign in here, so links are built from the configured address, never the Host.
+        "SHEETBATCH_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "GOOGLE_CLIENT_ID": google.audience, "GOOGLE_CERTS_URL": google.certs_url,
         "GOOGLE_TOKENINFO_URL": google.tokeninfo_url}
     server = subprocess.Popen([installed, "serve", "--port", str(port)], cwd=tmp_path, env=env,

@@ -1,6 +1,7 @@
 """The JSON log line: context on every line, extras kept, secrets and Redis passwords never."""
 from __future__ import annotations
 
+import contextvars
 import io
 import json
 import logging
@@ -13,6 +14,11 @@ SETTINGS = Settings(ideogram_api_key="ideo-key-123456", secret_key="signing-secr
 
 
 def logged(*messages, **context) -> list[dict]:
+    """The lines logged, in a context of their own (what earlier tests bound is not seen)."""
+    return contextvars.Context().run(_logged, messages, context)
+
+
+def _logged(messages, context) -> list[dict]:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logs.JsonFormatter(SETTINGS))

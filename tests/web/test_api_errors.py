@@ -74,9 +74,24 @@ READS_A_SHEET = table(lambda path, op: request_schema(op) is not None
                       and "spreadsheet_id" in required_fields(op))
 
 
+def field_type(operation: dict, name: str) -> str:
+    return next((part["properties"][name].get("type", "string")
+                 for part in flatten(request_schema(operation))
+                 if name in part.get("properties", {})), "string")
+
+
 def valid_body(operation: dict) -> dict:
-    """The smallest body that passes the request checks: each required field as some text."""
-    return {name: f"some-{name}" for name in required_fields(operation)}
+    """The smallest body that passes the request checks: each required field as some text, or
+    1 where the field is a whole number."""
+    return {name: 1 if field_type(operation, name) == "integer" else f"some-{name}"
+            for name in required_fields(operation)}
+
+
+def wrong_values(operation: dict, name: str) -> tuple:
+    """Left out, empty, blank, and of the wrong type."""
+    if field_type(operation, name) == "integer":
+        return (..., "", "   ", "5", None)
+    return (..., "", "   ", 5, None)
 
 
 # -- fixtures and helpers -------------------------------------------------------------------------
@@ -177,7 +192,7 @@ def missing_field_cases() -> list:
                          id=f"{method} {path} {field}={value!r}")
             for method, path, operation in (p.values for p in JSON_BODY)
             for field in required_fields(operation)
-            for value in (..., "", "   ", 5, None)]
+            for value in wrong_values(operation, field)]
 
 
 @pytest.mark.parametrize("method, path, operation, field, value", missing_field_cases())
