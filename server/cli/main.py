@@ -106,6 +106,9 @@ def folder_or_exit(path: Path) -> None:
     if not existing.is_dir():
         fail(f"Could not create the folder {path}: {existing} is a file.", EXIT_UNREADABLE)
     if not os.access(existing, os.W_OK | os.X_OK):
+        if existing == path.absolute():
+            fail(f"{path} cannot be written: make it writable (or choose another --out) and run "
+                 "the same command again.", EXIT_UNREADABLE)
         fail(f"Could not create the folder {path}: {existing} cannot be written.",
              EXIT_UNREADABLE)
 

@@ -120,6 +120,34 @@ def test_a_failing_disk_pauses_the_batch_and_loses_nothing_paid(run_env, image_a
     assert advice in said and not_advice not in said, said
 
 
+def test_an_edit_undone_on_a_read_only_folder_pauses_with_one_line(run_env, image_api,
+                                                                  small_disk):
+    """The kept image cannot be put back into a read-only folder: the run is refused before it
+    plans, with one line saying what to do, and pays nothing; once writable, the rerun reuses
+    the kept image."""
+    run = harness.Run(run_env, small_disk, image_api, 2, 1)
+    room = {"SHEETBATCH_MIN_FREE_BYTES": "1"}  # the small disk is below the default reserve
+    assert run.run(**room)[0] == 0
+    original = run.prompts[2]
+    run.prompts[2] = original + " at dawn"
+    run.write_sheet()
+    assert run.run(**room)[0] == 0
+    run.prompts[2] = original
+    run.write_sheet()
+    paid = image_api.stats()["generated"]
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    try:
+        code, said = run.run(**room)
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
+    assert code == 2 and harness.no_traceback(said), said
+    assert "cannot be written: make it writable" in one_line(said), said
+    assert image_api.stats()["generated"] == paid  # nothing paid while it could not be kept
+    code, said = run.run(**room)
+    assert code == 0 and "Nothing to make" in said, said
+    assert image_api.stats()["generated"] == paid
+
+
 def test_two_runs_on_one_redis_each_pay_with_their_own_key(worker_env, image_api, tmp_path):
     image_api.configure(latency=0.3, extra_api_keys=["second-person-key"])
     env = dict(worker_env, SHEETBATCH_DATA=str(tmp_path / "data"))
