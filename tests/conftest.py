@@ -11,13 +11,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import gspread
 import httpx
 import pytest
+from google.oauth2.credentials import Credentials
 
 from server.batches.store import Batches
 from server.cli.embedded_redis import EmbeddedRedis
 from server.config import Settings
 from server.generation.providers import account_id
+from server.gsheets.endpoint import point_session_at
 from server.services import connect
 from tests.fakes.chat_api import FakeChatAPI
 from tests.fakes.google_auth import FakeGoogleAuth
@@ -162,6 +165,19 @@ def free_port() -> int:
 def emulator():
     with EmulatorServer() as server:
         yield server
+
+
+def gspread_client(emulator, access_token: str) -> gspread.Client:
+    """gspread as the person whose OAuth token this is, talking to the Sheets emulator."""
+    gc = gspread.authorize(Credentials(access_token))
+    point_session_at(gc.http_client.session, emulator.url)
+    return gc
+
+
+def addin_headers(google, email: str) -> dict[str, str]:
+    """As the add-in calls: the person's identity token, plus their OAuth token for the sheet."""
+    return {"Authorization": f"Bearer {google.identity_token(email)}",
+            "X-Google-Access-Token": google.access_token(email)}
 
 
 @pytest.fixture(scope="module")

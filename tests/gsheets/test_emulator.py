@@ -3,12 +3,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import google.oauth2.credentials
 import gspread
 import pytest
 import requests
 
-from server.gsheets.endpoint import point_session_at
+from tests.conftest import gspread_client
 from tests.sheets_emulator import EmulatorServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,9 +21,7 @@ def server():
 
 
 def client(server, token="tok-alice"):
-    gc = gspread.authorize(google.oauth2.credentials.Credentials(token))
-    point_session_at(gc.http_client.session, server.url)
-    return gc
+    return gspread_client(server, token)
 
 
 @pytest.fixture

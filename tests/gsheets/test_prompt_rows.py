@@ -3,14 +3,12 @@ Google token fake, the Sheets emulator and the chat fake over HTTP): rows go bel
 filled row, no filled cell changes, the sheet is validated in place."""
 from __future__ import annotations
 
-import gspread
 import pytest
-from google.oauth2.credentials import Credentials
 
 from server.config import Settings
-from server.gsheets.endpoint import point_session_at
 from server.sheet.template import FULL_COLUMNS
 from server.web.app import create_app
+from tests.conftest import addin_headers, gspread_client
 
 ALICE = "alice@example.com"
 FIXED = {"aspect_ratio": "1:1", "model": "3.0", "style": "design"}
@@ -27,14 +25,12 @@ def client(redis_server, redis_conn, google, emulator, chat_api, tmp_path):
 
 @pytest.fixture
 def alice(google) -> dict:
-    return {"Authorization": f"Bearer {google.identity_token(ALICE)}",
-            "X-Google-Access-Token": google.access_token(ALICE)}
+    return addin_headers(google, ALICE)
 
 
 @pytest.fixture
 def new_sheet(emulator, alice):
-    gc = gspread.authorize(Credentials(alice["X-Google-Access-Token"]))
-    point_session_at(gc.http_client.session, emulator.url)
+    gc = gspread_client(emulator, alice["X-Google-Access-Token"])
 
     def make(rows, grid_rows=None):
         ws = gc.create("prompts").sheet1

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 
-import gspread
 import pytest
-from google.oauth2.credentials import Credentials
 
 from server.batches import keys
 from server.config import Settings
-from server.gsheets.endpoint import point_session_at
 from server.sheet.statuses import COUNT_NAMES, BatchStatus, RowStatus
 from server.web.app import create_app
+from tests.conftest import addin_headers, gspread_client
 
 ALICE = "alice@example.com"
 
@@ -28,15 +26,12 @@ def app(redis_server, redis_conn, google, emulator, tmp_path):
 
 @pytest.fixture
 def alice(google) -> dict:
-    """As the add-in calls: identity token, plus the OAuth token for the sheet."""
-    return {"Authorization": f"Bearer {google.identity_token(ALICE)}",
-            "X-Google-Access-Token": google.access_token(ALICE)}
+    return addin_headers(google, ALICE)
 
 
 @pytest.fixture
 def sheet(emulator, alice):
-    gc = gspread.authorize(Credentials(alice["X-Google-Access-Token"]))
-    point_session_at(gc.http_client.session, emulator.url)
+    gc = gspread_client(emulator, alice["X-Google-Access-Token"])
     ws = gc.create("add-in").sheet1
     ws.update([["prompt", "visibility", "num_images", "aspect_ratio"],
                ["a kite", "private", 1, "1:1"], ["a boat", "public", 1, "16:9"]], "A1",
