@@ -57,7 +57,7 @@ class Housekeeper:
                     self.services.notices.batch_finished(status)
                 # One last write of every row, in case a flush was lost with a crashed process.
                 batches.mark_dirty(batch_id, status.rows)
-                if status.fields.get("kind") == "sheet":
+                if status.batch.is_sheet:
                     self.services.writeback.register(batch_id)
 
     def run(self, stop: threading.Event) -> None:

@@ -18,7 +18,7 @@ def worker_services() -> Services:
 
 
 def generate_image(batch_id: str, row: int, index: int) -> str:
-    owner = worker_services().batches.fields(batch_id).get("owner")
+    owner = worker_services().batches.get(batch_id).owner
     with logs.scope(batch_id=batch_id, user=owner):
         outcome = worker_services().image_maker.make(batch_id, row, index)
         log.info("image %s row %s #%s: %s", batch_id, row, index, outcome,

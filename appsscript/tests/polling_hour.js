@@ -39,7 +39,12 @@ function scriptedBackend(plan) {
       counts: { total: TOTAL_IMAGES, done, failed: 0, stopped: 0, pending },
       images: { total: TOTAL_IMAGES, done, failed: 0, stopped: 0, pending },
       title: 'Prompts · 100000 rows', created: 0, failed_rows: [], first_error: null,
-      spreadsheet_id: 'spreadsheet-123', sheet_id: 0, writeback: plan.writeback
+      spreadsheet_id: 'spreadsheet-123', sheet_id: 0, writeback: plan.writeback,
+      // as server/batches/status.py presents a batch: its label, tone, actions and end
+      label: finished ? 'Completed' : 'Running', tone: finished ? 'ok' : 'run',
+      actions: finished ? ['download', 'delete'] : ['stop', 'download'],
+      outcome: finished ? { text: `Batch complete: ${TOTAL_IMAGES} images ready to download.`,
+        short: 'is complete', level: 'info' } : null
     };
   }
   return function answer(method, path, body, now) {

@@ -69,12 +69,17 @@ test('the sidebar is one self-contained file that works in the Apps Script sandb
   new Function(script); // the script parses
 });
 
-test('statuses, counts and what Fix repairs come from the backend, not from the sidebar', () => {
-  for (const status of ['completed_with_errors', 'stopping']) {
+test('statuses, counts, actions and what Fix repairs come from the backend, not from the sidebar', () => {
+  for (const status of ['completed', 'completed_with_errors', 'failed', 'queued', 'running',
+    'stopping', 'stopped']) {
     assert.ok(!script.includes(`'${status}'`), `Sidebar.html hard-codes the status "${status}"`);
   }
+  assert.doesNotMatch(script, /\.status ===/, 'no decision on a status spelling');
   assert.doesNotMatch(script, /\['done', 'failed'/, 'count names come from /api/config');
-  assert.match(script, /statuses\(\)\.finished/);
+  assert.match(script, /!batch\.finished/);
+  for (const action of ['stop', 'resume', 'retry', 'download']) {
+    assert.match(script, new RegExp(`allows\\(batch, '${action}'\\)`), `the ${action} button follows batch.actions`);
+  }
   assert.match(script, /w\.fixable === true/);
 });
 

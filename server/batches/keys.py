@@ -1,11 +1,9 @@
 """Every Redis key sheetbatch uses, in one place (all under the `sb:` prefix).
 
-Batch keys (hashes and sets under `sb:b:<batch id>`) are listed in `server.batches.store`; the
-rest belong to the module named beside each.
+A batch's own keys (its record and parts under `sb:b:<batch id>`, and its image leases) are
+named by `server.batches.record.BatchKeys`; the rest belong to the module named beside each.
 """
 from __future__ import annotations
-
-PREFIX = "sb:"
 
 ACTIVE_BATCHES = "sb:active"              # set: batches with images still to make (store, reaper)
 BUDGETED_BATCHES = "sb:budgeted"          # set: batches whose reservation is not yet settled
@@ -14,22 +12,6 @@ ANCHORS_TO_CLEAR = "sb:anchors-to-clear"  # sorted set: finished sheet batches, 
                                           # anchors are to be deleted (gsheets.writeback)
 SHEETS_REQUESTS = "sb:sheets-requests"    # sorted set: write-back's Sheets requests of the last
                                           # minute, all sheets together (gsheets.pacing)
-
-
-BATCH_PARTS = ("req", "state", "img", "reaps", "dirty", "jobs")
-
-
-BATCH_PARTS = ("req", "state", "img", "reaps", "dirty", "jobs")
-
-
-def batch(batch_id: str, part: str = "") -> str:
-    """The batch's hash, or one of its BATCH_PARTS."""
-    return f"sb:b:{batch_id}" + (f":{part}" if part else "")
-
-
-def claim(batch_id: str, row: int, index: int) -> str:
-    """The lease of the worker making that image (a string: the worker's token)."""
-    return f"sb:claim:{batch_id}:{row}:{index}"
 
 
 def unsaved(place: str, row: int, index: int) -> str:

@@ -11,6 +11,7 @@ import redis
 
 from server import logs
 from server.batches import keys
+from server.batches.record import BatchKeys, SheetPlace
 from server.batches.store import Batches, new_batch_id
 from server.money.budget import Budgets
 from server.money.cost import images_cost, is_free
@@ -22,6 +23,11 @@ from server.sheet.validation import Report
 START_ONCE_SECONDS = 24 * 3600  # far longer than an upload is kept
 Settled = dict[tuple[int, int], tuple[str, dict]]  # (row, index) → (state, result)
 log = logging.getLogger(__name__)
+
+
+def reservation(batch_id: str) -> str:
+    """Where the batch's budget reservation is kept (money.budget)."""
+    return BatchKeys(batch_id).part("reservation")
 
 
 class InvalidSheet(Exception):
@@ -63,9 +69,10 @@ class Launcher:
                 "allowed": report.valid and cost <= budget["available"] + 1e-9}
 
     def launch(self, report: Report, owner: str, provider: str, title: str,
-               extra: dict[str, str] | None = None,
+               sheet: SheetPlace | None = None,
                prepare: Callable[[str], None] | None = None, *, settled: Settled | None = None,
-               storage_root: str = "", storage_key: str | None = None) -> str:
+               storage_root: str = "", storage_key: str | None = None,
+               public_url: str = "") -> str:
         """Reserve the estimate, let `prepare` ready the source (e.g. anchor sheet rows), then
         queue one job per image that is not already `settled`."""
         if not report.valid:
@@ -73,21 +80,21 @@ class Launcher:
         settled = settled or {}
         offer = self.estimate(report, provider, owner, settled)
         batch_id = new_batch_id()
-        if not self.budgets.reserve(owner, batch_id, offer["estimate"]["cost"]):
+        if not self.budgets.reserve(owner, reservation(batch_id), offer["estimate"]["cost"]):
             raise OverBudget(offer["estimate"], self.budgets.state(owner).as_dict())
         if prepare is not None:
             try:
                 prepare(batch_id)
             except Exception:
-                self.budgets.settle(batch_id, 0.0)  # nothing queued: the reservation goes back
+                self.budgets.settle(reservation(batch_id), 0.0)  # nothing queued: it goes back
                 raise
         reused = images_cost(self.prices, self.capabilities(provider), report.rows,
                              {image: state for image, (state, _) in settled.items()},
                              (RowStatus.DONE,))
         self.batches.create(report.rows, owner=owner, provider=provider,
                             account=self.account_of(provider), title=title, batch_id=batch_id,
-                            extra={**(extra or {}), "reused_cost": str(reused)}, settled=settled,
-                            storage_root=storage_root, storage_key=storage_key)
+                            sheet=sheet, public_url=public_url, reused_cost=reused,
+                            settled=settled, storage_root=storage_root, storage_key=storage_key)
         self.redis.sadd(keys.BUDGETED_BATCHES, batch_id)
         logs.bind(batch_id=batch_id)  # the rest of this request's lines are about it
         log.info("batch started: %s images with %s, %s reserved", report.images, provider,
@@ -132,10 +139,10 @@ class Launcher:
         wanted = (RowStatus.FAILED,) if retry_failed else (RowStatus.QUEUED, RowStatus.STOPPED)
         cost = self.cost(batch_id, wanted)
         self.settle(batch_id)
-        if not self.budgets.reserve(owner, batch_id, cost):
+        if not self.budgets.reserve(owner, reservation(batch_id), cost):
             raise OverBudget({"cost": cost}, self.budgets.state(owner).as_dict())
         # Resuming is a new decision to pay: with the account this server pays with now.
-        account = self.account_of(self.batches.fields(batch_id)["provider"])
+        account = self.account_of(self.batches.get(batch_id).provider)
         again = (self.batches.retry_failed(batch_id, account) if retry_failed
                  else self.batches.resume(batch_id, account))
         self.redis.sadd(keys.BUDGETED_BATCHES, batch_id)
@@ -145,19 +152,19 @@ class Launcher:
 
     def cost(self, batch_id: str, wanted: tuple[str, ...]) -> float:
         """What the batch's images in these states cost."""
-        provider = self.batches.fields(batch_id)["provider"]
+        provider = self.batches.get(batch_id).provider
         return images_cost(self.prices, self.capabilities(provider),
                            self.batches.requests(batch_id), self.batches.states(batch_id), wanted)
 
     def settle(self, batch_id: str) -> None:
         """Charge the person's budget for what the batch was billed for so far (not what it found
         made by an earlier run); release the rest of the reservation."""
-        reused = float(self.batches.fields(batch_id).get("reused_cost") or 0)
-        self.budgets.settle(batch_id, self.billed_cost(batch_id) - reused)
+        reused = self.batches.get(batch_id).reused_cost
+        self.budgets.settle(reservation(batch_id), self.billed_cost(batch_id) - reused)
 
     def billed_cost(self, batch_id: str) -> float:
         """What the provider charged for the batch's images: those made and those it withheld."""
-        provider = self.batches.fields(batch_id)["provider"]
+        provider = self.batches.get(batch_id).provider
         billed = dict.fromkeys(self.batches.billed(batch_id), RowStatus.DONE)
         return images_cost(self.prices, self.capabilities(provider),
                            self.batches.requests(batch_id), billed, (RowStatus.DONE,))

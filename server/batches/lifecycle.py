@@ -20,7 +20,7 @@ class BatchBusy(Exception):
 def delete_batch(batches: Batches, launcher: Launcher, settings: Settings, batch_id: str) -> None:
     """Stop, settle and delete one batch; `BatchBusy` while images are being made (a worker
     would store its image after the folder is gone)."""
-    fields = batches.fields(batch_id)
+    batch = batches.get(batch_id)
     job_ids = batches.queue.job_ids(batch_id)
     batches.stop(batch_id)
     if RowStatus.GENERATING in batches.states(batch_id).values():
@@ -29,8 +29,8 @@ def delete_batch(batches: Batches, launcher: Launcher, settings: Settings, batch
     batches.queue.delete_jobs(job_ids)
     launcher.settle(batch_id)
     # `sheetbatch run` keeps images in the person's own --out folder: never ours to delete.
-    if not fields.get("storage_root"):
-        storage, key = batch_storage(fields, settings)
+    if not batch.in_own_folder:
+        storage, key = batch_storage(batch, settings)
         storage.delete_batch(key)
     batches.delete(batch_id)
 

@@ -28,7 +28,7 @@ class Notices:
 
     def batch_finished(self, status: BatchProgress) -> bool:
         """Email the owner that the batch ended; False (logged) when it could not be sent."""
-        if not self.enabled or "@" not in status.fields.get("owner", ""):
+        if not self.enabled or "@" not in status.batch.owner:
             return False  # no relay, or a command-line batch (no one to write to)
         try:
             self._send(self.message(status))
@@ -38,8 +38,8 @@ class Notices:
         return True
 
     def message(self, status: BatchProgress) -> EmailMessage:
-        owner, counts = status.fields["owner"], status.counts
-        title = status.fields.get("title") or status.id
+        owner, counts = status.batch.owner, status.counts
+        title = status.batch.title or status.id
         words = status.status.replace("_", " ")
         mail = EmailMessage()
         mail["From"] = self.settings.mail_from
@@ -48,7 +48,7 @@ class Notices:
         lines = [f"Your batch \"{title}\" is {words}.", "",
                  f"Rows: {counts['done']} done, {counts['failed']} failed, "
                  f"{counts['stopped']} stopped, of {counts['total']}."]
-        base = status.fields.get("public_url", "").rstrip("/")
+        base = status.batch.public_url.rstrip("/")
         if base and self.gallery_link:
             lines += ["", f"Images: {base}/{self.gallery_link(status.id, owner)}"]
         mail.set_content("\n".join(lines) + "\n")

@@ -12,6 +12,7 @@ from rq.exceptions import InvalidJobOperation
 from rq.job import Job
 
 from server.batches import keys
+from server.batches.record import BatchKeys
 from server.batches.status import BatchProgress
 from server.sheet.statuses import BatchStatus
 
@@ -57,12 +58,12 @@ class BatchQueue:
                 for row, index in sorted(images)]
         enqueued = Queue(name, connection=self.redis).enqueue_many(jobs)
         with self.redis.pipeline() as pipe:
-            pipe.sadd(keys.batch(batch_id, "jobs"), *(job.id for job in enqueued))
+            pipe.sadd(BatchKeys(batch_id).part("jobs"), *(job.id for job in enqueued))
             pipe.sadd(keys.account_queues(account), name)
             pipe.execute()
 
     def job_ids(self, batch_id: str) -> list[str]:
-        return [j.decode() for j in self.redis.smembers(keys.batch(batch_id, "jobs"))]
+        return [j.decode() for j in self.redis.smembers(BatchKeys(batch_id).part("jobs"))]
 
     def delete_jobs(self, job_ids: list[str]) -> None:
         """Delete these jobs' records from RQ (for a deleted batch; none of them is running)."""
@@ -82,7 +83,7 @@ class BatchQueue:
                     # between the two lines (RQ then raises ValueError: "Execution … not found");
                     # either way the claim in Redis decides, and a stopped batch claims nothing.
                     pass
-        self.redis.delete(keys.batch(batch_id, "jobs"))
+        self.redis.delete(BatchKeys(batch_id).part("jobs"))
 
     def retire(self, account: str, batch_id: str) -> None:
         """A finished batch's queue is no longer served."""

@@ -1,15 +1,8 @@
 """The batch store: every batch, its images and their leases, kept in Redis so every worker and
 web process shares them. Statuses are derived from the image states on read (`status.py`).
 
-Keys (built in `server.batches.keys`; all under `sb:b:<batch id>`):
-  (hash)          the batch's fields: owner, control (active/stopping/stopped), provider, …
-  :req (hash)     row → the row's ImageRequest as JSON
-  :state (hash)   "row:index" → a RowStatus (queued | generating | done | failed | stopped)
-  :img (hash)     "row:index" → JSON result of a settled image (name, seed, prompt, error)
-  :reaps (hash)   "row:index" → how often a dead worker's image was taken back
-  :dirty (set)    rows changed since the last write-back
-  :jobs (set)     RQ job ids that may still be queued (cancelled on stop)
-  sb:claim:<batch>:<row>:<index>   the lease of the worker making that image
+Keys: a batch's own (its `Batch` record and its parts, `sb:b:<batch id>…`) are named by
+`record.BatchKeys`; these sets and indexes by `server.batches.keys`:
   sb:active (set) batches with images still to make; sb:owner:<email> (zset) a person's batches
   sb:public:<email> (zset) the person's public images made, for their gallery: kept as images
                   are settled and batches deleted, so a gallery page costs the same whatever
@@ -27,6 +20,7 @@ import redis
 
 from server.batches import keys
 from server.batches.queue import BatchQueue
+from server.batches.record import Batch, BatchKeys, Control, SheetPlace, WriteBackState
 from server.batches.status import BatchProgress, derive_status
 from server.sheet.request import ImageRequest
 from server.sheet.statuses import RowStatus
@@ -151,13 +145,14 @@ class Batches:
 
     def create(self, requests: dict[int, ImageRequest], *, owner: str, provider: str,
                account: str, title: str = "", storage_root: str = "",
-               storage_key: str | None = None, extra: dict[str, str] | None = None,
-               batch_id: str | None = None,
+               storage_key: str | None = None, sheet: SheetPlace | None = None,
+               public_url: str = "", reused_cost: float = 0.0, batch_id: str | None = None,
                settled: dict[tuple[int, int], tuple[str, dict]] | None = None) -> str:
         """A batch of every image of these rows, paid by `account` (an id of the provider key,
-        never the key). Images in `settled` start in their given state and result (e.g. made
-        by an earlier run); the rest are queued."""
+        never the key), from `sheet` (or a file when None). Images in `settled` start in their
+        given state and result (e.g. made by an earlier run); the rest are queued."""
         batch_id = batch_id or new_batch_id()
+        parts = BatchKeys(batch_id)
         settled = settled or {}
         states = {(row, index): settled.get((row, index), (RowStatus.QUEUED, None))[0]
                   for row, request in requests.items()
@@ -165,21 +160,20 @@ class Batches:
         results = {image_key(*image): json.dumps(result) for image, (_, result) in settled.items()
                    if image in states}
         created = time.time()
+        batch = Batch(batch_id, owner, provider, account, title, created,
+                      storage_root=storage_root, storage_key=storage_key or batch_id, sheet=sheet,
+                      public_url=public_url, reused_cost=reused_cost)
         public = {public_member(batch_id, result["name"]): -created
                   for (row, index), (state, result) in settled.items()
                   if (row, index) in states and _shown_publicly(state, result, requests[row])}
         with self.redis.pipeline() as pipe:
-            pipe.hset(keys.batch(batch_id), mapping={
-                "id": batch_id, "owner": owner, "provider": provider, "account": account,
-                "title": title, "control": "active", "created": created,
-                "storage_root": storage_root, "storage_key": storage_key or batch_id,
-                **(extra or {})})
-            pipe.hset(keys.batch(batch_id, "req"), mapping={
+            pipe.hset(parts.record, mapping=batch.to_hash())
+            pipe.hset(parts.part("req"), mapping={
                 str(row): request.to_json() for row, request in requests.items()})
-            pipe.hset(keys.batch(batch_id, "state"),
+            pipe.hset(parts.part("state"),
                       mapping={image_key(*image): state for image, state in states.items()})
             if results:
-                pipe.hset(keys.batch(batch_id, "img"), mapping=results)
+                pipe.hset(parts.part("img"), mapping=results)
             if public:
                 pipe.zadd(keys.public_images(owner), public)
             pipe.zadd(keys.owner_batches(owner), {batch_id: created})
@@ -189,28 +183,29 @@ class Batches:
                            [image for image, state in states.items() if state == RowStatus.QUEUED])
         return batch_id
 
-    def fields(self, batch_id: str) -> dict[str, str]:
-        fields = self.redis.hgetall(keys.batch(batch_id))
-        if not fields:
+    def get(self, batch_id: str) -> Batch:
+        raw = self.redis.hgetall(BatchKeys(batch_id).record)
+        if not raw:
             raise BatchNotFound(batch_id)
-        return {k.decode(): v.decode() for k, v in fields.items()}
+        return Batch.from_hash(raw)
 
     def known(self, batch_id: str) -> bool:
-        return bool(self.redis.exists(keys.batch(batch_id)))
+        return bool(self.redis.exists(BatchKeys(batch_id).record))
 
-    def note(self, batch_id: str, **fields: str) -> None:
-        """Set some of the batch's fields (e.g. how its sheet write-back is doing)."""
-        self.redis.hset(keys.batch(batch_id), mapping=fields)
+    def note_writeback(self, batch_id: str, state: WriteBackState, message: str = "") -> None:
+        """How writing the batch's status into its sheet is doing, for every surface to show."""
+        self.redis.hset(BatchKeys(batch_id).record,
+                        mapping={"writeback": state.value, "writeback_message": message})
 
-    def owned_by(self, batch_id: str, owner: str) -> dict[str, str]:
-        """The batch's fields if `owner` created it; otherwise it does not exist for them. An id
-        of another shape is not even looked up (it could name another kind of key)."""
+    def owned_by(self, batch_id: str, owner: str) -> Batch:
+        """The batch if `owner` created it; otherwise it does not exist for them. An id of
+        another shape is not even looked up (it could name another kind of key)."""
         if not BATCH_ID.fullmatch(batch_id):
             raise BatchNotFound(batch_id)
-        fields = self.fields(batch_id)
-        if not secrets.compare_digest(fields.get("owner", "").encode(), owner.encode()):
+        batch = self.get(batch_id)
+        if not secrets.compare_digest(batch.owner.encode(), owner.encode()):
             raise BatchNotFound(batch_id)
-        return fields
+        return batch
 
     def list_for(self, owner: str, limit: int = 50) -> list[str]:
         return [b.decode() for b in self.redis.zrevrange(keys.owner_batches(owner), 0, limit - 1)]
@@ -223,24 +218,25 @@ class Batches:
         return found
 
     def request(self, batch_id: str, row: int) -> ImageRequest:
-        raw = self.redis.hget(keys.batch(batch_id, "req"), str(row))
+        raw = self.redis.hget(BatchKeys(batch_id).part("req"), str(row))
         return ImageRequest.from_json(raw)
 
     def requests(self, batch_id: str) -> dict[int, ImageRequest]:
         """Every row's request, in one round trip."""
-        raw = self.redis.hgetall(keys.batch(batch_id, "req"))
+        raw = self.redis.hgetall(BatchKeys(batch_id).part("req"))
         return {int(row): ImageRequest.from_json(value) for row, value in raw.items()}
 
     def states(self, batch_id: str) -> dict[tuple[int, int], str]:
-        raw = self.redis.hgetall(keys.batch(batch_id, "state"))
+        raw = self.redis.hgetall(BatchKeys(batch_id).part("state"))
         return {_split(k.decode()): v.decode() for k, v in raw.items()}
 
     def billed(self, batch_id: str) -> list[tuple[int, int]]:
         """The images the provider account paid for: every one made, and those it made but did
         not hand over (withheld by its safety check, which bills all the same)."""
+        parts = BatchKeys(batch_id)
         with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(keys.batch(batch_id, "state"))
-            pipe.hgetall(keys.batch(batch_id, "img"))
+            pipe.hgetall(parts.part("state"))
+            pipe.hgetall(parts.part("img"))
             states, results = pipe.execute()
         return [_split(key.decode()) for key, state in states.items()
                 if state.decode() == RowStatus.DONE or (
@@ -249,36 +245,38 @@ class Batches:
 
     def status(self, batch_id: str) -> BatchProgress:
         """Counts and per-row results; one round trip, cheap enough to poll every second."""
+        parts = BatchKeys(batch_id)
         with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(keys.batch(batch_id))
-            pipe.hgetall(keys.batch(batch_id, "state"))
-            pipe.hgetall(keys.batch(batch_id, "img"))
-            fields, states, results = pipe.execute()
-        if not fields:
+            pipe.hgetall(parts.record)
+            pipe.hgetall(parts.part("state"))
+            pipe.hgetall(parts.part("img"))
+            record, states, results = pipe.execute()
+        if not record:
             raise BatchNotFound(batch_id)
-        fields = {k.decode(): v.decode() for k, v in fields.items()}
         states = {_split(k.decode()): v.decode() for k, v in states.items()}
         results = {_split(k.decode()): json.loads(v) for k, v in results.items()}
-        return derive_status(batch_id, fields, states, results)
+        return derive_status(Batch.from_hash(record), states, results)
 
     # -- the worker's side -------------------------------------------------------------------
 
     def claim(self, batch_id: str, row: int, index: int, token: str) -> str:
         """'ok' when this worker now owns the image; else why not (done, busy, stopped…)."""
-        result = self._claim(keys=[keys.batch(batch_id), keys.batch(batch_id, "state"),
-                                   keys.claim(batch_id, row, index), keys.ACTIVE_BATCHES],
+        parts = BatchKeys(batch_id)
+        result = self._claim(keys=[parts.record, parts.part("state"),
+                                   parts.claim(row, index), keys.ACTIVE_BATCHES],
                              args=[image_key(row, index), token, LEASE_SECONDS, batch_id])
         return result.decode() if isinstance(result, bytes) else str(result)
 
     def renew(self, batch_id: str, row: int, index: int, token: str) -> bool:
-        return bool(self._renew(keys=[keys.claim(batch_id, row, index)],
+        return bool(self._renew(keys=[BatchKeys(batch_id).claim(row, index)],
                                 args=[token, LEASE_SECONDS]))
 
     def settle(self, batch_id: str, row: int, index: int, token: str, state: str,
                result: dict[str, Any]) -> bool:
+        parts = BatchKeys(batch_id)
         settled = bool(self._settle(
-            keys=[keys.claim(batch_id, row, index), keys.batch(batch_id, "state"),
-                  keys.batch(batch_id, "img"), keys.batch(batch_id, "dirty")],
+            keys=[parts.claim(row, index), parts.part("state"),
+                  parts.part("img"), parts.part("dirty")],
             args=[token, image_key(row, index), state, json.dumps(result), row]))
         if settled and state == RowStatus.DONE:
             self._index_public(batch_id, row, result)
@@ -287,8 +285,9 @@ class Batches:
     # -- the public index ------------------------------------------------------------------
 
     def _index_public(self, batch_id: str, row: int, result: dict[str, Any]) -> None:
-        owner, created = self.redis.hmget(keys.batch(batch_id), "owner", "created")
-        raw = self.redis.hget(keys.batch(batch_id, "req"), str(row))
+        parts = BatchKeys(batch_id)
+        owner, created = self.redis.hmget(parts.record, "owner", "created")
+        raw = self.redis.hget(parts.part("req"), str(row))
         if owner and raw and _shown_publicly(RowStatus.DONE, result, ImageRequest.from_json(raw)):
             self.redis.zadd(keys.public_images(owner.decode()),
                             {public_member(batch_id, result["name"]): -float(created or 0)})
@@ -307,7 +306,7 @@ class Batches:
             keys.public_images(owner), start, start + max(1, count) - 1)]
         with self.redis.pipeline() as pipe:
             for batch_id, name in members:
-                pipe.hget(keys.batch(batch_id, "req"), str(int(name[:4])))
+                pipe.hget(BatchKeys(batch_id).part("req"), str(int(name[:4])))
             raws = pipe.execute()
         return [(batch_id, name, ImageRequest.from_json(raw))
                        for (batch_id, name), raw in zip(members, raws) if raw]
@@ -317,9 +316,10 @@ class Batches:
         if not self.redis.set(keys.public_indexed(owner), 1, nx=True):
             return
         for batch_id in self.list_for(owner, limit=500):
-            created = self.redis.hget(keys.batch(batch_id), "created")
+            parts = BatchKeys(batch_id)
+            created = self.redis.hget(parts.record, "created")
             requests = self.requests(batch_id)
-            results = self.redis.hgetall(keys.batch(batch_id, "img"))
+            results = self.redis.hgetall(parts.part("img"))
             states = self.states(batch_id)
             public = {}
             for key, raw in results.items():
@@ -331,23 +331,26 @@ class Batches:
             if public:
                 self.redis.zadd(keys.public_images(owner), public)
 
-    def control(self, batch_id: str) -> str | None:
-        value = self.redis.hget(keys.batch(batch_id), "control")
-        return value.decode() if value else None
+    def wanted(self, batch_id: str) -> bool:
+        """Whether the batch's images are still to be made (one field read: checked before
+        every paid call). A deleted batch is not."""
+        value = self.redis.hget(BatchKeys(batch_id).record, "control")
+        return value is not None and value.decode() == Control.ACTIVE
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     def stop(self, batch_id: str) -> None:
         """Queued images stop at once; images being made finish and are kept."""
-        self.fields(batch_id)
-        self._stop(keys=[keys.batch(batch_id), keys.batch(batch_id, "state"),
-                         keys.batch(batch_id, "dirty")])
+        parts = BatchKeys(batch_id)
+        self.get(batch_id)
+        self._stop(keys=[parts.record, parts.part("state"),
+                         parts.part("dirty")])
         self.queue.cancel(batch_id)
 
     def pause(self, batch_id: str, reason: str) -> None:
         """Stop the batch because it cannot go on (e.g. its images cannot be stored); the
         reason is shown until it is resumed."""
-        self.redis.hset(keys.batch(batch_id), "paused", reason)
+        self.redis.hset(BatchKeys(batch_id).record, "paused", reason)
         self.stop(batch_id)
 
     def resume(self, batch_id: str, account: str | None = None) -> int:
@@ -359,18 +362,20 @@ class Batches:
         return self._requeue(batch_id, (RowStatus.FAILED,), account)
 
     def _requeue(self, batch_id: str, from_states: tuple[str, ...], account: str | None) -> int:
-        account = account or self.fields(batch_id)["account"]
+        parts = BatchKeys(batch_id)
+        account = account or self.get(batch_id).account
         states = self.states(batch_id)
         again = {image_key(*key): RowStatus.QUEUED
                  for key, state in states.items() if state in from_states}
         with self.redis.pipeline() as pipe:
-            pipe.hset(keys.batch(batch_id), mapping={"control": "active", "account": account})
-            pipe.hdel(keys.batch(batch_id), "paused")
+            pipe.hset(parts.record,
+                      mapping={"control": Control.ACTIVE.value, "account": account})
+            pipe.hdel(parts.record, "paused")
             if again:
-                pipe.hset(keys.batch(batch_id, "state"), mapping=again)
-                pipe.hdel(keys.batch(batch_id, "img"), *again)
-                pipe.hdel(keys.batch(batch_id, "reaps"), *again)
-                pipe.sadd(keys.batch(batch_id, "dirty"), *{key.split(":")[0] for key in again})
+                pipe.hset(parts.part("state"), mapping=again)
+                pipe.hdel(parts.part("img"), *again)
+                pipe.hdel(parts.part("reaps"), *again)
+                pipe.sadd(parts.part("dirty"), *{key.split(":")[0] for key in again})
             pipe.sadd(keys.ACTIVE_BATCHES, batch_id)
             pipe.execute()
         self.queue.enqueue(account, batch_id, [_split(key) for key in again])
@@ -379,39 +384,43 @@ class Batches:
     def delete(self, batch_id: str) -> None:
         """Forget the batch: its hash and parts, and its place in every set (images are the
         caller's to delete first)."""
-        fields = self.fields(batch_id)
+        parts = BatchKeys(batch_id)
+        owner = self.get(batch_id).owner
         names = [json.loads(raw).get("name") for raw in
-                 self.redis.hvals(keys.batch(batch_id, "img"))]
+                 self.redis.hvals(parts.part("img"))]
         with self.redis.pipeline() as pipe:
             shown = [public_member(batch_id, name) for name in names if name]
             if shown:
-                pipe.zrem(keys.public_images(fields.get("owner", "")), *shown)
-            pipe.delete(keys.batch(batch_id),
-                        *(keys.batch(batch_id, part) for part in keys.BATCH_PARTS))
-            pipe.zrem(keys.owner_batches(fields.get("owner", "")), batch_id)
+                pipe.zrem(keys.public_images(owner), *shown)
+            pipe.delete(*parts.every_key())
+            pipe.zrem(keys.owner_batches(owner), batch_id)
             for members in (keys.ACTIVE_BATCHES, keys.BUDGETED_BATCHES, keys.SHEET_BATCHES):
                 pipe.srem(members, batch_id)
             pipe.execute()
 
     def take_dirty_rows(self, batch_id: str) -> set[int]:
         """Rows changed since the last call (for write-back), emptied atomically."""
+        parts = BatchKeys(batch_id)
         with self.redis.pipeline() as pipe:
-            pipe.smembers(keys.batch(batch_id, "dirty"))
-            pipe.delete(keys.batch(batch_id, "dirty"))
+            pipe.smembers(parts.part("dirty"))
+            pipe.delete(parts.part("dirty"))
             rows, _ = pipe.execute()
         return {int(row) for row in rows}
+
+    def has_rows_to_write(self, batch_id: str) -> bool:
+        return bool(self.redis.exists(BatchKeys(batch_id).part("dirty")))
 
     def mark_dirty(self, batch_id: str, rows: Iterable[int]) -> None:
         rows = list(rows)
         if rows:
-            self.redis.sadd(keys.batch(batch_id, "dirty"), *rows)
+            self.redis.sadd(BatchKeys(batch_id).part("dirty"), *rows)
 
     def reap(self) -> int:
         """Take back images whose worker died (lease gone); returns how many were queued again."""
         requeued = 0
         for raw_id in self.redis.smembers(keys.ACTIVE_BATCHES):
             batch_id = raw_id.decode()
-            account = self.fields(batch_id)["account"]
+            account = self.get(batch_id).account
             states = self.states(batch_id)
             if not any(state in (RowStatus.QUEUED, RowStatus.GENERATING)
                        for state in states.values()):
@@ -425,8 +434,9 @@ class Batches:
         return requeued
 
     def _reap_one(self, batch_id: str, row: int, index: int) -> int:
-        outcome = self._reap(keys=[keys.batch(batch_id, "state"), keys.claim(batch_id, row, index),
-                                   keys.batch(batch_id, "reaps"), keys.batch(batch_id)],
+        parts = BatchKeys(batch_id)
+        outcome = self._reap(keys=[parts.part("state"), parts.claim(row, index),
+                                   parts.part("reaps"), parts.record],
                              args=[image_key(row, index), MAX_REAPS])
         if outcome == 3:
             self._force_fail(batch_id, row, index,
@@ -436,9 +446,10 @@ class Batches:
         return outcome
 
     def _force_fail(self, batch_id: str, row: int, index: int, reason: str) -> None:
+        parts = BatchKeys(batch_id)
         with self.redis.pipeline() as pipe:
-            pipe.hset(keys.batch(batch_id, "state"), image_key(row, index), RowStatus.FAILED)
-            pipe.hset(keys.batch(batch_id, "img"), image_key(row, index),
+            pipe.hset(parts.part("state"), image_key(row, index), RowStatus.FAILED)
+            pipe.hset(parts.part("img"), image_key(row, index),
                       json.dumps({"error": reason, "retryable": True}))
             pipe.execute()
 

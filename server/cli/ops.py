@@ -148,9 +148,9 @@ def purge_command(days: float, yes: bool) -> None:
         old = [batch_id for batch_id in batches.created_before(time.time() - days * 86400)
                if batches.status(batch_id).finished]
         for batch_id in old:
-            fields = batches.fields(batch_id)
+            batch = batches.get(batch_id)
             click.echo(f"{'removing' if yes else 'would remove'} {batch_id} "
-                       f"({fields.get('owner')}, {fields.get('title')!r})")
+                       f"({batch.owner}, {batch.title!r})")
             if yes:
                 delete_batch(batches, services.launcher, settings, batch_id)
     click.echo(f"{len(old)} finished batch(es) older than {days:g} days"

@@ -118,7 +118,7 @@ def run_batch(checked: CheckedFile, options: RunOptions, settings: Settings) -> 
                 raise RunError(f"Lost the connection to Redis ({error}). Every image already "
                                f"made is kept in {options.out / IMAGES_FOLDER}; run the same "
                                "command again to finish.", EXIT_LOST) from None
-            paused = status.fields.get("paused")
+            paused = status.paused
             if paused:
                 paused = pause_report(services, status, options.out, settings)
     finally:
@@ -254,7 +254,7 @@ def _failures(batches: Batches, batch_id: str | None,
         requests = batches.requests(batch_id)
     except BatchNotFound:
         return {}
-    previous_provider = status.fields.get("provider")
+    previous_provider = status.batch.provider
     failed = {}
     for row, result in status.rows.items():
         for index in range(1, requests[row].num_images + 1):
@@ -419,7 +419,7 @@ def watch(services: Services, batch_id: str, stop: StopRequest) -> BatchProgress
     status = batches.status(batch_id)
     if status.finished:
         return status  # nothing to make: no bar standing at 0 as if stuck
-    breaker = CircuitBreaker(services.redis, status.fields["account"],
+    breaker = CircuitBreaker(services.redis, status.batch.account,
                              services.settings.provider_timeout)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("images"), TimeElapsedColumn(), console=console) as progress:
@@ -438,11 +438,11 @@ def _describe(status: BatchProgress, breaker: CircuitBreaker,
     """The progress line's words: what is happening now, in the person's terms."""
     if stop_requested.is_set():
         return "Stopping (images in progress finish)"
-    if status.fields.get("paused"):
+    if status.paused:
         return "Paused (images in progress finish)"
     outage = breaker.outage()
     if outage is not None:
-        return outage.describe(status.fields["provider"])
+        return outage.describe(status.batch.provider)
     return "Generating"
 
 
@@ -452,12 +452,12 @@ def pause_report(services: Services, status: BatchProgress, out: Path,
     account, say), what is where, and what to do for that fault."""
     images = out / IMAGES_FOLDER
     stored = len(LocalStorage(out).list(IMAGES_FOLDER)) if images.is_dir() else 0
-    waiting = services.batches.count_unsaved(storage_place(status.fields))
+    waiting = services.batches.count_unsaved(storage_place(status.batch))
     where = f"{stored} image(s) are in {images}"
     if waiting:
         where += (f"; {waiting} more were paid for and wait in the run's Redis (in "
                   f"{settings.data_dir}) until the next run stores them, free of charge")
-    reason = storage_fault(images, settings.min_free_bytes) or status.fields["paused"]
+    reason = storage_fault(images, settings.min_free_bytes) or status.paused
     return f"{reason.rstrip('.')}. {where}."
 
 

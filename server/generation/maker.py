@@ -21,6 +21,7 @@ from typing import Iterator
 
 import redis
 
+from server.batches.record import Batch
 from server.batches.store import LEASE_SECONDS, Batches
 from server.config import Settings
 from server.generation.breaker import CircuitBreaker
@@ -96,30 +97,30 @@ class ImageMaker:
 
     def make(self, batch_id: str, row: int, index: int) -> str:
         """Run one image job; returns what happened (for the job's result)."""
-        fields = self.batches.fields(batch_id)
-        if fields["account"] not in self.accounts:
+        batch = self.batches.get(batch_id)
+        if batch.account not in self.accounts:
             return "not this worker's account"  # the batch's own queue holds the real job
         token = uuid.uuid4().hex
         outcome = self.batches.claim(batch_id, row, index, token)
         if outcome != "ok":
             return outcome
         with self._lease(batch_id, row, index, token):
-            state, result = self._make(fields, row, index)
+            state, result = self._make(batch, row, index)
             self.batches.settle(batch_id, row, index, token, state, result)
         return state
 
-    def _make(self, fields: dict[str, str], row: int, index: int) -> tuple[str, dict]:
+    def _make(self, batch: Batch, row: int, index: int) -> tuple[str, dict]:
         """The image's final state and its result record."""
-        batch_id = fields["id"]
-        storage, key = batch_storage(fields, self.settings)
+        batch_id = batch.id
+        storage, key = batch_storage(batch, self.settings)
         request = self.batches.request(batch_id, row)
-        fingerprint = request.fingerprint(index, fields["provider"])
+        fingerprint = request.fingerprint(index, batch.provider)
         stored = storage.find(key, row, index)
         if stored is not None and stored.fingerprint == fingerprint:
             return RowStatus.DONE, stored.result()
-        place = storage_place(fields)
+        place = storage_place(batch)
         try:
-            image = self._paid_image(fields, storage, key, request, fingerprint, row, index)
+            image = self._paid_image(batch, storage, key, request, fingerprint, row, index)
         except AccountProviderError as error:
             # No row is at fault and no call can pay: the image waits with the rest of the batch.
             self.batches.pause(batch_id, f"{self.scrubbed(error.reason)} {PAUSED_UNPAID}")
@@ -147,35 +148,35 @@ class ImageMaker:
             self.batches.drop_unsaved(place, row, index)
         return RowStatus.DONE, stored.result() | {"worker": worker_name(self.settings)}
 
-    def _paid_image(self, fields, storage, key, request: ImageRequest, fingerprint: str,
+    def _paid_image(self, batch: Batch, storage, key, request: ImageRequest, fingerprint: str,
                     row: int, index: int) -> GeneratedImage:
         """An image already paid for but not stored, or a new one: storage is checked first."""
-        unsaved = self.batches.unsaved(storage_place(fields), row, index)
+        unsaved = self.batches.unsaved(storage_place(batch), row, index)
         if unsaved is not None and unsaved.pop("fingerprint") == fingerprint:
             return GeneratedImage(**unsaved)
         storage.check_room(key, self.settings.min_free_bytes)
-        provider = provider_for(fields["provider"], self.settings)
+        provider = provider_for(batch.provider, self.settings)
         try:
-            return self._generate(fields, provider, request, image_seed(request.seed_number, index))
+            return self._generate(batch, provider, request, image_seed(request.seed_number, index))
         except ImageNotFetched as pending:
             return self._fetch(provider, pending.image)
 
-    def _generate(self, fields, provider: Provider, request: ImageRequest,
+    def _generate(self, batch: Batch, provider: Provider, request: ImageRequest,
                   seed: int | None) -> GeneratedImage:
         """One paid generation, retried through transient errors until the outage deadline."""
-        breaker = CircuitBreaker(self.batches.redis, fields["account"],
+        breaker = CircuitBreaker(self.batches.redis, batch.account,
                                  self.settings.provider_timeout)
-        limit = ConcurrencyLimit(self.batches.redis, fields["account"],
+        limit = ConcurrencyLimit(self.batches.redis, batch.account,
                                  self.settings.provider_concurrency, LEASE_SECONDS)
         first_failure, last_error = None, None
         for attempt in itertools.count():
             while (wait := breaker.wait_seconds()) > 0:
                 if last_error is not None:  # the deadline counts while the breaker waits too
                     self._give_up_after_deadline(last_error, first_failure)
-                self._sleep_unless_stopped(fields["id"], min(wait, STOP_CHECK_SECONDS * 2))
+                self._sleep_unless_stopped(batch.id, min(wait, STOP_CHECK_SECONDS * 2))
             try:
                 with limit.slot():
-                    self._check_wanted(fields["id"])  # a stop while we waited for the slot
+                    self._check_wanted(batch.id)  # a stop while we waited for the slot
                     try:
                         image = provider.generate(request, seed)
                     except InflightLimited as error:
@@ -187,14 +188,14 @@ class ImageMaker:
             except InflightLimited as error:  # not an outage: the breaker stays as it is
                 first_failure, last_error = first_failure or time.monotonic(), error
                 self._give_up_after_deadline(error, first_failure)
-                self._sleep_unless_stopped(fields["id"], retry_delay(
+                self._sleep_unless_stopped(batch.id, retry_delay(
                     attempt, None, base=0.5, max_wait=30.0, max_asked=MAX_WAIT_SECONDS))
                 continue
             except TransientProviderError as error:
                 breaker.failed(self.scrubbed(error.reason))
                 first_failure, last_error = first_failure or time.monotonic(), error
                 self._give_up_after_deadline(error, first_failure)
-                self._sleep_unless_stopped(fields["id"], retry_delay(
+                self._sleep_unless_stopped(batch.id, retry_delay(
                     attempt, error.retry_after, base=0.5, max_wait=30.0,
                     max_asked=MAX_WAIT_SECONDS))
                 continue
@@ -230,7 +231,7 @@ class ImageMaker:
     def _check_wanted(self, batch_id: str) -> None:
         """Raise BatchStopped once the batch was stopped or paused: checked right before every
         paid call, so a stop pays for nothing that had not started."""
-        if self.batches.control(batch_id) != "active":
+        if not self.batches.wanted(batch_id):
             raise BatchStopped()
 
     @contextmanager
@@ -268,9 +269,9 @@ def _unsaved(image: GeneratedImage, fingerprint: str) -> dict:
             "fingerprint": fingerprint}
 
 
-def storage_place(fields: dict[str, str]) -> str:
+def storage_place(batch: Batch) -> str:
     """Names the storage folder a batch's images go to (a rerun into it shares it)."""
-    where = f"{fields.get('storage_root', '')}|{fields['storage_key']}"
+    where = f"{batch.storage_root}|{batch.storage_key}"
     return hashlib.sha256(where.encode()).hexdigest()[:16]
 
 

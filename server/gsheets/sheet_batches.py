@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from server.batches.launcher import Launcher
+from server.batches.record import SheetPlace
 from server.config import Settings
 from server.gsheets import anchors
 from server.gsheets.client import sheets_client
@@ -89,8 +90,7 @@ class SheetBatches:
         anchors.check_room(contents, report.rows, report, forget)
         batch_id = self.launcher.launch(
             report, owner, provider, contents.title,
-            extra={"kind": "sheet", "spreadsheet_id": grid.spreadsheet_id,
-                   "sheet_id": str(contents.sheet_id), "public_url": public_url},
+            SheetPlace(grid.spreadsheet_id, contents.sheet_id), public_url=public_url,
             prepare=lambda batch_id: grid.prepare_batch(contents, batch_id, report.rows, report,
                                                         forget=forget))
         self.writeback.started(batch_id, anchors.placed_columns(contents, report))
@@ -104,6 +104,6 @@ class SheetBatches:
 
     def resume(self, batch_id: str, owner: str, retry_failed: bool = False) -> int:
         again = self.launcher.resume(batch_id, owner, retry_failed)
-        if self.launcher.batches.fields(batch_id).get("kind") == "sheet":
+        if self.launcher.batches.get(batch_id).is_sheet:
             self.writeback.register(batch_id)
         return again

@@ -20,6 +20,7 @@ import gspread
 import redis
 
 from server.batches import keys
+from server.batches.record import BatchKeys, WriteBackState
 from server.batches.store import Batches, BatchNotFound
 from server.config import Settings
 from server.gsheets.cells import within_cell
@@ -41,7 +42,6 @@ from server.web.links import Signer
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 60.0
-WRITING, WAITING, STOPPED = "ok", "waiting_for_person", "stopped"  # the batch's `writeback`
 # Row anchors (developer metadata, limited per sheet) go when a batch finishes: at once when
 # every row is done, after a day when rows may still be resumed or retried into their rows.
 RESUMABLE_ANCHOR_SECONDS = 86400
@@ -80,8 +80,8 @@ class WriteBack:
         """A new batch writes into its sheet, its result columns where its start put them: its
         first flush, like every other, is ONE request."""
         self.register(batch_id)
-        fields = self.batches.fields(batch_id)
-        self.redis.set(keys.result_columns(fields["spreadsheet_id"], fields.get("sheet_id", "")),
+        sheet = self.batches.get(batch_id).sheet
+        self.redis.set(keys.result_columns(sheet.spreadsheet_id, sheet.tab_key),
                        json.dumps(columns), ex=COLUMNS_MEMORY)
 
     def flush_due(self) -> None:
@@ -92,7 +92,7 @@ class WriteBack:
         per_owner = Counter(owner for _, _, owner in sheets)
         waiting = []
         for sheet, batch_ids in sheets.items():
-            if any(self.redis.exists(keys.batch(b, "dirty")) for b in batch_ids):
+            if any(self.batches.has_rows_to_write(b) for b in batch_ids):
                 waiting.append(sheet)
             elif self.redis.set(keys.flush(sheet[0], "idle"), 1, nx=True,
                                 px=int(IDLE_CHECK_SECONDS * 1000)):
@@ -123,8 +123,8 @@ class WriteBack:
         by_sheet: dict[tuple[str, str, str], list[str]] = {}
         for raw in self.redis.smembers(keys.SHEET_BATCHES):
             batch_id = raw.decode()
-            fields = self.batches.fields(batch_id)
-            key = (fields["spreadsheet_id"], fields.get("sheet_id", ""), fields["owner"])
+            batch = self.batches.get(batch_id)
+            key = (batch.sheet.spreadsheet_id, batch.sheet.tab_key, batch.owner)
             by_sheet.setdefault(key, []).append(batch_id)
         return by_sheet
 
@@ -185,8 +185,8 @@ class WriteBack:
         self.redis.delete(keys.flush(spreadsheet_id, "failures"))
         self.redis.set(keys.flush(spreadsheet_id, "last"), time.time(), ex=LAST_FLUSH_MEMORY)
         for batch_id in dirty:
-            if self.batches.fields(batch_id).get("writeback", WRITING) != WRITING:
-                self.batches.note(batch_id, writeback=WRITING, writeback_message="")
+            if self.batches.get(batch_id).writeback is not WriteBackState.OK:
+                self.batches.note_writeback(batch_id, WriteBackState.OK)
         return sum(len(rows) for rows in dirty.values())
 
     def _write_around_refused(self, grid: SheetGrid, results: dict[str, dict[int, dict]],
@@ -226,21 +226,21 @@ class WriteBack:
         """No back-off: the first flush after a fresh token arrives writes everything."""
         self._put_back(dirty)
         for batch_id in dirty:
-            self.batches.note(batch_id, writeback=WAITING, writeback_message=WAITING_MESSAGE)
+            self.batches.note_writeback(batch_id, WriteBackState.WAITING, WAITING_MESSAGE)
         return 0
 
     def _stop(self, dirty: dict[str, set[int]], message: str) -> int:
         for batch_id in dirty:
-            self.batches.note(batch_id, writeback=STOPPED,
-                              writeback_message=f"Status is no longer written to the sheet: "
-                                                f"{message}")
+            self.batches.note_writeback(
+                batch_id, WriteBackState.STOPPED,
+                f"Status is no longer written to the sheet: {message}")
             self.redis.srem(keys.SHEET_BATCHES, batch_id)
         log.warning("sheet write-back stopped for %s: %s", ", ".join(dirty), message)
         return 0
 
     def cells(self, batch_id: str, rows: set[int]) -> dict[int, dict[str, Any]]:
         status = self.batches.status(batch_id)
-        base = status.fields.get("public_url", "").rstrip("/")
+        base = status.batch.public_url.rstrip("/")
         requests = self.batches.requests(batch_id)
         cells = {}
         for row in rows:
@@ -272,8 +272,8 @@ class WriteBack:
         batch, say) aborts the transaction, and the batch stays for the next pass."""
         with self.redis.pipeline() as pipe:
             try:
-                pipe.watch(keys.batch(batch_id, "dirty"))
-                if pipe.exists(keys.batch(batch_id, "dirty")):
+                pipe.watch(BatchKeys(batch_id).part("dirty"))
+                if pipe.exists(BatchKeys(batch_id).part("dirty")):
                     return
                 status = self.batches.status(batch_id)
                 if not status.finished:
@@ -301,19 +301,19 @@ class WriteBack:
     def _clear_anchors(self, batch_id: str) -> bool:
         """True when done with (cleared, or the sheet or batch is gone); False to try later."""
         try:
-            fields = self.batches.fields(batch_id)
+            batch = self.batches.get(batch_id)
         except BatchNotFound:
             return True
-        token = token_for(self.redis, fields["owner"])
+        token = token_for(self.redis, batch.owner)
         if token is None and not self.settings.service_account_file:
             return False
-        if not self.pacing.take(fields["owner"]):
+        if not self.pacing.take(batch.owner):
             return False  # no room in the request budget now: the next sweep
-        grid = SheetGrid(self.client_factory(token), fields["spreadsheet_id"],
-                         retry={"attempts": 1})
+        spreadsheet_id = batch.sheet.spreadsheet_id
+        grid = SheetGrid(self.client_factory(token), spreadsheet_id, retry={"attempts": 1})
         try:
             grid.clear_batch_anchors(batch_id, columns_too=not self._others_on(
-                fields["spreadsheet_id"], batch_id))
+                spreadsheet_id, batch_id))
         except SheetAccessError as error:
             return error.status != 401
         except Exception as error:  # transient: the next sweep tries again
@@ -330,7 +330,8 @@ class WriteBack:
         others.discard(batch_id)
         for other in others:
             try:
-                if self.batches.fields(other).get("spreadsheet_id") == spreadsheet_id:
+                sheet = self.batches.get(other).sheet
+                if sheet is not None and sheet.spreadsheet_id == spreadsheet_id:
                     return True
             except BatchNotFound:
                 continue

@@ -1,5 +1,7 @@
 """Per-user monthly budgets: a batch reserves its estimate atomically before it starts, and is
-charged for what was actually made when it settles, giving back the rest."""
+charged for what was actually made when it settles, giving back the rest. Each reservation keeps
+its own record (a hash whose key the caller names: the batch store's `reservation` part), so the
+batch's record is written by the batch store alone."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,7 +11,7 @@ from server.batches import keys
 
 # Reserve only if spent + reserved + amount stays within the limit; atomic, so two concurrent
 # starts cannot both pass.
-# KEYS[1] the person's budget hash for the month, KEYS[2] the batch hash
+# KEYS[1] the person's budget hash for the month, KEYS[2] the reservation's record
 # ARGV[1] the amount, ARGV[2] the monthly limit. Returns 1 if reserved.
 _RESERVE = """
 local spent = tonumber(redis.call('HGET', KEYS[1], 'spent') or '0')
@@ -22,8 +24,9 @@ return 1
 """
 
 # Charge what the batch made since its last settlement and release its reservation; the
-# batch's own counters make this safe to call any number of times.
-# KEYS[1] the batch hash (it names its budget hash); ARGV[1] the cost of what it made so far.
+# reservation's own counters make this safe to call any number of times.
+# KEYS[1] the reservation's record (it names its budget hash); ARGV[1] the cost of what it made
+# so far.
 _SETTLE = """
 local key = redis.call('HGET', KEYS[1], 'budget_key')
 if not key then return 0 end
@@ -84,9 +87,10 @@ class Budgets:
                 self.currency)))
         return sorted(found, key=lambda item: (item[1], item[0]))
 
-    def reserve(self, owner: str, batch_id: str, amount: float) -> bool:
-        return bool(self._reserve(keys=[self.key(owner), keys.batch(batch_id)],
-                                  args=[amount, self.limit]))
+    def reserve(self, owner: str, reservation: str, amount: float) -> bool:
+        """Reserve `amount` of the person's month in the record `reservation` (a Redis key),
+        atomically, if it fits the limit."""
+        return bool(self._reserve(keys=[self.key(owner), reservation], args=[amount, self.limit]))
 
-    def settle(self, batch_id: str, cost_so_far: float) -> None:
-        self._settle(keys=[keys.batch(batch_id)], args=[cost_so_far])
+    def settle(self, reservation: str, cost_so_far: float) -> None:
+        self._settle(keys=[reservation], args=[cost_so_far])

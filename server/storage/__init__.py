@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from server.batches.record import Batch
 from server.config import Settings
 from server.storage.local import LocalStorage
 from server.storage.records import Storage, StorageUnavailable, StoredImage
@@ -24,10 +25,9 @@ def make_storage(settings: Settings) -> LocalStorage | S3Storage:
     return LocalStorage(Path(settings.data_dir) / "images")
 
 
-def batch_storage(fields: dict[str, str],
-                  settings: Settings) -> tuple[LocalStorage | S3Storage, str]:
+def batch_storage(batch: Batch, settings: Settings) -> tuple[LocalStorage | S3Storage, str]:
     """Where a batch's images live, and its key there: a `run` keeps them in its own --out
     folder; everything else uses the configured storage."""
-    if fields.get("storage_root"):
-        return LocalStorage(fields["storage_root"]), fields["storage_key"]
-    return make_storage(settings), fields["storage_key"]
+    if batch.in_own_folder:
+        return LocalStorage(batch.storage_root), batch.storage_key
+    return make_storage(settings), batch.storage_key

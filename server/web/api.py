@@ -15,6 +15,7 @@ from server import logs
 from server.batches import keys
 from server.batches.launcher import InvalidSheet, OverBudget
 from server.batches.queue import waiting_notice
+from server.batches.status import Action, BatchProgress
 from server.batches.store import BatchNotFound
 from server.generation.providers import available_providers, canonical_name, make_provider
 from server.gsheets.anchors import SheetFull
@@ -322,7 +323,11 @@ def list_batches():
     only = request.args.get("spreadsheet_id")
     statuses = (batches.status(batch_id) for batch_id in batches.list_for(g.caller.email))
     return jsonify({"batches": [status.as_dict(with_rows=False) for status in statuses
-                                if not only or status.fields.get("spreadsheet_id") == only]})
+                                if not only or _on_spreadsheet(status, only)]})
+
+
+def _on_spreadsheet(status: BatchProgress, spreadsheet_id: str) -> bool:
+    return status.batch.is_sheet and status.batch.sheet.spreadsheet_id == spreadsheet_id
 
 
 @blueprint.get("/batches/<batch_id>")
@@ -343,6 +348,7 @@ def batch_progress(batch_id: str):
 @blueprint.post("/batches/<batch_id>/stop")
 @owned
 def stop_batch(batch_id: str):
+    allowed(batch_id, Action.STOP)
     services().batches.stop(batch_id)
     return jsonify(services().batches.status(batch_id).as_dict())
 
@@ -359,7 +365,15 @@ def retry_batch(batch_id: str):
     return requeue(batch_id, retry_failed=True)
 
 
+def allowed(batch_id: str, action: Action) -> None:
+    """409 with the reason when the batch's state does not allow `action` (status.actions)."""
+    refusal = services().batches.status(batch_id).refusal(action)
+    if refusal:
+        raise ApiError(409, "not_allowed", refusal)
+
+
 def requeue(batch_id: str, retry_failed: bool):
+    allowed(batch_id, Action.RETRY if retry_failed else Action.RESUME)
     try:
         services().sheets.resume(batch_id, g.caller.email, retry_failed=retry_failed)
     except OverBudget as error:

@@ -14,6 +14,7 @@ from flask import (
     url_for,
 )
 
+from server.batches.record import Batch
 from server.batches.store import BatchNotFound
 from server.files.results import RESULTS_NAME, results_workbook
 from server.storage import LocalStorage, batch_storage
@@ -31,21 +32,21 @@ blueprint = Blueprint("files", __name__)
 def download_zip(token: str):
     try:
         claim = services().signer.read_zip(token)
-        fields = services().batches.owned_by(claim["b"], claim["u"])
+        batch = services().batches.owned_by(claim["b"], claim["u"])
     except BadLink as error:
         return message_page("This download link does not work", str(error), 403)
     except BatchNotFound:
         abort(404)
-    return zip_response(claim["b"], fields)
+    return zip_response(batch)
 
 
-def zip_response(batch_id: str, fields: dict[str, str]) -> Response:
+def zip_response(batch: Batch) -> Response:
     """The batch's images, manifest.csv and results workbook, streamed."""
-    batches = services().batches
-    storage, key = batch_storage(fields, services().settings)
+    batches, batch_id = services().batches, batch.id
+    storage, key = batch_storage(batch, services().settings)
     workbook = results_workbook(batches.requests(batch_id), batches.status(batch_id).rows)
     archive = batch_zip(storage, key, {RESULTS_NAME: workbook})
-    name = zip_name(fields.get("title", ""), batch_id)
+    name = zip_name(batch.title, batch_id)
     return Response(archive, mimetype="application/zip", headers={
         "Content-Length": str(len(archive)),
         "Content-Disposition": f'attachment; filename="{name}"'})
@@ -61,10 +62,10 @@ def stored_image(token: str):
     """The storage and local path of the image a signed token names (404 for anything else)."""
     try:
         claim = services().signer.read_image(token)
-        fields = services().batches.fields(claim["b"])
+        batch = services().batches.get(claim["b"])
     except (BadLink, BatchNotFound):
         abort(404)
-    storage, key = batch_storage(fields, services().settings)
+    storage, key = batch_storage(batch, services().settings)
     if not isinstance(storage, LocalStorage):
         return storage, storage.url(key, claim["n"])
     try:
@@ -115,8 +116,8 @@ def gallery(token: str):
     status = batches.status(claim["b"])
     total = status.images["total"] or 1
     return render_template(
-        "gallery.html", title=status.fields.get("title") or "Batch", status=status,
-        provider=status.fields.get("provider"), cards=gallery_cards(claim["b"], status),
+        "gallery.html", title=status.batch.title or "Batch", status=status,
+        provider=status.batch.provider, cards=gallery_cards(claim["b"], status),
         finished=status.finished,
         percent={name: round(100 * status.images[name] / total, 1) for name in ("done", "failed")},
         zip_url=url_for("files.download_zip", token=signer.zip_token(claim["b"], claim["u"])))

@@ -1,6 +1,8 @@
 """The OpenAPI document served at /api/openapi.json."""
 from __future__ import annotations
 
+from server.batches.record import WriteBackState
+from server.batches.status import TONES, Action
 from server.sheet.statuses import COUNT_NAMES, BatchStatus, RowStatus
 
 SHEET = {"type": "object", "required": ["spreadsheet_id"], "properties": {
@@ -31,13 +33,24 @@ STATUS = {"type": "object", "properties": {
         "row": {"type": "integer"}, "status": {"enum": list(RowStatus)},
         "error": {"type": ["string", "null"]}, "images": {"type": "array"}}}}}}
 WRITEBACK = {"type": "object", "properties": {
-    "state": {"enum": ["ok", "waiting_for_person", "stopped"]}, "message": {"type": "string"}}}
+    "state": {"enum": list(WriteBackState)}, "message": {"type": "string"}}}
 SHEET_OF_BATCH = {"spreadsheet_id": {"type": "string"}, "sheet_id": {"type": ["integer", "null"]},
                   "writeback": WRITEBACK}
 PAUSED = {"type": ["string", "null"],
           "description": "Why the batch paused on its own (storage full, the provider account "
                          "cannot pay), one line; null when it did not or was resumed"}
-STATUS["properties"].update(SHEET_OF_BATCH, finished={"type": "boolean"}, paused=PAUSED)
+# What a surface shows without knowing any status spelling (status.BatchProgress.presented).
+PRESENTED = {
+    "label": {"type": "string", "description": "the status as a person reads it"},
+    "tone": {"enum": sorted(set(TONES.values())), "description": "the status badge's colour"},
+    "actions": {"type": "array", "items": {"enum": list(Action)},
+                "description": "what the caller may do with the batch now"},
+    "outcome": {"type": ["object", "null"],
+                "description": "how its end is announced (null while it runs)",
+                "properties": {"text": {"type": "string"}, "short": {"type": "string"},
+                               "level": {"enum": ["info", "notice", "error"]}}}}
+STATUS["properties"].update(SHEET_OF_BATCH, finished={"type": "boolean"}, paused=PAUSED,
+                            **PRESENTED)
 PROGRESS = {"type": "object", "properties": {
     "id": {"type": "string"}, "status": {"enum": list(BatchStatus)},
     "finished": {"type": "boolean"}, "counts": COUNTS, "images": COUNTS,
@@ -46,7 +59,7 @@ PROGRESS = {"type": "object", "properties": {
     "first_error": {"type": ["string", "null"]}, "paused": PAUSED,
     "notice": {"type": ["string", "null"],
                "description": "why nothing moves, e.g. the server has no worker running"},
-    **SHEET_OF_BATCH}}
+    **PRESENTED, **SHEET_OF_BATCH}}
 ERROR = {"type": "object", "properties": {"error": {"type": "string"},
                                          "message": {"type": "string"}}}
 
@@ -75,6 +88,8 @@ def _operation(summary: str, response: dict | None = None, request: dict | None 
 
 BATCH_ID = [{"name": "batch_id", "in": "path", "required": True, "schema": {"type": "string"}}]
 NOT_FOUND = {"404": {"description": "No such batch (or not yours)", **_json(_ref("Error"))}}
+NOT_ALLOWED = {"409": {"description": "The batch's state does not allow this now (its `actions` "
+                       "say what it allows)", **_json(_ref("Error"))}}
 
 OPENAPI = {
     "openapi": "3.1.0",
@@ -147,7 +162,7 @@ OPENAPI = {
             "What the sidebar polls: counts, at most 50 failed rows, the sheet (under 2 KB)",
             _ref("Progress"), extra=NOT_FOUND)},
         **{f"/api/batches/{{batch_id}}/{action}": {"parameters": BATCH_ID, "post": _operation(
-            summary, _ref("Status"), extra=NOT_FOUND)} for action, summary in (
+            summary, _ref("Status"), extra=NOT_FOUND | NOT_ALLOWED)} for action, summary in (
             ("stop", "Stop: queued images stop, running ones finish and are kept"),
             ("resume", "Resume what is not done"), ("retry", "Retry failed rows"))},
         "/api/upload-link": {"post": _operation(

@@ -26,6 +26,8 @@ from server.batches import keys
 from server.batches.launcher import InvalidSheet, OverBudget, StillStarting
 from server.batches.lifecycle import BatchBusy, delete_batch
 from server.batches.queue import NO_WORKER, waits_for_worker, worker_running
+from server.batches.record import Batch
+from server.batches.status import Action
 from server.batches.store import BatchNotFound
 from server.files import SUPPORTED, UnreadableFile, human_size
 from server.files.template import write_template
@@ -34,7 +36,7 @@ from server.generation.providers import available_providers, canonical_name
 from server.money.cost import shown_cost
 from server.sheet.columns import COLUMN_NAMES
 from server.sheet.results import RowResult
-from server.sheet.statuses import FINISHED, BatchStatus, RowStatus
+from server.sheet.statuses import BatchStatus, RowStatus
 from server.storage import LocalStorage, batch_storage
 from server.storage.names import check_name
 from server.storage.thumbnails import thumbnail
@@ -175,7 +177,7 @@ def start():
 
 def to_batch(batch_id: str, new: bool):
     """The batch list at this batch, saying whether this click started it."""
-    title = services().batches.fields(batch_id).get("title", "")
+    title = services().batches.get(batch_id).title
     if new:
         flash(f"Started {title}: you can keep working; this page tells you when it is done.",
               "info")
@@ -190,8 +192,7 @@ def launch_upload(owner: str, upload_id: str, provider: str, sheet: str | None) 
     sidebar's upload page does), then delete the file: its rows are in the batch."""
     checked = services().uploads.check(owner, upload_id, services().capabilities(provider),
                                        sheet=sheet)
-    batch_id = services().launcher.launch(checked.report, owner, provider, checked.path.name,
-                                          extra={"kind": "file"})
+    batch_id = services().launcher.launch(checked.report, owner, provider, checked.path.name)
     services().uploads.discard(owner, upload_id)
     return batch_id
 
@@ -210,15 +211,10 @@ class BatchItem:
     cost: str  # what its made images cost ("free" for the preview)
     failed_rows: list[RowResult]  # the first MAX_FAILED_SHOWN, each with its message
     waiting: str | None  # why nothing moves (no worker running)
-    can_stop: bool
-    can_resume: bool
-    can_retry: bool
-    can_delete: bool
+    label: str
+    actions: list[str]  # what the person may do now (status.BatchProgress.actions)
+    finished: bool
     paused: str | None = None  # why it paused on its own, shown under its status
-
-    @property
-    def label(self) -> str:
-        return self.status.replace("_", " ").capitalize()
 
     @property
     def made_count(self) -> int:
@@ -243,19 +239,17 @@ def batch_items(owner: str) -> list[BatchItem]:
             spent = launcher.cost(batch_id, (RowStatus.DONE,))
         except (BatchNotFound, KeyError):
             continue  # deleted while we listed
-        images, provider = status.images, status.fields.get("provider", "")
+        images, provider = status.images, status.batch.provider
         failed = [row for row in status.rows.values() if row.status == RowStatus.FAILED]
         items.append(BatchItem(
-            id=batch_id, title=status.fields.get("title") or batch_id, provider=provider,
-            created=float(status.fields.get("created", 0)), status=status.status,
+            id=batch_id, title=status.batch.title or batch_id, provider=provider,
+            created=status.batch.created, status=status.status,
             rows=status.counts["total"], images=images,
             cost=shown_cost(spent, services().prices.currency, provider),
             failed_rows=failed[:MAX_FAILED_SHOWN],
             waiting=NO_WORKER if waits_for_worker(status) and no_worker() else None,
-            can_stop=status.status in (BatchStatus.QUEUED, BatchStatus.RUNNING),
-            can_resume=status.status == BatchStatus.STOPPED and images["stopped"] > 0,
-            can_retry=status.status in FINISHED and images["failed"] > 0,
-            can_delete=status.status in FINISHED, paused=status.paused))
+            label=status.presented()["label"], actions=status.presented()["actions"],
+            finished=status.finished, paused=status.paused))
     return items
 
 
@@ -277,12 +271,13 @@ def batch_states():
             status = batches.status(batch_id)
         except BatchNotFound:
             continue
-        states.append({"id": batch_id, "title": status.fields.get("title") or batch_id,
-                       "status": status.status, "finished": status.finished})
+        states.append({"id": batch_id, "title": status.batch.title or batch_id,
+                       "status": status.status, "finished": status.finished,
+                       "outcome": status.outcome()})
     return {"batches": states}
 
 
-def owned_batch(batch_id: str) -> dict[str, str]:
+def owned_batch(batch_id: str) -> Batch:
     try:
         return services().batches.owned_by(batch_id, current_person())
     except BatchNotFound:
@@ -294,16 +289,19 @@ def owned_batch(batch_id: str) -> dict[str, str]:
 def batch_action(batch_id: str, action: str):
     owned_batch(batch_id)
     launcher, owner = services().launcher, current_person()
+    if action not in (Action.STOP, Action.RESUME, Action.RETRY, Action.DELETE):
+        abort(404)
+    refusal = services().batches.status(batch_id).refusal(Action(action))
     try:
-        if action == "stop":
+        if refusal:
+            flash(refusal, "problem")
+        elif action == Action.STOP:
             services().batches.stop(batch_id)
-        elif action in ("resume", "retry"):
-            launcher.resume(batch_id, owner, retry_failed=action == "retry")
-        elif action == "delete":
+        elif action in (Action.RESUME, Action.RETRY):
+            services().sheets.resume(batch_id, owner, retry_failed=action == Action.RETRY)
+        else:
             delete_batch(services().batches, launcher, services().settings, batch_id)
             flash("Batch deleted with its images.", "info")
-        else:
-            abort(404)
     except (OverBudget, BatchBusy) as error:
         flash(str(error), "problem")
     anchor = "" if action == "delete" else f"#batch-{batch_id}"
@@ -313,7 +311,7 @@ def batch_action(batch_id: str, action: str):
 @blueprint.get("/batches/<batch_id>/zip")
 @signed_in
 def batch_zip(batch_id: str):
-    return zip_response(batch_id, owned_batch(batch_id))
+    return zip_response(owned_batch(batch_id))
 
 
 # -- creations --------------------------------------------------------------------------------
@@ -346,7 +344,7 @@ def creations_of(owner: str, batch_ids: list[str]) -> list[Creation]:
             requests = batches.requests(batch_id)
         except BatchNotFound:
             continue
-        if status.fields.get("owner") != owner:
+        if status.batch.owner != owner:
             continue
         results = {(row, image["index"]): image
                    for row, result in status.rows.items() for image in result.images}
@@ -354,7 +352,7 @@ def creations_of(owner: str, batch_ids: list[str]) -> list[Creation]:
         for (row, index), state in sorted(batches.states(batch_id).items()):
             image, request_ = results.get((row, index), {}), requests[row]
             found.append(Creation(
-                batch_id=batch_id, batch_title=status.fields.get("title") or batch_id, row=row,
+                batch_id=batch_id, batch_title=status.batch.title or batch_id, row=row,
                 index=index, state=state, visibility=request_.visibility, prompt=request_.prompt,
                 name=image.get("name"), seed=image.get("seed"), used_prompt=image.get("prompt"),
                 error=errors.get(row) if state == RowStatus.FAILED else None))
@@ -408,7 +406,7 @@ def creation(batch_id: str, row: int, index: int):
     elif item.name:
         share = url_for("pages.image", batch_id=batch_id, name=item.name, _external=True)
     return render_template("creation.html", item=item, settings=settings, share=share,
-                           provider=services().batches.fields(batch_id).get("provider"),
+                           provider=services().batches.get(batch_id).provider,
                            previous=previous, following=following,
                            position=(where + 1, len(siblings)))
 
@@ -422,14 +420,14 @@ def visible_image(batch_id: str, name: str):
     batches = services().batches
     try:
         check_name(name)
-        fields = batches.fields(batch_id)
+        batch = batches.get(batch_id)
         request_ = batches.request(batch_id, int(name[:4]))
     except (ValueError, TypeError, BatchNotFound):
         abort(404)
     public = request_.visibility == "public"
-    if not public and current_person() != fields.get("owner"):
+    if not public and current_person() != batch.owner:
         abort(404)
-    storage, key = batch_storage(fields, services().settings)
+    storage, key = batch_storage(batch, services().settings)
     if not isinstance(storage, LocalStorage):
         return storage, storage.url(key, name), public
     path = storage.path(key, name)

@@ -78,8 +78,7 @@ def upload_file(token: str):
 def launch_upload(owner: str, upload_id: str, provider: str) -> str:
     """Start the uploaded file's batch, then delete the file (its rows are in the batch)."""
     checked = services().uploads.check(owner, upload_id, services().capabilities(provider))
-    batch_id = services().launcher.launch(checked.report, owner, provider, checked.path.name,
-                                          extra={"kind": "file"})
+    batch_id = services().launcher.launch(checked.report, owner, provider, checked.path.name)
     services().uploads.discard(owner, upload_id)
     return batch_id
 

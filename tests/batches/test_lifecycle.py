@@ -67,7 +67,7 @@ def test_owner_deletes_a_batch_with_its_images_thumbnails_and_records(services):
     assert services.batches.list_for(OWNER) == []
     assert not services.redis.sismember(keys.BUDGETED_BATCHES, batch_id)
     with pytest.raises(BatchNotFound):
-        services.batches.fields(batch_id)
+        services.batches.get(batch_id)
 
 
 def test_a_batch_with_an_image_in_the_making_is_stopped_not_deleted(services):
@@ -96,7 +96,7 @@ def test_retention_zero_keeps_everything(services):
     keep = Settings(data_dir=services.settings.data_dir, retention_days=0)
     assert delete_expired(services.batches, services.launcher, keep,
                           now=time.time() + 3650 * DAY) == []
-    assert services.batches.fields(batch_id)
+    assert services.batches.get(batch_id)
 
 
 def test_the_owner_is_mailed_when_a_batch_finishes(services):

@@ -25,7 +25,7 @@ def finished_batch(services: Services) -> str:
                 for row in (2, 3)}
     batch_id = services.batches.create(requests, owner=OWNER, provider="preview",
                                        account="preview-account",
-                                       title="Stickers", extra={"public_url": "https://sb.example/"})
+                                       title="Stickers", public_url="https://sb.example/")
     services.batches.redis.sadd(keys.BUDGETED_BATCHES, batch_id)  # as the launcher leaves it
     for row, state in ((2, "done"), (3, "failed")):
         assert services.batches.claim(batch_id, row, 1, "w") == "ok"

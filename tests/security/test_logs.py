@@ -37,7 +37,7 @@ def test_no_secret_or_signed_link_reaches_the_log(logged_backend, backend_env, g
         owner=ALICE, provider="preview", account="preview-account",
         storage_root=backend_env["SHEETBATCH_DATA"] + "/images",
         storage_key="broken")
-    storage, key = batch_storage(services.batches.fields(batch_id), services.settings)
+    storage, key = batch_storage(services.batches.get(batch_id), services.settings)
     image = storage.save(key, 2, 1, "a fox", b"\x89PNG\r\n\x1a\n but not really", seed=1,
                          used_prompt="a fox")
     signer = services.signer

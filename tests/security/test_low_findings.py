@@ -7,14 +7,13 @@ import logging
 
 import pytest
 
-from server.batches import keys
+from server.batches.record import BatchKeys
 from server.config import Settings
 from server.generation.maker import ImageMaker
 from server.generation.providers import account_id
 from server.sheet.request import ImageRequest
 
 ALICE = "alice@example.com"
-BATCH_PARTS = ("req", "state", "img", "reaps", "dirty", "jobs")
 
 
 @pytest.fixture
@@ -26,10 +25,11 @@ def test_every_part_of_a_batch_is_404_not_a_redis_error(app, client, alice, redi
     batches = app.extensions["sheetbatch"].batches
     batch_id = batches.create({2: ImageRequest(prompt="a fox", visibility="public", num_images=1)},
                               owner=ALICE, provider="preview", account="preview-account")
-    redis_conn.sadd(keys.batch(batch_id, "dirty"), 2)
-    assert {part for part in BATCH_PARTS if redis_conn.exists(keys.batch(batch_id, part))} >= {
+    redis_conn.sadd(BatchKeys(batch_id).part("dirty"), 2)
+    parts = BatchKeys(batch_id)
+    assert {part for part in parts.PARTS if redis_conn.exists(parts.part(part))} >= {
         "req", "state", "jobs", "dirty"}
-    for part in BATCH_PARTS:
+    for part in BatchKeys.PARTS:
         for method, path in (("GET", f"/api/batches/{batch_id}:{part}"),
                              ("POST", f"/api/batches/{batch_id}:{part}/stop"),
                              ("POST", f"/api/batches/{batch_id}:{part}/zip-link")):
@@ -123,5 +123,5 @@ def test_an_unexpected_failure_tells_the_sheet_no_server_folder(batches, tmp_pat
     # Storage that cannot take an image pauses the batch before anything is paid for; what the
     # person reads says why, without the server's folders.
     assert ImageMaker(batches, settings).make(batch_id, 2, 1) == "stopped"
-    paused = batches.fields(batch_id)["paused"]
+    paused = batches.get(batch_id).paused
     assert paused.startswith("Images cannot be stored (") and str(tmp_path) not in paused

@@ -46,7 +46,7 @@ def stored_batch(app, visibility: str) -> tuple[str, str]:
     batch_id = services.batches.create(
         {2: ImageRequest(prompt="a fox", visibility=visibility, num_images=1)}, owner=ALICE,
         provider="preview", account="preview-account")
-    storage, key = batch_storage(services.batches.fields(batch_id), services.settings)
+    storage, key = batch_storage(services.batches.get(batch_id), services.settings)
     path = storage.path(key, "0002-1.png")
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (64, 64), "orange").save(path)

@@ -44,7 +44,7 @@ def world(app):
     request = ImageRequest(prompt="a fox", visibility="private", num_images=1)
     batch_id = services.batches.create({2: request}, owner=ALICE, provider="preview",
                                        account="preview-account")
-    storage, key = batch_storage(services.batches.fields(batch_id), services.settings)
+    storage, key = batch_storage(services.batches.get(batch_id), services.settings)
     png = io.BytesIO()
     Image.new("RGB", (64, 64), "orange").save(png, format="PNG")
     image = storage.save(key, 2, 1, "a fox", png.getvalue(), seed=1, used_prompt="a fox")

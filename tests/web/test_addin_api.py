@@ -77,13 +77,13 @@ def test_a_bad_request_id_is_400(client, alice, sheet, request_id):
 
 
 def test_progress_is_small_whatever_the_batch_size(client, services, alice):
+    from server.batches.record import SheetPlace
     from server.sheet.request import ImageRequest
     requests = {row: ImageRequest(prompt=f"p{row}", visibility="private", num_images=1)
                 for row in range(2, 501)}
     batch_id = services.batches.create(requests, owner=ALICE, provider="preview",
                                        account="preview-account", title="big",
-                                       extra={"kind": "sheet", "spreadsheet_id": "s" * 44,
-                                              "sheet_id": "123456"})
+                                       sheet=SheetPlace("s" * 44, 123456))
     for row in requests:
         assert services.batches.claim(batch_id, row, 1, "w") == "ok"
         services.batches.settle(batch_id, row, 1, "w", "failed", {"error": "E" * 500})

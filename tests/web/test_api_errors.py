@@ -244,11 +244,11 @@ def test_an_unknown_batch_is_404(client, alice, method, path, operation):
 @pytest.mark.parametrize("method, path, operation", BATCH)
 def test_another_persons_batch_is_404_and_untouched(client, services, alice, bobs_batch,
                                                     method, path, operation):
-    before = services.batches.fields(bobs_batch)
+    before = services.batches.get(bobs_batch)
     response = call(client, method, path, batch_id=bobs_batch, headers=alice)
     assert error_of(response, 404) == "not_found"
     assert bobs_batch not in response.get_data(as_text=True)
-    assert services.batches.fields(bobs_batch) == before
+    assert services.batches.get(bobs_batch) == before
 
 
 @pytest.mark.parametrize("provider, code", [

@@ -7,18 +7,18 @@
   var notifyButton = document.getElementById("notify");
   var FASTEST = 1000, SLOWEST = 20000;
   var delay = FASTEST, timer = null;
-  var FINISHED = ["completed", "completed_with_errors", "failed", "stopped"];
 
+  // Whether a batch is finished is the server's to say (data-finished): no status spelled here.
   function statuses() {
     var seen = {};
     list.querySelectorAll(".batch").forEach(function (item) {
-      seen[item.dataset.id] = { status: item.dataset.status };
+      seen[item.dataset.id] = { finished: item.dataset.finished === "true" };
     });
     return seen;
   }
 
   function anyLive(seen) {
-    return Object.keys(seen).some(function (id) { return FINISHED.indexOf(seen[id].status) < 0; });
+    return Object.keys(seen).some(function (id) { return !seen[id].finished; });
   }
 
   function replaceList(html) {

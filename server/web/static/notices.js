@@ -19,7 +19,7 @@
   }
 
   function announce(batch) {
-    var label = batch.status === "completed" ? "is complete" : "finished: " + batch.status.replace(/_/g, " ");
+    var label = batch.outcome.short;  // the server's words: no status is spelled here
     var text = "Batch " + batch.title + " " + label + ".";
     document.title = "✓ " + text + " — sheetbatch";
     banner.textContent = "";
@@ -43,7 +43,8 @@
         var seen = remembered(), now = {}, live = false, changed = false;
         answer.batches.forEach(function (batch) {
           var was = seen[batch.id];
-          if (was && !was.finished && batch.finished && batch.status !== "stopped") { announce(batch); }
+          // A batch the person stopped is no news to them (the outcome's level says which).
+          if (was && !was.finished && batch.finished && batch.outcome.level !== "notice") { announce(batch); }
           if (!was || was.status !== batch.status) { changed = true; }
           now[batch.id] = { status: batch.status, finished: batch.finished };
           live = live || !batch.finished;
