@@ -73,8 +73,13 @@ class Services:
 
     @cached_property
     def uploads(self):
-        from server.web.upload_store import Uploads
+        from server.uploads.store import Uploads
         return Uploads(self.redis, self.settings, self.prices)
+
+    @cached_property
+    def file_batches(self):
+        from server.uploads.file_batches import FileBatches
+        return FileBatches(self.settings, self.launcher, self.uploads)
 
     @cached_property
     def auth(self):

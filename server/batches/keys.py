@@ -112,17 +112,17 @@ def upload_start(owner: str, upload_id: str) -> str:
 
 
 def upload(upload_id: str) -> str:
-    """An uploaded file: owner and path (web.upload_store)."""
+    """An uploaded file: owner and path (uploads.store)."""
     return f"sb:upload:{upload_id}"
 
 
 def owner_uploads(owner: str) -> str:
-    """Sorted set of the person's pending uploads, scored by arrival (web.upload_store)."""
+    """Sorted set of the person's pending uploads, scored by arrival (uploads.store)."""
     return f"sb:uploads:{owner}"
 
 
 def upload_count(owner: str) -> str:
-    """How many files the person uploaded in the current hour (web.upload_store)."""
+    """How many files the person uploaded in the current hour (uploads.store)."""
     return f"sb:upload-count:{owner}"
 
 

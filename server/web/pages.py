@@ -22,17 +22,15 @@ from flask import (
     url_for,
 )
 
-from server.batches import keys
 from server.batches.launcher import InvalidSheet, OverBudget, StillStarting
 from server.batches.lifecycle import BatchBusy, delete_batch
 from server.batches.queue import NO_WORKER, waits_for_worker, worker_running
 from server.batches.record import Batch
 from server.batches.status import Action
 from server.batches.store import BatchNotFound
-from server.files import SUPPORTED, UnreadableFile, human_size
+from server.files import SUPPORTED, UnreadableFile
 from server.files.template import write_template
 from server.files.workbook import WorkbookGrid
-from server.generation.providers import available_providers, canonical_name
 from server.money.cost import shown_cost
 from server.sheet.columns import COLUMN_NAMES
 from server.sheet.results import RowResult
@@ -40,10 +38,11 @@ from server.sheet.statuses import BatchStatus, RowStatus
 from server.storage import LocalStorage, batch_storage
 from server.storage.names import check_name
 from server.storage.thumbnails import thumbnail
+from server.uploads.file_batches import ProviderUnavailable
+from server.uploads.store import TooManyUploads, UploadNotFound
 from server.web.app import services
 from server.web.files import zip_response
 from server.web.signin import current_person, owner_of_handle, public_handle, signed_in
-from server.web.upload_store import TooManyUploads, UploadNotFound
 
 blueprint = Blueprint("pages", __name__)
 PAGE_SIZE = 24
@@ -57,42 +56,39 @@ LIVE = (BatchStatus.QUEUED, BatchStatus.RUNNING, BatchStatus.STOPPING)
 @blueprint.get("/")
 @signed_in
 def batch_page():
+    files, owner = services().file_batches, current_person()
     upload_id = request.args.get("upload", "")
     provider = chosen_provider(request.args.get("provider"))
-    sheet = request.args.get("sheet") or None
     if not upload_id:
         return render_batch_page(provider=provider)
-    started = services().launcher.started(keys.upload_start(current_person(), upload_id))
+    started = files.started(owner, upload_id)
     if started:  # browser Back to a file already started: its batch, not a second Start
         return to_batch(started, new=False)
     try:
-        checked = services().uploads.check(current_person(), upload_id,
-                                           services().capabilities(provider), sheet=sheet)
+        checked = files.check(owner, upload_id, provider, sheet=request.args.get("sheet") or None)
     except UploadNotFound:
         return render_batch_page(404, provider=provider,
                                  problem="That upload is gone (they are kept a day); upload the "
                                          "file again.")
     except UnreadableFile as error:
         return render_batch_page(400, provider=provider, problem=str(error))
-    offer = services().launcher.estimate(checked.report, provider, current_person())
-    return render_batch_page(report=checked.report, offer=offer, upload_id=upload_id,
-                             provider=provider, filename=checked.path.name, table=checked.table)
+    return render_batch_page(report=checked.report, offer=files.estimate(checked, provider, owner),
+                             upload_id=upload_id, provider=provider, filename=checked.path.name,
+                             table=checked.table)
 
 
 def render_batch_page(status: int = 200, **context):
-    settings = services().settings
+    files = services().file_batches
     return render_template(
-        "batches.html", providers=available_providers(settings), columns=COLUMN_NAMES,
-        limit=human_size(settings.max_upload_bytes), accept=",".join(SUPPORTED),
+        "batches.html", providers=files.offered_providers(), columns=COLUMN_NAMES,
+        limit=files.size_limit, accept=",".join(SUPPORTED),
         batches=batch_items(current_person()), **context), status
 
 
 def chosen_provider(name: str | None) -> str:
-    runnable = available_providers(services().settings)
-    if name in runnable:
-        return name
-    default = services().settings.provider
-    return default if default in runnable else "preview"
+    """The provider the page shows: a stale link's one that cannot run here is replaced by the
+    default (the page offers only those that can; Start refuses one that cannot)."""
+    return services().file_batches.provider_or_default(name)
 
 
 @blueprint.get("/templates/sheetbatch-<kind>.<ext>")
@@ -114,7 +110,8 @@ def upload():
     if file is None or not file.filename:
         return render_batch_page(400, provider=provider, problem="Choose a file first.")
     try:
-        upload_id, _ = services().uploads.receive(current_person(), file.filename, file.stream)
+        upload_id, _ = services().file_batches.receive(current_person(), file.filename,
+                                                       file.stream, provider)
     except UnreadableFile as error:
         return render_batch_page(400, provider=provider, problem=str(error))
     except TooManyUploads as error:
@@ -126,10 +123,7 @@ def upload():
 
 @blueprint.errorhandler(413)
 def too_large(error):
-    limit = human_size(services().settings.max_upload_bytes)
-    return render_batch_page(413, problem=f"That file is larger than {limit}; a sheet of 499 "
-                                          "prompts is far smaller: check that you chose the right "
-                                          "file.")
+    return render_batch_page(413, problem=services().file_batches.too_large())
 
 
 @blueprint.get("/uploads/<upload_id>/marked.xlsx")
@@ -137,8 +131,8 @@ def too_large(error):
 def marked_copy(upload_id: str):
     """The uploaded sheet with every problem cell coloured and its message as a comment."""
     try:
-        checked = services().uploads.check(current_person(), upload_id,
-                                           sheet=request.args.get("sheet") or None)
+        checked = services().file_batches.check(current_person(), upload_id,
+                                                sheet=request.args.get("sheet") or None)
     except (UploadNotFound, UnreadableFile):
         abort(404)
     grid = WorkbookGrid(checked.path, checked.table)
@@ -152,17 +146,15 @@ def marked_copy(upload_id: str):
 @blueprint.post("/start")
 @signed_in
 def start():
-    provider = canonical_name(request.form.get("provider", ""))
-    upload_id = request.form.get("upload_id", "")
-    if provider not in available_providers(services().settings):
-        flash(f"The provider {provider!r} cannot run here; choose another.", "problem")
-        return redirect(url_for("pages.batch_page", upload=upload_id), code=303)
-    owner = current_person()
+    files, upload_id = services().file_batches, request.form.get("upload_id", "")
     try:
-        sheet = request.form.get("sheet") or None
-        batch_id, new = services().launcher.launch_once(
-            keys.upload_start(owner, upload_id),
-            lambda: launch_upload(owner, upload_id, provider, sheet))
+        provider = files.provider(request.form.get("provider"))
+    except ProviderUnavailable as error:
+        flash(f"The provider {error.name!r} cannot run here; choose another.", "problem")
+        return redirect(url_for("pages.batch_page", upload=upload_id), code=303)
+    try:
+        batch_id, new = files.start(current_person(), upload_id, provider,
+                                    sheet=request.form.get("sheet") or None)
     except UploadNotFound:
         flash("That upload is gone; upload the file again.", "problem")
         return redirect(url_for("pages.batch_page"), code=303)
@@ -185,16 +177,6 @@ def to_batch(batch_id: str, new: bool):
         flash(f"{title} was already started: here is that batch (nothing was started twice).",
               "info")
     return redirect(url_for("pages.batch_page") + f"#batch-{batch_id}", code=303)
-
-
-def launch_upload(owner: str, upload_id: str, provider: str, sheet: str | None) -> str:
-    """Start the uploaded file's batch (checked with the provider's capabilities, as the
-    sidebar's upload page does), then delete the file: its rows are in the batch."""
-    checked = services().uploads.check(owner, upload_id, services().capabilities(provider),
-                                       sheet=sheet)
-    batch_id = services().launcher.launch(checked.report, owner, provider, checked.path.name)
-    services().uploads.discard(owner, upload_id)
-    return batch_id
 
 
 # -- the progress list ------------------------------------------------------------------------

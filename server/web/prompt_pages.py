@@ -23,10 +23,10 @@ from server.prompts.writer import (
     write_prompts,
 )
 from server.sheet.columns import COLUMNS_BY_NAME, MAX_DATA_ROWS
+from server.uploads.store import UploadNotFound
 from server.web.app import services
 from server.web.pages import chosen_provider, render_batch_page
 from server.web.signin import current_person, signed_in
-from server.web.upload_store import UploadNotFound
 
 blueprint = Blueprint("prompt_pages", __name__)
 # The settings the form offers for every row (blank: the model chooses, or the default);
@@ -81,7 +81,8 @@ def write():
         write_rows(path, written.table)
         try:
             with path.open("rb") as stream:
-                upload_id, _ = services().uploads.receive(current_person(), name, stream)
+                upload_id, _ = services().file_batches.receive(current_person(), name, stream,
+                                                               provider)
         except UnreadableFile as error:
             return render_batch_page(400, provider=provider, prompt_problem=str(error))
     flash(f"{chat.model} wrote {len(written.table) - 1} rows: "
@@ -110,7 +111,7 @@ def _order() -> PromptOrder:
 def download(upload_id: str):
     """The sheet the model wrote, as it was uploaded for review."""
     try:
-        checked = services().uploads.check(current_person(), upload_id)
+        checked = services().file_batches.check(current_person(), upload_id)
     except (UploadNotFound, UnreadableFile):
         abort(404)
     return send_file(checked.path, as_attachment=True, download_name=checked.path.name)

@@ -6,15 +6,13 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from server import logs
-from server.batches import keys
 from server.batches.launcher import InvalidSheet, OverBudget, StillStarting
-from server.files import UnreadableFile, human_size
-from server.generation.providers import available_providers, canonical_name, make_provider
+from server.files import UnreadableFile
 from server.sheet.validation import listed
+from server.uploads.store import TooManyUploads, UploadNotFound
 from server.web.app import services
 from server.web.links import BadLink
 from server.web.messages import message_page
-from server.web.upload_store import TooManyUploads, UploadNotFound
 
 blueprint = Blueprint("uploads", __name__)
 
@@ -26,11 +24,10 @@ def owner_of(token: str) -> str:
 
 
 def page(token: str, status: int = 200, **context) -> tuple[str, int]:
-    settings = services().settings
-    return render_template("upload.html", token=token,
-                           providers=available_providers(settings), listed=listed,
-                           default_provider=settings.provider,
-                           limit=human_size(settings.max_upload_bytes), **context), status
+    files = services().file_batches
+    return render_template("upload.html", token=token, providers=files.offered_providers(),
+                           listed=listed, default_provider=files.provider(),
+                           limit=files.size_limit, **context), status
 
 
 @blueprint.errorhandler(BadLink)
@@ -41,10 +38,8 @@ def bad_link(error: BadLink):
 
 @blueprint.errorhandler(413)
 def too_large(error):
-    limit = human_size(services().settings.max_upload_bytes)
     return page(request.view_args.get("token", ""), 413,
-                problem=f"That file is larger than {limit}; a sheet of 499 prompts is far "
-                        "smaller: check that you chose the right file.")
+                problem=services().file_batches.too_large())
 
 
 @blueprint.get("/upload/<token>")
@@ -55,43 +50,28 @@ def upload_form(token: str):
 
 @blueprint.post("/upload/<token>")
 def upload_file(token: str):
-    owner = owner_of(token)
-    provider = canonical_name(request.form.get("provider") or services().settings.provider)
+    owner, files = owner_of(token), services().file_batches
     file = request.files.get("file")
     if file is None or not file.filename:
         return page(token, 400, problem="Choose a file first.")
     try:
-        make_provider(provider, services().settings)  # only a provider that can run is checked for
-        upload_id, checked = services().uploads.receive(owner, file.filename, file.stream,
-                                                        services().capabilities(provider))
+        provider = files.provider(request.form.get("provider"))  # refused when it cannot run
+        upload_id, checked = files.receive(owner, file.filename, file.stream, provider)
     except (ValueError, UnreadableFile) as error:
         return page(token, 400, problem=str(error))
     except TooManyUploads as error:
         body, status = page(token, 429, problem=str(error))
         return body, status, {"Retry-After": str(error.retry_after)}
-    report = checked.report
-    offer = services().launcher.estimate(report, provider, owner)
-    return page(token, report=report, offer=offer, upload_id=upload_id, provider=provider,
-                filename=checked.path.name)
-
-
-def launch_upload(owner: str, upload_id: str, provider: str) -> str:
-    """Start the uploaded file's batch, then delete the file (its rows are in the batch)."""
-    checked = services().uploads.check(owner, upload_id, services().capabilities(provider))
-    batch_id = services().launcher.launch(checked.report, owner, provider, checked.path.name)
-    services().uploads.discard(owner, upload_id)
-    return batch_id
+    return page(token, report=checked.report, offer=files.estimate(checked, provider, owner),
+                upload_id=upload_id, provider=provider, filename=checked.path.name)
 
 
 @blueprint.post("/upload/<token>/start")
 def start(token: str):
-    owner = owner_of(token)
-    provider = canonical_name(request.form.get("provider", ""))
-    upload_id = request.form.get("upload_id", "")
+    owner, files = owner_of(token), services().file_batches
     try:
-        make_provider(provider, services().settings)
-        batch_id, _ = services().launcher.launch_once(
-            keys.upload_start(owner, upload_id), lambda: launch_upload(owner, upload_id, provider))
+        provider = files.provider(request.form.get("provider"))
+        batch_id, _ = files.start(owner, request.form.get("upload_id", ""), provider)
     except (ValueError, UnreadableFile, OverBudget, InvalidSheet, StillStarting) as error:
         return page(token, 400, problem=str(error))
     except UploadNotFound:

@@ -12,8 +12,8 @@ from PIL import Image
 from server.config import Settings
 from server.sheet.request import ImageRequest
 from server.storage import batch_storage
+from server.uploads.store import MAX_UPLOADS_PER_HOUR
 from server.web.app import SECURITY_HEADERS, create_app
-from server.web.upload_store import MAX_UPLOADS_PER_HOUR
 from tests.conftest import ROOT
 
 ALICE = "alice@example.com"

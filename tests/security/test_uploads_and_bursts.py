@@ -9,13 +9,13 @@ import time
 
 import pytest
 
-from server.web import limits
-from server.web.upload_store import (
+from server.uploads.store import (
     KEEP_SECONDS,
     MAX_PENDING_UPLOADS,
     MAX_UPLOADS_PER_HOUR,
     turn_of,
 )
+from server.web import limits
 from tests.conftest import ROOT
 
 ALICE = "alice@example.com"

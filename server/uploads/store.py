@@ -1,4 +1,4 @@
-"""Spreadsheet files uploaded through the web page, checked with the same readers and rules as
+"""Spreadsheet files uploaded through the web pages, checked with the same readers and rules as
 the command line, and kept no longer than needed: a file that cannot be started is deleted as
 soon as it is checked, a good one when its batch starts, and any left over after KEEP_SECONDS.
 Each person may upload MAX_UPLOADS_PER_HOUR files an hour and keep MAX_PENDING_UPLOADS at once,
@@ -21,7 +21,7 @@ from server.config import Settings
 from server.files import SUPPORTED, UnreadableFile
 from server.files.check import CheckedFile, check_file
 from server.money.prices import PriceTable
-from server.sheet.capabilities import PREVIEW, Capabilities
+from server.sheet.capabilities import Capabilities
 
 KEEP_SECONDS = 30 * 60
 MAX_UPLOADS_PER_HOUR = 30
@@ -50,7 +50,7 @@ class Uploads:
         self.folder = settings.data_dir / "uploads"
 
     def receive(self, owner: str, filename: str, stream: BinaryIO,
-                capabilities: Capabilities = PREVIEW) -> tuple[str, CheckedFile]:
+                capabilities: Capabilities) -> tuple[str, CheckedFile]:
         """Keep the file and check it for a provider; `UnreadableFile` when it cannot be read at
         all, `TooManyUploads` when the person's allowance is spent."""
         name = stored_name(filename)
@@ -77,7 +77,7 @@ class Uploads:
         # problems and offers the marked copy (the fixed file comes back as a new upload).
         return upload_id, checked
 
-    def check(self, owner: str, upload_id: str, capabilities: Capabilities = PREVIEW,
+    def check(self, owner: str, upload_id: str, capabilities: Capabilities,
               sheet: str | None = None) -> CheckedFile:
         """`sheet`: the workbook's tab to read (default: the one holding a prompt header)."""
         path = self._path(owner, upload_id)
