@@ -11,6 +11,9 @@ from server.sheet.columns import MAX_DATA_ROWS
 if TYPE_CHECKING:
     from server.sheet.validation import Report
 
+# The counts of `validate --json` and /api/validate (`counts`), in this order.
+COUNT_NAMES = ("errors", "warnings", "ready_rows", "rows_to_fix", "headers_to_fix", "sheet_errors")
+
 
 def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
@@ -80,8 +83,5 @@ class Summary:
         return "the row" if self.rows == 1 else f"all {self.rows:,} rows"
 
     def as_dict(self) -> dict:
-        return {"counts": {"errors": self.errors, "warnings": self.warnings,
-                           "ready_rows": self.ready_rows, "rows_to_fix": self.rows_to_fix,
-                           "headers_to_fix": self.headers_to_fix,
-                           "sheet_errors": self.sheet_errors},
+        return {"counts": {name: getattr(self, name) for name in COUNT_NAMES},
                 "summary": {"size": self.size, "verdict": self.verdict}}
