@@ -27,7 +27,6 @@ from server.files.workbook import WorkbookGrid
 from server.generation.providers import PROVIDER_NAMES, make_provider
 from server.money.cost import shown_cost
 from server.services import Services
-from server.sheet.columns import MAX_DATA_ROWS
 from server.sheet.validation import Report, listed
 from workers.start import run_workers
 
@@ -138,14 +137,11 @@ def print_source(checked: CheckedFile) -> None:
 
 
 def print_report(report: Report, provider: str) -> None:
-    cost = shown_cost(report.cost, report.currency, provider)
-    if report.row_count > MAX_DATA_ROWS:  # images and cost count only the rows read
-        console.print(f"[bold]{report.row_count}[/bold] rows, over the limit of {MAX_DATA_ROWS}; "
-                      f"the first {MAX_DATA_ROWS} hold [bold]{report.images}[/bold] images, "
-                      f"estimated cost [bold]{cost}[/bold]")
-    else:
-        console.print(f"[bold]{report.row_count}[/bold] rows, [bold]{report.images}[/bold] "
-                      f"images, estimated cost [bold]{cost}[/bold]")
+    """The size and cost, the problems by cell, then the verdict (both lines are the Report's
+    own words, as on the web and in the sidebar)."""
+    summary = report.summary
+    console.print(Text(f"{summary.size}, estimated cost "
+                       f"{shown_cost(report.cost, report.currency, provider)}"))
     if report.errors or report.warnings:
         table = RichTable("", "cell", "column", "value", "problem", show_lines=False)
         for kind, style, problems in (("error", "red", report.errors),
@@ -155,11 +151,7 @@ def print_report(report: Report, provider: str) -> None:
                               printable(problem.column or "—"), printable(_short(problem.value)),
                               printable(problem.message))
         console.print(table)
-    if report.valid:
-        console.print("[green]Ready to generate.[/green]" if not report.warnings else
-                      "[green]Ready to generate[/green] (see the warnings above).")
-    else:
-        console.print(f"[red]{len(report.errors)} problem(s) to fix before generating.[/red]")
+    console.print(Text(f"{summary.verdict}.", style="green" if report.valid else "red"))
 
 
 def printable(text: str) -> Text:

@@ -26,6 +26,7 @@ from server.sheet.columns import (
 from server.sheet.headers import meant_column
 from server.sheet.placeholders import FILLED_COLUMNS, PlaceholderError, fill, placeholders_in
 from server.sheet.request import ImageRequest, settings_as_dict
+from server.sheet.summary import Summary
 
 if TYPE_CHECKING:
     from server.money.prices import PriceTable
@@ -74,12 +75,19 @@ class Report:
     def valid(self) -> bool:
         return not self.errors
 
+    @property
+    def summary(self) -> Summary:
+        return Summary.of(self)
+
     def as_dict(self) -> dict:
+        """DESIGN.md's validate contract; `counts` and `summary` say where the problems are
+        (the lists stop at MAX_LISTED_PROBLEMS, the counts do not)."""
         return {"valid": self.valid, "rows": self.row_count, "images": self.images,
                 "cost": {"currency": self.currency, "total": self.cost},
                 "first_row": self.first_row,
                 "errors": [problem.as_dict() for problem in listed(self.errors, "errors")],
-                "warnings": [problem.as_dict() for problem in listed(self.warnings, "warnings")]}
+                "warnings": [problem.as_dict() for problem in listed(self.warnings, "warnings")],
+                **self.summary.as_dict()}
 
 
 # What is shown (JSON, the terminal, the upload page): a hostile sheet can hold tens of thousands

@@ -4,6 +4,7 @@ from __future__ import annotations
 from server.batches.record import WriteBackState
 from server.batches.status import TONES, Action
 from server.sheet.statuses import COUNT_NAMES, BatchStatus, RowStatus
+from server.sheet.summary import COUNT_NAMES as SUMMARY_COUNTS
 
 SHEET = {"type": "object", "required": ["spreadsheet_id"], "properties": {
     "spreadsheet_id": {"type": "string"}, "sheet_id": {"type": ["integer", "null"]},
@@ -22,6 +23,15 @@ REPORT = {"type": "object", "properties": {
     "first_row": {"type": ["object", "null"]},
     "errors": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}},
     "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}},
+    "counts": {"type": "object",
+               "description": "not capped like the lists: errors = those in rows_to_fix rows + "
+                              "in headers_to_fix header cells + sheet_errors",
+               "properties": {name: {"type": "integer"} for name in SUMMARY_COUNTS}},
+    "summary": {"type": "object", "description": "the sentences every surface shows",
+                "properties": {
+                    "size": {"type": "string", "example": "4 rows (1 ready), 11 images in all"},
+                    "verdict": {"type": "string",
+                                "example": "7 problems to fix in 3 of 4 rows and 1 header"}}},
     "sheet": {"type": "object"}}}
 COUNTS = {"type": "object", "properties": {name: {"type": "integer"} for name in
                                            COUNT_NAMES}}

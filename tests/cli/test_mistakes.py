@@ -89,7 +89,7 @@ def test_counts_of_a_sheet_over_the_limit_add_up(place):
                                                                for i in range(600)])
     result = run(["validate", "big.csv"], place, place / "data")
     assert result.returncode == 1
-    assert "600 rows, over the limit of 499; the first 499 hold 1996 images" in \
+    assert "600 rows, over the limit of 499; the first 499 hold 1,996 images" in \
         " ".join(result.stdout.split())
 
 

@@ -63,11 +63,13 @@ def test_valid_json(good_csv):
     result = run("validate", good_csv, "--json", "--provider", "ideogram")
     assert result.returncode == 0
     data = json.loads(result.stdout)
-    assert list(data) == ["valid", "rows", "images", "cost", "first_row", "errors", "warnings"]
+    assert list(data) == ["valid", "rows", "images", "cost", "first_row", "errors", "warnings",
+                          "counts", "summary"]
     assert data["valid"] is True and data["rows"] == 2 and data["images"] == 6
     assert data["cost"] == {"currency": "USD", "total": pytest.approx(0.28)}
     assert data["first_row"]["model"] == "3.0" and data["first_row"]["num_images"] == 2
     assert data["errors"] == [] and data["warnings"] == []
+    assert data["summary"] == {"size": "2 rows, 6 images", "verdict": "Ready to generate"}
 
 
 def test_invalid_json_exit_1(bad_xlsx):
@@ -80,6 +82,11 @@ def test_invalid_json_exit_1(bad_xlsx):
     assert [(w["cell"], w["row"], w["column"], w["value"]) for w in data["warnings"]] == [
         ("E1", 1, "notes", "notes"), ("C4", 4, "aspect_ratio", "16:09:00")]
     assert all(problem["message"] for problem in data["errors"] + data["warnings"])
+    # Added to the contract: where the problems are, in counts that add up.
+    assert data["counts"] == {"errors": 3, "warnings": 2, "ready_rows": 1, "rows_to_fix": 2,
+                              "headers_to_fix": 1, "sheet_errors": 0}
+    assert data["summary"] == {"size": "3 rows (1 ready), 12 images in all",
+                               "verdict": "3 problems to fix in 2 of 3 rows and 1 header"}
 
 
 def test_warnings_only_exit_0(tmp_path):
@@ -96,8 +103,11 @@ def test_warnings_only_exit_0(tmp_path):
 def test_human_table_mentions_cells(bad_xlsx):
     result = run("validate", bad_xlsx)
     assert result.returncode == 1
-    for text in ("C2", "A3", "C4", "aspect_ratio", "7:5", "error", "warning", "3 problem(s)"):
+    for text in ("C2", "A3", "C4", "aspect_ratio", "7:5", "error", "warning"):
         assert text in result.stdout, text
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("3 rows (1 ready), 12 images in all, estimated cost")
+    assert lines[-1] == "3 problems to fix in 2 of 3 rows and 1 header."
 
 
 @pytest.mark.parametrize("make", ["missing", "junk", "extension", "sheet"])
@@ -294,3 +304,5 @@ def test_a_long_problem_list_is_capped_with_how_many_more(tmp_path):
     assert result.stdout.count("│ error │") == 201  # 200 listed, then the "more" line
     data = json.loads(run("validate", many_problems_csv(tmp_path), "--json").stdout)
     assert len(data["errors"]) == 201 and data["errors"][-1]["message"] == "and 3,792 more errors"
+    assert data["counts"]["errors"] == 3_992  # the counts are not capped
+    assert data["summary"]["verdict"].startswith("3,992 problems to fix in ")

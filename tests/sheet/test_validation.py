@@ -547,7 +547,8 @@ def test_as_dict_shape_matches_contract():
     rows = [["prompt", "visibility", "aspect_ratio", "Model"],
             ["a", "private", "7:5", None], [None] * 4, ["b", "public", dt.time(16, 9), None]]
     result = json.loads(json.dumps(check(rows).as_dict(), default=str))
-    assert list(result) == ["valid", "rows", "images", "cost", "first_row", "errors", "warnings"]
+    assert list(result) == ["valid", "rows", "images", "cost", "first_row", "errors", "warnings",
+                          "counts", "summary"]
     assert result["valid"] is False and result["rows"] == 2 and result["images"] == 8
     assert list(result["cost"]) == ["currency", "total"]
     assert result["cost"] == {"currency": "USD", "total": pytest.approx(0.64)}

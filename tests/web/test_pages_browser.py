@@ -132,6 +132,8 @@ def test_the_whole_flow_for_two_people(new_page, google, backend, backend_env, w
     cells = page.locator("#problems tbody tr.error").evaluate_all(
         "rows => rows.map(r => r.dataset.cell)")
     assert cells == ["B4", "C5"]
+    assert page.locator("#verdict").inner_text() == \
+        "2 problems to fix in 2 of 5 rows. Correct your file, then upload it again."
     assert page.locator("#start").count() == 0
     shoot(page, "problems")
     with page.expect_download() as marked:

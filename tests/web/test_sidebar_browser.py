@@ -411,6 +411,10 @@ def test_validate_lists_problems_and_a_click_selects_the_cell(open_sidebar, stan
     page.wait_for_selector("#errors li")
     assert page.locator("#verdict").inner_text() == "3 errors"
     assert page.locator("#stat-rows").inner_text() == "4"
+    # The server's own sentence (as on the web and in the CLI): where the problems are.
+    assert page.locator("#message").inner_text() == \
+        "3 problems to fix in 2 of 4 rows. Click one to go to its cell."
+    assert page.locator("#errors-heading").inner_text() == "Errors (3)"
     errors = page.locator("#errors .problem").all_inner_texts()
     assert [text.split()[0] for text in errors] == ["B4", "C4", "F5"]
     assert "Visibility must be one of" in errors[0]
@@ -721,6 +725,8 @@ class TestRealBackend:
         assert page.locator("#context strong").inner_text() == sheet.title
         assert [t.split()[0] for t in page.locator("#errors .problem").all_inner_texts()] == ["B5"]
         assert page.locator("#warnings .problem").first.inner_text().startswith("C3")
+        assert page.locator("#message").inner_text() == \
+            "1 problem to fix in 1 of 5 rows. Click one to go to its cell."
         state_shot(page, "problems")
         page.click("#errors .problem[data-cell='B5']")
         page.wait_for_function("window.__gas.selected.length === 1")

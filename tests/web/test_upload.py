@@ -34,6 +34,11 @@ def test_upload_check_generate_and_follow(small_uploads, backend, backend_env, g
         page.wait_for_selector("table")
         assert "secret" in page.inner_text("table") and "B4" in page.inner_text("table")
         assert page.is_disabled("#start")
+        assert "with-mistakes.xlsx: 4 rows (1 ready), 11 images in all." in \
+            page.inner_text(".summary")
+        assert page.inner_text("form .problem") == ("7 problems to fix in 3 of 4 rows and 1 "
+                                                    "header. Correct your file, then upload it "
+                                                    "again.")
 
         page.set_input_files("input[type=file]", str(ROOT / "examples" / "stickers.csv"))
         page.select_option("select[name=provider]", "preview")

@@ -37,6 +37,8 @@ def test_friendly_headers_cannot_start_and_the_marked_copy_renames_them(redis_co
     cells = page.locator("#problems tbody tr.error").evaluate_all(
         "rows => rows.map(r => r.dataset.cell)")
     assert cells == ["C1", "D1"]
+    assert page.locator("#verdict").inner_text() == \
+        "2 problems to fix in 2 headers. Correct your file, then upload it again."
     assert "rename it to aspect_ratio" in page.locator("#problems tr[data-cell='C1']").inner_text()
     assert page.locator("#start").count() == 0  # nothing can be paid for
     shoot(page, "friendly-headers")
@@ -82,18 +84,34 @@ def test_start_again_opens_the_batch_already_started_and_no_worker_is_named(redi
 
 def test_the_completion_notice_reaches_every_page(redis_conn, new_page, google, backend_env,
                                                   workers):
-    """From Creations, or a page opened after the end: the title, the banner, a notification."""
+    """From Creations, or a page opened after the end: the title, the banner, a notification.
+    On Creations the notice also brings the new images, without a reload, keeping the person's
+    filter and scroll."""
     page = new_page(notifications=True)
     sign_in(page, google, ADA)
     upload(page, STICKERS)
     page.click("#start")
     page.wait_for_selector(".batch")
-    page.goto("/creations")
+    batch_id = page.locator(".batch").get_attribute("data-id")
+    page.set_viewport_size({"width": 390, "height": 700})  # two cards a row: the page scrolls
+    page.goto(f"/creations?batch={batch_id}")
+    assert page.locator("#creations .placeholder").count() == 8
+    assert page.locator("#creations img").count() == 0
+    page.evaluate("window.scrollTo(0, 400); window.__sameLoad = true")
+    assert page.evaluate("window.scrollY") == 400
     workers.env = backend_env
     workers.start(1)
     page.wait_for_function("window.__notes.length === 1", timeout=180000)
     assert page.locator("#live").inner_text() == "Batch stickers.csv is complete."
     assert page.title().startswith("✓ Batch stickers.csv is complete")
+    page.wait_for_function("document.querySelectorAll('#creations img').length === 8 && "
+                           "[...document.querySelectorAll('#creations img')]"
+                           ".every(i => i.complete && i.naturalWidth > 0)")
+    assert page.evaluate("window.__sameLoad") is True, "the page was reloaded"
+    assert page.locator("#creations .placeholder").count() == 0
+    assert page.url.endswith(f"/creations?batch={batch_id}")
+    assert page.locator("#batch-filter").input_value() == batch_id
+    assert page.evaluate("window.scrollY") >= 400  # where the person was (or the banner above)
     shoot(page, "notice-on-creations")
 
 

@@ -31,6 +31,8 @@
     if ("Notification" in window && Notification.permission === "granted") {
       new Notification("sheetbatch: batch complete", { body: text, tag: "batch-" + batch.id });
     }
+    // For the page to show what the batch made (Creations loads its new images: creations.js).
+    document.dispatchEvent(new CustomEvent("sheetbatch:batch-finished", { detail: batch }));
   }
 
   function check() {
