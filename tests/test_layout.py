@@ -1,6 +1,8 @@
-"""The shape of the house: the domain folders stay free of infrastructure."""
+"""The shape of the house: the domain folders stay free of infrastructure, and nothing outside
+the web side imports it."""
 from __future__ import annotations
 
+import ast
 import pkgutil
 import subprocess
 import sys
@@ -12,6 +14,9 @@ import server.sheet
 from tests.conftest import ROOT
 
 INFRASTRUCTURE = ("flask", "rq", "redis", "gspread")
+WEB_IMPORTS_ALLOWED = {
+    ("server/services.py", "server.web.upload_store"),  # removed when the file-batch service lands
+}
 
 
 @pytest.mark.processes
@@ -29,3 +34,29 @@ def test_every_package_says_what_lives_there():
     for init in (ROOT / "server").rglob("__init__.py"):
         first = init.read_text().lstrip().splitlines()[0]
         assert first.startswith('"""') and len(first) > 10, init
+
+
+def imported_modules(path) -> set[str]:
+    """Every module `path` imports, at its top or inside a function (`from server.web import x`
+    names `server.web.x` as well as `server.web`)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def test_nothing_outside_the_web_side_imports_it():
+    web = ROOT / "server" / "web"
+    found = {(str(path.relative_to(ROOT)), name)
+             for path in (ROOT / "server").rglob("*.py") if web not in path.parents
+             for name in imported_modules(path)
+             if name == "server.web" or name.startswith("server.web.")}
+    assert {(path, name) for path, name in found if not allowed(path, name)} == set()
+
+
+def allowed(path: str, name: str) -> bool:
+    return any(path == where and (name == module or name.startswith(module + "."))
+               for where, module in WEB_IMPORTS_ALLOWED)

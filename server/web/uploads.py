@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from server import logs
+from server import links, logs
 from server.batches import keys
 from server.batches.launcher import InvalidSheet, OverBudget, StillStarting
 from server.files import UnreadableFile, human_size
 from server.generation.providers import available_providers, canonical_name, make_provider
+from server.links import BadLink
 from server.sheet.validation import listed
 from server.web.app import services
-from server.web.links import BadLink
 from server.web.messages import message_page
 from server.web.upload_store import TooManyUploads, UploadNotFound
 
@@ -47,13 +47,13 @@ def too_large(error):
                         "smaller: check that you chose the right file.")
 
 
-@blueprint.get("/upload/<token>")
+@blueprint.get(links.UPLOAD.rule)
 def upload_form(token: str):
     owner_of(token)
     return page(token)
 
 
-@blueprint.post("/upload/<token>")
+@blueprint.post(links.UPLOAD.rule)
 def upload_file(token: str):
     owner = owner_of(token)
     provider = canonical_name(request.form.get("provider") or services().settings.provider)
@@ -84,7 +84,7 @@ def launch_upload(owner: str, upload_id: str, provider: str) -> str:
     return batch_id
 
 
-@blueprint.post("/upload/<token>/start")
+@blueprint.post(links.UPLOAD_START_RULE)
 def start(token: str):
     owner = owner_of(token)
     provider = canonical_name(request.form.get("provider", ""))

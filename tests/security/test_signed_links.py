@@ -16,10 +16,10 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from PIL import Image
 
 from server.config import Settings
+from server.links import GALLERY_SECONDS, PRIVATE_IMAGE_SECONDS
 from server.sheet.request import ImageRequest
 from server.storage import batch_storage
 from server.web.app import create_app
-from server.web.links import GALLERY_SECONDS, PRIVATE_IMAGE_SECONDS
 from server.web.openapi import OPENAPI
 
 SECRET = "matrix-secret"
