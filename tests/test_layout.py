@@ -37,15 +37,25 @@ def test_every_package_says_what_lives_there():
 
 
 def imported_modules(path) -> set[str]:
-    """Every module `path` imports, at its top or inside a function (`from server.web import x`
-    names `server.web.x` as well as `server.web`)."""
+    """Every module `path` imports, at its top or inside a function, relative imports resolved
+    (`from server.web import x` names `server.web.x` as well as `server.web`)."""
     found = set()
+    here = path.relative_to(ROOT).with_suffix("").parts  # ends with the module, or "__init__"
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            module = absolute(here, node)
+            found |= {module} | {f"{module}.{alias.name}" for alias in node.names}
     return found
+
+
+def absolute(here: tuple[str, ...], node: ast.ImportFrom) -> str:
+    """The module a `from … import` in the module at `here` names (`from ..web import app`)."""
+    if not node.level:
+        return node.module
+    package = here[:len(here) - node.level]
+    return ".".join([*package, node.module] if node.module else package)
 
 
 def test_nothing_outside_the_web_side_imports_it():
