@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from server.files.child import MEMORY_CEILING_BYTES  # noqa: E402
-from server.web.links import Signer  # noqa: E402
+from server.links import Signer  # noqa: E402
 from tests.conftest import free_port, wait_for  # noqa: E402
 from tests.conftest_validation import realistic_rows, write_xlsx  # noqa: E402
 from tests.security import hostile_files  # noqa: E402

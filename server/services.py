@@ -58,7 +58,7 @@ class Services:
 
     @cached_property
     def signer(self):
-        from server.web.links import Signer, load_secret
+        from server.links import Signer, load_secret
         return Signer(load_secret(self.settings.secret_key, self.settings.data_dir))
 
     @cached_property
@@ -83,14 +83,13 @@ class Services:
 
     @cached_property
     def auth(self):
-        from server.web.auth import Authenticator
+        from server.auth import Authenticator
         return Authenticator(self.settings)
 
     @cached_property
     def notices(self):
         from server.batches.notices import Notices
-        return Notices(self.settings, lambda batch_id, owner:
-                       f"gallery/{self.signer.gallery_token(batch_id, owner)}")
+        return Notices(self.settings, self.signer)
 
     def chat_client(self, http):
         """The chat model that writes prompts, over `http` (an httpx.Client); ChatError with

@@ -11,6 +11,7 @@ from urllib.parse import unquote
 
 from server.batches.status import BatchProgress
 from server.config import Settings
+from server.links import Signer
 
 log = logging.getLogger(__name__)
 
@@ -18,9 +19,9 @@ SMTP_TIMEOUT = 20
 
 
 class Notices:
-    def __init__(self, settings: Settings, gallery_link=None):
+    def __init__(self, settings: Settings, signer: Signer | None = None):
         self.settings = settings
-        self.gallery_link = gallery_link  # (batch_id, owner) -> path of a signed gallery link
+        self.signer = signer  # signs the email's gallery link
 
     @property
     def enabled(self) -> bool:
@@ -49,8 +50,8 @@ class Notices:
                  f"Rows: {counts['done']} done, {counts['failed']} failed, "
                  f"{counts['stopped']} stopped, of {counts['total']}."]
         base = status.batch.public_url.rstrip("/")
-        if base and self.gallery_link:
-            lines += ["", f"Images: {base}/{self.gallery_link(status.id, owner)}"]
+        if base and self.signer:
+            lines += ["", f"Images: {self.signer.gallery_url(base, status.id, owner)}"]
         mail.set_content("\n".join(lines) + "\n")
         return mail
 

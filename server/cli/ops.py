@@ -18,7 +18,7 @@ from server.config import Settings
 from server.generation.providers import PROVIDER_NAMES, make_provider
 from server.services import Services, connect
 from server.storage import make_storage
-from server.web.readiness import package_version
+from server.version import package_version
 
 log = logging.getLogger("sheetbatch.start")
 REDIS_WAIT_SECONDS = 60.0

@@ -35,9 +35,9 @@ from server.gsheets.client import (
 from server.gsheets.grid import SheetGrid
 from server.gsheets.pacing import SheetsPacing
 from server.gsheets.tokens import forget_token, token_for
+from server.links import Signer
 from server.sheet.results import result_cells
 from server.sheet.statuses import BatchStatus
-from server.web.links import Signer
 
 log = logging.getLogger(__name__)
 
@@ -249,16 +249,9 @@ class WriteBack:
             private = requests[row].visibility == "private"
             cells[row] = result_cells(
                 status.rows[row],
-                link=lambda image: self.image_url(base, batch_id, image["name"], private),
-                preview=lambda image: self.thumbnail_url(base, batch_id, image["name"]))
+                link=lambda image: self.signer.image_url(base, batch_id, image["name"], private),
+                preview=lambda image: self.signer.thumb_url(base, batch_id, image["name"]))
         return cells
-
-    def image_url(self, base: str, batch_id: str, name: str, private: bool) -> str:
-        return f"{base}/images/{self.signer.image_token(batch_id, name, private)}"
-
-    def thumbnail_url(self, base: str, batch_id: str, name: str) -> str:
-        """Inside =IMAGE() a link must not expire: a lasting signature."""
-        return f"{base}/thumbs/{self.signer.image_token(batch_id, name, private=False)}"
 
     def _forget_finished(self, batch_ids: list[str], dirty: dict) -> None:
         """A finished batch whose rows are all written leaves write-back; its anchors are

@@ -12,6 +12,7 @@ from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from server import logs
+from server.auth import NotAuthenticated, is_jwt
 from server.batches import keys
 from server.batches.launcher import InvalidSheet, OverBudget
 from server.batches.queue import waiting_notice
@@ -21,13 +22,12 @@ from server.generation.providers import available_providers, canonical_name, mak
 from server.gsheets.anchors import SheetFull
 from server.gsheets.client import SheetAccessError, SheetsUnavailable, is_transient, retry_after
 from server.gsheets.tokens import store_token
+from server.links import GALLERY_SECONDS, UPLOAD_SECONDS, ZIP_SECONDS
 from server.sheet import columns
 from server.sheet.statuses import COUNT_NAMES, FINISHED, BatchStatus, RowStatus
 from server.sheet.template import FULL_COLUMNS, SIMPLE_COLUMNS
 from server.web import limits
 from server.web.app import public_root, services
-from server.web.auth import NotAuthenticated, is_jwt
-from server.web.links import GALLERY_SECONDS, UPLOAD_SECONDS, ZIP_SECONDS
 from server.web.openapi import OPENAPI
 from server.web.readiness import readiness
 
@@ -381,28 +381,28 @@ def requeue(batch_id: str, retry_failed: bool):
     return jsonify(services().batches.status(batch_id).as_dict())
 
 
-def signed_link(path: str, seconds: int):
-    return jsonify({"url": f"{public_root()}{path}", "expires_in": seconds})
+def signed_link(url: str, seconds: int):
+    return jsonify({"url": url, "expires_in": seconds})
 
 
 @blueprint.post("/batches/<batch_id>/gallery-link")
 @owned
 def gallery_link(batch_id: str):
-    token = services().signer.gallery_token(batch_id, g.caller.email)
-    return signed_link(f"gallery/{token}", GALLERY_SECONDS)
+    url = services().signer.gallery_url(public_root(), batch_id, g.caller.email)
+    return signed_link(url, GALLERY_SECONDS)
 
 
 @blueprint.post("/upload-link")
 def upload_link():
     """A signed link to the upload page, for this person, valid for an hour."""
-    return signed_link(f"upload/{services().signer.upload_token(g.caller.email)}", UPLOAD_SECONDS)
+    return signed_link(services().signer.upload_url(public_root(), g.caller.email), UPLOAD_SECONDS)
 
 
 @blueprint.post("/batches/<batch_id>/zip-link")
 @owned
 def zip_link(batch_id: str):
-    return signed_link(f"download/{services().signer.zip_token(batch_id, g.caller.email)}",
-                       ZIP_SECONDS)
+    url = services().signer.download_url(public_root(), batch_id, g.caller.email)
+    return signed_link(url, ZIP_SECONDS)
 
 
 # -- prompts written by a chat model --------------------------------------------------------------

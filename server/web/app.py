@@ -89,7 +89,7 @@ def http_error(error: HTTPException):
 
 
 def configure_sessions(app: Flask, settings: Settings) -> None:
-    from server.web.links import load_secret
+    from server.links import load_secret
     from server.web.signin import SESSION_DAYS, SessionInterface
     app.secret_key = load_secret(settings.secret_key, settings.data_dir)
     app.session_interface = SessionInterface()

@@ -14,21 +14,22 @@ from flask import (
     url_for,
 )
 
+from server import links
 from server.batches.record import Batch
 from server.batches.store import BatchNotFound
 from server.files.results import RESULTS_NAME, results_workbook
+from server.links import BadLink
 from server.storage import LocalStorage, batch_storage
 from server.storage.names import slugify
 from server.storage.thumbnails import thumbnail
 from server.storage.zipper import batch_zip
 from server.web.app import services
-from server.web.links import BadLink
 from server.web.messages import message_page
 
 blueprint = Blueprint("files", __name__)
 
 
-@blueprint.get("/download/<token>")
+@blueprint.get(links.DOWNLOAD.rule)
 def download_zip(token: str):
     try:
         claim = services().signer.read_zip(token)
@@ -77,7 +78,7 @@ def stored_image(token: str):
     return storage, path
 
 
-@blueprint.get("/images/<token>")
+@blueprint.get(links.IMAGE.rule)
 def image(token: str):
     storage, where = stored_image(token)
     if services().signer.is_lasting(token) and private_row(token):
@@ -95,7 +96,7 @@ def private_row(token: str) -> bool:
         return True
 
 
-@blueprint.get("/thumbs/<token>")
+@blueprint.get(links.THUMB.rule)
 def thumb(token: str):
     storage, where = stored_image(token)
     if not isinstance(storage, LocalStorage):
@@ -103,7 +104,7 @@ def thumb(token: str):
     return send_file(thumbnail(where), max_age=86400)
 
 
-@blueprint.get("/gallery/<token>")
+@blueprint.get(links.GALLERY.rule)
 def gallery(token: str):
     try:
         claim = services().signer.read_gallery(token)

@@ -9,10 +9,8 @@ import re
 import traceback
 
 from server.generation.providers._http import redact
+from server.links import SIGNED_PATH
 
-# A signed link's last part holds dots (payload.time.signature); a folder name does not.
-SIGNED_PATH = re.compile(r"/(upload|download|images|thumbs|gallery)/"
-                         r"[^/\s?#\"'<>.]*\.[^/\s?#\"'<>]+")
 BEARER = re.compile(r"(?i)\bbearer\s+[^\s\"',]+")
 JWT = re.compile(r"\beyJ[\w-]*\.[\w-]+\.[\w-]*")
 GOOGLE_TOKEN = re.compile(r"\bya29\.[\w.-]+")

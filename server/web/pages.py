@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 
+from server import links
 from server.batches.launcher import InvalidSheet, OverBudget, StillStarting
 from server.batches.lifecycle import BatchBusy, delete_batch
 from server.batches.queue import NO_WORKER, waits_for_worker, worker_running
@@ -428,17 +429,17 @@ def send_image(storage, where, public: bool, small: bool = False):
     return response
 
 
-@blueprint.get("/i/<batch_id>/<name>")
+@blueprint.get(links.PUBLIC_IMAGE_RULE)
 def image(batch_id: str, name: str):
     return send_image(*visible_image(batch_id, name))
 
 
-@blueprint.get("/i/<batch_id>/<name>/thumb")
+@blueprint.get(links.PUBLIC_THUMB_RULE)
 def image_thumb(batch_id: str, name: str):
     return send_image(*visible_image(batch_id, name), small=True)
 
 
-@blueprint.get("/u/<handle>")
+@blueprint.get(links.PUBLIC_GALLERY_RULE)
 def public_gallery(handle: str):
     """The person's public images, newest batch first; anyone may look."""
     owner = owner_of_handle(handle)

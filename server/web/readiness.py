@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 
 from rq import Worker
 
 from server.services import Services
 from server.storage import make_storage
+from server.version import package_version
 
 log = logging.getLogger(__name__)
-
-
-def package_version() -> str:
-    try:
-        return version("sheetbatch")
-    except PackageNotFoundError:  # run from a checkout that was never installed
-        return "unknown"
 
 
 def readiness(services: Services) -> dict:

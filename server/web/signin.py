@@ -26,10 +26,10 @@ from flask import (
 )
 from flask.sessions import SecureCookieSessionInterface
 
+from server.auth import NotAuthenticated, is_jwt
 from server.batches import keys
 from server.config import LOOPBACK_HOSTS
 from server.web.app import public_root, services
-from server.web.auth import NotAuthenticated, is_jwt
 
 blueprint = Blueprint("signin", __name__)
 CONTROL = re.compile(r"[\x00-\x1f\x7f\s]")  # control characters and every kind of space

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from server import logs
+from server import links, logs
 from server.batches.launcher import InvalidSheet, OverBudget, StillStarting
 from server.files import UnreadableFile
+from server.links import BadLink
 from server.sheet.validation import listed
 from server.uploads.store import TooManyUploads, UploadNotFound
 from server.web.app import services
-from server.web.links import BadLink
 from server.web.messages import message_page
 
 blueprint = Blueprint("uploads", __name__)
@@ -42,13 +42,13 @@ def too_large(error):
                 problem=services().file_batches.too_large())
 
 
-@blueprint.get("/upload/<token>")
+@blueprint.get(links.UPLOAD.rule)
 def upload_form(token: str):
     owner_of(token)
     return page(token)
 
 
-@blueprint.post("/upload/<token>")
+@blueprint.post(links.UPLOAD.rule)
 def upload_file(token: str):
     owner, files = owner_of(token), services().file_batches
     file = request.files.get("file")
@@ -66,7 +66,7 @@ def upload_file(token: str):
                 upload_id=upload_id, provider=provider, filename=checked.path.name)
 
 
-@blueprint.post("/upload/<token>/start")
+@blueprint.post(links.UPLOAD_START_RULE)
 def start(token: str):
     owner, files = owner_of(token), services().file_batches
     try:

@@ -3,6 +3,10 @@ app that takes a signed link (read from Flask's URL map, so a new one is covered
 missing or garbage, tampered, expired, another kind of link, another person's. The /api routes ×
 token variants are in tests/web/test_api_errors.py (read from the OpenAPI document).
 
+Every link the table in server/links.py builds opens the route registered from it, and the log
+scrubber hides its token: renaming a shape in one place cannot break the links already written
+into people's sheets and emails.
+
 Nothing is mocked: the embedded Redis, a real stored image, links signed with the app's key
 (expired ones by signing with a clock in the past).
 """
@@ -10,20 +14,24 @@ from __future__ import annotations
 
 import io
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from PIL import Image
 
+from server import links
 from server.config import Settings
+from server.links import GALLERY_SECONDS, PRIVATE_IMAGE_SECONDS, SignedLink
 from server.sheet.request import ImageRequest
 from server.storage import batch_storage
 from server.web.app import create_app
-from server.web.links import GALLERY_SECONDS, PRIVATE_IMAGE_SECONDS
+from server.web.logs import scrub
 from server.web.openapi import OPENAPI
 
 SECRET = "matrix-secret"
 ALICE, BOB = "alice@example.com", "bob@example.com"
+PUBLIC_ROOT = "https://sheetbatch.example.org/"  # as SHEETBATCH_PUBLIC_URL may be written
 
 
 class LongAgo(TimestampSigner):
@@ -131,3 +139,46 @@ def test_no_other_link_opens_a_signed_route(app, world):
             assert not body.startswith(b"\x89PNG") and b"PK\x03\x04" not in body[:4]
             tried += 1
     assert tried >= 60  # 7 routes × 8 to 10 links each (docs/security.md)
+
+
+def built_links(app, world) -> list[tuple[SignedLink, str]]:
+    """Every kind of absolute link the table builds, to Alice's batch and its private image."""
+    signer, batch, image = app.extensions["sheetbatch"].signer, world["batch"], world["image"]
+    return [(links.UPLOAD, signer.upload_url(PUBLIC_ROOT, ALICE)),
+            (links.DOWNLOAD, signer.download_url(PUBLIC_ROOT, batch, ALICE)),
+            (links.IMAGE, signer.image_url(PUBLIC_ROOT, batch, image, private=True)),
+            (links.THUMB, signer.thumb_url(PUBLIC_ROOT, batch, image)),
+            (links.GALLERY, signer.gallery_url(PUBLIC_ROOT, batch, ALICE))]
+
+
+def test_every_link_the_table_builds_opens_the_route_registered_from_it(app, world):
+    built = built_links(app, world)
+    assert {shape for shape, _ in built} == set(links.SIGNED_LINKS)
+    adapter, client = app.url_map.bind(urlsplit(PUBLIC_ROOT).netloc), app.test_client()
+    for shape, url in built:
+        assert url.startswith(PUBLIC_ROOT) and "//" not in url[len("https://"):], url
+        path = urlsplit(url).path
+        rule, arguments = adapter.match(path, method="GET", return_rule=True)
+        assert rule.rule == shape.rule and arguments == {"token": path.rsplit("/", 1)[1]}
+        assert client.get(path).status_code == 200, url
+
+
+def test_every_rule_of_the_table_is_registered_and_every_signed_route_is_in_it(app):
+    registered = {rule.rule for rule in app.url_map.iter_rules()}
+    table = {shape.rule for shape in links.SIGNED_LINKS} | {
+        links.UPLOAD_START_RULE, links.PUBLIC_GALLERY_RULE, links.PUBLIC_IMAGE_RULE,
+        links.PUBLIC_THUMB_RULE}
+    assert table <= registered
+    # A signed route outside the table would escape the log scrubber.
+    prefixes = {shape.prefix for shape in links.SIGNED_LINKS}
+    assert {kind_of(rule) for _, rule in signed_routes(app)} == prefixes
+
+
+def test_the_log_scrubber_hides_the_token_of_every_link_the_table_builds(app, world):
+    for shape, url in built_links(app, world):
+        token, path = url.rsplit("/", 1)[1], urlsplit(url).path
+        for line in (f"GET {url} 200", f"Exception on {path} [GET]", f'href="{url}?page=2"',
+                     f"{path}/start"):
+            text = scrub(line)
+            assert f"/{shape.prefix}/[signed]" in text, line
+            assert token not in text and token.rsplit(".", 1)[1] not in text, line

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
+from server.auth import Authenticator, NotAuthenticated
 from server.config import Settings
+from server.links import BadLink, Signer
 from server.money.budget import Budgets
-from server.web.auth import Authenticator, NotAuthenticated
-from server.web.links import BadLink, Signer
 from tests.fakes.google_auth import FakeGoogleAuth
 
 

@@ -1,11 +1,22 @@
-"""Signed links: a ZIP download and private images expire; thumbnails inside =IMAGE() must stay
-valid, so they are signed (unguessable) but do not expire."""
+"""Every link we hand out, in one table, and the signatures that make them safe to hand out.
+
+A link written into a sheet, an email or a bookmark must keep opening for as long as it is
+valid, so its shape is written here once: the route registers its rule from the table, the links
+written into sheets and emails and sent to the add-in are built from it, and the log scrubber
+hides its token with the pattern made from it. Never rename a shape: old links would break.
+
+The ZIP download and private images expire; thumbnails inside =IMAGE() must stay valid, so they
+are signed (unguessable) but do not expire. The public gallery and public images are not signed:
+anyone may look at a public row.
+"""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import os
+import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 from itsdangerous import (
@@ -19,6 +30,39 @@ ZIP_SECONDS = 3600
 PRIVATE_IMAGE_SECONDS = 7 * 24 * 3600
 GALLERY_SECONDS = 7 * 24 * 3600
 UPLOAD_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class SignedLink:
+    """The shape of a signed link, `/<prefix>/<token>`: the token alone grants access."""
+    prefix: str
+
+    @property
+    def rule(self) -> str:
+        """The URL rule its route registers with."""
+        return f"/{self.prefix}/<token>"
+
+    def url(self, public_root: str, token: str) -> str:
+        """The absolute link, from the address people reach us at."""
+        return f"{public_root.rstrip('/')}/{self.prefix}/{token}"
+
+
+UPLOAD = SignedLink("upload")  # one person's upload page (the add-in opens it)
+DOWNLOAD = SignedLink("download")  # a batch's ZIP
+IMAGE = SignedLink("images")  # one image, full size: the sheet's link, private or lasting
+THUMB = SignedLink("thumbs")  # one image's thumbnail: the sheet's =IMAGE() preview
+GALLERY = SignedLink("gallery")  # a batch's progress and images (the add-in and the email)
+SIGNED_LINKS = (UPLOAD, DOWNLOAD, IMAGE, THUMB, GALLERY)
+UPLOAD_START_RULE = UPLOAD.rule + "/start"  # where the upload page's form starts the batch
+
+# Not signed: a person's public gallery, and an image anyone may see if its row is public.
+PUBLIC_GALLERY_RULE = "/u/<handle>"
+PUBLIC_IMAGE_RULE = "/i/<batch_id>/<name>"
+PUBLIC_THUMB_RULE = PUBLIC_IMAGE_RULE + "/thumb"
+
+# What the log scrubber hides. A token holds dots (payload.time.signature); a folder name does not.
+SIGNED_PATH = re.compile(r"/(" + "|".join(link.prefix for link in SIGNED_LINKS) + r")/"
+                         r"[^/\s?#\"'<>.]*\.[^/\s?#\"'<>]+")
 
 
 class BadLink(Exception):
@@ -71,6 +115,22 @@ class Signer:
 
     def read_zip(self, token: str) -> dict:
         return self._load(self._timed, token, "zip", ZIP_SECONDS)
+
+    def upload_url(self, public_root: str, owner: str) -> str:
+        return UPLOAD.url(public_root, self.upload_token(owner))
+
+    def download_url(self, public_root: str, batch_id: str, owner: str) -> str:
+        return DOWNLOAD.url(public_root, self.zip_token(batch_id, owner))
+
+    def image_url(self, public_root: str, batch_id: str, name: str, private: bool) -> str:
+        return IMAGE.url(public_root, self.image_token(batch_id, name, private))
+
+    def thumb_url(self, public_root: str, batch_id: str, name: str) -> str:
+        """Inside =IMAGE() a link must not expire: a lasting signature."""
+        return THUMB.url(public_root, self.image_token(batch_id, name, private=False))
+
+    def gallery_url(self, public_root: str, batch_id: str, owner: str) -> str:
+        return GALLERY.url(public_root, self.gallery_token(batch_id, owner))
 
     @staticmethod
     def is_lasting(token: str) -> bool:
