@@ -6,26 +6,23 @@ then times, best of 5:
   * validate — `server.files.check.check_file` (read within limits + the schema + the estimate).
 Goal: validation adds under 50% on top of loading.
 
-Run: .venv/bin/python bench/validate.py [--repeat 5]
+Run: .venv/bin/python -m bench.validate [--repeat 5]
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import openpyxl
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from server.config import Settings  # noqa: E402
-from server.files.check import check_file  # noqa: E402
-from server.money.prices import PriceTable  # noqa: E402
-from tests.conftest_validation import realistic_rows, write_csv, write_xlsx  # noqa: E402
+from server.config import Settings
+from server.files.check import check_file
+from server.money.prices import PriceTable
+from testkit.sheet_files import realistic_rows, write_csv, write_xlsx
 
 DATA_ROWS = 499
 

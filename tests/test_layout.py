@@ -9,7 +9,7 @@ import pytest
 
 import server.money
 import server.sheet
-from tests.conftest import ROOT
+from testkit import ROOT
 
 INFRASTRUCTURE = ("flask", "rq", "redis", "gspread")
 

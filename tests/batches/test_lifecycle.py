@@ -17,7 +17,7 @@ from server.services import Services
 from server.sheet.request import ImageRequest
 from server.storage import make_storage
 from server.storage.thumbnails import thumbnail
-from tests.fakes.smtp import FakeSMTP
+from testkit.fakes.smtp import FakeSMTP
 
 OWNER = "ada@example.com"
 DAY = 86400

@@ -4,8 +4,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import wait_for
-from tests.fakes import FakeImageAPI
+from testkit.fakes import FakeImageAPI
+from testkit.processes import wait_for
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ full and simple templates and from every file in examples/."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,10 +16,10 @@ from server.money.prices import PriceTable
 from server.sheet.capabilities import capabilities_for
 from server.sheet.template import template_rows
 from server.sheet.validation import validate
-from tests.conftest import wait_for
-from tests.fakes import FakeImageAPI
+from testkit import ROOT
+from testkit.fakes import FakeImageAPI
+from testkit.processes import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.*"))
 PROVIDERS = [("ideogram", None), ("openai", "gpt-image-1"), ("openai", "dall-e-3"),
              ("openai", "dall-e-2")]

@@ -18,7 +18,7 @@ from server.generation.providers import (
     make_provider,
 )
 from server.sheet.request import ImageRequest
-from tests.conftest import wait_for
+from testkit.processes import wait_for
 
 
 def legacy(fake, client, **image_request):

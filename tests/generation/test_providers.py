@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -25,10 +24,10 @@ from server.generation.providers.preview import PRESET_COLOURS
 from server.money.cost import is_free
 from server.retry import parse_retry_after
 from server.sheet.request import ImageRequest
-from tests.conftest import wait_for
-from tests.fakes import FakeImageAPI
+from testkit import ROOT
+from testkit.fakes import FakeImageAPI
+from testkit.processes import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -466,7 +465,7 @@ def test_fake_handles_concurrent_requests(fake, client):
 
 @pytest.mark.processes
 def test_fake_runs_as_its_own_process(client):
-    process = subprocess.Popen([sys.executable, "-m", "tests.fakes.image_api", "--port", "0",
+    process = subprocess.Popen([sys.executable, "-m", "testkit.fakes.image_api", "--port", "0",
                                 "--api-key", "proc-key"], cwd=ROOT, stdout=subprocess.PIPE,
                                text=True)
     try:

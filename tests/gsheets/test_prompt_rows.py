@@ -8,7 +8,7 @@ import pytest
 from server.config import Settings
 from server.sheet.template import FULL_COLUMNS
 from server.web.app import create_app
-from tests.conftest import addin_headers, gspread_client
+from testkit.clients import addin_headers, gspread_client
 
 ALICE = "alice@example.com"
 FIXED = {"aspect_ratio": "1:1", "model": "3.0", "style": "design"}

@@ -13,9 +13,9 @@ import pytest
 from google.oauth2.credentials import Credentials
 
 from server.gsheets.endpoint import point_session_at
-from tests.conftest import wait_for
-from tests.fakes.google_auth import FakeGoogleAuth
-from tests.sheets_emulator.server import EmulatorServer
+from testkit.fakes.google_auth import FakeGoogleAuth
+from testkit.processes import wait_for
+from testkit.sheets_emulator.server import EmulatorServer
 
 ALICE, BOB = "alice@example.com", "bob@example.com"
 HEADER = ["prompt", "visibility", "aspect_ratio", "model", "num_images", "magic_prompt",

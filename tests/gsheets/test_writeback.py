@@ -16,8 +16,8 @@ from server.gsheets.contents import COLUMN_KEY, ROW_KEY, ROW_KEY_PREFIX
 from server.gsheets.endpoint import point_session_at
 from server.gsheets.tokens import store_token
 from server.services import Services
-from tests.conftest import wait_for
-from tests.sheets_emulator.server import EmulatorServer
+from testkit.processes import wait_for
+from testkit.sheets_emulator.server import EmulatorServer
 
 TOKEN, OWNER = "ya29.writeback-test", "alice@example.com"
 

@@ -14,7 +14,7 @@ from server.sheet.request import ImageRequest
 from server.storage import batch_storage
 from server.web.app import SECURITY_HEADERS, create_app
 from server.web.upload_store import MAX_UPLOADS_PER_HOUR
-from tests.conftest import ROOT
+from testkit import ROOT
 
 ALICE = "alice@example.com"
 GOOD = (ROOT / "examples" / "stickers.csv").read_bytes()

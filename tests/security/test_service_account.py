@@ -16,7 +16,7 @@ from server.config import Settings
 from server.gsheets.endpoint import point_session_at
 from server.gsheets.grid import SheetGrid
 from server.web.app import create_app
-from tests.conftest import wait_for
+from testkit.processes import wait_for
 
 ALICE, BOB = "alice@example.com", "bob@example.com"
 ROBOT = "sheetbatch@sheetbatch-test.iam.gserviceaccount.com"

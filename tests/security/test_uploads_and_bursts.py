@@ -16,7 +16,7 @@ from server.web.upload_store import (
     MAX_UPLOADS_PER_HOUR,
     turn_of,
 )
-from tests.conftest import ROOT
+from testkit import ROOT
 
 ALICE = "alice@example.com"
 GOOD = (ROOT / "examples" / "stickers.csv").read_bytes()

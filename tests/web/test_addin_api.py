@@ -11,7 +11,7 @@ from server.batches import keys
 from server.config import Settings
 from server.sheet.statuses import COUNT_NAMES, BatchStatus, RowStatus
 from server.web.app import create_app
-from tests.conftest import addin_headers, gspread_client
+from testkit.clients import addin_headers, gspread_client
 
 ALICE = "alice@example.com"
 

@@ -11,7 +11,7 @@ from server.config import Settings
 from server.money.budget import Budgets
 from server.web.auth import Authenticator, NotAuthenticated
 from server.web.links import BadLink, Signer
-from tests.fakes.google_auth import FakeGoogleAuth
+from testkit.fakes.google_auth import FakeGoogleAuth
 
 
 @pytest.fixture(scope="module")

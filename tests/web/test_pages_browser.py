@@ -1,6 +1,6 @@
 """The brief's flow on the web pages, in real headless Chromium against `sheetbatch serve`
 (gunicorn), real RQ workers, Redis, the preview provider, and the local stand-in for Google
-Identity Services (tests/fakes/google_auth.py). Screenshots of each page's states land in
+Identity Services (testkit/fakes/google_auth.py). Screenshots of each page's states land in
 docs/screenshots/ (the README shows them)."""
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from server.files.results import RESULTS_NAME
 from server.sheet.marks import ERROR_COLOUR
 from server.storage.zipper import MANIFEST_NAME
-from tests.conftest import ROOT
+from testkit import ROOT
 from tests.web.conftest import pages_env
 
 STICKERS = ROOT / "examples" / "stickers.csv"

@@ -23,7 +23,6 @@ import json
 import threading
 import time
 import zipfile
-from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
@@ -37,9 +36,9 @@ from server.money.prices import PriceTable
 from server.sheet import columns as schema
 from server.sheet.statuses import COUNT_NAMES, FINISHED, BatchStatus, RowStatus
 from server.sheet.validation import Report, validate
-from tests.conftest import wait_for
+from testkit import ROOT
+from testkit.processes import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 SIDEBAR = ROOT / "appsscript" / "Sidebar.html"
 SHIM = ROOT / "appsscript" / "tests" / "gas_shim.js"
 

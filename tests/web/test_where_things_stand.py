@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from server.batches.queue import NO_WORKER
-from tests.conftest import wait_for
-from tests.conftest_validation import write_xlsx
+from testkit.processes import wait_for
+from testkit.sheet_files import write_xlsx
 from tests.web.conftest import pages_env
 from tests.web.test_pages_browser import (
     ADA,
