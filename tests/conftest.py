@@ -11,6 +11,7 @@ from server.cli.embedded_redis import EmbeddedRedis
 from server.config import Settings
 from server.generation.providers import account_id
 from server.services import connect
+from server.web.app import create_app
 from testkit import ROOT
 from testkit.fakes.chat_api import FakeChatAPI
 from testkit.fakes.google_auth import FakeGoogleAuth
@@ -119,13 +120,25 @@ def google():
         yield issuer
 
 
+def added_by_module(request, fixture: str) -> dict:
+    """What a module adds to a shared fixture, returned by its own fixture named `fixture`
+    (`app_settings`, `backend_settings`); nothing if it has none. Modules add to the shared
+    fixtures this way instead of redefining them: no fixture shadows another."""
+    try:
+        return request.getfixturevalue(fixture)
+    except pytest.FixtureLookupError:
+        return {}
+
+
 @pytest.fixture
-def backend_env(worker_env, emulator, google):
-    """What the web app and its workers need: every Google endpoint pointed at a local fake."""
-    return dict(worker_env, GOOGLE_CLIENT_ID=google.audience, GOOGLE_CERTS_URL=google.certs_url,
-                GOOGLE_TOKENINFO_URL=google.tokeninfo_url, SHEETBATCH_GOOGLE_API_URL=emulator.url,
-                SHEETBATCH_SECRET_KEY="test-secret", SHEETBATCH_MONTHLY_BUDGET="1",
-                SHEETBATCH_FLUSH_INTERVAL="1")
+def backend_env(request, worker_env, emulator, google):
+    """What the web app and its workers need: every Google endpoint pointed at a local fake.
+    A module's `backend_settings` fixture adds variables to it (None removes one)."""
+    env = dict(worker_env, GOOGLE_CLIENT_ID=google.audience, GOOGLE_CERTS_URL=google.certs_url,
+               GOOGLE_TOKENINFO_URL=google.tokeninfo_url, SHEETBATCH_GOOGLE_API_URL=emulator.url,
+               SHEETBATCH_SECRET_KEY="test-secret", SHEETBATCH_MONTHLY_BUDGET="1",
+               SHEETBATCH_FLUSH_INTERVAL="1") | added_by_module(request, "backend_settings")
+    return {name: value for name, value in env.items() if value is not None}
 
 
 @pytest.fixture
@@ -133,6 +146,24 @@ def backend(backend_env):
     """`sheetbatch serve` on a free port; yields its base URL."""
     with serving(backend_env) as url:
         yield url
+
+
+@pytest.fixture
+def app_for(redis_server, redis_conn, tmp_path):
+    """Builds the web app on the test's Redis (emptied) and a data folder of its own, with the
+    settings the test is about: `app_for(max_upload_bytes=1000)`."""
+    def build(**settings):
+        base = {"redis_url": redis_server.url, "data_dir": tmp_path / "data", "secret_key": "s"}
+        return create_app(Settings(**base | settings))
+    return build
+
+
+@pytest.fixture
+def app(request, app_for, google):
+    """The web app people sign in to with the local Google issuer. A module's `app_settings`
+    fixture adds `Settings` fields to it (`google_client_ids=()`: one person at this computer,
+    no sign-in)."""
+    return app_for(**google.sign_in_settings() | added_by_module(request, "app_settings"))
 
 
 @pytest.fixture

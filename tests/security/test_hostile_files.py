@@ -17,7 +17,6 @@ from server.files.child import read_in_child
 from server.money.prices import PriceTable
 from server.sheet.columns import MAX_PROMPT_CHARS
 from server.sheet.validation import MAX_LISTED_PROBLEMS
-from server.web.app import create_app
 from testkit import hostile_files
 
 REFUSED = [  # maker, scale, what the one-line refusal says
@@ -91,9 +90,8 @@ def test_problem_lists_are_capped_with_how_many_more(tmp_path, settings):
 
 
 @pytest.fixture
-def upload_page(redis_server, redis_conn, tmp_path):
-    app = create_app(Settings(redis_url=redis_server.url, data_dir=tmp_path / "data",
-                              secret_key="s"))
+def upload_page(app_for):
+    app = app_for()
     token = app.extensions["sheetbatch"].signer.upload_token("alice@example.com")
     return app.test_client(), f"/upload/{token}"
 

@@ -15,10 +15,8 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from PIL import Image
 
-from server.config import Settings
 from server.sheet.request import ImageRequest
 from server.storage import batch_storage
-from server.web.app import create_app
 from server.web.links import GALLERY_SECONDS, PRIVATE_IMAGE_SECONDS
 from server.web.openapi import OPENAPI
 
@@ -32,9 +30,8 @@ class LongAgo(TimestampSigner):
 
 
 @pytest.fixture
-def app(redis_server, redis_conn, tmp_path):
-    return create_app(Settings(redis_url=redis_server.url, data_dir=tmp_path / "data",
-                               secret_key=SECRET))
+def app_settings() -> dict:
+    return {"secret_key": SECRET}  # the links below are signed with it
 
 
 @pytest.fixture

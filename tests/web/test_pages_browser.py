@@ -20,7 +20,7 @@ from server.files.results import RESULTS_NAME
 from server.sheet.marks import ERROR_COLOUR
 from server.storage.zipper import MANIFEST_NAME
 from testkit import ROOT
-from tests.web.conftest import pages_env
+from tests.web.conftest import pages_settings
 
 STICKERS = ROOT / "examples" / "stickers.csv"
 SHOTS = ROOT / "docs" / "screenshots"
@@ -82,8 +82,9 @@ def focus_order(page, presses: int = 30) -> list[str]:
 
 
 @pytest.fixture
-def backend_env(backend_env, google):
-    return pages_env(backend_env, google)
+def backend_settings(request, google):
+    """The pages' settings, and what a class asks for on top (`indirect` parametrisation)."""
+    return pages_settings(google) | getattr(request, "param", {})
 
 
 def sign_in(page, google, email: str) -> None:
@@ -306,14 +307,11 @@ def test_session_cookie_and_sign_in_checks(new_page, google, backend):
         assert re.search(r'id="person">ada@example.com<', client.get(backend + "/").text)
 
 
+@pytest.mark.usefixtures("backend_settings")  # backend_env asks for it by name
+@pytest.mark.parametrize("backend_settings", [{"GOOGLE_CLIENT_ID": None}], indirect=True,
+                         ids=["no sign-in"])
 class TestSingleUser:
     """A fresh install on this computer: no sign-in, the brief's sticker sheet, its ZIP."""
-
-    @pytest.fixture
-    def backend_env(self, backend_env):
-        env = dict(backend_env)
-        del env["GOOGLE_CLIENT_ID"]
-        return env
 
     def test_fresh_install_runs_the_sticker_sheet(self, new_page, backend, backend_env, workers):
         workers.env = backend_env
