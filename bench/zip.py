@@ -24,6 +24,7 @@ from pathlib import Path
 
 from server.storage import LocalStorage
 from server.storage.zipper import batch_zip
+from testkit import ROOT
 
 BATCH = "bench"
 PNG_HEAD = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
@@ -110,8 +111,8 @@ def measure_memory(root: str) -> dict[str, float]:
 
 
 def memory_in_subprocess(root: Path) -> dict[str, float]:
-    out = subprocess.run([sys.executable, __file__, "--memory-child", str(root)],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([sys.executable, "-m", "bench.zip", "--memory-child", str(root)],
+                         cwd=ROOT, check=True, capture_output=True, text=True).stdout
     return json.loads(out)
 
 
