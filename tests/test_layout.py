@@ -27,7 +27,8 @@ def test_domain_folders_import_no_infrastructure():
 
 
 def test_every_package_says_what_lives_there():
-    for init in (ROOT / "server").rglob("__init__.py"):
+    for init in [init for folder in ("server", "testkit", "bench")
+                 for init in (ROOT / folder).rglob("__init__.py")]:
         first = init.read_text().lstrip().splitlines()[0]
         assert first.startswith('"""') and len(first) > 10, init
 

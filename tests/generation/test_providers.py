@@ -25,7 +25,7 @@ from server.money.cost import is_free
 from server.retry import parse_retry_after
 from server.sheet.request import ImageRequest
 from testkit import ROOT
-from testkit.fakes import FakeImageAPI
+from testkit.fakes.image_api import FakeImageAPI
 from testkit.processes import wait_for
 
 PNG = b"\x89PNG\r\n\x1a\n"
