@@ -4,7 +4,8 @@ the image-API fake (latency, some 429s and 5xx) and a local Google token issuer.
 
 While the batch runs: the person inserts, sorts and deletes rows; Redis is restarted; Sheets
 answers 429 to everything for a while; the web process is restarted. `Soak.run()` returns what
-held (see `Outcome`); the CI test (`test_soak.py`) runs it small, `bench/soak.py` at full size.
+held (see `Outcome`); the CI test (`tests/gsheets/test_soak.py`) runs it small, `bench/soak.py`
+at full size.
 """
 from __future__ import annotations
 
