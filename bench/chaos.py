@@ -2,7 +2,7 @@
 of 120 rows × 4 images against the image-API fake, then the same command again. Prints the
 table of docs/reliability.md; asserts nothing (the reduced suite, tests/chaos/, asserts).
 
-    .venv/bin/python bench/chaos.py [--rows 120] [--images 4] [--latency 0.6] [--only NAME]
+    .venv/bin/python -m bench.chaos [--rows 120] [--images 4] [--latency 0.6] [--only NAME]
 
 Run as root for the disk scenarios (they mount a small tmpfs as the output folder).
 """
@@ -12,17 +12,13 @@ import argparse
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from server.cli.embedded_redis import EmbeddedRedis  # noqa: E402
-from tests.chaos import harness  # noqa: E402
-from tests.fakes.image_api import FakeImageAPI  # noqa: E402
+from server.cli.embedded_redis import EmbeddedRedis
+from testkit import ROOT, chaos
+from testkit.fakes.image_api import FakeImageAPI
 
 COLUMNS = ["scenario", "images", "delivered", "paid calls", "duplicates paid", "stale",
            "rows stuck", "estimate USD", "bill USD", "paid after stop", "exit codes", "notes"]
@@ -38,7 +34,7 @@ def person_env(fake: FakeImageAPI, data: Path) -> dict[str, str]:
 
 def scenarios(rows: int, images: int, latency: float) -> dict:
     def fresh(fake, folder):
-        return harness.Run(person_env(fake, folder / "data"), folder, fake, rows, images)
+        return chaos.Run(person_env(fake, folder / "data"), folder, fake, rows, images)
 
     def on_small_disk(how):
         def scenario(fake, folder):
@@ -47,8 +43,8 @@ def scenarios(rows: int, images: int, latency: float) -> dict:
             subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={rows * images // 6 + 2}m",
                             "tmpfs", str(disk)], check=True)
             try:
-                run = harness.Run(person_env(fake, folder / "data"), disk, fake, rows, images)
-                return harness.storage_fails(run, disk, how)
+                run = chaos.Run(person_env(fake, folder / "data"), disk, fake, rows, images)
+                return chaos.storage_fails(run, disk, how)
             finally:
                 subprocess.run(["umount", "-l", str(disk)])
         return scenario
@@ -61,18 +57,18 @@ def scenarios(rows: int, images: int, latency: float) -> dict:
             (folder / "a").mkdir()
             (folder / "b").mkdir()
             (folder / "solo").mkdir()
-            solo = harness.Run(env, folder / "solo", fake, 10, images)
+            solo = chaos.Run(env, folder / "solo", fake, 10, images)
             solo.prompts = {row: f"a lone boat number {row}" for row in solo.prompts}
             solo.write_sheet()
             started = time.monotonic()
             solo.run(IDEOGRAM_API_KEY="second-person-key")
             alone = time.monotonic() - started  # its own ideal: the same command, on its own
             fake.configure(reset=True, latency=latency, extra_api_keys=["second-person-key"])
-            big = harness.Run(env, folder / "a", fake, rows, images)
-            small = harness.Run(env, folder / "b", fake, 10, images)
+            big = chaos.Run(env, folder / "a", fake, rows, images)
+            small = chaos.Run(env, folder / "b", fake, 10, images)
             small.prompts = {row: f"a small boat number {row}" for row in small.prompts}
             small.write_sheet()
-            figures, timing = harness.two_runs(big, small, fake.api_key, "second-person-key")
+            figures, timing = chaos.two_runs(big, small, fake.api_key, "second-person-key")
             figures.notes += (f"; small batch {timing['small_seconds']:.1f} s during the big "
                               f"one, {alone:.1f} s alone: "
                               f"{timing['small_seconds'] / alone:.2f}× its own time")
@@ -81,34 +77,34 @@ def scenarios(rows: int, images: int, latency: float) -> dict:
             server.stop()
 
     def two_data_folders(fake, folder):
-        first, second = (harness.Run(person_env(fake, folder / name), folder, fake, rows, images)
+        first, second = (chaos.Run(person_env(fake, folder / name), folder, fake, rows, images)
                          for name in ("data-a", "data-b"))
-        figures, refused, _ = harness.two_data_folders(first, second)
+        figures, refused, _ = chaos.two_data_folders(first, second)
         figures.notes = ("second refused while the first ran" if "Another sheetbatch run" in
                          refused else "NOT REFUSED")
         return figures
 
     def edit_undone(fake, folder):
         run = fresh(fake, folder)
-        figures, outputs = harness.edit_reverted(run, 2 + rows // 2)
+        figures, outputs = chaos.edit_reverted(run, 2 + rows // 2)
         figures.notes = ("the undo: 0 to make" if "0 image(s) to make" in outputs[2]
                          else "UNDO PAID")
         return figures
 
     return {
-        "sigint": lambda fake, folder: harness.interrupted(fresh(fake, folder), signal.SIGINT,
+        "sigint": lambda fake, folder: chaos.interrupted(fresh(fake, folder), signal.SIGINT,
                                                            "Ctrl-C (SIGINT to the group)"),
-        "sighup": lambda fake, folder: harness.interrupted(fresh(fake, folder), signal.SIGHUP,
+        "sighup": lambda fake, folder: chaos.interrupted(fresh(fake, folder), signal.SIGHUP,
                                                            "terminal closed (SIGHUP)"),
-        "kill-run": lambda fake, folder: harness.killed_run(fresh(fake, folder)),
-        "kill-worker": lambda fake, folder: harness.worker_killed(fresh(fake, folder)),
-        "redis": lambda fake, folder: harness.redis_killed(fresh(fake, folder)),
+        "kill-run": lambda fake, folder: chaos.killed_run(fresh(fake, folder)),
+        "kill-worker": lambda fake, folder: chaos.worker_killed(fresh(fake, folder)),
+        "redis": lambda fake, folder: chaos.redis_killed(fresh(fake, folder)),
         "disk-full": on_small_disk("full"),
         "read-only": on_small_disk("read-only"),
-        "outage": lambda fake, folder: harness.outage(fresh(fake, folder), seconds=30),
+        "outage": lambda fake, folder: chaos.outage(fresh(fake, folder), seconds=30),
         "two-runs": two_runs,
-        "edited": lambda fake, folder: harness.edited(fresh(fake, folder)),
-        "downloads": lambda fake, folder: harness.downloads_fail(fresh(fake, folder)),
+        "edited": lambda fake, folder: chaos.edited(fresh(fake, folder)),
+        "downloads": lambda fake, folder: chaos.downloads_fail(fresh(fake, folder)),
         "two-data-folders": two_data_folders,
         "edit-undone": edit_undone,
     }

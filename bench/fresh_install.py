@@ -3,14 +3,13 @@
 the batch itself, and say whether any test tool was installed. Then time how fast the processes
 stop: `sheetbatch worker -n 3` after SIGTERM, and `sheetbatch run` after its last image.
 
-Run: .venv/bin/python bench/fresh_install.py [--repeat 3]
+Run: .venv/bin/python -m bench.fresh_install [--repeat 3]
 """
 from __future__ import annotations
 
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -18,7 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from testkit import ROOT
+from testkit.processes import free_port
+
 TEST_TOOLS = ("pytest", "hypothesis", "moto", "playwright", "schemathesis")
 
 
@@ -46,12 +47,6 @@ def first_run(where: Path) -> dict[str, float | bool]:
                         (clone / ".venv" / "lib").glob("python3*/site-packages/*"))
     return {"install": install, "batch": batch,
             "test tools": any(tool in packages for tool in TEST_TOOLS)}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def worker_stop_seconds(where: Path) -> float:

@@ -11,7 +11,7 @@ the attack used) through the upload page, one at a time, and then several at onc
 Before each upload the peak RSS of every gunicorn worker is reset (`5` to /proc/PID/clear_refs)
 and afterwards read back (VmHWM in /proc/PID/status): the figure is the highest worker's peak.
 
-Run: .venv/bin/python bench/hostile_uploads.py [--scale 1.0]
+Run: .venv/bin/python -m bench.hostile_uploads [--scale 1.0]
 """
 from __future__ import annotations
 
@@ -27,14 +27,11 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from server.files.child import MEMORY_CEILING_BYTES  # noqa: E402
-from server.links import Signer  # noqa: E402
-from tests.conftest import free_port, wait_for  # noqa: E402
-from tests.conftest_validation import realistic_rows, write_xlsx  # noqa: E402
-from tests.security import hostile_files  # noqa: E402
+from server.files.child import MEMORY_CEILING_BYTES
+from server.links import Signer
+from testkit import ROOT, hostile_files
+from testkit.processes import free_port, wait_for
+from testkit.sheet_files import realistic_rows, write_xlsx
 
 SECRET = "bench-secret"
 

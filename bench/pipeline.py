@@ -1,7 +1,7 @@
 """Pipeline efficiency: N images from the fake provider with fixed latency and a shared
 concurrency limit, measured against the ideal N × latency / limit.
 
-    .venv/bin/python bench/pipeline.py [--images 400] [--workers 12]
+    .venv/bin/python -m bench.pipeline [--images 400] [--workers 12]
 
 (a) clean run; (b) the same with 10% 429 (Retry-After 1 s) and 5% 5xx, checking that no image
 is lost or paid twice. Prints figures; asserts nothing about time.
@@ -18,16 +18,14 @@ from pathlib import Path
 
 from rq import Worker
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run by its path: the imports below need the root
-
-from server.batches.store import Batches  # noqa: E402
-from server.cli.embedded_redis import EmbeddedRedis  # noqa: E402
-from server.config import Settings  # noqa: E402
-from server.generation.providers import account_id  # noqa: E402
-from server.services import connect  # noqa: E402
-from server.sheet.request import ImageRequest  # noqa: E402
-from tests.fakes.image_api import FakeImageAPI  # noqa: E402
+from server.batches.store import Batches
+from server.cli.embedded_redis import EmbeddedRedis
+from server.config import Settings
+from server.generation.providers import account_id
+from server.services import connect
+from server.sheet.request import ImageRequest
+from testkit import ROOT
+from testkit.fakes.image_api import FakeImageAPI
 
 LATENCY, LIMIT = 0.5, 8
 

@@ -1,7 +1,7 @@
 """Google Sheets API budget of write-back, counted from the emulator's request log.
 
-    .venv/bin/python bench/sheets.py                       # 1 sheet: 499 rows × 4 images
-    .venv/bin/python bench/sheets.py --sheets 50 --rows 40 --images 1 --latency 0.5
+    .venv/bin/python -m bench.sheets                       # 1 sheet: 499 rows × 4 images
+    .venv/bin/python -m bench.sheets --sheets 50 --rows 40 --images 1 --latency 0.5
 
 Prints: the requests to validate a 499-row sheet (1 sheet only); the write-back requests per
 flush (goal 1); reads and writes a minute, all requests and write-back's alone (peak in any 60 s
@@ -24,26 +24,20 @@ import tempfile
 import time
 from pathlib import Path
 
-import google.oauth2.credentials
-import gspread
 from rq import Worker
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from server.batches import keys  # noqa: E402
-from server.cli.embedded_redis import EmbeddedRedis  # noqa: E402
-from server.config import Settings  # noqa: E402
-from server.gsheets.contents import ROW_KEY, ROW_KEY_PREFIX  # noqa: E402
-from server.gsheets.endpoint import point_session_at  # noqa: E402
-from server.gsheets.tokens import store_token  # noqa: E402
-from server.services import Services, connect  # noqa: E402
-from tests.fakes.image_api import FakeImageAPI  # noqa: E402
-from tests.sheets_emulator.metadata import sheet_of  # noqa: E402
-from tests.sheets_emulator.server import EmulatorServer  # noqa: E402
-
-WRITE_BACK_PATHS = ("values:batchUpdateByDataFilter", "developerMetadata:search",
-                    "values:batchGetByDataFilter")
+from server.batches import keys
+from server.cli.embedded_redis import EmbeddedRedis
+from server.config import Settings
+from server.gsheets.contents import ROW_KEY, ROW_KEY_PREFIX
+from server.gsheets.tokens import store_token
+from server.services import Services, connect
+from testkit import ROOT
+from testkit.clients import gspread_client
+from testkit.fakes.image_api import FakeImageAPI
+from testkit.sheets_emulator.metadata import sheet_of
+from testkit.sheets_emulator.server import EmulatorServer
+from testkit.sheets_requests import is_write_back, peak_per_minute
 
 
 def person(n: int) -> tuple[str, str]:
@@ -52,8 +46,7 @@ def person(n: int) -> tuple[str, str]:
 
 def make_sheet(emulator: EmulatorServer, token: str, rows: int, images: int,
                visibility: str = "private") -> tuple[str, int]:
-    client = gspread.authorize(google.oauth2.credentials.Credentials(token))
-    point_session_at(client.http_client.session, emulator.url)
+    client = gspread_client(emulator, token)
     spreadsheet = client.create("bench")
     values = [["prompt", "visibility", "model", "num_images", "magic_prompt"]]
     values += [[f"a sticker of a cat number {n}", visibility, "3.0", images, "off"]
@@ -65,19 +58,6 @@ def make_sheet(emulator: EmulatorServer, token: str, rows: int, images: int,
 def count(entries: list[dict]) -> dict:
     return {"reads": sum(e["kind"] == "read" for e in entries),
             "writes": sum(e["kind"] == "write" for e in entries)}
-
-
-def is_write_back(entry: dict) -> bool:
-    return entry["path"].endswith(WRITE_BACK_PATHS)
-
-
-def peak_per_minute(entries: list[dict]) -> int:
-    times, best, low = sorted(e["time"] for e in entries), 0, 0
-    for high, moment in enumerate(times):
-        while moment - times[low] >= 60:
-            low += 1
-        best = max(best, high - low + 1)
-    return best
 
 
 def metadata_characters(emulator: EmulatorServer, spreadsheet_id: str, sheet_id: int) -> int:

@@ -4,21 +4,17 @@ quotas, the image-API fake (1–3 s per image, 3 % answered 429 and 3 % 503); mi
 inserts, sorts and deletes rows (twice), Redis is restarted (append-only file), Sheets answers
 429 to everything for 2 minutes, and the web process is restarted.
 
-    .venv/bin/python bench/soak.py [--rows 499] [--images 4] [--workers 8] [--outage 120]
+    .venv/bin/python -m bench.soak [--rows 499] [--images 4] [--workers 8] [--outage 120]
 
 Prints what was injected and when, and what held; the figures go in docs/reliability.md ("Soak").
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.gsheets.soak import Soak  # noqa: E402
+from testkit.soak import Soak
 
 
 def main() -> None:

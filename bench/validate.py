@@ -6,26 +6,23 @@ then times, best of 5:
   * validate — `server.files.check.check_file` (read within limits + the schema + the estimate).
 Goal: validation adds under 50% on top of loading.
 
-Run: .venv/bin/python bench/validate.py [--repeat 5]
+Run: .venv/bin/python -m bench.validate [--repeat 5]
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import openpyxl
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from server.config import Settings  # noqa: E402
-from server.files.check import check_file  # noqa: E402
-from server.money.prices import PriceTable  # noqa: E402
-from tests.conftest_validation import realistic_rows, write_csv, write_xlsx  # noqa: E402
+from server.config import Settings
+from server.files.check import check_file
+from server.money.prices import PriceTable
+from testkit.sheet_files import realistic_rows, write_csv, write_xlsx
 
 DATA_ROWS = 499
 
@@ -56,7 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    settings = Settings()
+    settings, prices = Settings(), PriceTable.load()
     rows = realistic_rows(DATA_ROWS)
     with tempfile.TemporaryDirectory() as folder:
         files = {"xlsx": write_xlsx(Path(folder) / "batch.xlsx", rows),
@@ -66,11 +63,11 @@ def main() -> None:
               f"{platform.platform()}; best of {args.repeat}")
         print(f"{'file':<6} {'size':>9} {'load':>10} {'validate':>10} {'ratio':>7} {'overhead':>9}")
         for kind, path in files.items():
-            report = check_file(path, None, settings, PriceTable.load()).report
+            report = check_file(path, None, settings, prices).report
             assert report.valid and report.row_count == DATA_ROWS, report.errors[:3]
             assert loaders[kind](path) == DATA_ROWS + 1
             loaded = best_of(args.repeat, loaders[kind], path)
-            checked = best_of(args.repeat, check_file, path, None, settings)
+            checked = best_of(args.repeat, check_file, path, None, settings, prices)
             print(f"{kind:<6} {path.stat().st_size / 1024:>7.1f}KB {loaded * 1000:>8.1f}ms "
                   f"{checked * 1000:>8.1f}ms {checked / loaded:>6.2f}x "
                   f"{(checked / loaded - 1) * 100:>8.0f}%")

@@ -1,6 +1,6 @@
 """Benchmark: streaming ZIP of a 2,000-image batch against `zip -0` and zipfile.
 
-    .venv/bin/python bench/zip.py [--images 2000] [--repeat 3]
+    .venv/bin/python -m bench.zip [--images 2000] [--repeat 3]
 
 Prints figures; asserts nothing. All timings read files from a warm page cache
 (the files were just written), so they measure the ZIP path, not the disk.
@@ -22,10 +22,9 @@ import tracemalloc
 import zipfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from server.storage import LocalStorage  # noqa: E402
-from server.storage.zipper import batch_zip  # noqa: E402
+from server.storage import LocalStorage
+from server.storage.zipper import batch_zip
+from testkit import ROOT
 
 BATCH = "bench"
 PNG_HEAD = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
@@ -112,8 +111,8 @@ def measure_memory(root: str) -> dict[str, float]:
 
 
 def memory_in_subprocess(root: Path) -> dict[str, float]:
-    out = subprocess.run([sys.executable, __file__, "--memory-child", str(root)],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([sys.executable, "-m", "bench.zip", "--memory-child", str(root)],
+                         cwd=ROOT, check=True, capture_output=True, text=True).stdout
     return json.loads(out)
 
 

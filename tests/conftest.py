@@ -2,32 +2,23 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
-import gspread
-import httpx
 import pytest
-from google.oauth2.credentials import Credentials
 
 from server.batches.store import Batches
 from server.cli.embedded_redis import EmbeddedRedis
 from server.config import Settings
 from server.generation.providers import account_id
-from server.gsheets.endpoint import point_session_at
 from server.services import connect
-from tests.fakes.chat_api import FakeChatAPI
-from tests.fakes.google_auth import FakeGoogleAuth
-from tests.fakes.image_api import FakeImageAPI
-from tests.sheets_emulator.server import EmulatorServer
+from server.web.app import create_app
+from testkit import ROOT
+from testkit.fakes.chat_api import FakeChatAPI
+from testkit.fakes.google_auth import FakeGoogleAuth
+from testkit.fakes.image_api import FakeImageAPI
+from testkit.processes import WorkerProcesses, serving
+from testkit.sheets_emulator.server import EmulatorServer
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; scripts/test installs it
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -109,35 +100,6 @@ def account(worker_env):
     return lambda provider: account_id(provider, settings)
 
 
-class WorkerProcesses:
-    """Real `sheetbatch worker` processes, each in its own process group so a test can kill
-    one (and the job it is running) with SIGKILL."""
-
-    def __init__(self, env: dict[str, str]):
-        self.env = env
-        self.processes: list[subprocess.Popen] = []
-
-    def start(self, count: int = 1, per_process: int = 1, **env: str) -> list[subprocess.Popen]:
-        started = [subprocess.Popen(
-            [sys.executable, "-m", "server", "worker", "-n", str(per_process)],
-            env=dict(self.env, **env), cwd=ROOT, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(count)]
-        self.processes += started
-        return started
-
-    def kill(self, process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            pass
-        process.wait(timeout=20)
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                self.kill(process, signal.SIGTERM)
-
-
 @pytest.fixture
 def workers(worker_env):
     pool = WorkerProcesses(worker_env)
@@ -145,39 +107,10 @@ def workers(worker_env):
     pool.stop_all()
 
 
-def wait_for(predicate, timeout: float = 60.0, interval: float = 0.1, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def emulator():
     with EmulatorServer() as server:
         yield server
-
-
-def gspread_client(emulator, access_token: str) -> gspread.Client:
-    """gspread as the person whose OAuth token this is, talking to the Sheets emulator."""
-    gc = gspread.authorize(Credentials(access_token))
-    point_session_at(gc.http_client.session, emulator.url)
-    return gc
-
-
-def addin_headers(google, email: str) -> dict[str, str]:
-    """As the add-in calls: the person's identity token, plus their OAuth token for the sheet."""
-    return {"Authorization": f"Bearer {google.identity_token(email)}",
-            "X-Google-Access-Token": google.access_token(email)}
 
 
 @pytest.fixture(scope="module")
@@ -187,38 +120,25 @@ def google():
         yield issuer
 
 
-@pytest.fixture
-def backend_env(worker_env, emulator, google):
-    """What the web app and its workers need: every Google endpoint pointed at a local fake."""
-    return dict(worker_env, GOOGLE_CLIENT_ID=google.audience, GOOGLE_CERTS_URL=google.certs_url,
-                GOOGLE_TOKENINFO_URL=google.tokeninfo_url, SHEETBATCH_GOOGLE_API_URL=emulator.url,
-                SHEETBATCH_SECRET_KEY="test-secret", SHEETBATCH_MONTHLY_BUDGET="1",
-                SHEETBATCH_FLUSH_INTERVAL="1")
-
-
-@contextmanager
-def serving(env: dict[str, str], output=subprocess.DEVNULL) -> Iterator[str]:
-    """`sheetbatch serve` (gunicorn) on a free port, its output to `output`; yields its URL and
-    checks on the way out that stopping it stopped its gunicorn too."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {"SHEETBATCH_PUBLIC_URL": url, **env}  # a server people sign in to needs one
-    process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port)],
-                               env=env, cwd=ROOT, stdout=output, stderr=output)
-
-    def healthy():
-        try:
-            return httpx.get(f"{url}/api/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
+def added_by_module(request, fixture: str) -> dict:
+    """What a module adds to a shared fixture, returned by its own fixture named `fixture`
+    (`app_settings`, `backend_settings`); nothing if it has none. Modules add to the shared
+    fixtures this way instead of redefining them: no fixture shadows another."""
     try:
-        wait_for(healthy, timeout=30, what="sheetbatch serve to answer")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-    wait_for(lambda: not healthy(), timeout=20, what="gunicorn to stop with sheetbatch serve")
+        return request.getfixturevalue(fixture)
+    except pytest.FixtureLookupError:
+        return {}
+
+
+@pytest.fixture
+def backend_env(request, worker_env, emulator, google):
+    """What the web app and its workers need: every Google endpoint pointed at a local fake.
+    A module's `backend_settings` fixture adds variables to it (None removes one)."""
+    env = dict(worker_env, GOOGLE_CLIENT_ID=google.audience, GOOGLE_CERTS_URL=google.certs_url,
+               GOOGLE_TOKENINFO_URL=google.tokeninfo_url, SHEETBATCH_GOOGLE_API_URL=emulator.url,
+               SHEETBATCH_SECRET_KEY="test-secret", SHEETBATCH_MONTHLY_BUDGET="1",
+               SHEETBATCH_FLUSH_INTERVAL="1") | added_by_module(request, "backend_settings")
+    return {name: value for name, value in env.items() if value is not None}
 
 
 @pytest.fixture
@@ -226,6 +146,24 @@ def backend(backend_env):
     """`sheetbatch serve` on a free port; yields its base URL."""
     with serving(backend_env) as url:
         yield url
+
+
+@pytest.fixture
+def app_for(redis_server, redis_conn, tmp_path):
+    """Builds the web app on the test's Redis (emptied) and a data folder of its own, with the
+    settings the test is about: `app_for(max_upload_bytes=1000)`."""
+    def build(**settings):
+        base = {"redis_url": redis_server.url, "data_dir": tmp_path / "data", "secret_key": "s"}
+        return create_app(Settings(**base | settings))
+    return build
+
+
+@pytest.fixture
+def app(request, app_for, google):
+    """The web app people sign in to with the local Google issuer. A module's `app_settings`
+    fixture adds `Settings` fields to it (`google_client_ids=()`: one person at this computer,
+    no sign-in)."""
+    return app_for(**google.sign_in_settings() | added_by_module(request, "app_settings"))
 
 
 @pytest.fixture

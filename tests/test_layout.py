@@ -11,7 +11,7 @@ import pytest
 
 import server.money
 import server.sheet
-from tests.conftest import ROOT
+from testkit import ROOT
 
 INFRASTRUCTURE = ("flask", "rq", "redis", "gspread")
 @pytest.mark.processes
@@ -26,7 +26,8 @@ def test_domain_folders_import_no_infrastructure():
 
 
 def test_every_package_says_what_lives_there():
-    for init in (ROOT / "server").rglob("__init__.py"):
+    for init in [init for folder in ("server", "testkit", "bench")
+                 for init in (ROOT / folder).rglob("__init__.py")]:
         first = init.read_text().lstrip().splitlines()[0]
         assert first.startswith('"""') and len(first) > 10, init
 
@@ -60,3 +61,44 @@ def test_nothing_outside_the_web_side_imports_it():
              for name in imported_modules(path)
              if name == "server.web" or name.startswith("server.web.")}
     assert found == set()
+
+
+def test_bench_and_testkit_import_no_test_module():
+    """Benchmarks and tests share `testkit`; neither bench/ nor testkit/ reaches into tests/."""
+    for path in [*(ROOT / "bench").rglob("*.py"), *(ROOT / "testkit").rglob("*.py")]:
+        tests = {name for name in imported_modules(path) if name.split(".")[0] == "tests"}
+        assert not tests, f"{path.relative_to(ROOT)} imports {sorted(tests)}"
+
+
+def test_no_bench_script_touches_sys_path():
+    """Benchmarks run as `python -m bench.NAME` from the checkout root: no path tricks."""
+    for path in (ROOT / "bench").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                assert (node.value.id, node.attr) != ("sys", "path"), path.relative_to(ROOT)
+
+
+def fixtures_defined(body) -> set[str]:
+    def is_fixture(decorator) -> bool:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        return isinstance(target, ast.Attribute) and target.attr == "fixture"
+    return {node.name for node in body if isinstance(node, ast.FunctionDef)
+            and any(is_fixture(decorator) for decorator in node.decorator_list)}
+
+
+def test_no_fixture_shadows_another():
+    """A fixture is defined once where tests see it: a module adds to a shared one through its
+    own `app_settings` / `backend_settings`, never by redefining it."""
+    conftests = {path.parent: fixtures_defined(ast.parse(path.read_text()).body)
+                 for path in (ROOT / "tests").rglob("conftest.py")}
+    for path in (ROOT / "tests").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        above = [names for folder, names in conftests.items()
+                 if folder in path.parents and not (path.name == "conftest.py"
+                                                    and folder == path.parent)]
+        inherited = set().union(*above)
+        module = fixtures_defined(tree.body)
+        classes = set().union(*(fixtures_defined(node.body) for node in tree.body
+                                if isinstance(node, ast.ClassDef)))
+        shadowed = (module & inherited) | (classes & (module | inherited))
+        assert not shadowed, f"{path.relative_to(ROOT)} redefines {sorted(shadowed)}"

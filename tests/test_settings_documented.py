@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import ROOT
+from testkit import ROOT
 
 
 def test_every_setting_is_documented():

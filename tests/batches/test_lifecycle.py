@@ -13,11 +13,10 @@ from server.batches.lifecycle import BatchBusy, delete_batch, delete_expired
 from server.batches.notices import Notices
 from server.batches.store import BatchNotFound
 from server.config import Settings
-from server.services import Services
 from server.sheet.request import ImageRequest
 from server.storage import make_storage
 from server.storage.thumbnails import thumbnail
-from tests.fakes.smtp import FakeSMTP
+from testkit.fakes.smtp import FakeSMTP
 
 OWNER = "ada@example.com"
 DAY = 86400
@@ -30,8 +29,8 @@ def png() -> bytes:
 
 
 @pytest.fixture
-def services(redis_server, redis_conn, tmp_path):
-    return Services(Settings(data_dir=tmp_path, retention_days=1), redis_server.url)
+def app_settings() -> dict:
+    return {"retention_days": 1}  # a batch a day old is due for deletion
 
 
 def made_batch(services, images: int = 2) -> str:

@@ -8,7 +8,7 @@ from server.batches import keys
 from server.config import Settings
 from server.services import Services
 from server.sheet.request import ImageRequest
-from tests.fakes.smtp import FakeSMTP
+from testkit.fakes.smtp import FakeSMTP
 from workers.housekeeping import Housekeeper
 
 OWNER = "alice@example.com"

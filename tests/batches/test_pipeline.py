@@ -14,7 +14,7 @@ from server.money.prices import PriceTable
 from server.sheet.request import ImageRequest
 from server.sheet.validation import Report
 from server.storage import LocalStorage
-from tests.conftest import wait_for
+from testkit.processes import wait_for
 
 SETTLED_BATCH = ("completed", "completed_with_errors", "failed", "stopped")
 

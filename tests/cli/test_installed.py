@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from server.cli.embedded_redis import EmbeddedRedis
-from tests.conftest import ROOT, free_port, wait_for
+from testkit import ROOT
+from testkit.processes import free_port, wait_for
 from tests.deploy.web_batch import start_upload_batch, wait_finished, wait_ready
 
 pytestmark = pytest.mark.processes  # minutes, but it is the fresh install: it runs in CI

@@ -8,8 +8,8 @@ import subprocess
 import openpyxl
 import pytest
 
-from tests.conftest import ROOT
-from tests.conftest_validation import SHEETBATCH, write_csv
+from testkit import ROOT, SHEETBATCH
+from testkit.sheet_files import write_csv
 
 pytestmark = pytest.mark.processes  # these run the installed `sheetbatch` command
 

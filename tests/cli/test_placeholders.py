@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from testkit.sheet_files import write_csv
 from tests.cli.test_run import paid_run, results_sheet
 from tests.cli.test_validate import run as sheetbatch
-from tests.conftest_validation import write_csv
 
 pytestmark = pytest.mark.processes
 

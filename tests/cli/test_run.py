@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -12,11 +11,10 @@ import openpyxl
 import pytest
 
 from server.sheet.columns import RESULT_COLUMNS
-from tests.conftest import ROOT, wait_for
+from testkit import ROOT, SHEETBATCH
+from testkit.processes import wait_for
 
 pytestmark = pytest.mark.processes  # these run the installed `sheetbatch` command
-
-SHEETBATCH = str(Path(sys.executable).parent / "sheetbatch")
 
 
 def run(args, env, **kwargs) -> subprocess.CompletedProcess:

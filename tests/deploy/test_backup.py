@@ -15,7 +15,7 @@ from server.batches.store import Batches
 from server.money.budget import Budgets
 from server.services import connect
 from server.sheet.request import ImageRequest
-from tests.conftest import free_port, wait_for
+from testkit.processes import free_port, wait_for
 
 pytestmark = pytest.mark.processes
 

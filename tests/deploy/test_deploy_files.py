@@ -14,7 +14,7 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator
 
-from tests.conftest import ROOT
+from testkit import ROOT
 
 DEPLOY = ROOT / "deploy"
 

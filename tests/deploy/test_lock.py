@@ -9,7 +9,7 @@ import tomllib
 
 import pytest
 
-from tests.conftest import ROOT
+from testkit import ROOT
 
 pytestmark = pytest.mark.processes  # runs uv and scripts/setup
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, free_port, wait_for
+from testkit import ROOT
+from testkit.processes import free_port, wait_for
 from tests.deploy.web_batch import start_upload_batch, wait_finished, wait_ready
 
 pytestmark = pytest.mark.processes

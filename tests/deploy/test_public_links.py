@@ -8,7 +8,8 @@ import sys
 import httpx
 import pytest
 
-from tests.conftest import ROOT, free_port
+from testkit import ROOT
+from testkit.processes import free_port
 
 FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "sheets.example.org",
              "X-Forwarded-For": "203.0.113.9"}

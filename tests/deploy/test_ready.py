@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from testkit.processes import free_port
 from tests.deploy.web_batch import wait_ready
 
 

@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from server.batches.store import Batches
-from tests.conftest import ROOT, free_port
+from testkit import ROOT
+from testkit.processes import free_port
 from tests.deploy.web_batch import start_upload_batch, wait_finished, wait_ready
 
 pytestmark = pytest.mark.processes

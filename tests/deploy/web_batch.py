@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import wait_for
+from testkit.processes import wait_for
 
 FINISHED = ("completed", "completed_with_errors", "failed", "stopped")
 

@@ -12,7 +12,7 @@ import pytest
 from server.config import Settings
 from server.files import UnreadableFile, read_file
 from server.files.check import check_file
-from tests.conftest_validation import PRICES, check, write_csv, write_xlsx
+from testkit.sheet_files import PRICES, check, write_csv, write_xlsx
 
 ROWS = [["prompt", "visibility", "model", "num_images"],
         ["Café au lait, crème brûlée", "public", "3.0", "2"],

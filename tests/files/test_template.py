@@ -14,7 +14,8 @@ from server.sheet.template import (
     SIMPLE_COLUMNS,
     template_rows,
 )
-from tests.conftest_validation import FULL_HEADER, SHEETBATCH
+from testkit import SHEETBATCH
+from testkit.sheet_files import FULL_HEADER
 
 ENUMERATED = [name for name, column in COLUMNS_BY_NAME.items() if column.choices]
 

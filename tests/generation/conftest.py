@@ -1,27 +1,24 @@
-"""The image-API fake every generation test talks to over real HTTP, fresh for each test."""
+"""Every generation test talks to the image-API fake (the `image_api` fixture) over real HTTP,
+through one shared HTTP client, the fake settled and reset before each test."""
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from tests.conftest import wait_for
-from tests.fakes import FakeImageAPI
-
-
-@pytest.fixture(scope="module")
-def fake():
-    with FakeImageAPI() as server:
-        yield server
+from testkit.processes import wait_for
 
 
 @pytest.fixture(autouse=True)
-def fresh(fake):
-    # A request an earlier test gave up on (timeouts) may still be generating: let it finish.
-    wait_for(lambda: fake.stats()["in_flight"] == 0, timeout=5, what="earlier requests to end")
-    fake.reset()
+def settled(image_api_server):
+    # A request an earlier test gave up on (timeouts) may still be generating: let it finish
+    # before the reset, which would otherwise count it from zero.
+    wait_for(lambda: image_api_server.stats()["in_flight"] == 0, timeout=5,
+             what="earlier requests to end")
+    image_api_server.reset()
 
 
 @pytest.fixture(scope="module")
-def client():
+def http():
+    """One HTTP client for a module's calls to the fake, as a provider keeps one."""
     with httpx.Client() as shared:
         yield shared

@@ -5,9 +5,7 @@ full and simple templates and from every file in examples/."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import httpx
 import pytest
 
 from server.config import Settings
@@ -17,10 +15,9 @@ from server.money.prices import PriceTable
 from server.sheet.capabilities import capabilities_for
 from server.sheet.template import template_rows
 from server.sheet.validation import validate
-from tests.conftest import wait_for
-from tests.fakes import FakeImageAPI
+from testkit import ROOT
+from testkit.processes import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.*"))
 PROVIDERS = [("ideogram", None), ("openai", "gpt-image-1"), ("openai", "dall-e-3"),
              ("openai", "dall-e-2")]
@@ -38,18 +35,6 @@ WIRE = {
     "openai": {"prompt": "prompt", "aspect_ratio": "size", "rendering": "quality"},
 }
 OURS = ("visibility", "num_images")
-
-
-@pytest.fixture(scope="module")
-def fake():
-    with FakeImageAPI() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def client():
-    with httpx.Client() as shared:
-        yield shared
 
 
 def sheets() -> list[tuple[str, list[list]]]:
@@ -74,12 +59,13 @@ def same_shape(size: str, ratio: str) -> bool:
     return w * b == h * a
 
 
-def provider_for(fake, client, name, model):
-    settings = Settings(ideogram_api_key=fake.api_key, ideogram_base_url=fake.url,
-                        ideogram_image_hosts=(fake.image_host,), openai_api_key=fake.api_key,
-                        openai_base_url=fake.openai_url, openai_model=model or "gpt-image-1",
+def provider_for(image_api, http, name, model):
+    settings = Settings(ideogram_api_key=image_api.api_key, ideogram_base_url=image_api.url,
+                        ideogram_image_hosts=(image_api.image_host,),
+                        openai_api_key=image_api.api_key, openai_base_url=image_api.openai_url,
+                        openai_model=model or "gpt-image-1",
                         provider_timeout=5.0)
-    return make_provider(name, settings, client)
+    return make_provider(name, settings, http)
 
 
 def test_the_sheets_cover_every_endpoint_and_column():
@@ -93,19 +79,19 @@ def test_the_sheets_cover_every_endpoint_and_column():
 
 @pytest.mark.parametrize("name, model", PROVIDERS, ids=[m or n for n, m in PROVIDERS])
 @pytest.mark.parametrize("title, table", sheets(), ids=[title for title, _ in sheets()])
-def test_every_column_reaches_the_api_or_is_warned_about(fake, client, name, model, title,
+def test_every_column_reaches_the_api_or_is_warned_about(image_api, http, name, model, title,
                                                          table):
     capabilities = capabilities_for(name, model or "gpt-image-1")
     report = validate(table, PriceTable.load(), capabilities)
     warned = {(problem.row, problem.column) for problem in report.warnings}
     header = table[0]
-    provider = provider_for(fake, client, name, model)
+    provider = provider_for(image_api, http, name, model)
     assert report.rows, f"{title} has no valid row"
     for row_number, request in report.rows.items():
-        wait_for(lambda: fake.stats()["in_flight"] == 0, timeout=5, what="the fake to settle")
-        fake.reset()
+        wait_for(lambda: image_api.stats()["in_flight"] == 0, timeout=5, what="the fake to settle")
+        image_api.reset()
         image = provider.generate(request, request.seed_number)  # a 400 would raise here
-        [sent] = fake.requests()
+        [sent] = image_api.requests()
         fields = sent["fields"]
         wire = WIRE[sent["endpoint"]]
         values = dict(zip(header, table[row_number - 1]))

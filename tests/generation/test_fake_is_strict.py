@@ -18,24 +18,25 @@ from server.generation.providers import (
     make_provider,
 )
 from server.sheet.request import ImageRequest
-from tests.conftest import wait_for
+from testkit.processes import wait_for
 
 
-def legacy(fake, client, **image_request):
-    return client.post(fake.url + "/generate", headers={"Api-Key": fake.api_key},
-                       json={"image_request": {"prompt": "x"} | image_request})
+def legacy(image_api, http, **image_request):
+    return http.post(image_api.url + "/generate", headers={"Api-Key": image_api.api_key},
+                     json={"image_request": {"prompt": "x"} | image_request})
 
 
-def v3(fake, client, **fields):
-    return client.post(fake.url + "/v1/ideogram-v3/generate", headers={"Api-Key": fake.api_key},
-                       files={name: (None, value) for name, value in
-                              ({"prompt": "x"} | fields).items()})
+def v3(image_api, http, **fields):
+    return http.post(image_api.url + "/v1/ideogram-v3/generate",
+                     headers={"Api-Key": image_api.api_key},
+                     files={name: (None, value) for name, value in
+                            ({"prompt": "x"} | fields).items()})
 
 
-def openai(fake, client, **body):
-    return client.post(fake.openai_url + "/images/generations",
-                       headers={"Authorization": f"Bearer {fake.api_key}"},
-                       json={"prompt": "x"} | body)
+def openai(image_api, http, **body):
+    return http.post(image_api.openai_url + "/images/generations",
+                     headers={"Authorization": f"Bearer {image_api.api_key}"},
+                     json={"prompt": "x"} | body)
 
 
 @pytest.mark.parametrize("image_request, message", [
@@ -58,11 +59,11 @@ def openai(fake, client, **body):
     ({"color_palette": {"members": [{"color_hex": "red"}]}}, "color_hex: 'red' does not match"),
     ({"negative_promt": "typo"}, "'negative_promt' was unexpected"),
 ])
-def test_legacy_endpoint_refuses_what_the_description_forbids(fake, client, image_request,
+def test_legacy_endpoint_refuses_what_the_description_forbids(image_api, http, image_request,
                                                               message):
-    answer = legacy(fake, client, **image_request)
+    answer = legacy(image_api, http, **image_request)
     assert answer.status_code == 400 and message in answer.json()["error"]
-    assert set(answer.json()) == {"error"} and fake.stats()["generated"] == 0
+    assert set(answer.json()) == {"error"} and image_api.stats()["generated"] == 0
 
 
 @pytest.mark.parametrize("image_request", [
@@ -73,8 +74,8 @@ def test_legacy_endpoint_refuses_what_the_description_forbids(fake, client, imag
     {"color_palette": {"members": [{"color_hex": "#FFF"}, {"color_hex": "#CBA324",
                                                            "color_weight": 0.05}]}},
 ])
-def test_legacy_endpoint_accepts_what_the_description_allows(fake, client, image_request):
-    assert legacy(fake, client, **image_request).status_code == 200
+def test_legacy_endpoint_accepts_what_the_description_allows(image_api, http, image_request):
+    assert legacy(image_api, http, **image_request).status_code == 200
 
 
 @pytest.mark.parametrize("fields, message", [
@@ -89,16 +90,16 @@ def test_legacy_endpoint_accepts_what_the_description_allows(fake, client, image
     ({"style_type": "AUTO", "style_codes": "AAFF5733"}, "style_codes cannot be used"),
     ({"model": "V_3"}, "'model' was unexpected"),
 ])
-def test_v3_endpoint_refuses_what_the_description_forbids(fake, client, fields, message):
-    answer = v3(fake, client, **fields)
+def test_v3_endpoint_refuses_what_the_description_forbids(image_api, http, fields, message):
+    answer = v3(image_api, http, **fields)
     assert answer.status_code == 400 and message in answer.json()["error"], answer.json()
 
 
-def test_v3_accepts_a_json_encoded_palette_part(fake, client):
+def test_v3_accepts_a_json_encoded_palette_part(image_api, http):
     palette = {"members": [{"color_hex": "#CBA324", "color_weight": 1.0}]}
-    assert v3(fake, client, color_palette=json.dumps(palette), num_images="2",
+    assert v3(image_api, http, color_palette=json.dumps(palette), num_images="2",
               seed="7").status_code == 200
-    assert fake.stats()["generated"] == 2
+    assert image_api.stats()["generated"] == 2
 
 
 @pytest.mark.parametrize("body, param, message", [
@@ -117,18 +118,19 @@ def test_v3_accepts_a_json_encoded_palette_part(fake, client):
     ({"model": "dall-e-4"}, "model", "Invalid value: 'dall-e-4'"),
     ({"model": "gpt-image-1", "seed": 3}, "seed", "Unknown parameter: 'seed'"),
 ])
-def test_openai_refuses_what_the_model_does_not_take(fake, client, body, param, message):
-    answer = openai(fake, client, **body)
+def test_openai_refuses_what_the_model_does_not_take(image_api, http, body, param, message):
+    answer = openai(image_api, http, **body)
     error = answer.json()["error"]
     assert answer.status_code == 400 and set(error) == {"message", "type", "param", "code"}
     assert error["param"] == param and message in error["message"]
     assert error["type"] == "invalid_request_error"
 
 
-def settings(fake, **overrides) -> Settings:
-    return Settings(**({"ideogram_api_key": fake.api_key, "ideogram_base_url": fake.url,
-                        "ideogram_image_hosts": (fake.image_host,),
-                        "openai_api_key": fake.api_key, "openai_base_url": fake.openai_url,
+def settings(image_api, **overrides) -> Settings:
+    return Settings(**({"ideogram_api_key": image_api.api_key, "ideogram_base_url": image_api.url,
+                        "ideogram_image_hosts": (image_api.image_host,),
+                        "openai_api_key": image_api.api_key,
+                        "openai_base_url": image_api.openai_url,
                         "provider_timeout": 5.0} | overrides))
 
 
@@ -136,117 +138,117 @@ ROW = ImageRequest(prompt="a lighthouse", visibility="private", model="3.0")
 
 
 @pytest.mark.parametrize("provider", ["ideogram", "openai"])
-def test_an_answer_lost_after_billing_is_paid_for_and_counted(fake, client, provider):
-    fake.configure(lost_every=1)
+def test_an_answer_lost_after_billing_is_paid_for_and_counted(image_api, http, provider):
+    image_api.configure(lost_every=1)
     with pytest.raises(TransientProviderError, match="connection .* was lost"):
-        make_provider(provider, settings(fake), client).generate(ROW, seed=1)
-    stats = fake.stats()
+        make_provider(provider, settings(image_api), http).generate(ROW, seed=1)
+    stats = image_api.stats()
     assert stats["paid_but_lost"] == 1 and stats["generated"] == 1
     assert stats["responses_by_status"] == {"paid_but_lost": 1}
 
 
-def test_a_dropped_connection_before_generating_is_not_billed(fake, client):
-    fake.configure(drop_every=1)
+def test_a_dropped_connection_before_generating_is_not_billed(image_api, http):
+    image_api.configure(drop_every=1)
     with pytest.raises(TransientProviderError):
-        make_provider("ideogram", settings(fake), client).generate(ROW, seed=1)
-    assert fake.stats()["generated"] == 0 and fake.stats()["paid_but_lost"] == 0
+        make_provider("ideogram", settings(image_api), http).generate(ROW, seed=1)
+    assert image_api.stats()["generated"] == 0 and image_api.stats()["paid_but_lost"] == 0
 
 
-def test_insufficient_quota_is_a_billing_error_not_a_rate_limit(fake, client):
-    fake.configure(insufficient_quota=True)
+def test_insufficient_quota_is_a_billing_error_not_a_rate_limit(image_api, http):
+    image_api.configure(insufficient_quota=True)
     with pytest.raises(AccountProviderError) as caught:
-        make_provider("openai", settings(fake), client).generate(ROW, seed=None)
+        make_provider("openai", settings(image_api), http).generate(ROW, seed=None)
     assert isinstance(caught.value, PermanentProviderError)  # never retried
     assert "no credit left" in caught.value.reason and "billing" in caught.value.reason
-    assert fake.stats()["generated"] == 0
+    assert image_api.stats()["generated"] == 0
 
 
-def test_a_plain_rate_limit_stays_transient(fake, client):
-    fake.configure(rate_limit_every=1, retry_after="2")
+def test_a_plain_rate_limit_stays_transient(image_api, http):
+    image_api.configure(rate_limit_every=1, retry_after="2")
     with pytest.raises(TransientProviderError) as caught:
-        make_provider("openai", settings(fake), client).generate(ROW, seed=None)
+        make_provider("openai", settings(image_api), http).generate(ROW, seed=None)
     assert caught.value.retry_after == 2.0
 
 
-def test_openai_base_url_follows_the_sdk_convention(fake, client):
+def test_openai_base_url_follows_the_sdk_convention(image_api, http):
     """OPENAI_BASE_URL includes /v1, as in OpenAI's own SDK; without it the path is wrong."""
     assert Settings().openai_base_url == "https://api.openai.com/v1"
     with pytest.raises(PermanentProviderError, match="HTTP 404"):
-        make_provider("openai", settings(fake, openai_base_url=fake.url), client).generate(
+        make_provider("openai", settings(image_api, openai_base_url=image_api.url), http).generate(
             ROW, seed=None)
 
 
 # --- Ideogram's account rules (rate-limits and errors pages) ------------------------------------
 
-def test_the_in_flight_limit_counts_images_not_requests(fake, client):
+def test_the_in_flight_limit_counts_images_not_requests(image_api, http):
     """"a request for 4 images takes 4 places. The default limit is 10"; over it 429
     inflight_limit, not run and not billed."""
-    assert fake.configure()["inflight_limit"] == 10
-    fake.configure(latency=1.0)
+    assert image_api.configure()["inflight_limit"] == 10
+    image_api.configure(latency=1.0)
     with ThreadPoolExecutor(3) as pool:
-        first = [pool.submit(v3, fake, client, num_images="4") for _ in range(2)]
-        wait_for(lambda: fake.stats()["in_flight"] == 2, what="8 images in progress")
-        over = v3(fake, client, num_images="3")  # 8 + 3 > 10
-        fits = pool.submit(v3, fake, client, num_images="2")  # 8 + 2 = 10
+        first = [pool.submit(v3, image_api, http, num_images="4") for _ in range(2)]
+        wait_for(lambda: image_api.stats()["in_flight"] == 2, what="8 images in progress")
+        over = v3(image_api, http, num_images="3")  # 8 + 3 > 10
+        fits = pool.submit(v3, image_api, http, num_images="2")  # 8 + 2 = 10
         assert [f.result().status_code for f in first] == [200, 200]
         assert fits.result().status_code == 200
     assert over.status_code == 429 and "Retry-After" not in over.headers
     assert over.json()["reject_reason"] == "inflight_limit"
     assert over.json()["max_inflight_requests"] == 10
-    assert fake.stats()["billed"] == 10  # the refused 3 were never run
+    assert image_api.stats()["billed"] == 10  # the refused 3 were never run
 
 
-def test_the_in_flight_limit_is_per_organization_across_endpoints(fake, client):
-    fake.configure(latency=1.0, inflight_limit=1)
+def test_the_in_flight_limit_is_per_organization_across_endpoints(image_api, http):
+    image_api.configure(latency=1.0, inflight_limit=1)
     with ThreadPoolExecutor(1) as pool:
-        running = pool.submit(legacy, fake, client)
-        wait_for(lambda: fake.stats()["in_flight"] == 1, what="one image in progress")
-        assert v3(fake, client).status_code == 429  # the other endpoint counts it too
+        running = pool.submit(legacy, image_api, http)
+        wait_for(lambda: image_api.stats()["in_flight"] == 1, what="one image in progress")
+        assert v3(image_api, http).status_code == 429  # the other endpoint counts it too
         assert running.result().status_code == 200
-    assert v3(fake, client).status_code == 200  # a finished image frees its place
+    assert v3(image_api, http).status_code == 200  # a finished image frees its place
 
 
 @pytest.mark.parametrize("reason", ["insufficient_funds", "daily_limit"])
-def test_402_is_not_billed_and_names_its_reason(fake, client, reason):
-    fake.configure(payment_required=reason)
-    answer = v3(fake, client)
+def test_402_is_not_billed_and_names_its_reason(image_api, http, reason):
+    image_api.configure(payment_required=reason)
+    answer = v3(image_api, http)
     assert answer.status_code == 402 and answer.json()["reject_reason"] == reason
-    assert legacy(fake, client).status_code == 402
-    assert fake.stats()["billed"] == 0 and fake.stats()["generated"] == 0
+    assert legacy(image_api, http).status_code == 402
+    assert image_api.stats()["billed"] == 0 and image_api.stats()["generated"] == 0
 
 
-def test_a_daily_limit_after_n_images_lifts_when_configured_away(fake, client):
-    fake.configure(daily_limit_images=3)
-    assert v3(fake, client, num_images="2").status_code == 200
-    assert v3(fake, client).status_code == 200
-    refused = v3(fake, client)
+def test_a_daily_limit_after_n_images_lifts_when_configured_away(image_api, http):
+    image_api.configure(daily_limit_images=3)
+    assert v3(image_api, http, num_images="2").status_code == 200
+    assert v3(image_api, http).status_code == 200
+    refused = v3(image_api, http)
     assert refused.status_code == 402 and refused.json()["reject_reason"] == "daily_limit"
-    fake.configure(daily_limit_images=None)  # the next day
-    assert v3(fake, client).status_code == 200
-    assert fake.stats()["billed"] == 4
+    image_api.configure(daily_limit_images=None)  # the next day
+    assert v3(image_api, http).status_code == 200
+    assert image_api.stats()["billed"] == 4
 
 
-def test_a_withheld_image_is_billed_without_a_link(fake, client):
-    answer = v3(fake, client, prompt="a WITHHELD scene", num_images="2")
+def test_a_withheld_image_is_billed_without_a_link(image_api, http):
+    answer = v3(image_api, http, prompt="a WITHHELD scene", num_images="2")
     assert answer.status_code == 200
     assert [(image["url"], image["is_image_safe"]) for image in answer.json()["data"]] == [
         (None, False), (None, False)]
-    assert fake.stats()["billed"] == 2 and fake.stats()["withheld"] == 2
+    assert image_api.stats()["billed"] == 2 and image_api.stats()["withheld"] == 2
 
 
-def test_result_links_expire(fake, client):
-    fake.configure(url_ttl=0.3)
-    link = v3(fake, client).json()["data"][0]["url"]
-    assert client.get(link).status_code == 200
-    wait_for(lambda: client.get(link).status_code == 404, timeout=5, what="the link to expire")
-    assert fake.stats()["expired_downloads"] >= 1
+def test_result_links_expire(image_api, http):
+    image_api.configure(url_ttl=0.3)
+    link = v3(image_api, http).json()["data"][0]["url"]
+    assert http.get(link).status_code == 200
+    wait_for(lambda: http.get(link).status_code == 404, timeout=5, what="the link to expire")
+    assert image_api.stats()["expired_downloads"] >= 1
 
 
-def test_the_provider_reads_the_account_refusals(fake, client):
-    fake.configure(payment_required="daily_limit")
+def test_the_provider_reads_the_account_refusals(image_api, http):
+    image_api.configure(payment_required="daily_limit")
     with pytest.raises(AccountProviderError, match=r"daily limit \(daily_limit\)"):
-        make_provider("ideogram", settings(fake), client).generate(ROW, seed=1)
-    fake.configure(payment_required=None, inflight_limit=0)
+        make_provider("ideogram", settings(image_api), http).generate(ROW, seed=1)
+    image_api.configure(payment_required=None, inflight_limit=0)
     with pytest.raises(InflightLimited) as caught:
-        make_provider("ideogram", settings(fake), client).generate(ROW, seed=1)
+        make_provider("ideogram", settings(image_api), http).generate(ROW, seed=1)
     assert caught.value.limit is None  # 0 is no figure to follow

@@ -1,16 +1,15 @@
 """The Sheets emulator, driven by real gspread over real HTTP (via server/google_endpoint.py)."""
 import subprocess
 import sys
-from pathlib import Path
 
 import gspread
 import pytest
 import requests
 
-from tests.conftest import gspread_client
-from tests.sheets_emulator import EmulatorServer
+from testkit import ROOT
+from testkit.clients import gspread_client
+from testkit.sheets_emulator import EmulatorServer
 
-ROOT = Path(__file__).resolve().parents[2]
 CASSETTES = ROOT.parent / "shared" / "sheets-cassettes"
 
 
@@ -200,8 +199,8 @@ def test_unparsable_range(server, ws):
 @pytest.mark.skipif(not CASSETTES.is_dir(), reason="no recorded cassettes")
 @pytest.mark.processes
 def test_replay_all_recordings():
-    proc = subprocess.run([sys.executable, "tests/sheets_emulator/replay.py", str(CASSETTES)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "testkit.sheets_emulator.replay",
+                           str(CASSETTES)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     lines = proc.stdout.strip().splitlines()
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     total = lines[-1].split("/")[-1].split()[0]

@@ -24,7 +24,7 @@ from server.money.prices import PriceTable
 from server.sheet.columns import RESULT_COLUMNS
 from server.sheet.template import template_rows
 from server.sheet.validation import validate
-from tests.sheets_emulator import EmulatorServer
+from testkit.sheets_emulator import EmulatorServer
 
 RED = {"red": 0xF4 / 255, "green": 0xC7 / 255, "blue": 0xC3 / 255}
 PRICES = PriceTable.load()

@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from server.config import Settings
 from server.sheet.template import FULL_COLUMNS
-from server.web.app import create_app
-from tests.conftest import addin_headers, gspread_client
+from testkit.clients import addin_headers, gspread_client
 
 ALICE = "alice@example.com"
 FIXED = {"aspect_ratio": "1:1", "model": "3.0", "style": "design"}
 
 
 @pytest.fixture
-def client(redis_server, redis_conn, google, emulator, chat_api, tmp_path):
-    return create_app(Settings(
-        redis_url=redis_server.url, data_dir=tmp_path, secret_key="s",
-        google_client_ids=(google.audience,), google_certs_url=google.certs_url,
-        google_tokeninfo_url=google.tokeninfo_url, google_api_url=emulator.url,
-        openai_api_key=chat_api.api_key, openai_base_url=chat_api.url)).test_client()
+def app_settings(emulator, chat_api) -> dict:
+    """Sheets at the emulator, and a chat model to write the prompts."""
+    return {"google_api_url": emulator.url, "openai_api_key": chat_api.api_key,
+            "openai_base_url": chat_api.url}
 
 
 @pytest.fixture
@@ -110,12 +106,8 @@ def test_more_than_a_call_takes_is_400(client, alice, new_sheet):
     assert ask(client, alice, ws, rows=11).status_code == 400
 
 
-def test_without_a_key_the_answer_says_what_to_set(redis_server, redis_conn, google, emulator,
-                                                   alice, new_sheet, tmp_path):
-    client = create_app(Settings(
-        redis_url=redis_server.url, data_dir=tmp_path, secret_key="s",
-        google_client_ids=(google.audience,), google_certs_url=google.certs_url,
-        google_tokeninfo_url=google.tokeninfo_url, google_api_url=emulator.url)).test_client()
+def test_without_a_key_the_answer_says_what_to_set(app_for, google, emulator, alice, new_sheet):
+    client = app_for(**google.sign_in_settings(), google_api_url=emulator.url).test_client()
     prompts = client.get("/api/config", headers=alice).get_json()["prompts"]
     assert prompts["ready"] is False and "OPENAI_API_KEY" in prompts["missing"]
     assert prompts["per_call"].startswith("about ") and "tokens, about $" in prompts["per_call"]

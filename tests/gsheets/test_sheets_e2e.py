@@ -7,15 +7,13 @@ from __future__ import annotations
 import io
 import zipfile
 
-import gspread
 import httpx
 import pytest
-from google.oauth2.credentials import Credentials
 
-from server.gsheets.endpoint import point_session_at
-from tests.conftest import wait_for
-from tests.fakes.google_auth import FakeGoogleAuth
-from tests.sheets_emulator.server import EmulatorServer
+from testkit.clients import gspread_client
+from testkit.fakes.google_auth import FakeGoogleAuth
+from testkit.processes import wait_for
+from testkit.sheets_emulator.server import EmulatorServer
 
 ALICE, BOB = "alice@example.com", "bob@example.com"
 HEADER = ["prompt", "visibility", "aspect_ratio", "model", "num_images", "magic_prompt",
@@ -29,17 +27,11 @@ class Person:
         self.identity = google.identity_token(email)
         self.access = google.access_token(email)
         self.backend = backend
-        self.gspread = _gspread(self.access, emulator)
+        self.gspread = gspread_client(emulator, self.access)
 
     def call(self, method: str, path: str, json: dict | None = None) -> httpx.Response:
         return httpx.request(method, f"{self.backend}{path}", json=json, timeout=60, headers={
             "Authorization": f"Bearer {self.identity}", "X-Google-Access-Token": self.access})
-
-
-def _gspread(token: str, emulator: EmulatorServer) -> gspread.Client:
-    client = gspread.authorize(Credentials(token))
-    point_session_at(client.http_client.session, emulator.url)
-    return client
 
 
 def sheet_rows(worksheet) -> list[dict]:

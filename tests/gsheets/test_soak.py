@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.gsheets.soak import Soak
+from testkit.soak import Soak
 
 ROWS, IMAGES = 30, 2
 

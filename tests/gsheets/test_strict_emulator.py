@@ -13,9 +13,9 @@ from server.gsheets.grid import SheetGrid
 from server.gsheets.marks import MarkMemory
 from server.money.prices import PriceTable
 from server.sheet.validation import validate
-from tests.conftest import wait_for
-from tests.sheets_emulator import EmulatorServer, discovery
-from tests.sheets_emulator.errors import ApiError
+from testkit.processes import wait_for
+from testkit.sheets_emulator import EmulatorServer, discovery
+from testkit.sheets_emulator.errors import ApiError
 
 PRICES = PriceTable.load()
 

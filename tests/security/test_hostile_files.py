@@ -1,7 +1,7 @@
 """Hostile files are refused before they cost memory or CPU (issue 10, finding 2), through the
 readers the command line and the web page share, and through the upload page itself.
 
-The corpus is generated (tests/security/hostile_files.py), scaled down to just past each limit;
+The corpus is generated (testkit/hostile_files.py), scaled down to just past each limit;
 bench/hostile_uploads.py uploads the full-size shapes to `sheetbatch serve` and measures memory.
 """
 from __future__ import annotations
@@ -17,8 +17,7 @@ from server.files.child import read_in_child
 from server.money.prices import PriceTable
 from server.sheet.columns import MAX_PROMPT_CHARS
 from server.sheet.validation import MAX_LISTED_PROBLEMS
-from server.web.app import create_app
-from tests.security import hostile_files
+from testkit import hostile_files
 
 REFUSED = [  # maker, scale, what the one-line refusal says
     (hostile_files.shared_strings_bomb, 0.06, r"MB of text \(shared strings\).*at most 8 MB"),
@@ -91,9 +90,8 @@ def test_problem_lists_are_capped_with_how_many_more(tmp_path, settings):
 
 
 @pytest.fixture
-def upload_page(redis_server, redis_conn, tmp_path):
-    app = create_app(Settings(redis_url=redis_server.url, data_dir=tmp_path / "data",
-                              secret_key="s"))
+def upload_page(app_for):
+    app = app_for()
     token = app.extensions["sheetbatch"].signer.upload_token("alice@example.com")
     return app.test_client(), f"/upload/{token}"
 

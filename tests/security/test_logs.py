@@ -11,8 +11,8 @@ from server.config import Settings
 from server.services import Services
 from server.sheet.request import ImageRequest
 from server.storage import batch_storage
-from tests.conftest import serving, wait_for
-from tests.security import hostile_files
+from testkit import hostile_files
+from testkit.processes import serving, wait_for
 
 ALICE = "alice@example.com"
 

@@ -9,12 +9,11 @@ from urllib.parse import quote
 import pytest
 from PIL import Image
 
-from server.config import Settings
 from server.sheet.request import ImageRequest
 from server.storage import batch_storage
 from server.uploads.store import MAX_UPLOADS_PER_HOUR
-from server.web.app import SECURITY_HEADERS, create_app
-from tests.conftest import ROOT
+from server.web.app import SECURITY_HEADERS
+from testkit import ROOT
 
 ALICE = "alice@example.com"
 GOOD = (ROOT / "examples" / "stickers.csv").read_bytes()
@@ -64,11 +63,9 @@ def test_the_lasting_preview_link_opens_only_a_private_rows_thumbnail(app, clien
     assert client.get(f"/images/{expiring}").status_code == 200
 
 
-def test_an_access_token_needs_our_client(redis_server, redis_conn, google, tmp_path):
+def test_an_access_token_needs_our_client(app_for, google):
     """With GOOGLE_CLIENT_ID unset an access token issued to any Google app used to pass."""
-    app = create_app(Settings(redis_url=redis_server.url, data_dir=tmp_path / "data",
-                              secret_key="s", google_tokeninfo_url=google.tokeninfo_url,
-                              single_user="off"))
+    app = app_for(google_tokeninfo_url=google.tokeninfo_url, single_user="off")
     answer = app.test_client().get("/api/config", headers={
         "Authorization": f"Bearer {google.access_token(ALICE)}"})
     assert answer.status_code == 401 and "GOOGLE_CLIENT_ID" in answer.get_json()["message"]

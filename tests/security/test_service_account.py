@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import gspread
 import pytest
-from google.oauth2.credentials import Credentials
 
 from server.batches import keys
-from server.config import Settings
 from server.gsheets.endpoint import point_session_at
 from server.gsheets.grid import SheetGrid
-from server.web.app import create_app
-from tests.conftest import wait_for
+from testkit.clients import gspread_client
+from testkit.processes import wait_for
 
 ALICE, BOB = "alice@example.com", "bob@example.com"
 ROBOT = "sheetbatch@sheetbatch-test.iam.gserviceaccount.com"
@@ -32,23 +30,16 @@ def acl_emulator(emulator, google):
 
 
 @pytest.fixture
-def settings(redis_server, redis_conn, google, acl_emulator, tmp_path) -> Settings:
+def app_settings(google, acl_emulator, tmp_path) -> dict:
+    """Sheets at the emulator with its ACLs, and the robot's key: write-back may use it."""
     key_file = google.service_account_file(tmp_path / "service-account.json", ROBOT)
-    return Settings(redis_url=redis_server.url, data_dir=tmp_path / "data", secret_key="s",
-                    google_client_ids=(google.audience,), google_certs_url=google.certs_url,
-                    google_tokeninfo_url=google.tokeninfo_url, google_api_url=acl_emulator.url,
-                    service_account_file=str(key_file), flush_interval=0.1)
-
-
-@pytest.fixture
-def app(settings):
-    return create_app(settings)
+    return {"google_api_url": acl_emulator.url, "service_account_file": str(key_file),
+            "flush_interval": 0.1}
 
 
 def person_sheet(google, emulator, email: str, title: str) -> gspread.Worksheet:
     """A sheet `email` owns, shared (as editor) with the service account."""
-    client = gspread.authorize(Credentials(google.access_token(email)))
-    point_session_at(client.http_client.session, emulator.url)
+    client = gspread_client(emulator, google.access_token(email))
     spreadsheet = client.create(title)
     spreadsheet.sheet1.update(ROWS, "A1")
     # Drive v3's permissions.create, as its document describes it (gspread's share() adds a
@@ -60,10 +51,11 @@ def person_sheet(google, emulator, email: str, title: str) -> gspread.Worksheet:
     return spreadsheet.sheet1
 
 
-def test_the_service_account_really_can_open_the_shared_sheet(settings, google, acl_emulator):
+def test_the_service_account_really_can_open_the_shared_sheet(app_settings, google,
+                                                              acl_emulator):
     """The premise of the attack: the robot's key works and Bob shared his sheet with it."""
     sheet = person_sheet(google, acl_emulator, BOB, "Bob's")
-    robot = gspread.service_account(filename=settings.service_account_file)
+    robot = gspread.service_account(filename=app_settings["service_account_file"])
     point_session_at(robot.http_client.session, acl_emulator.url)
     contents = SheetGrid(robot, sheet.spreadsheet.id).read()
     assert contents.rows[1][0] == "a kite"
@@ -104,7 +96,7 @@ def test_alices_own_token_cannot_open_bobs_sheet(app, google, acl_emulator):
 
 
 def test_the_service_account_writes_status_back_for_a_batch_its_owner_started(
-        app, settings, google, acl_emulator):
+        app, google, acl_emulator):
     """Alice starts with her own token; once it is gone, the robot writes her statuses."""
     sheet = person_sheet(google, acl_emulator, ALICE, "Alice's")
     services = app.extensions["sheetbatch"]

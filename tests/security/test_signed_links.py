@@ -21,11 +21,9 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from PIL import Image
 
 from server import links
-from server.config import Settings
 from server.links import GALLERY_SECONDS, PRIVATE_IMAGE_SECONDS, SignedLink
 from server.sheet.request import ImageRequest
 from server.storage import batch_storage
-from server.web.app import create_app
 from server.web.logs import scrub
 from server.web.openapi import OPENAPI
 
@@ -40,9 +38,8 @@ class LongAgo(TimestampSigner):
 
 
 @pytest.fixture
-def app(redis_server, redis_conn, tmp_path):
-    return create_app(Settings(redis_url=redis_server.url, data_dir=tmp_path / "data",
-                               secret_key=SECRET))
+def app_settings() -> dict:
+    return {"secret_key": SECRET}  # the links below are signed with it
 
 
 @pytest.fixture

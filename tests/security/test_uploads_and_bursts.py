@@ -16,7 +16,7 @@ from server.uploads.store import (
     turn_of,
 )
 from server.web import limits
-from tests.conftest import ROOT
+from testkit import ROOT
 
 ALICE = "alice@example.com"
 GOOD = (ROOT / "examples" / "stickers.csv").read_bytes()

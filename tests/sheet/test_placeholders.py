@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest_validation import check, errors_of
+from testkit.sheet_files import check, errors_of
 
 pytestmark = pytest.mark.unit
 

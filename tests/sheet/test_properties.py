@@ -22,7 +22,7 @@ from server.sheet.columns import (
     column_letter,
 )
 from server.sheet.request import ImageRequest
-from tests.conftest_validation import FULL_HEADER, check, write_csv, write_xlsx
+from testkit.sheet_files import FULL_HEADER, check, write_csv, write_xlsx
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.sheet.columns import MAX_DATA_ROWS
-from tests.conftest_validation import check
+from testkit.sheet_files import check
 
 FOX = ["a fox", "public"]
 

@@ -9,14 +9,7 @@ import pytest
 from server.config import Settings
 from server.money.prices import PriceTable
 from server.sheet.columns import MAX_DATA_ROWS, column_letter
-from tests.conftest_validation import (
-    FULL_HEADER,
-    check,
-    errors_of,
-    one_row,
-    realistic_rows,
-    warnings_of,
-)
+from testkit.sheet_files import FULL_HEADER, check, errors_of, one_row, realistic_rows, warnings_of
 
 RATIOS = "1:1 16:9 9:16 4:3 3:4 3:2 2:3 16:10 10:16 1:3 3:1 1:2 2:1 4:5 5:4".split()
 OLD_MODELS = ("2.0", "2a", "1.0")

@@ -20,10 +20,10 @@ if (window.Notification) {
 """
 
 
-def pages_env(backend_env: dict, google) -> dict:
-    """The web pages' settings: Google's sign-in script from the fake, and a monthly budget."""
-    return dict(backend_env, GOOGLE_GSI_CLIENT_URL=f"{google.url}/gsi/client",
-                SHEETBATCH_MONTHLY_BUDGET="50")
+def pages_settings(google) -> dict:
+    """What the web pages add to `backend_env`: Google's sign-in script from the fake, and a
+    monthly budget."""
+    return {"GOOGLE_GSI_CLIENT_URL": f"{google.url}/gsi/client", "SHEETBATCH_MONTHLY_BUDGET": "50"}
 
 
 @pytest.fixture

@@ -10,12 +10,11 @@ import subprocess
 import pytest
 
 from server.batches.store import Batches
-from server.config import Settings
 from server.sheet.request import ImageRequest
 from server.sheet.statuses import BatchStatus, RowStatus
-from server.web.app import create_app
 from server.web.signin import LOCAL_PERSON
-from tests.conftest import ROOT, addin_headers
+from testkit import ROOT
+from testkit.clients import addin_headers
 
 LOCAL = {"REMOTE_ADDR": "127.0.0.1"}
 SIDEBAR_HAS = {"stop", "resume", "retry", "download"}  # it deletes nothing
@@ -66,13 +65,10 @@ def batch_in(batches: Batches, state: str) -> str:
 
 
 @pytest.fixture
-def surfaces(redis_server, redis_conn, google, tmp_path):
+def surfaces(app_for, google):
     """The add-in's API (Google tokens) and the single-user web pages, on one Redis."""
-    common = dict(redis_url=redis_server.url, data_dir=tmp_path, secret_key="s")
-    api = create_app(Settings(**common, google_client_ids=(google.audience,),
-                              google_certs_url=google.certs_url,
-                              google_tokeninfo_url=google.tokeninfo_url)).test_client()
-    pages = create_app(Settings(**common)).test_client()
+    api = app_for(**google.sign_in_settings()).test_client()
+    pages = app_for(google_client_ids=()).test_client()
     return api, pages, addin_headers(google, LOCAL_PERSON)
 
 

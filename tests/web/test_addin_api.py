@@ -8,20 +8,16 @@ import json
 import pytest
 
 from server.batches import keys
-from server.config import Settings
 from server.sheet.statuses import COUNT_NAMES, BatchStatus, RowStatus
-from server.web.app import create_app
-from tests.conftest import addin_headers, gspread_client
+from testkit.clients import addin_headers, gspread_client
 
 ALICE = "alice@example.com"
 
 
 @pytest.fixture
-def app(redis_server, redis_conn, google, emulator, tmp_path):
-    return create_app(Settings(
-        redis_url=redis_server.url, data_dir=tmp_path, secret_key="s", monthly_budget=100,
-        google_client_ids=(google.audience,), google_certs_url=google.certs_url,
-        google_tokeninfo_url=google.tokeninfo_url, google_api_url=emulator.url))
+def app_settings(emulator) -> dict:
+    """The add-in's app: Sheets at the emulator, and a monthly budget to spend."""
+    return {"google_api_url": emulator.url, "monthly_budget": 100}
 
 
 @pytest.fixture

@@ -6,14 +6,11 @@ for real, and "Google Sheets" is a closed local port: nothing here is mocked.
 """
 from __future__ import annotations
 
-import socket
-
 import pytest
 
-from server.config import Settings
 from server.sheet.request import ImageRequest
-from server.web.app import create_app
 from server.web.openapi import OPENAPI
+from testkit.processes import free_port
 
 ALICE, BOB = "alice@example.com", "bob@example.com"
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
@@ -96,21 +93,10 @@ def wrong_values(operation: dict, name: str) -> tuple:
 
 # -- fixtures and helpers -------------------------------------------------------------------------
 
-def closed_port() -> int:
-    """A local port nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def app(redis_server, redis_conn, google, tmp_path):
+def app_settings() -> dict:
     # Google Sheets is always a closed port, so no test can reach the real one by accident.
-    return create_app(Settings(
-        redis_url=redis_server.url, data_dir=tmp_path, secret_key="s",
-        google_client_ids=(google.audience,), google_certs_url=google.certs_url,
-        google_tokeninfo_url=google.tokeninfo_url,
-        google_api_url=f"http://127.0.0.1:{closed_port()}"))
+    return {"google_api_url": f"http://127.0.0.1:{free_port()}"}  # bound, then released
 
 
 @pytest.fixture

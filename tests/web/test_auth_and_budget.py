@@ -11,7 +11,7 @@ from server.auth import Authenticator, NotAuthenticated
 from server.config import Settings
 from server.links import BadLink, Signer
 from server.money.budget import Budgets
-from tests.fakes.google_auth import FakeGoogleAuth
+from testkit.fakes.google_auth import FakeGoogleAuth
 
 
 @pytest.fixture(scope="module")

@@ -8,25 +8,18 @@ import re
 
 import pytest
 
-from server.config import Settings
-from server.web.app import create_app
 from server.web.signin import LOCAL_PERSON
-from tests.conftest import ROOT
+from testkit import ROOT
 
 LOCAL = {"REMOTE_ADDR": "127.0.0.1"}  # single-user mode: this computer is signed in
 STICKERS = ROOT / "examples" / "stickers.xlsx"
 
 
 @pytest.fixture
-def app(redis_server, redis_conn, tmp_path):
-    # A key makes openai runnable; nothing here reaches it (no worker takes the jobs).
-    return create_app(Settings(data_dir=tmp_path, redis_url=redis_server.url, secret_key="k",
-                               openai_api_key="k"))
-
-
-@pytest.fixture
-def services(app):
-    return app.extensions["sheetbatch"]
+def app_settings():
+    # One person at this computer (no sign-in); a key makes openai runnable, and nothing here
+    # reaches it (no worker takes the jobs).
+    return {"google_client_ids": (), "openai_api_key": "k"}
 
 
 def kept_uploads(services) -> list[str]:

@@ -7,7 +7,7 @@ import httpx
 from server.batches.store import Batches
 from server.services import connect
 from server.sheet.request import ImageRequest
-from tests.conftest import wait_for
+from testkit.processes import wait_for
 
 ALICE, BOB = "alice@example.com", "bob@example.com"
 

@@ -5,8 +5,6 @@ import re
 
 from openapi_spec_validator import validate
 
-from server.config import Settings
-from server.web.app import create_app
 from server.web.openapi import OPENAPI
 
 
@@ -14,8 +12,8 @@ def test_the_document_is_valid_openapi():
     validate(OPENAPI)
 
 
-def test_every_api_route_is_documented_with_its_methods(redis_server, tmp_path):
-    app = create_app(Settings(redis_url=redis_server.url, data_dir=tmp_path, secret_key="s"))
+def test_every_api_route_is_documented_with_its_methods(app_for):
+    app = app_for()
     served = {}
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/"):

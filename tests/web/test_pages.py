@@ -9,18 +9,15 @@ import re
 import openpyxl
 import pytest
 
-from server.config import Settings
 from server.sheet.template import SIMPLE_COLUMNS, template_rows
-from server.web.app import create_app
 
 LOCAL = {"REMOTE_ADDR": "127.0.0.1"}
 
 
 @pytest.fixture
-def client(redis_server, redis_conn, tmp_path):
-    app = create_app(Settings(data_dir=tmp_path, redis_url=redis_server.url, secret_key="k",
-                              max_upload_bytes=1000))
-    return app.test_client()
+def app_settings() -> dict:
+    """One person at this computer (no sign-in), and an upload limit small enough to reach."""
+    return {"google_client_ids": (), "max_upload_bytes": 1000}
 
 
 def csrf_token(client) -> str:

@@ -1,6 +1,6 @@
 """The brief's flow on the web pages, in real headless Chromium against `sheetbatch serve`
 (gunicorn), real RQ workers, Redis, the preview provider, and the local stand-in for Google
-Identity Services (tests/fakes/google_auth.py). Screenshots of each page's states land in
+Identity Services (testkit/fakes/google_auth.py). Screenshots of each page's states land in
 docs/screenshots/ (the README shows them)."""
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from server.files.results import RESULTS_NAME
 from server.sheet.marks import ERROR_COLOUR
 from server.storage.zipper import MANIFEST_NAME
-from tests.conftest import ROOT
-from tests.web.conftest import pages_env
+from testkit import ROOT
+from tests.web.conftest import pages_settings
 
 STICKERS = ROOT / "examples" / "stickers.csv"
 SHOTS = ROOT / "docs" / "screenshots"
@@ -82,8 +82,9 @@ def focus_order(page, presses: int = 30) -> list[str]:
 
 
 @pytest.fixture
-def backend_env(backend_env, google):
-    return pages_env(backend_env, google)
+def backend_settings(request, google):
+    """The pages' settings, and what a class asks for on top (`indirect` parametrisation)."""
+    return pages_settings(google) | getattr(request, "param", {})
 
 
 def sign_in(page, google, email: str) -> None:
@@ -308,14 +309,11 @@ def test_session_cookie_and_sign_in_checks(new_page, google, backend):
         assert re.search(r'id="person">ada@example.com<', client.get(backend + "/").text)
 
 
+@pytest.mark.usefixtures("backend_settings")  # backend_env asks for it by name
+@pytest.mark.parametrize("backend_settings", [{"GOOGLE_CLIENT_ID": None}], indirect=True,
+                         ids=["no sign-in"])
 class TestSingleUser:
     """A fresh install on this computer: no sign-in, the brief's sticker sheet, its ZIP."""
-
-    @pytest.fixture
-    def backend_env(self, backend_env):
-        env = dict(backend_env)
-        del env["GOOGLE_CLIENT_ID"]
-        return env
 
     def test_fresh_install_runs_the_sticker_sheet(self, new_page, backend, backend_env, workers):
         workers.env = backend_env

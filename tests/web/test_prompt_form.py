@@ -8,8 +8,6 @@ import re
 
 import pytest
 
-from server.config import Settings
-from server.web.app import create_app
 from tests.web.test_pages import LOCAL, csrf_token
 
 FORM = {"goal": "Christmas sticker designs for kids.", "rows": "7",
@@ -18,15 +16,11 @@ FORM = {"goal": "Christmas sticker designs for kids.", "rows": "7",
         "format": "csv", "provider": "preview"}
 
 
-def app_with(redis_server, tmp_path, **settings):
-    return create_app(Settings(data_dir=tmp_path, redis_url=redis_server.url, secret_key="k",
-                               **settings)).test_client()
-
-
 @pytest.fixture
-def client(redis_server, redis_conn, tmp_path, chat_api):
-    return app_with(redis_server, tmp_path, openai_api_key=chat_api.api_key,
-                    openai_base_url=chat_api.url)
+def app_settings(chat_api) -> dict:
+    """One person at this computer (no sign-in), with a chat model to write the prompts."""
+    return {"google_client_ids": (), "openai_api_key": chat_api.api_key,
+            "openai_base_url": chat_api.url}
 
 
 def write(client, **changes):
@@ -60,8 +54,8 @@ def test_problems_are_shown_on_the_form(client, chat_api):
     assert "The model refused" in re.search(r'id="write-problem">([^<]+)', refused).group(1)
 
 
-def test_without_a_key_the_form_says_what_to_set(redis_server, redis_conn, tmp_path):
-    client = app_with(redis_server, tmp_path)
+def test_without_a_key_the_form_says_what_to_set(app_for):
+    client = app_for().test_client()
     page = client.get("/", environ_base=LOCAL).get_data(as_text=True)
     missing = re.search(r'id="write-missing">([^<]+)', page).group(1)
     assert "OPENAI_API_KEY" in missing

@@ -7,7 +7,7 @@ import csv
 
 import pytest
 
-from tests.web.conftest import pages_env
+from tests.web.conftest import pages_settings
 from tests.web.test_pages_browser import (
     ADA,
     SHOTS,
@@ -18,9 +18,9 @@ from tests.web.test_pages_browser import (
 
 
 @pytest.fixture
-def backend_env(backend_env, google, chat_api):
-    return dict(pages_env(backend_env, google), OPENAI_API_KEY=chat_api.api_key,
-                OPENAI_BASE_URL=chat_api.url)
+def backend_settings(google, chat_api):
+    return pages_settings(google) | {"OPENAI_API_KEY": chat_api.api_key,
+                                     "OPENAI_BASE_URL": chat_api.url}
 
 
 def test_write_prompts_review_download_and_start(new_page, google, chat_api):

@@ -4,30 +4,21 @@ from __future__ import annotations
 
 import io
 import re
-import socket
 
 import pytest
 
-from server.config import Settings
-from server.web.app import create_app
+from testkit.processes import free_port
 
 ALICE = "alice@example.com"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def make_app(redis_server, redis_conn, google, tmp_path):
+def make_app(app_for, google):
+    """The app signed in to with the local issuer, with these provider settings; Google Sheets
+    is a closed port."""
     def make(**keys):
-        return create_app(Settings(
-            redis_url=redis_server.url, data_dir=tmp_path, secret_key="s",
-            google_client_ids=(google.audience,), google_certs_url=google.certs_url,
-            google_tokeninfo_url=google.tokeninfo_url,
-            google_api_url=f"http://127.0.0.1:{free_port()}", **keys))
+        return app_for(**google.sign_in_settings(),
+                       google_api_url=f"http://127.0.0.1:{free_port()}", **keys)
     return make
 
 

@@ -23,7 +23,6 @@ import json
 import threading
 import time
 import zipfile
-from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
@@ -37,9 +36,10 @@ from server.money.prices import PriceTable
 from server.sheet import columns as schema
 from server.sheet.statuses import COUNT_NAMES, FINISHED, BatchStatus, RowStatus
 from server.sheet.validation import Report, validate
-from tests.conftest import wait_for
+from testkit import ROOT
+from testkit.clients import gspread_client
+from testkit.processes import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 SIDEBAR = ROOT / "appsscript" / "Sidebar.html"
 SHIM = ROOT / "appsscript" / "tests" / "gas_shim.js"
 
@@ -339,9 +339,12 @@ def stand_in():
 
 
 @pytest.fixture
-def backend_app(stand_in):
-    # Swap in the real backend here:  return server.web.create_app(settings)
-    return stand_in.app
+def backend_app(request):
+    """The stand-in; a class parametrised (`indirect`) with "sheetbatch serve" gets the real
+    backend, through a proxy."""
+    if getattr(request, "param", None) == "sheetbatch serve":
+        return proxy_to(request.getfixturevalue("backend"))
+    return request.getfixturevalue("stand_in").app
 
 
 @pytest.fixture
@@ -683,24 +686,15 @@ def proxy_to(backend_url: str):
     return app
 
 
+@pytest.mark.parametrize("backend_app", ["sheetbatch serve"], indirect=True)
 class TestRealBackend:
     """The sidebar against `sheetbatch serve`: only `backend_app` changes."""
 
-    @pytest.fixture
-    def backend_app(self, backend):
-        return proxy_to(backend)
-
     def test_validate_fix_generate_and_download(self, open_sidebar, backend_env, workers,
                                                  image_api, emulator, google):
-        import gspread
-        from google.oauth2.credentials import Credentials
-
-        from server.gsheets.endpoint import point_session_at
-
         email = "sidebar@example.com"
         access = google.access_token(email)
-        client = gspread.authorize(Credentials(access))
-        point_session_at(client.http_client.session, emulator.url)
+        client = gspread_client(emulator, access)
         spreadsheet = client.create("Sidebar stickers")
         sheet = spreadsheet.sheet1
         rows = [HEADER[:5]] + [[f"a sticker of an owl, take {n}", "private", "", "3.0", 1]

@@ -4,19 +4,17 @@ Sheets emulator and the chat fake: rows land below the last filled row in calls 
 The screenshot is docs/sidebar-write-prompts.png."""
 from __future__ import annotations
 
-import gspread
 import pytest
-from google.oauth2.credentials import Credentials
 
-from server.gsheets.endpoint import point_session_at
+from testkit.clients import gspread_client
 from tests.web.test_sidebar_browser import base_url, open_sidebar, proxy_to, state_shot
 
 __all__ = ["base_url", "open_sidebar"]  # the fixtures, shared with the sidebar's other tests
 
 
 @pytest.fixture
-def backend_env(backend_env, chat_api):
-    return dict(backend_env, OPENAI_API_KEY=chat_api.api_key, OPENAI_BASE_URL=chat_api.url)
+def backend_settings(chat_api):
+    return {"OPENAI_API_KEY": chat_api.api_key, "OPENAI_BASE_URL": chat_api.url}
 
 
 @pytest.fixture
@@ -28,8 +26,7 @@ def test_write_prompts_appends_below_the_last_filled_row(open_sidebar, emulator,
                                                          chat_api):
     email = "writer@example.com"
     access = google.access_token(email)
-    client = gspread.authorize(Credentials(access))
-    point_session_at(client.http_client.session, emulator.url)
+    client = gspread_client(emulator, access)
     sheet = client.create("Sticker ideas").sheet1
     filled = [["prompt", "visibility", "aspect_ratio", "model", "style"],
               ["a sticker of a fox", "private", "1:1", "3.0", "design"],

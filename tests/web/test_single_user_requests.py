@@ -9,7 +9,8 @@ import socket
 import pytest
 
 from server.web.signin import PROXY_HEADERS
-from tests.conftest import ROOT, serving
+from testkit import ROOT
+from testkit.processes import serving
 
 REBINDING_HOSTS = ["attacker.example", "attacker.example:{port}", "127.0.0.1.nip.io:{port}",
                    "localhost.attacker.example", "127.0.0.2:{port}", "0.0.0.0:{port}",

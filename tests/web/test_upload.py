@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import ROOT
+from testkit import ROOT
 
 ALICE, BOB = "alice@example.com", "bob@example.com"
 

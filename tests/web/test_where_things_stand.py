@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from server.batches.queue import NO_WORKER
-from tests.conftest import wait_for
-from tests.conftest_validation import write_xlsx
-from tests.web.conftest import pages_env
+from testkit.processes import wait_for
+from testkit.sheet_files import write_xlsx
+from tests.web.conftest import pages_settings
 from tests.web.test_pages_browser import (
     ADA,
     STICKERS,
@@ -22,8 +22,8 @@ from tests.web.test_pages_browser import (
 
 
 @pytest.fixture
-def backend_env(backend_env, google):
-    return pages_env(backend_env, google)
+def backend_settings(google):
+    return pages_settings(google)
 
 
 def test_friendly_headers_cannot_start_and_the_marked_copy_renames_them(redis_conn, new_page,

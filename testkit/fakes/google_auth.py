@@ -80,6 +80,11 @@ class FakeGoogleAuth:
     def tokeninfo_url(self) -> str:
         return f"{self.url}/tokeninfo"
 
+    def sign_in_settings(self) -> dict:
+        """The `Settings` fields that make our app accept this issuer's tokens as Google's."""
+        return {"google_client_ids": (self.audience,), "google_certs_url": self.certs_url,
+                "google_tokeninfo_url": self.tokeninfo_url}
+
     def identity_token(self, email: str, *, expires_in: int = 3600, audience: str | None = None,
                        issuer: str = ISSUER, verified: bool = True) -> str:
         now = int(time.time())

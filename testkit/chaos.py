@@ -14,7 +14,6 @@ import re
 import signal
 import struct
 import subprocess
-import sys
 import termios
 import threading
 import time
@@ -27,9 +26,8 @@ import openpyxl
 from server.money.prices import PriceTable
 from server.sheet.request import ImageRequest
 from server.storage import LocalStorage
+from testkit import ROOT, SHEETBATCH
 
-ROOT = Path(__file__).resolve().parents[2]
-SHEETBATCH = str(Path(sys.executable).parent / "sheetbatch")
 PRICE = float(PriceTable.load().image_price("3.0", "default"))
 
 
@@ -75,7 +73,7 @@ class Run:
         self.sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def args(self, *extra: str) -> list[str]:
-        return [SHEETBATCH, "run", str(self.sheet), "--out", str(self.out), "--yes", *extra]
+        return [str(SHEETBATCH), "run", str(self.sheet), "--out", str(self.out), "--yes", *extra]
 
     def start(self, *extra: str, **env: str) -> subprocess.Popen:
         """In its own process group, as a terminal runs it (so the group can be signalled)."""

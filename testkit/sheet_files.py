@@ -1,8 +1,8 @@
-"""Shared helpers for the validation-layer tests (imported explicitly, not a pytest conftest)."""
+"""Sheets as people fill them in, for tests and benchmarks: the columns, realistic rows, writers
+of .xlsx and .csv files, and the validation of rows as the checker sees them (`check`)."""
 from __future__ import annotations
 
 import csv
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +11,8 @@ import openpyxl
 from server.money.prices import PriceTable
 from server.sheet.validation import Report, validate
 
-REPO = Path(__file__).resolve().parent.parent
-SHEETBATCH = Path(sys.executable).parent / "sheetbatch"
-
 FULL_HEADER = ["prompt", "visibility", "aspect_ratio", "magic_prompt", "model", "num_images",
                "seed_number", "rendering", "negative_prompt", "style", "color_palette"]
-MINIMAL_HEADER = ["prompt", "visibility"]
 
 PRICES = PriceTable.load()
 

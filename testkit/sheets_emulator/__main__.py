@@ -1,4 +1,7 @@
-"""Dev server: python -m tests.sheets_emulator --port 8790 [--no-quota]"""
+"""Dev server, run from the checkout root:
+
+    python -m testkit.sheets_emulator --port 8790 [--no-quota]
+"""
 import argparse
 import sys
 

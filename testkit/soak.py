@@ -4,7 +4,8 @@ the image-API fake (latency, some 429s and 5xx) and a local Google token issuer.
 
 While the batch runs: the person inserts, sorts and deletes rows; Redis is restarted; Sheets
 answers 429 to everything for a while; the web process is restarted. `Soak.run()` returns what
-held (see `Outcome`); the CI test (`test_soak.py`) runs it small, `bench/soak.py` at full size.
+held (see `Outcome`); the CI test (`tests/gsheets/test_soak.py`) runs it small, `bench/soak.py`
+at full size.
 """
 from __future__ import annotations
 
@@ -17,21 +18,19 @@ from pathlib import Path
 
 import gspread
 import httpx
-from google.oauth2.credentials import Credentials
 
 from server.cli.embedded_redis import EmbeddedRedis
-from server.gsheets.endpoint import point_session_at
-from tests.conftest import free_port, wait_for
-from tests.fakes.google_auth import FakeGoogleAuth
-from tests.fakes.image_api import FakeImageAPI
-from tests.sheets_emulator.server import EmulatorServer
+from testkit import ROOT
+from testkit.clients import gspread_client
+from testkit.fakes.google_auth import FakeGoogleAuth
+from testkit.fakes.image_api import FakeImageAPI
+from testkit.processes import free_port, wait_for
+from testkit.sheets_emulator.server import EmulatorServer
+from testkit.sheets_requests import is_write_back, peak_per_minute
 
-ROOT = Path(__file__).resolve().parents[2]
 PERSON = "soak@example.com"
 HEADER = ["prompt", "visibility", "model", "num_images", "magic_prompt"]
 ADDED = "a row added during the batch"
-WRITE_BACK_PATHS = ("values:batchUpdateByDataFilter", "developerMetadata:search",
-                    "values:batchGetByDataFilter")
 
 
 @dataclass
@@ -118,8 +117,7 @@ class Soak:
 
     # -- the batch -----------------------------------------------------------------------------
     def _batch(self) -> None:
-        client = gspread.authorize(Credentials(self.access))
-        point_session_at(client.http_client.session, self.emulator.url)
+        client = gspread_client(self.emulator, self.access)
         spreadsheet = client.create("Soak")
         self.sheet = sheet = spreadsheet.sheet1
         sheet.resize(rows=self.rows + 20)
@@ -252,16 +250,8 @@ class Soak:
                                 what="the budget to settle")["spent"]
         log = self.emulator.log
         outcome.write_back_peak_per_minute = peak_per_minute(
-            [e for e in log if e["path"].endswith(WRITE_BACK_PATHS) and e["status"] != 429])
+            [e for e in log if is_write_back(e) and e["status"] != 429])
         outcome.person_peak_per_minute = max(
             peak_per_minute([e for e in log if e["kind"] == kind and e["status"] != 429])
             for kind in ("read", "write"))
 
-
-def peak_per_minute(entries: list[dict]) -> int:
-    times, best, low = sorted(e["time"] for e in entries), 0, 0
-    for high, moment in enumerate(times):
-        while moment - times[low] >= 60:
-            low += 1
-        best = max(best, high - low + 1)
-    return best

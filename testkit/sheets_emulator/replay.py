@@ -1,6 +1,6 @@
 """Replay recorded Google traffic (vcrpy JSON cassettes) against a fresh emulator and compare.
 
-    python tests/sheets_emulator/replay.py FILE_OR_DIR...
+    python -m testkit.sheets_emulator.replay FILE_OR_DIR...   (from the checkout root)
 
 Ids the emulator generates (spreadsheet ids, sheetIds, metadataIds, protectedRangeIds) are
 learned where a recorded response first shows them and rewritten in later requests; times
@@ -13,10 +13,7 @@ import sys
 
 import requests
 
-if __package__ in (None, ""):  # run as a script: make `tests.sheets_emulator` importable
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
-
-from tests.sheets_emulator.server import EmulatorServer  # noqa: E402 (needs the sys.path above)
+from testkit.sheets_emulator.server import EmulatorServer
 
 # The recordings sit beside the checkout, in ../shared/sheets-cassettes.
 DEFAULT_CASSETTES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",

@@ -39,8 +39,8 @@ The spellings below come from the provider references on purpose, not from
 misspelling.
 
 In-process:   with FakeImageAPI() as fake: fake.configure(latency=0.2); fake.stats()
-Out of process: python -m tests.fakes.image_api --port 8765   (prints one JSON line: url, image_url,
-                image_host, api_key)
+Out of process, from the checkout root: python -m testkit.fakes.image_api --port 8765
+                (prints one JSON line: url, image_url, image_host, api_key)
 Control over HTTP: POST /_control {json}, GET /_control, GET /_stats, GET /_requests.
 """
 from __future__ import annotations
