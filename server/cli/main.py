@@ -24,8 +24,9 @@ from server.files import UnreadableFile
 from server.files.check import CheckedFile, check_file
 from server.files.template import write_template
 from server.files.workbook import WorkbookGrid
-from server.generation.providers import PROVIDER_NAMES, make_provider
+from server.generation.providers import make_provider
 from server.money.cost import shown_cost
+from server.providers import FALLBACK_PROVIDER, PROVIDER_NAMES
 from server.services import Services
 from server.sheet.columns import MAX_DATA_ROWS
 from server.sheet.validation import Report, listed
@@ -203,7 +204,8 @@ def template_command(full: bool, output: Path, force: bool) -> None:
               help="Folder for the results workbook, the images and images.zip.")
 @click.option("--sheet", help=SHEET_HELP)
 @click.option("--provider", type=click.Choice(PROVIDER_NAMES),
-              help="Image service; 'preview' (free placeholders) when no API key is set.")
+              help=f"Image service; '{FALLBACK_PROVIDER}' (free placeholders) when no API key is "
+                   "set.")
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes to start.")
 @click.option("--yes", is_flag=True, help="Spend without asking (for scripts).")

@@ -32,6 +32,7 @@ from server.files.template import write_template
 from server.files.workbook import WorkbookGrid
 from server.generation.providers import available_providers, canonical_name
 from server.money.cost import shown_cost
+from server.providers import FALLBACK_PROVIDER
 from server.sheet.columns import COLUMN_NAMES
 from server.sheet.results import RowResult
 from server.sheet.statuses import FINISHED, BatchStatus, RowStatus
@@ -90,7 +91,7 @@ def chosen_provider(name: str | None) -> str:
     if name in runnable:
         return name
     default = services().settings.provider
-    return default if default in runnable else "preview"
+    return default if default in runnable else FALLBACK_PROVIDER
 
 
 @blueprint.get("/templates/sheetbatch-<kind>.<ext>")
