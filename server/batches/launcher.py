@@ -15,7 +15,8 @@ from server.batches.store import Batches, new_batch_id
 from server.money.budget import Budgets
 from server.money.cost import images_cost, is_free
 from server.money.prices import PriceTable
-from server.sheet.capabilities import Capabilities, capabilities_for
+from server.providers import capabilities_for
+from server.sheet.capabilities import Capabilities
 from server.sheet.statuses import RowStatus
 from server.sheet.validation import Report
 

@@ -14,7 +14,7 @@ from server.config import Settings
 from server.files import read_file
 from server.generation.providers import make_provider
 from server.money.prices import PriceTable
-from server.sheet.capabilities import capabilities_for
+from server.providers import capabilities_for
 from server.sheet.template import template_rows
 from server.sheet.validation import validate
 from tests.conftest import wait_for

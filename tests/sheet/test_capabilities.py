@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from server.money.prices import PriceTable
-from server.sheet.capabilities import capabilities_for, nearest_size
+from server.providers import capabilities_for
+from server.sheet.capabilities import nearest_size
 from server.sheet.validation import validate
 
 HEADER = ["prompt", "visibility", "model", "aspect_ratio", "magic_prompt", "seed_number",
