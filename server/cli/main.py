@@ -29,7 +29,7 @@ from server.money.cost import shown_cost
 from server.providers import FALLBACK_PROVIDER, PROVIDER_NAMES
 from server.services import Services
 from server.sheet.columns import MAX_DATA_ROWS
-from server.sheet.validation import Report, listed
+from server.sheet.validation import listed
 from workers.start import run_workers
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
@@ -78,10 +78,11 @@ def validate_command(file: Path, sheet: str | None, provider: str | None, as_jso
     if annotate:
         save_annotated(checked, annotate)
     if as_json:
-        click.echo(json.dumps(checked.report.as_dict(), ensure_ascii=False, default=str))
+        click.echo(json.dumps(checked.report.as_dict(checked.cost.as_dict()), ensure_ascii=False,
+                              default=str))
     else:
         print_source(checked)
-        print_report(checked.report, provider or settings.provider)
+        print_report(checked, provider or settings.provider)
     sys.exit(EXIT_OK if checked.report.valid else EXIT_INVALID)
 
 
@@ -138,8 +139,9 @@ def print_source(checked: CheckedFile) -> None:
                            f"(also in it: {', '.join(others)}; choose one with --sheet NAME)."))
 
 
-def print_report(report: Report, provider: str) -> None:
-    cost = shown_cost(report.cost, report.currency, provider)
+def print_report(checked: CheckedFile, provider: str) -> None:
+    report = checked.report
+    cost = shown_cost(checked.cost.total, checked.cost.currency, provider)
     if report.row_count > MAX_DATA_ROWS:  # images and cost count only the rows read
         console.print(f"[bold]{report.row_count}[/bold] rows, over the limit of {MAX_DATA_ROWS}; "
                       f"the first {MAX_DATA_ROWS} hold [bold]{report.images}[/bold] images, "
@@ -232,7 +234,7 @@ def run_command(file: Path, out: Path, sheet: str | None, provider: str | None, 
         make_folder_or_exit(out)
         annotated = out / f"{file.stem}-checked.xlsx"
         save_annotated(checked, annotated)
-        print_report(checked.report, options.provider)
+        print_report(checked, options.provider)
         console.print(f"Nothing was generated. The marked copy is {annotated}.")
         sys.exit(EXIT_INVALID)
     for warning in checked.report.warnings:
