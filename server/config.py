@@ -10,13 +10,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from server.providers import FALLBACK_PROVIDER, PAID_PROVIDERS, default_provider
+from server.providers import FALLBACK_PROVIDER, PROVIDERS, default_provider
 from server.sheet.capabilities import DEFAULT_OPENAI_MODEL
 
 
-def _env(name: str, default: str | None = None, environ=os.environ) -> str | None:
-    value = environ.get(name, "").strip()
-    return value or default
+def _env(environ: Mapping[str, str], name: str) -> str | None:
+    """A variable's text; None when it is unset or blank."""
+    return environ.get(name, "").strip() or None
 
 
 def default_data_dir() -> Path:
@@ -114,8 +114,8 @@ class Settings:
         """The settings in `environ` (this process's environment by default): each variable set
         (not blank) fills its field; the rest keep the field's default, or the default below
         that depends on the machine or on other variables."""
-        env = partial(_env, environ=environ)
-        keys = {p.key_setting: env(p.key_variable) for p in PAID_PROVIDERS}
+        env = partial(_env, environ)
+        keys = {p.key_setting: env(p.key_variable) for p in PROVIDERS.values() if p.key_variable}
         depending = {
             "data_dir": default_data_dir(),
             "provider": default_provider(lambda p: keys[p.key_setting]),

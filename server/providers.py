@@ -71,7 +71,6 @@ PROVIDERS = {provider.name: provider for provider in (
 PROVIDER_NAMES = tuple(PROVIDERS)  # in the order they are offered
 # What runs when no paid provider can: free, and needs no key.
 FALLBACK_PROVIDER = next(p.name for p in PROVIDERS.values() if p.free and not p.key_variable)
-PAID_PROVIDERS = tuple(p for p in PROVIDERS.values() if not p.free)
 
 
 def canonical_name(name: str | None) -> str:
@@ -102,7 +101,8 @@ def capabilities_for(name: str, openai_model: str = DEFAULT_OPENAI_MODEL) -> Cap
 def default_provider(key_of: Callable[[ProviderInfo], str | None]) -> str:
     """The provider used when none is named: the first paid one whose key is set (`key_of`
     reads it), else the free fallback."""
-    return next((p.name for p in PAID_PROVIDERS if key_of(p)), FALLBACK_PROVIDER)
+    paid = (p for p in PROVIDERS.values() if not p.free)
+    return next((p.name for p in paid if key_of(p)), FALLBACK_PROVIDER)
 
 
 def available_providers(settings: Settings) -> tuple[str, ...]:
