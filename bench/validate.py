@@ -70,7 +70,7 @@ def main() -> None:
             assert report.valid and report.row_count == DATA_ROWS, report.errors[:3]
             assert loaders[kind](path) == DATA_ROWS + 1
             loaded = best_of(args.repeat, loaders[kind], path)
-            checked = best_of(args.repeat, check_file, path, None, settings)
+            checked = best_of(args.repeat, check_file, path, None, settings, PriceTable.load())
             print(f"{kind:<6} {path.stat().st_size / 1024:>7.1f}KB {loaded * 1000:>8.1f}ms "
                   f"{checked * 1000:>8.1f}ms {checked / loaded:>6.2f}x "
                   f"{(checked / loaded - 1) * 100:>8.0f}%")
