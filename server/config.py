@@ -8,12 +8,15 @@ import tempfile
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Callable, Mapping
+
+from server.providers import FALLBACK_PROVIDER, PROVIDERS, default_provider
+from server.sheet.capabilities import DEFAULT_OPENAI_MODEL
 
 
-def _env(name: str, default: str | None = None, environ=os.environ) -> str | None:
-    value = environ.get(name, "").strip()
-    return value or default
+def _env(environ: Mapping[str, str], name: str) -> str | None:
+    """A variable's text; None when it is unset or blank."""
+    return environ.get(name, "").strip() or None
 
 
 def default_data_dir() -> Path:
@@ -29,10 +32,6 @@ def socket_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"sheetbatch-{os.getuid()}"
 
 
-def _list(name: str, default: str, environ=os.environ) -> tuple[str, ...]:
-    return tuple(part.strip() for part in _env(name, default, environ).split(",") if part.strip())
-
-
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -40,14 +39,14 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 class Settings:
     data_dir: Path = Path("data")
     redis_url: str | None = None
-    provider: str = "preview"
+    provider: str = FALLBACK_PROVIDER  # from_env: the first paid provider with a key
     provider_concurrency: int = 8
     ideogram_api_key: str | None = None
     ideogram_base_url: str = "https://api.ideogram.ai"
     ideogram_image_hosts: tuple[str, ...] = ("ideogram.ai",)
     openai_api_key: str | None = None
     openai_base_url: str = "https://api.openai.com/v1"  # as in OpenAI's own SDK: includes /v1
-    openai_model: str = "gpt-image-1"
+    openai_model: str = DEFAULT_OPENAI_MODEL
     openai_image_hosts: tuple[str, ...] = ("oaidalleapiprodscus.blob.core.windows.net",)
     # The chat model that writes prompts (`sheetbatch prompts`), on the same OpenAI-compatible
     # endpoint and key: a small, cheap model is plenty for a few hundred prompts.
@@ -112,58 +111,71 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
-        """The settings in `environ` (this process's environment by default)."""
-        env = partial(_env, environ=environ)
-        env_list = partial(_list, environ=environ)
-        ideogram_key = env("IDEOGRAM_API_KEY")
-        openai_key = env("OPENAI_API_KEY")
-        default_provider = "ideogram" if ideogram_key else "openai" if openai_key else "preview"
-        return cls(
-            data_dir=Path(env("SHEETBATCH_DATA") or default_data_dir()),
-            redis_url=env("REDIS_URL"),
-            provider=env("SHEETBATCH_PROVIDER", default_provider),
-            provider_concurrency=int(env("SHEETBATCH_PROVIDER_CONCURRENCY", "8")),
-            ideogram_api_key=ideogram_key,
-            ideogram_base_url=env("IDEOGRAM_BASE_URL", cls.ideogram_base_url),
-            ideogram_image_hosts=env_list("IDEOGRAM_IMAGE_HOSTS", "ideogram.ai"),
-            openai_api_key=openai_key,
-            openai_base_url=env("OPENAI_BASE_URL", cls.openai_base_url),
-            openai_model=env("OPENAI_IMAGE_MODEL", cls.openai_model),
-            openai_image_hosts=env_list("OPENAI_IMAGE_HOSTS", ",".join(cls.openai_image_hosts)),
-            chat_model=env("OPENAI_CHAT_MODEL", cls.chat_model),
-            provider_timeout=float(env("SHEETBATCH_PROVIDER_TIMEOUT", "120")),
-            outage_deadline=float(env("SHEETBATCH_OUTAGE_DEADLINE", str(cls.outage_deadline))),
-            min_free_bytes=int(env("SHEETBATCH_MIN_FREE_BYTES", str(cls.min_free_bytes))),
-            max_upload_bytes=int(env("SHEETBATCH_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
-            max_unzipped_bytes=int(env("SHEETBATCH_MAX_UNZIPPED_BYTES", str(200 * 1024 * 1024))),
-            secret_key=env("SHEETBATCH_SECRET_KEY"),
-            monthly_budget=float(env("SHEETBATCH_MONTHLY_BUDGET", "50")),
-            flush_interval=float(env("SHEETBATCH_FLUSH_INTERVAL", "2")),
-            sheets_requests_per_minute=int(env("SHEETBATCH_SHEETS_REQUESTS_PER_MINUTE",
-                                               str(cls.sheets_requests_per_minute))),
-            google_client_ids=env_list("GOOGLE_CLIENT_ID", ""),
-            google_certs_url=env("GOOGLE_CERTS_URL", cls.google_certs_url),
-            google_tokeninfo_url=env("GOOGLE_TOKENINFO_URL", cls.google_tokeninfo_url),
-            google_issuers=env_list("GOOGLE_ISSUERS", ",".join(cls.google_issuers)),
-            google_api_url=env("SHEETBATCH_GOOGLE_API_URL"),
-            service_account_file=env("SHEETBATCH_SERVICE_ACCOUNT_FILE",
-                                      env("GOOGLE_APPLICATION_CREDENTIALS")),
-            prices_file=env("SHEETBATCH_PRICES"),
-            s3_bucket=env("SHEETBATCH_S3_BUCKET"),
-            s3_prefix=env("SHEETBATCH_S3_PREFIX", ""),
-            s3_endpoint=env("SHEETBATCH_S3_ENDPOINT"),
-            bind=env("SHEETBATCH_BIND", cls.bind),
-            web_processes=int(env("SHEETBATCH_WEB_PROCESSES", str(cls.web_processes))),
-            web_threads=int(env("SHEETBATCH_WEB_THREADS", str(cls.web_threads))),
-            single_user=env("SHEETBATCH_SINGLE_USER", cls.single_user).lower(),
-            google_gsi_client_url=env("GOOGLE_GSI_CLIENT_URL", cls.google_gsi_client_url),
-            retention_days=float(env("SHEETBATCH_RETENTION_DAYS", "0")),
-            smtp_url=env("SHEETBATCH_SMTP_URL"),
-            mail_from=env("SHEETBATCH_MAIL_FROM", cls.mail_from),
-            public_url=env("SHEETBATCH_PUBLIC_URL"),
-            trusted_proxies=int(env("SHEETBATCH_TRUSTED_PROXIES", "0")),
-            node=env("SHEETBATCH_NODE", socket.gethostname()),
-            commit=env("SHEETBATCH_COMMIT"),
-            log_level=env("SHEETBATCH_LOG_LEVEL", cls.log_level).upper(),
-            workers=int(env("SHEETBATCH_WORKERS", "1")),
-        )
+        """The settings in `environ` (this process's environment by default): each variable set
+        (not blank) fills its field; the rest keep the field's default, or the default below
+        that depends on the machine or on other variables."""
+        env = partial(_env, environ)
+        keys = {p.key_setting: env(p.key_variable) for p in PROVIDERS.values() if p.key_variable}
+        depending = {
+            "data_dir": default_data_dir(),
+            "provider": default_provider(lambda p: keys[p.key_setting]),
+            "service_account_file": env("GOOGLE_APPLICATION_CREDENTIALS"),
+            "node": socket.gethostname(),
+        }
+        read = {field: parse(text) for field, variable, parse in VARIABLES
+                if (text := env(variable)) is not None}
+        return cls(**(depending | keys | read))
+
+
+def _split(text: str) -> tuple[str, ...]:
+    """A comma-separated list, blanks dropped."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+# (Settings field, environment variable, how its text is read), for every setting but the
+# provider keys, whose variables are the provider table's (`server.providers`).
+VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
+    ("provider", "SHEETBATCH_PROVIDER", str),
+    ("redis_url", "REDIS_URL", str),
+    ("data_dir", "SHEETBATCH_DATA", Path),
+    ("provider_concurrency", "SHEETBATCH_PROVIDER_CONCURRENCY", int),
+    ("prices_file", "SHEETBATCH_PRICES", str),
+    ("max_upload_bytes", "SHEETBATCH_MAX_UPLOAD_BYTES", int),
+    ("google_client_ids", "GOOGLE_CLIENT_ID", _split),
+    ("secret_key", "SHEETBATCH_SECRET_KEY", str),
+    ("monthly_budget", "SHEETBATCH_MONTHLY_BUDGET", float),
+    ("flush_interval", "SHEETBATCH_FLUSH_INTERVAL", float),
+    ("sheets_requests_per_minute", "SHEETBATCH_SHEETS_REQUESTS_PER_MINUTE", int),
+    ("smtp_url", "SHEETBATCH_SMTP_URL", str),
+    ("mail_from", "SHEETBATCH_MAIL_FROM", str),
+    ("service_account_file", "SHEETBATCH_SERVICE_ACCOUNT_FILE", str),
+    ("s3_bucket", "SHEETBATCH_S3_BUCKET", str),
+    ("s3_endpoint", "SHEETBATCH_S3_ENDPOINT", str),
+    ("s3_prefix", "SHEETBATCH_S3_PREFIX", str),
+    ("ideogram_base_url", "IDEOGRAM_BASE_URL", str),
+    ("ideogram_image_hosts", "IDEOGRAM_IMAGE_HOSTS", _split),
+    ("openai_base_url", "OPENAI_BASE_URL", str),
+    ("openai_model", "OPENAI_IMAGE_MODEL", str),
+    ("chat_model", "OPENAI_CHAT_MODEL", str),
+    ("openai_image_hosts", "OPENAI_IMAGE_HOSTS", _split),
+    ("provider_timeout", "SHEETBATCH_PROVIDER_TIMEOUT", float),
+    ("outage_deadline", "SHEETBATCH_OUTAGE_DEADLINE", float),
+    ("min_free_bytes", "SHEETBATCH_MIN_FREE_BYTES", int),
+    ("max_unzipped_bytes", "SHEETBATCH_MAX_UNZIPPED_BYTES", int),
+    ("google_certs_url", "GOOGLE_CERTS_URL", str),
+    ("google_tokeninfo_url", "GOOGLE_TOKENINFO_URL", str),
+    ("google_issuers", "GOOGLE_ISSUERS", _split),
+    ("google_api_url", "SHEETBATCH_GOOGLE_API_URL", str),
+    ("bind", "SHEETBATCH_BIND", str),
+    ("web_processes", "SHEETBATCH_WEB_PROCESSES", int),
+    ("web_threads", "SHEETBATCH_WEB_THREADS", int),
+    ("single_user", "SHEETBATCH_SINGLE_USER", str.lower),
+    ("google_gsi_client_url", "GOOGLE_GSI_CLIENT_URL", str),
+    ("retention_days", "SHEETBATCH_RETENTION_DAYS", float),
+    ("public_url", "SHEETBATCH_PUBLIC_URL", str),
+    ("trusted_proxies", "SHEETBATCH_TRUSTED_PROXIES", int),
+    ("workers", "SHEETBATCH_WORKERS", int),
+    ("node", "SHEETBATCH_NODE", str),
+    ("commit", "SHEETBATCH_COMMIT", str),
+    ("log_level", "SHEETBATCH_LOG_LEVEL", str.upper),
+)

@@ -16,6 +16,7 @@ from typing import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 from server.config import Settings
+from server.providers import api_keys
 
 CONTEXT_FIELDS = ("request_id", "user", "batch_id")
 _context: contextvars.ContextVar[dict] = contextvars.ContextVar("sheetbatch_log_context",
@@ -50,8 +51,8 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, settings: Settings | None = None):
         super().__init__()
         settings = settings or Settings.from_env()
-        self.secrets = [value for value in (settings.ideogram_api_key, settings.openai_api_key,
-                                            settings.secret_key, _password(settings.redis_url))
+        self.secrets = [value for value in (*api_keys(settings), settings.secret_key,
+                                            _password(settings.redis_url))
                         if value and len(value) >= 4]
 
     def format(self, record: logging.LogRecord) -> str:

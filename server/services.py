@@ -53,7 +53,7 @@ class Services:
 
     def capabilities(self, provider: str):
         """What `provider` can carry of a row, with this install's OpenAI image model."""
-        from server.sheet.capabilities import capabilities_for
+        from server.providers import capabilities_for
         return capabilities_for(provider, self.settings.openai_model)
 
     @cached_property

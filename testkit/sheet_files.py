@@ -8,7 +8,9 @@ from typing import Any
 
 import openpyxl
 
+from server.money.cost import sheet_cost
 from server.money.prices import PriceTable
+from server.sheet.capabilities import IDEOGRAM
 from server.sheet.validation import Report, validate
 
 FULL_HEADER = ["prompt", "visibility", "aspect_ratio", "magic_prompt", "model", "num_images",
@@ -17,8 +19,14 @@ FULL_HEADER = ["prompt", "visibility", "aspect_ratio", "magic_prompt", "model", 
 PRICES = PriceTable.load()
 
 
-def check(rows: list[list[Any]], prices: PriceTable = PRICES) -> Report:
-    return validate(rows, prices)
+def check(rows: list[list[Any]]) -> Report:
+    return validate(rows)
+
+
+def as_json(report: Report, prices: PriceTable = PRICES) -> dict:
+    """The report as the API and `validate --json` give it, priced as Ideogram (whose limits
+    validation's default carries too)."""
+    return report.as_dict(sheet_cost(prices, IDEOGRAM, report).as_dict())
 
 
 def one_row(column: str, value: Any, **others: Any) -> list[list[Any]]:

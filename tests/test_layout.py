@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import pkgutil
+import re
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ import pytest
 
 import server.money
 import server.sheet
+from server.providers import PROVIDERS
 from testkit import ROOT
 
 INFRASTRUCTURE = ("flask", "rq", "redis", "gspread")
@@ -102,3 +104,36 @@ def test_no_fixture_shadows_another():
                                 if isinstance(node, ast.ClassDef)))
         shadowed = (module & inherited) | (classes & (module | inherited))
         assert not shadowed, f"{path.relative_to(ROOT)} redefines {sorted(shadowed)}"
+
+
+def test_the_sheet_rules_import_no_money():
+    """What a sheet costs is money/'s one rule: sheet/ is never the one to price it."""
+    for path in (ROOT / "server" / "sheet").rglob("*.py"):
+        imported = imported_modules(path)
+        assert not {name for name in imported if name.startswith("server.money")}, path
+
+
+# The result column "preview" shares the free provider's name: these modules compare columns.
+PREVIEW_COLUMN_MODULES = ("server/sheet/results.py", "server/gsheets/anchors.py")
+
+
+def test_provider_particulars_are_the_tables_alone():
+    """No module but the provider table compares with a provider's name or spells its key
+    variable: callers ask the table (`is_free`, `provider_named`, `available_providers`)."""
+    table = ROOT / "server" / "providers.py"
+    names = set(PROVIDERS)
+    variables = {p.key_variable for p in PROVIDERS.values() if p.key_variable}
+    for path in (ROOT / "server").rglob("*.py"):
+        if path == table:
+            continue
+        where = path.relative_to(ROOT).as_posix()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant):
+                assert node.value not in variables, f"{where}:{node.lineno}"
+            if isinstance(node, ast.Compare) and where not in PREVIEW_COLUMN_MODULES:
+                compared = {c.value for c in (node.left, *node.comparators)
+                            if isinstance(c, ast.Constant)}
+                assert not compared & names, f"{where}:{node.lineno} {ast.unparse(node)}"
+    for template in (ROOT / "server" / "web" / "templates").glob("*.html"):
+        text = template.read_text()
+        assert not re.search(r"""==\s*["'](%s)["']""" % "|".join(names), text), template

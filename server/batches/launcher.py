@@ -14,9 +14,10 @@ from server.batches import keys
 from server.batches.record import BatchKeys, SheetPlace
 from server.batches.store import Batches, new_batch_id
 from server.money.budget import Budgets
-from server.money.cost import images_cost, is_free
+from server.money.cost import images_cost, sheet_cost
 from server.money.prices import PriceTable
-from server.sheet.capabilities import Capabilities, capabilities_for
+from server.providers import capabilities_for
+from server.sheet.capabilities import Capabilities
 from server.sheet.statuses import RowStatus
 from server.sheet.validation import Report
 
@@ -64,7 +65,7 @@ class Launcher:
         cost = self._queued_cost(report, provider, settled or {})
         budget = self.budgets.state(owner).as_dict()
         estimate = {"rows": report.row_count, "images": report.images, "cost": cost,
-                    "currency": report.currency, "provider": provider}
+                    "currency": self.prices.currency, "provider": provider}
         return {"estimate": estimate, "budget": budget,
                 "allowed": report.valid and cost <= budget["available"] + 1e-9}
 
@@ -130,7 +131,7 @@ class Launcher:
                   for row, request in report.rows.items()
                   for index in range(1, request.num_images + 1)}
         if not report.valid:  # an estimate of a sheet with errors still counts every row
-            return 0.0 if is_free(provider) else report.cost
+            return sheet_cost(self.prices, self.capabilities(provider), report).total
         return images_cost(self.prices, self.capabilities(provider), report.rows, states,
                            (RowStatus.QUEUED,))
 

@@ -24,10 +24,11 @@ from server.files import UnreadableFile
 from server.files.check import CheckedFile, check_file
 from server.files.template import write_template
 from server.files.workbook import WorkbookGrid
-from server.generation.providers import PROVIDER_NAMES, make_provider
+from server.generation.providers import make_provider
 from server.money.cost import shown_cost
+from server.providers import FALLBACK_PROVIDER, PROVIDER_NAMES
 from server.services import Services
-from server.sheet.validation import Report, listed
+from server.sheet.validation import listed
 from workers.start import run_workers
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
@@ -76,10 +77,11 @@ def validate_command(file: Path, sheet: str | None, provider: str | None, as_jso
     if annotate:
         save_annotated(checked, annotate)
     if as_json:
-        click.echo(json.dumps(checked.report.as_dict(), ensure_ascii=False, default=str))
+        click.echo(json.dumps(checked.report.as_dict(checked.cost.as_dict()), ensure_ascii=False,
+                              default=str))
     else:
         print_source(checked)
-        print_report(checked.report, provider or settings.provider)
+        print_report(checked, provider or settings.provider)
     sys.exit(EXIT_OK if checked.report.valid else EXIT_INVALID)
 
 
@@ -136,12 +138,13 @@ def print_source(checked: CheckedFile) -> None:
                            f"(also in it: {', '.join(others)}; choose one with --sheet NAME)."))
 
 
-def print_report(report: Report, provider: str) -> None:
+def print_report(checked: CheckedFile, provider: str) -> None:
     """The size and cost, the problems by cell, then the verdict (both lines are the Report's
-    own words, as on the web and in the sidebar)."""
+    own words, as on the web and in the sidebar; the cost is money/'s)."""
+    report = checked.report
     summary = report.summary
-    console.print(Text(f"{summary.size}, estimated cost "
-                       f"{shown_cost(report.cost, report.currency, provider)}"))
+    cost = shown_cost(checked.cost.total, checked.cost.currency, provider)
+    console.print(Text(f"{summary.size}, estimated cost {cost}"))
     if report.errors or report.warnings:
         table = RichTable("", "cell", "column", "value", "problem", show_lines=False)
         for kind, style, problems in (("error", "red", report.errors),
@@ -195,7 +198,8 @@ def template_command(full: bool, output: Path, force: bool) -> None:
               help="Folder for the results workbook, the images and images.zip.")
 @click.option("--sheet", help=SHEET_HELP)
 @click.option("--provider", type=click.Choice(PROVIDER_NAMES),
-              help="Image service; 'preview' (free placeholders) when no API key is set.")
+              help=f"Image service; '{FALLBACK_PROVIDER}' (free placeholders) when no API key is "
+                   "set.")
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes to start.")
 @click.option("--yes", is_flag=True, help="Spend without asking (for scripts).")
@@ -222,7 +226,7 @@ def run_command(file: Path, out: Path, sheet: str | None, provider: str | None, 
         make_folder_or_exit(out)
         annotated = out / f"{file.stem}-checked.xlsx"
         save_annotated(checked, annotated)
-        print_report(checked.report, options.provider)
+        print_report(checked, options.provider)
         console.print(f"Nothing was generated. The marked copy is {annotated}.")
         sys.exit(EXIT_INVALID)
     for warning in checked.report.warnings:

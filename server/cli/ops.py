@@ -15,7 +15,7 @@ from rich.table import Table as RichTable
 from server import logs
 from server.cli.embedded_redis import redis_url
 from server.config import Settings
-from server.generation.providers import PROVIDER_NAMES, make_provider
+from server.providers import available_providers
 from server.services import Services, connect
 from server.storage import make_storage
 from server.version import package_version
@@ -25,22 +25,10 @@ REDIS_WAIT_SECONDS = 60.0
 ADMIN_REDIS_WAIT_SECONDS = 3.0
 
 
-def usable_providers(settings: Settings) -> list[str]:
-    """The providers this configuration can call (a key is set, or none is needed)."""
-    usable = []
-    for name in PROVIDER_NAMES:
-        try:
-            make_provider(name, settings)
-        except ValueError:
-            continue
-        usable.append(name)
-    return usable
-
-
 def announce(role: str, settings: Settings, url: str, **details) -> None:
     """One start-up line: what runs, where it listens, what it uses — never a key."""
     storage = make_storage(settings).describe()
-    providers = usable_providers(settings)
+    providers = list(available_providers(settings))
     facts = {"role": role, "version": package_version(), "commit": settings.commit,
              "node": settings.node, "redis": logs.safe_url(url), "storage": storage,
              "providers": providers, "default_provider": settings.provider, **details}

@@ -60,7 +60,7 @@ def prompts_command(goal: str, count: int, examples: tuple[str, ...], pairs: tup
     with httpx.Client() as http:
         try:
             chat = services.chat_client(http)
-            check_order(order, services.prices)
+            check_order(order)
             before = estimate(order, chat.model, services.prices)
             console.print(f"Asking {chat.model} for {count} rows in {before.requests} "
                           f"request(s): about {before.input_tokens + before.output_tokens:,} "
@@ -74,7 +74,7 @@ def prompts_command(goal: str, count: int, examples: tuple[str, ...], pairs: tup
     console.print(f"Wrote {output}: {len(written.table) - 1} rows. Used "
                   f"{written.usage_text(services.prices.currency)}.")
     checked = read_or_exit(output, None, settings, settings.provider)
-    print_report(checked.report, settings.provider)
+    print_report(checked, settings.provider)
     sys.exit(EXIT_OK if checked.report.valid else EXIT_INVALID)
 
 

@@ -45,7 +45,7 @@ from server.files.check import CheckedFile
 from server.files.workbook import WorkbookGrid
 from server.generation.breaker import CircuitBreaker
 from server.generation.maker import storage_place
-from server.money.cost import is_free
+from server.providers import is_free
 from server.services import Services
 from server.sheet.results import FILE_RESULT_COLUMNS, result_cells, result_positions
 from server.sheet.statuses import RowStatus
@@ -199,8 +199,8 @@ def plan(services: Services, checked: CheckedFile, options: RunOptions,
     plan = plan_run(services.batches, checked, options, previous)
     plan.cost = services.launcher.estimate(checked.report, options.provider, _owner(),
                                            plan.settled)["estimate"]["cost"]
-    describe_plan(plan, options, checked.report.currency)
-    check_spending(plan, options, checked.report.currency)
+    describe_plan(plan, options, checked.cost.currency)
+    check_spending(plan, options, checked.cost.currency)
     return plan
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from server.config import Settings
 from server.files import Table, UnreadableFile, read_file
-from server.money.cost import pricing
+from server.money.cost import Cost, sheet_cost
 from server.money.prices import PriceTable
 from server.sheet.capabilities import PREVIEW, Capabilities
 from server.sheet.cells import is_blank
@@ -18,6 +18,7 @@ class CheckedFile:
     path: Path
     table: Table
     report: Report
+    cost: Cost  # of every row read, with the provider it was checked for
 
 
 def check_file(path: Path, sheet: str | None, settings: Settings, prices: PriceTable,
@@ -30,6 +31,6 @@ def check_file(path: Path, sheet: str | None, settings: Settings, prices: PriceT
         raise UnreadableFile(f"{Path(path).name} is empty: put the header row (prompt, "
                              "visibility, …) in row 1 and one prompt per row below it, or start "
                              "from a template.")
-    report = validate(table.rows, pricing(prices, capabilities.provider), capabilities)
+    report = validate(table.rows, capabilities)
     report.warnings[:0] = table.warnings
-    return CheckedFile(Path(path), table, report)
+    return CheckedFile(Path(path), table, report, sheet_cost(prices, capabilities, report))

@@ -37,6 +37,7 @@ from server.generation.providers.base import (
     Provider,
     TransientProviderError,
 )
+from server.providers import api_keys
 from server.retry import retry_delay
 from server.sheet.columns import MAX_SEED
 from server.sheet.request import ImageRequest
@@ -88,7 +89,7 @@ class ImageMaker:
         self.batches = batches
         self.settings = settings
         self.accounts = accounts_held(settings)
-        self.keys = (settings.ideogram_api_key, settings.openai_api_key)
+        self.keys = api_keys(settings)
 
     def scrubbed(self, text: str) -> str:
         """Whatever a provider said, as we may store and show it: no API key in it, whatever

@@ -14,7 +14,7 @@ from server.gsheets.contents import SheetContents
 from server.gsheets.grid import SheetGrid
 from server.gsheets.marks import MarkMemory
 from server.gsheets.writeback import WriteBack
-from server.money.cost import pricing
+from server.money.cost import Cost, sheet_cost
 from server.sheet.cells import time_converted_ratio
 from server.sheet.columns import column_letter
 from server.sheet.marks import header_renames
@@ -32,9 +32,10 @@ SHEETS_SECONDS = 17.0
 class CheckedSheet:
     contents: SheetContents
     report: Report
+    cost: Cost  # of every row read, with the provider it was checked for
 
     def as_dict(self) -> dict:
-        report = self.report.as_dict()
+        report = self.report.as_dict(self.cost.as_dict())
         renames = {header_cell(index) for index in header_renames(self.report)}
         for problem in report["errors"] + report["warnings"]:
             problem["fixable"] = is_fixable(problem) or problem["cell"] in renames
@@ -68,8 +69,9 @@ class SheetBatches:
         """Read and validate for `provider` (by default the configured one)."""
         contents = grid.read()
         capabilities = self.launcher.capabilities(provider or self.settings.provider)
-        prices = pricing(self.launcher.prices, capabilities.provider)
-        return CheckedSheet(contents, validate(contents.rows, prices, capabilities))
+        report = validate(contents.rows, capabilities)
+        cost = sheet_cost(self.launcher.prices, capabilities, report)
+        return CheckedSheet(contents, report, cost)
 
     def validate(self, grid: SheetGrid, provider: str | None = None) -> CheckedSheet:
         """One read and one write, whatever the row count; `provider`'s limits are warnings."""

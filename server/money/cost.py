@@ -1,18 +1,32 @@
-"""What a batch's images cost: one rule for estimates, resumes and budget settlement."""
+"""What a batch's images cost: one rule for validation's estimate, starts, resumes and budget
+settlement. A free provider (the provider table says which) costs nothing, whatever the prices."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from server.money.prices import PriceTable
+from server.providers import is_free
 from server.sheet.capabilities import Capabilities
 from server.sheet.request import ImageRequest
+from server.sheet.validation import Report
 
-FREE_PROVIDERS = ("preview",)
+
+@dataclass(frozen=True)
+class Cost:
+    total: float
+    currency: str
+
+    def as_dict(self) -> dict:
+        return {"currency": self.currency, "total": self.total}
 
 
-def is_free(provider: str) -> bool:
-    """Whether a provider costs nothing (only the local preview does)."""
-    return provider in FREE_PROVIDERS
+def sheet_cost(prices: PriceTable, capabilities: Capabilities, report: Report) -> Cost:
+    """What every row validation read would cost with this provider, errors or not: the
+    estimate `validate` shows (CLI, sidebar), and a start's for a sheet with errors."""
+    if is_free(capabilities.provider):
+        return Cost(0.0, prices.currency)
+    return Cost(prices.total(report.estimated_rows, capabilities.price_key), prices.currency)
 
 
 def shown_cost(total: float, currency: str, provider: str) -> str:
@@ -20,12 +34,6 @@ def shown_cost(total: float, currency: str, provider: str) -> str:
     if is_free(provider):
         return "free (preview placeholder images)"
     return f"${total:.2f}" if currency == "USD" else f"{total:.2f} {currency}"
-
-
-def pricing(prices: PriceTable, provider: str) -> PriceTable:
-    """The prices validation estimates with for this provider: none for a free one, so no
-    surface (CLI, web, sidebar) ever shows a price for the preview."""
-    return PriceTable(per_image={}, currency=prices.currency) if is_free(provider) else prices
 
 
 def images_cost(prices: PriceTable, capabilities: Capabilities,

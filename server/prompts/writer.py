@@ -88,7 +88,7 @@ def price_text(price: float | None, currency: str) -> str:
     return f"${price:.4f}" if currency == "USD" else f"{price:.4f} {currency}"
 
 
-def check_order(order: PromptOrder, prices: PriceTable) -> None:
+def check_order(order: PromptOrder) -> None:
     """Refuse, before any request, what cannot work: raises OrderError."""
     if not order.goal.strip():
         raise OrderError("Say what the prompts are for: --goal is empty.")
@@ -100,7 +100,7 @@ def check_order(order: PromptOrder, prices: PriceTable) -> None:
                              f"{', '.join(FULL_COLUMNS)}.")
         if name in TEXT_COLUMNS:
             raise OrderError(f"--set {name}=…: the model writes the {name}; describe it in --goal.")
-    sample = validate([list(FULL_COLUMNS), _cells({"prompt": "a test"}, order.fixed)], prices)
+    sample = validate([list(FULL_COLUMNS), _cells({"prompt": "a test"}, order.fixed)])
     for problem in sample.errors:
         raise OrderError(f"--set {problem.column}={problem.value}: {problem.message}")
 
@@ -136,13 +136,13 @@ def write_prompts(order: PromptOrder, chat: ChatClient, prices: PriceTable,
                   capabilities: Capabilities = PREVIEW,
                   progress: Callable[[int, int], None] = lambda done, total: None) -> Written:
     """Ask for the rows, validate them, ask once more for those that fail."""
-    check_order(order, prices)
+    check_order(order)
     written = Written(table=[], report=Report())
     rows: list[dict[str, Any]] = []
     for size in batch_sizes(order.rows):
         rows += _ask(order, size, chat, written, _messages(order, size, rows, []))[:size]
         progress(len(rows), order.rows)
-    report = _validate(rows, order, prices, capabilities)
+    report = _validate(rows, order, capabilities)
     failing = _failing_rows(report, len(rows))
     missing = order.rows - len(rows)
     if failing or missing:
@@ -158,7 +158,7 @@ def write_prompts(order: PromptOrder, chat: ChatClient, prices: PriceTable,
                 rows.append(row)
             else:
                 rows[index] = row
-        report = _validate(rows, order, prices, capabilities)
+        report = _validate(rows, order, capabilities)
     if len(rows) < order.rows:
         report.errors.insert(0, Problem(f"The model wrote {len(rows)} of the {order.rows} rows "
                                         "asked for, even when asked again."))
@@ -181,10 +181,10 @@ def _ask(order: PromptOrder, size: int, chat: ChatClient, written: Written,
             for row in rows or [] if isinstance(row, dict)]
 
 
-def _validate(rows: list[dict[str, Any]], order: PromptOrder, prices: PriceTable,
+def _validate(rows: list[dict[str, Any]], order: PromptOrder,
               capabilities: Capabilities) -> Report:
     table = [list(FULL_COLUMNS)] + [_cells(row, order.fixed) for row in rows]
-    return validate(table, prices, capabilities)
+    return validate(table, capabilities)
 
 
 def _failing_rows(report: Report, count: int) -> set[int]:

@@ -4,6 +4,10 @@ Validation warns, cell by cell, about every setting the chosen provider cannot c
 what happens instead; the provider clients (`server/generation/providers/`) follow the same data
 and fold the same text into the prompt, so the warning and the request cannot disagree.
 
+Everything else about a provider (whether it is free, its key, its client, which of these
+capabilities it has) is the provider table's, `server.providers`: the sheet rules are handed a
+provider's capabilities and need nothing more.
+
 The facts come from the provider's published OpenAPI description (Ideogram) and OpenAI's
 documented per-model parameters (`shared/reference/image-api.md`).
 """
@@ -14,9 +18,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from server.sheet.columns import MODELS
-
-PROVIDER_NAMES = ("ideogram", "openai", "preview")
-PAID_PROVIDERS = ("ideogram", "openai")
 
 # How a style travels as words when a model or provider has no style field ("auto" and
 # "general" ask for no particular look, so they add nothing).
@@ -34,17 +35,18 @@ class OpenAIModel:
     takes_response_format: bool  # gpt-image-1 refuses the field and always answers base64
 
 
-OPENAI_MODELS = {
-    "gpt-image-1": OpenAIModel("gpt-image-1", ("1024x1024", "1536x1024", "1024x1536"),
-                               {"turbo": "low", "default": "medium", "quality": "high"},
-                               rewrites_prompt=False, max_prompt=32000,
-                               takes_response_format=False),
-    "dall-e-3": OpenAIModel("dall-e-3", ("1024x1024", "1792x1024", "1024x1792"),
-                            {"turbo": "standard", "default": "standard", "quality": "hd"},
-                            rewrites_prompt=True, max_prompt=4000, takes_response_format=True),
-    "dall-e-2": OpenAIModel("dall-e-2", ("256x256", "512x512", "1024x1024"), None,
-                            rewrites_prompt=False, max_prompt=1000, takes_response_format=True),
-}
+GPT_IMAGE_1 = OpenAIModel("gpt-image-1", ("1024x1024", "1536x1024", "1024x1536"),
+                          {"turbo": "low", "default": "medium", "quality": "high"},
+                          rewrites_prompt=False, max_prompt=32000, takes_response_format=False)
+OPENAI_MODELS = {model.name: model for model in (
+    GPT_IMAGE_1,
+    OpenAIModel("dall-e-3", ("1024x1024", "1792x1024", "1024x1792"),
+                {"turbo": "standard", "default": "standard", "quality": "hd"},
+                rewrites_prompt=True, max_prompt=4000, takes_response_format=True),
+    OpenAIModel("dall-e-2", ("256x256", "512x512", "1024x1024"), None,
+                rewrites_prompt=False, max_prompt=1000, takes_response_format=True),
+)}
+DEFAULT_OPENAI_MODEL = GPT_IMAGE_1.name  # OPENAI_IMAGE_MODEL's default
 
 
 def nearest_size(sizes: tuple[str, ...], aspect_ratio: str) -> str:
@@ -184,19 +186,12 @@ IDEOGRAM = Capabilities(
     palette_models=("3.0", "2.0"),
     style_models=("3.0", "2.0", "2a"),
 )
-PREVIEW = Capabilities("preview")
+PREVIEW = Capabilities("preview")  # carries everything: it draws a placeholder of any row
 
 
-def capabilities_for(provider: str, openai_model: str = "gpt-image-1") -> Capabilities:
-    """The capabilities of a provider by name (`openai_model`: the OPENAI_IMAGE_MODEL setting)."""
-    if provider == "ideogram":
-        return IDEOGRAM
-    if provider == "openai":
-        if openai_model not in OPENAI_MODELS:
-            raise ValueError(f"Unknown OpenAI image model {openai_model!r}; choose one of: "
-                             f"{', '.join(OPENAI_MODELS)}.")
-        return Capabilities("openai", openai=OPENAI_MODELS[openai_model])
-    if provider == "preview":
-        return PREVIEW
-    raise ValueError(f"Unknown image provider {provider!r}; choose one of: "
-                     f"{', '.join(PROVIDER_NAMES)}.")
+def openai_capabilities(model: str) -> Capabilities:
+    """The OpenAI provider's limits with this image model (the OPENAI_IMAGE_MODEL setting)."""
+    if model not in OPENAI_MODELS:
+        raise ValueError(f"Unknown OpenAI image model {model!r}; choose one of: "
+                         f"{', '.join(OPENAI_MODELS)}.")
+    return Capabilities("openai", openai=OPENAI_MODELS[model])

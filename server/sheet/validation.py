@@ -1,10 +1,13 @@
-"""Validating a whole sheet: the header, every row, the rules across columns, the row limit and
-the estimate; every problem names its cell and says what to do in one line."""
+"""Validating a whole sheet: the header, every row, the rules across columns and the row limit;
+every problem names its cell and says what to do in one line.
+
+The report counts the images and keeps the rows an estimate prices, but carries no price: what a
+sheet costs is `server.money.cost`'s one rule, asked by whoever shows it."""
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from server.sheet.capabilities import PREVIEW, Capabilities
 from server.sheet.cells import PARSERS, CellError, CellWarning, is_blank, shown, text_of
@@ -27,9 +30,6 @@ from server.sheet.headers import meant_column
 from server.sheet.placeholders import FILLED_COLUMNS, PlaceholderError, fill, placeholders_in
 from server.sheet.request import ImageRequest, settings_as_dict
 from server.sheet.summary import Summary
-
-if TYPE_CHECKING:
-    from server.money.prices import PriceTable
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,9 @@ class Report:
     rows: dict[int, ImageRequest] = field(default_factory=dict)  # sheet row → valid request
     row_count: int = 0
     images: int = 0
-    cost: float = 0.0
-    currency: str = "USD"
+    # Every row read, defaults standing in for bad cells: what an estimate prices, so a sheet
+    # with errors is still estimated whole.
+    estimated_rows: list[dict[str, Any]] = field(default_factory=list)
     first_row: dict | None = None
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
@@ -79,11 +80,12 @@ class Report:
     def summary(self) -> Summary:
         return Summary.of(self)
 
-    def as_dict(self) -> dict:
-        """DESIGN.md's validate contract; `counts` and `summary` say where the problems are
-        (the lists stop at MAX_LISTED_PROBLEMS, the counts do not)."""
+    def as_dict(self, cost: Mapping[str, Any]) -> dict:
+        """DESIGN.md's validate contract, with what `server.money.cost` says the sheet costs;
+        `counts` and `summary` say where the problems are (the lists stop at
+        MAX_LISTED_PROBLEMS, the counts do not)."""
         return {"valid": self.valid, "rows": self.row_count, "images": self.images,
-                "cost": {"currency": self.currency, "total": self.cost},
+                "cost": dict(cost),
                 "first_row": self.first_row,
                 "errors": [problem.as_dict() for problem in listed(self.errors, "errors")],
                 "warnings": [problem.as_dict() for problem in listed(self.warnings, "warnings")],
@@ -274,16 +276,14 @@ def _provider_warnings(row: int, values: list[Any], settings: dict[str, Any], re
         report.warnings.append(Problem(message, name, row, index, shown(values[index])))
 
 
-def validate(table: Iterable[list[Any]], prices: "PriceTable",
-             capabilities: Capabilities = PREVIEW) -> Report:
+def validate(table: Iterable[list[Any]], capabilities: Capabilities = PREVIEW) -> Report:
     """Check a whole sheet given as rows of cell values, row 1 being the header, for the
-    provider described by `capabilities` (its limits add warnings and set the estimate)."""
+    provider described by `capabilities` (its limits add warnings)."""
     report = Report()
     rows = iter(table)
     header = list(next(rows, None) or [])
     read_header(header, report)
     columns_ok = all(c.name in report.columns for c in COLUMNS if c.required)
-    estimates = []
     for row_number, values in enumerate(rows, start=2):
         values = list(values)
         if _row_is_empty(values, set(report.result_columns.values())):
@@ -294,7 +294,7 @@ def validate(table: Iterable[list[Any]], prices: "PriceTable",
         settings, ok = read_row(row_number, values, report, capabilities)
         if report.first_row is None:
             report.first_row = settings_as_dict(settings)
-        estimates.append(settings)
+        report.estimated_rows.append(settings)
         # Without a required column no row can be made, but every other cell is still checked.
         if ok and columns_ok:
             report.rows[row_number] = ImageRequest(**settings)
@@ -313,9 +313,7 @@ def validate(table: Iterable[list[Any]], prices: "PriceTable",
     _warn_unused_own_columns(header, report)
     for problems in (report.errors, report.warnings):
         problems.sort(key=_position)
-    report.images = sum(settings["num_images"] for settings in estimates)
-    report.cost = prices.total(estimates, capabilities.price_key)
-    report.currency = prices.currency
+    report.images = sum(settings["num_images"] for settings in report.estimated_rows)
     return report
 
 

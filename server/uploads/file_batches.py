@@ -12,7 +12,8 @@ from server.batches.launcher import Launcher
 from server.config import Settings
 from server.files import human_size
 from server.files.check import CheckedFile
-from server.generation.providers import available_providers, canonical_name, make_provider
+from server.generation.providers import make_provider
+from server.providers import FALLBACK_PROVIDER, available_providers, canonical_name
 from server.sheet.capabilities import PREVIEW, Capabilities
 from server.uploads.store import Uploads
 
@@ -44,7 +45,7 @@ class FileBatches:
         when the one named cannot run here (a page offers only those that can)."""
         if not name:
             default = self.settings.provider
-            return default if default in self.offered_providers() else "preview"
+            return default if default in self.offered_providers() else FALLBACK_PROVIDER
         provider = canonical_name(name)
         try:
             make_provider(provider, self.settings)

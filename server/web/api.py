@@ -18,11 +18,12 @@ from server.batches.launcher import InvalidSheet, OverBudget
 from server.batches.queue import waiting_notice
 from server.batches.status import Action, BatchProgress
 from server.batches.store import BatchNotFound
-from server.generation.providers import available_providers, canonical_name, make_provider
+from server.generation.providers import make_provider
 from server.gsheets.anchors import SheetFull
 from server.gsheets.client import SheetAccessError, SheetsUnavailable, is_transient, retry_after
 from server.gsheets.tokens import store_token
 from server.links import GALLERY_SECONDS, UPLOAD_SECONDS, ZIP_SECONDS
+from server.providers import available_providers, canonical_name
 from server.sheet import columns
 from server.sheet.statuses import COUNT_NAMES, FINISHED, BatchStatus, RowStatus
 from server.sheet.template import FULL_COLUMNS, SIMPLE_COLUMNS

@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from server.config import Settings
+from server.providers import api_keys, is_free
 from server.services import Services
 
 
@@ -17,10 +18,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     if not services.redis_url:
         raise RuntimeError("The web app needs REDIS_URL (sheetbatch serve sets it).")
     from server.web import logs
-    logs.install(services.settings.ideogram_api_key, services.settings.openai_api_key)
+    logs.install(*api_keys(services.settings))
     app = Flask(__name__)
     app.json = JSONProvider(app)
     app.extensions["sheetbatch"] = services
+    app.jinja_env.tests["free"] = is_free  # `{% if provider is free %}`: the table decides
     # Oversized uploads are refused before a byte is parsed (the multipart envelope gets a
     # little room on top of the file limit).
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_upload_bytes + 64 * 1024

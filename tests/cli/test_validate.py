@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from server.files.workbook import ERROR_FILL, WARNING_FILL
-from testkit import SHEETBATCH
+from testkit import ROOT, SHEETBATCH
 from testkit.sheet_files import write_csv, write_xlsx
 
 pytestmark = pytest.mark.processes  # these run the installed `sheetbatch` command
@@ -58,6 +58,22 @@ def test_the_free_preview_shows_no_price(good_csv):
     assert "estimated cost free" in result.stdout and "$" not in result.stdout
     data = json.loads(run("validate", good_csv, "--provider", "preview", "--json").stdout)
     assert data["cost"] == {"currency": "USD", "total": 0.0}
+
+
+def test_the_example_sheet_is_free_with_the_preview_and_priced_with_ideogram():
+    """Issue 20: `validate examples/stickers.xlsx --provider preview` said "$0.39"."""
+    sheet = ROOT / "examples" / "stickers.xlsx"
+    no_keys = {"IDEOGRAM_API_KEY": "", "OPENAI_API_KEY": ""}
+    for args in (("--provider", "preview"), ()):  # named, and the default without a key
+        result = run("validate", sheet, *args, env=no_keys)
+        assert "estimated cost free" in result.stdout and "$" not in result.stdout
+        data = json.loads(run("validate", sheet, *args, "--json", env=no_keys).stdout)
+        assert data["cost"] == {"currency": "USD", "total": 0.0}
+    keyed = no_keys | {"IDEOGRAM_API_KEY": "a-key"}
+    for args in (("--provider", "ideogram"), ()):  # named, and the default with its key set
+        assert "estimated cost $0.39" in run("validate", sheet, *args, env=keyed).stdout
+        data = json.loads(run("validate", sheet, *args, "--json", env=keyed).stdout)
+        assert data["cost"] == {"currency": "USD", "total": pytest.approx(0.39)}
 
 
 def test_valid_json(good_csv):

@@ -21,7 +21,7 @@ from server.generation.providers import (
 )
 from server.generation.providers._http import host_allowed
 from server.generation.providers.preview import PRESET_COLOURS
-from server.money.cost import is_free
+from server.providers import is_free
 from server.retry import parse_retry_after
 from server.sheet.request import ImageRequest
 from testkit import ROOT

@@ -20,14 +20,12 @@ from server.gsheets.client import (
 from server.gsheets.contents import COLUMN_KEY, ROW_KEY, ROW_KEY_PREFIX
 from server.gsheets.grid import SheetGrid
 from server.gsheets.marks import MEMORY_DAYS, MarkMemory
-from server.money.prices import PriceTable
 from server.sheet.columns import RESULT_COLUMNS
 from server.sheet.template import template_rows
 from server.sheet.validation import validate
 from testkit.sheets_emulator import EmulatorServer
 
 RED = {"red": 0xF4 / 255, "green": 0xC7 / 255, "blue": 0xC3 / 255}
-PRICES = PriceTable.load()
 HEADER = ["prompt", "visibility", "aspect_ratio", "model"]
 
 
@@ -84,7 +82,7 @@ class Budget:
 
 def check(grid):
     contents = grid.read()
-    return contents, validate(contents.rows, PRICES)
+    return contents, validate(contents.rows)
 
 
 def cell(server, ws, a1):
@@ -237,7 +235,7 @@ def test_fix_aspect_ratios(env, gc):
     assert "userEnteredFormat" not in cell(env, ws, "C1")
     table = grid.read()
     assert [row[2] for row in table.rows[1:]] == ["16:9", "2:3", "1:1"]
-    assert not validate(table.rows, PRICES).warnings
+    assert not validate(table.rows).warnings
     ws.update([["4:3"]], "C5", value_input_option="USER_ENTERED")  # now typed as text
     assert grid.read().rows[4][2] == "4:3"
 

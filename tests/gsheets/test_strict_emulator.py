@@ -11,13 +11,10 @@ from server.config import Settings
 from server.gsheets.client import sheets_client
 from server.gsheets.grid import SheetGrid
 from server.gsheets.marks import MarkMemory
-from server.money.prices import PriceTable
 from server.sheet.validation import validate
 from testkit.processes import wait_for
 from testkit.sheets_emulator import EmulatorServer, discovery
 from testkit.sheets_emulator.errors import ApiError
-
-PRICES = PriceTable.load()
 
 
 @pytest.fixture
@@ -76,14 +73,14 @@ def test_every_request_our_code_sends_is_valid_sheets_v4(server, gc, redis_conn)
     start = len(server.log)
     grid = SheetGrid(gc, ws.spreadsheet.id, ws.id, memory=MarkMemory(redis_conn))
     contents = grid.read()
-    report = validate(contents.rows, PRICES)
+    report = validate(contents.rows)
     grid.mark(contents, report)
     assert grid.fix(contents, report) == 4  # every ratio became a time
     SheetGrid(gc, ws.spreadsheet.id, memory=MarkMemory(redis_conn)).read()  # first tab, no id
     grid.insert_template(full=True)
     ws.update([["a dog", "public"], ["a bird", "public"]], "A3")
     contents = grid.read()
-    report = validate(contents.rows, PRICES)
+    report = validate(contents.rows)
     grid.mark(contents, report)
     grid.prepare_batch(contents, "b1", report.rows, report)
     grid.write_results({"b1": {2: {"status": "done", "image_1": "https://img.example/1.png",

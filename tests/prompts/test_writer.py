@@ -131,7 +131,7 @@ def test_without_a_key_it_says_what_to_set_and_is_never_faked():
 ])
 def test_orders_that_cannot_work_are_refused_before_any_request(changes, says):
     with pytest.raises(OrderError, match=says):
-        check_order(order(**changes), PRICES)
+        check_order(order(**changes))
 
 
 def test_an_endpoint_that_is_not_openai_compatible_is_one_line():

@@ -80,10 +80,11 @@ def test_a_prompt_over_the_providers_limit_is_a_validation_error(tmp_path, setti
 
 
 def test_problem_lists_are_capped_with_how_many_more(tmp_path, settings):
-    report = check_file(hostile_files.many_problems_csv(tmp_path), None, settings,
-                        PriceTable.load(None)).report
+    checked = check_file(hostile_files.many_problems_csv(tmp_path), None, settings,
+                         PriceTable.load(None))
+    report = checked.report
     assert len(report.errors) > 3000
-    shown = report.as_dict()["errors"]
+    shown = report.as_dict(checked.cost.as_dict())["errors"]
     assert len(shown) == MAX_LISTED_PROBLEMS + 1
     assert shown[-1] == {"cell": None, "row": None, "column": None, "value": None,
                          "message": f"and {len(report.errors) - MAX_LISTED_PROBLEMS:,} more errors"}

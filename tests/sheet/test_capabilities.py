@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from server.money.cost import sheet_cost
 from server.money.prices import PriceTable
-from server.sheet.capabilities import capabilities_for, nearest_size
+from server.providers import capabilities_for
+from server.sheet.capabilities import nearest_size
 from server.sheet.validation import validate
 
 HEADER = ["prompt", "visibility", "model", "aspect_ratio", "magic_prompt", "seed_number",
@@ -15,7 +17,12 @@ HEADER = ["prompt", "visibility", "model", "aspect_ratio", "magic_prompt", "seed
 def check(provider: str, openai_model: str = "gpt-image-1", **cells):
     row = {"prompt": "a fox", "visibility": "private"} | cells
     table = [HEADER, [row.get(name) for name in HEADER]]
-    return validate(table, PriceTable.load(), capabilities_for(provider, openai_model))
+    return validate(table, capabilities_for(provider, openai_model))
+
+
+def cost(provider: str, openai_model: str = "gpt-image-1", **cells) -> float:
+    report = check(provider, openai_model, **cells)
+    return sheet_cost(PriceTable.load(), capabilities_for(provider, openai_model), report).total
 
 
 def warnings(report) -> dict[str, str]:
@@ -98,10 +105,9 @@ def test_nearest_size(sizes, ratio, size):
 
 
 def test_openai_estimate_follows_quality_and_size():
-    report = check("openai", "gpt-image-1", model="3.0", rendering="quality",
-                   aspect_ratio="16:9")
-    assert report.cost == pytest.approx(4 * 0.25)  # four images, high quality, 1536x1024
-    assert check("openai", "dall-e-2").cost == pytest.approx(4 * 0.02)
+    high = cost("openai", "gpt-image-1", model="3.0", rendering="quality", aspect_ratio="16:9")
+    assert high == pytest.approx(4 * 0.25)  # four images, high quality, 1536x1024
+    assert cost("openai", "dall-e-2") == pytest.approx(4 * 0.02)
 
 
 def test_unknown_openai_model_is_refused():

@@ -7,9 +7,20 @@ import json
 import pytest
 
 from server.config import Settings
+from server.money.cost import Cost, sheet_cost
 from server.money.prices import PriceTable
+from server.sheet.capabilities import IDEOGRAM, PREVIEW
 from server.sheet.columns import MAX_DATA_ROWS, column_letter
-from testkit.sheet_files import FULL_HEADER, check, errors_of, one_row, realistic_rows, warnings_of
+from testkit.sheet_files import (
+    FULL_HEADER,
+    PRICES,
+    as_json,
+    check,
+    errors_of,
+    one_row,
+    realistic_rows,
+    warnings_of,
+)
 
 RATIOS = "1:1 16:9 9:16 4:3 3:4 3:2 2:3 16:10 10:16 1:3 3:1 1:2 2:1 4:5 5:4".split()
 OLD_MODELS = ("2.0", "2a", "1.0")
@@ -506,15 +517,14 @@ def test_images_and_cost_from_price_table():
             ["c", "public", None, None, None, 1, None, None, None, None, None]]        # 1 × 0.08
     report = check(rows)
     assert report.images == 7
-    assert report.cost == pytest.approx(0.18 + 0.1 + 0.08)
-    assert report.as_dict()["cost"] == {"currency": "USD", "total": pytest.approx(0.36)}
+    assert as_json(report)["cost"] == {"currency": "USD", "total": pytest.approx(0.36)}
 
 
 def test_cost_counts_rows_with_errors_at_defaults():
     report = check([["prompt", "visibility", "num_images"], ["a", "nope", 2], ["b", "public", 9]])
     assert not report.valid
     assert report.images == 2 + 4
-    assert report.cost == pytest.approx(6 * 0.08)
+    assert as_json(report)["cost"]["total"] == pytest.approx(6 * 0.08)
 
 
 def test_custom_price_table_file(tmp_path, monkeypatch):
@@ -525,21 +535,29 @@ def test_custom_price_table_file(tmp_path, monkeypatch):
     table = PriceTable.load(Settings.from_env().prices_file)
     report = check([["prompt", "visibility", "model", "num_images", "rendering"],
                     ["a", "public", "2.0", 2, None], ["b", "public", "2.0", 1, "turbo"],
-                    ["c", "public", "3.0", 1, "quality"]], table)
-    assert report.cost == pytest.approx(2 * 1.5 + 1 + 10)  # quality falls back to 3.0 default
+                    ["c", "public", "3.0", 1, "quality"]])
+    # quality falls back to 3.0's default
+    assert as_json(report, table)["cost"]["total"] == pytest.approx(2 * 1.5 + 1 + 10)
 
 
 def test_custom_price_table_currency_is_reported(tmp_path):
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"currency": "EUR", "per_image": {"2.0": {"default": 1}}}))
-    report = check([["prompt", "visibility"], ["a", "public"]], PriceTable.load(str(prices)))
-    assert report.as_dict()["cost"] == {"currency": "EUR", "total": 4.0}
+    report = check([["prompt", "visibility"], ["a", "public"]])
+    assert as_json(report, PriceTable.load(str(prices)))["cost"] == \
+        {"currency": "EUR", "total": 4.0}
+
+
+def test_the_preview_costs_nothing_whatever_the_prices():
+    report = check([["prompt", "visibility", "num_images"], ["a", "public", 4]])
+    assert sheet_cost(PRICES, PREVIEW, report) == Cost(0.0, "USD")
+    assert sheet_cost(PRICES, IDEOGRAM, report).total == pytest.approx(4 * 0.08)
 
 
 def test_as_dict_shape_matches_contract():
     rows = [["prompt", "visibility", "aspect_ratio", "Model"],
             ["a", "private", "7:5", None], [None] * 4, ["b", "public", dt.time(16, 9), None]]
-    result = json.loads(json.dumps(check(rows).as_dict(), default=str))
+    result = json.loads(json.dumps(as_json(check(rows)), default=str))
     assert list(result) == ["valid", "rows", "images", "cost", "first_row", "errors", "warnings",
                           "counts", "summary"]
     assert result["valid"] is False and result["rows"] == 2 and result["images"] == 8
@@ -561,7 +579,7 @@ def test_as_dict_shape_matches_contract():
 def test_first_row_normalised_and_palette_joined():
     rows = [FULL_HEADER, [" x ", "PUBLIC", "16:9", "OFF", 3, 2.0, 7, "Quality", "a, b",
                           "Design", "#abcdef #123456"]]
-    result = check(rows).as_dict()
+    result = as_json(check(rows))
     assert result["valid"]
     assert result["first_row"] == {
         "prompt": "x", "visibility": "public", "aspect_ratio": "16:9", "magic_prompt": "off",

@@ -32,8 +32,10 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
 from server.gsheets.sheet_batches import is_fixable
+from server.money.cost import sheet_cost
 from server.money.prices import PriceTable
 from server.sheet import columns as schema
+from server.sheet.capabilities import IDEOGRAM
 from server.sheet.statuses import COUNT_NAMES, FINISHED, BatchStatus, RowStatus
 from server.sheet.validation import Report, validate
 from testkit import ROOT
@@ -85,8 +87,10 @@ class StandIn:
 
     # the sheet, as the backend would read it through the Sheets API
     def report(self, sheet_id: int) -> tuple[dict, Report]:
-        report = validate(self.sheets[sheet_id], self.prices)
-        answer = report.as_dict() | {"sheet": {"id": sheet_id, "title": f"Sheet{sheet_id}"}}
+        report = validate(self.sheets[sheet_id])
+        cost = sheet_cost(self.prices, IDEOGRAM, report)  # the stand-in's provider is paid
+        answer = report.as_dict(cost.as_dict()) | {"sheet": {"id": sheet_id,
+                                                             "title": f"Sheet{sheet_id}"}}
         for problem in answer["errors"] + answer["warnings"]:
             problem["fixable"] = is_fixable(problem)
         return json.loads(json.dumps(answer, default=str)), report

@@ -1,7 +1,7 @@
 """OpenAI-compatible image provider (`POST {OPENAI_BASE_URL}/images/generations`).
 
 `OPENAI_BASE_URL` follows OpenAI's own SDK: it includes `/v1`. The request is shaped per model
-(`OPENAI_IMAGE_MODEL`: gpt-image-1, dall-e-3, dall-e-2) from `server.sheet.capabilities`: the
+(`OPENAI_IMAGE_MODEL`, one of `OPENAI_MODELS`) from `server.sheet.capabilities`: the
 nearest size the model makes, `quality` from `rendering` where the model has one, and base64
 answers (so no image link on another host has to be trusted after the image was paid for). The
 API has no seed, magic prompt, style, palette or negative prompt: style, palette and negative
@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from server.config import Settings
-from server.sheet.capabilities import Capabilities, capabilities_for
+from server.sheet.capabilities import Capabilities, openai_capabilities
 from server.sheet.request import ImageRequest
 
 from . import _http
@@ -53,7 +53,7 @@ class OpenAIProvider:
         # make_provider has checked that the key is set.
         self._key = settings.openai_api_key
         self._base = settings.openai_base_url.rstrip("/")
-        self._capabilities = capabilities_for("openai", settings.openai_model)
+        self._capabilities = openai_capabilities(settings.openai_model)
         self._timeout = settings.provider_timeout
         # We ask for base64; a compatible server that answers a link anyway is trusted only on
         # the hosts listed (see _http.host_allowed).
