@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from server.sheet.columns import MAX_DATA_ROWS
-from testkit.sheet_files import check
+from testkit.sheet_files import as_json, check
 
 FOX = ["a fox", "public"]
 
 
 def adds_up(report) -> None:
     """Every error is in a row, in a header cell, or of the sheet as a whole."""
-    counts = report.as_dict()["counts"]
+    counts = as_json(report)["counts"]
     in_rows = sum(1 for problem in report.errors if problem.row and problem.row > 1)
     in_headers = sum(1 for problem in report.errors if problem.row == 1)
     assert in_rows + in_headers + counts["sheet_errors"] == counts["errors"]
@@ -23,7 +23,7 @@ def test_a_ready_sheet():
     report = check([["prompt", "visibility", "num_images"], ["a", "public", 2], ["b", "public", 4]])
     assert report.summary.size == "2 rows, 6 images"
     assert report.summary.verdict == "Ready to generate"
-    assert report.as_dict()["counts"] == {"errors": 0, "warnings": 0, "ready_rows": 2,
+    assert as_json(report)["counts"] == {"errors": 0, "warnings": 0, "ready_rows": 2,
                                           "rows_to_fix": 0, "headers_to_fix": 0,
                                           "sheet_errors": 0}
 
@@ -95,7 +95,7 @@ def test_an_empty_sheet():
 
 def test_the_counts_are_not_capped_like_the_lists():
     rows = [["prompt", "visibility"]] + [["a fox", "secret"]] * 300
-    result = check(rows).as_dict()
+    result = as_json(check(rows))
     assert len(result["errors"]) == 201  # 200 listed, then "and 100 more errors"
     assert result["counts"]["errors"] == 300 and result["counts"]["rows_to_fix"] == 300
     assert result["summary"]["verdict"] == "300 problems to fix in all 300 rows"
