@@ -60,6 +60,11 @@ PUBLIC_GALLERY_RULE = "/u/<handle>"
 PUBLIC_IMAGE_RULE = "/i/<batch_id>/<name>"
 PUBLIC_THUMB_RULE = PUBLIC_IMAGE_RULE + "/thumb"
 
+
+def public_image_url(public_root: str, batch_id: str, name: str) -> str:
+    """The link to an image of a public row: anyone may open it, so it needs no signature."""
+    return f"{public_root.rstrip('/')}/i/{batch_id}/{name}"
+
 # What the log scrubber hides. A token holds dots (payload.time.signature); a folder name does not.
 SIGNED_PATH = re.compile(r"/(" + "|".join(link.prefix for link in SIGNED_LINKS) + r")/"
                          r"[^/\s?#\"'<>.]*\.[^/\s?#\"'<>]+")

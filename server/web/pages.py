@@ -41,7 +41,7 @@ from server.storage.names import check_name
 from server.storage.thumbnails import thumbnail
 from server.uploads.file_batches import ProviderUnavailable
 from server.uploads.store import TooManyUploads, UploadNotFound
-from server.web.app import services
+from server.web.app import public_root, services
 from server.web.files import zip_response
 from server.web.signin import current_person, owner_of_handle, public_handle, signed_in
 
@@ -384,10 +384,9 @@ def creation(batch_id: str, row: int, index: int):
     settings = services().batches.request(batch_id, row).as_dict()
     share = None
     if item.name and item.visibility == "private":
-        token = services().signer.image_token(batch_id, item.name, private=True)
-        share = url_for("files.image", token=token, _external=True)
+        share = services().signer.image_url(public_root(), batch_id, item.name, private=True)
     elif item.name:
-        share = url_for("pages.image", batch_id=batch_id, name=item.name, _external=True)
+        share = links.public_image_url(public_root(), batch_id, item.name)
     return render_template("creation.html", item=item, settings=settings, share=share,
                            provider=services().batches.get(batch_id).provider,
                            previous=previous, following=following,
