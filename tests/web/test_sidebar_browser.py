@@ -31,6 +31,8 @@ from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
+from server.batches.record import Batch
+from server.batches.status import BatchProgress
 from server.gsheets.sheet_batches import is_fixable
 from server.money.cost import sheet_cost
 from server.money.prices import PriceTable
@@ -312,7 +314,11 @@ class StandIn:
                 images["stopped"] += row["want"] - row["done"]
             elif key == "pending":
                 images["pending"] += row["want"] - row["done"]
+        # What the batch allows, its label, tone and end: the real rules' (batches/status.py).
+        presented = BatchProgress(batch_id, BatchStatus(batch["status"]), counts, images, {},
+                                  Batch(batch_id, "", batch["provider"], "")).presented()
         return {"id": batch_id, "status": batch["status"], "counts": counts, "images": images,
+                **presented,
                 "provider": batch["provider"], "title": batch["title"], "created": batch["created"],
                 "finished": batch["status"] in SETTLED, "spreadsheet_id": SPREADSHEET_ID,
                 "sheet_id": batch["sheet_id"], "writeback": batch["writeback"],
