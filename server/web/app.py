@@ -77,6 +77,11 @@ SECURITY_HEADERS = {"X-Frame-Options": "DENY",
 def security_headers(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if response.mimetype == "text/html":
+        # A page shows one person's batches and forms: never kept by a shared computer's cache,
+        # and never shown again from the back-forward cache (Back to a started upload asks us,
+        # and opens the batch instead of a stale Start button).
+        response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 

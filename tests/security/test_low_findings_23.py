@@ -38,6 +38,8 @@ def test_every_answer_carries_the_security_headers(client, path):
     answer = client.get(path)
     for name, value in SECURITY_HEADERS.items():
         assert answer.headers.get(name) == value, (path, name)
+    if answer.mimetype == "text/html":  # a person's page is never cached
+        assert answer.headers.get("Cache-Control") == "no-store", path
 
 
 def stored_batch(app, visibility: str) -> tuple[str, str]:
