@@ -42,7 +42,10 @@ def assert_exact(figures: chaos.Figures) -> None:
     assert figures.paid_after_stop == 0, figures
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP, signal.SIGTERM])
+# Ctrl-C (SIGINT to the group) is also what the ctrl_c tests below send, at many moments: its
+# own run here is among the long forms (`scripts/test -m slow`).
+@pytest.mark.parametrize("signum", [pytest.param(signal.SIGINT, marks=pytest.mark.slow),
+                                    signal.SIGHUP, signal.SIGTERM])
 def test_a_stop_signal_to_the_group_stops_cleanly_and_the_rerun_finishes(run_env, image_api,
                                                                          tmp_path, signum):
     # Enough images that the signal lands with some still queued (4 workers take 4 at a time).
