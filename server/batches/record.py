@@ -89,11 +89,6 @@ class Batch:
         return self.sheet is not None
 
     @property
-    def wanted(self) -> bool:
-        """Whether its images are still to be made (not stopped, not paused)."""
-        return self.control is Control.ACTIVE
-
-    @property
     def in_own_folder(self) -> bool:
         """Images kept in the person's own folder (`sheetbatch run`): never ours to delete."""
         return bool(self.storage_root)

@@ -224,6 +224,7 @@ def batch_items(owner: str) -> list[BatchItem]:
             continue  # deleted while we listed
         images, provider = status.images, status.batch.provider
         failed = [row for row in status.rows.values() if row.status == RowStatus.FAILED]
+        shown = status.presented()
         items.append(BatchItem(
             id=batch_id, title=status.batch.title or batch_id, provider=provider,
             created=status.batch.created, status=status.status,
@@ -231,7 +232,7 @@ def batch_items(owner: str) -> list[BatchItem]:
             cost=shown_cost(spent, services().prices.currency, provider),
             failed_rows=failed[:MAX_FAILED_SHOWN],
             waiting=NO_WORKER if waits_for_worker(status) and no_worker() else None,
-            label=status.presented()["label"], actions=status.presented()["actions"],
+            label=shown["label"], actions=shown["actions"],
             finished=status.finished, paused=status.paused))
     return items
 
